@@ -1,0 +1,210 @@
+"""The browser's call, terminated here with aiortc: SDP offer in, answer out, Opus both ways.
+
+- Inbound: the remote audio track is drained continuously by the session (an unread aiortc track queues
+  without bound); a call that delivers no audio for ``media_timeout_s`` is treated as hung up.
+- Outbound: a track whose ``recv`` is paced by the engine's PacedPlayout (20 ms, silence fill).
+- Events (state, transcripts) go to the page over the data channel the page opens, named "events".
+- Which local addresses ICE offers is a setting; aioice never offers 127.0.0.1 by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from fractions import Fraction
+from typing import Any
+
+import aioice.ice
+import av
+import structlog
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from engine.audio import AudioFrame
+from engine.playout import PacedPlayout
+from engine.settings import AudioSettings, WebRtcSettings
+
+log = structlog.get_logger("taina.webrtc")
+_original_host_addresses = aioice.ice.get_host_addresses
+_EVENTS_BUFFERED = 64
+
+
+class SignallingError(ValueError):
+    """The offer cannot be answered; the message says why, for the caller."""
+
+
+def offer_ice_addresses(addresses: tuple[str, ...]) -> None:
+    """Make ICE offer exactly ``addresses`` as host candidates (empty: aioice's own choice)."""
+    if not addresses:
+        aioice.ice.get_host_addresses = _original_host_addresses
+        return
+    for address in addresses:
+        ipaddress.ip_address(address)  # ValueError on a typo, at start-up
+
+    def configured(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in addresses if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+    aioice.ice.get_host_addresses = configured
+
+
+def _loopback_only(addresses: tuple[str, ...]) -> bool:
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def filter_remote_candidates(sdp: str, addresses: tuple[str, ...]) -> str:
+    """With loopback-only ICE, drop the offer's candidates on other addresses so nothing leaves the machine."""
+    if not _loopback_only(addresses):
+        return sdp
+    kept = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            try:
+                if len(fields) < 5 or not ipaddress.ip_address(fields[4]).is_loopback:
+                    continue
+            except ValueError:  # an mDNS name (xxx.local)
+                continue
+        kept.append(line)
+    return "\r\n".join(kept) + "\r\n"
+
+
+def check_offer(sdp: Any, kind: Any) -> str:
+    if kind != "offer":
+        raise SignallingError('"type" must be "offer"')
+    if not isinstance(sdp, str) or not sdp.startswith("v=0"):
+        raise SignallingError('"sdp" must be an SDP session description starting with "v=0"')
+    if not any(line.startswith("m=audio") for line in sdp.splitlines()):
+        raise SignallingError("the offer has no audio track: the page must send the microphone")
+    return sdp
+
+
+class ReplyTrack(MediaStreamTrack):
+    """The assistant's voice: whatever the playout hands out, one paced frame per ``recv``."""
+
+    kind = "audio"
+
+    def __init__(self, playout: PacedPlayout) -> None:
+        super().__init__()
+        self._playout = playout
+        self._time_base = Fraction(1, playout.rate)
+        self._pts = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        samples, _due, _silence = await self._playout.next_frame()
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = self._playout.rate
+        frame.time_base = self._time_base
+        frame.pts = self._pts
+        self._pts += len(samples)
+        return frame
+
+
+class WebRtcTransport:
+    def __init__(self, pc: RTCPeerConnection, audio: AudioSettings, webrtc: WebRtcSettings) -> None:
+        self.output_rate = audio.output_rate
+        self.pc = pc
+        self._playout = PacedPlayout(audio.output_rate, audio.frame_ms, audio.playout_queue_ms)
+        self.reply_track = ReplyTrack(self._playout)
+        self._media_timeout = webrtc.media_timeout_s
+        self._inbound: MediaStreamTrack | None = None
+        self._channel: Any = None
+        self._unsent: deque[str] = deque(maxlen=_EVENTS_BUFFERED)
+        self._closing: asyncio.Task[None] | None = None
+        pc.on("datachannel", self._attach_channel)
+        pc.on("connectionstatechange", self._connection_changed)
+
+    @classmethod
+    async def answer(cls, offer_sdp: str, audio: AudioSettings, webrtc: WebRtcSettings) -> tuple[WebRtcTransport, str]:
+        """Accept a browser's offer; returns the transport and the SDP answer (ICE gathering complete)."""
+        pc = RTCPeerConnection()
+        transport = cls(pc, audio, webrtc)
+        try:
+            offer = RTCSessionDescription(sdp=filter_remote_candidates(offer_sdp, webrtc.ice_addresses), type="offer")
+            try:
+                await pc.setRemoteDescription(offer)
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise SignallingError(f"the SDP offer could not be read: {exc or exc.__class__.__name__}") from None
+            receivers = [t for t in pc.getTransceivers() if t.kind == "audio"]
+            if not receivers:
+                raise SignallingError("the offer has no audio track: the page must send the microphone")
+            transport._inbound = receivers[0].receiver.track
+            pc.addTrack(transport.reply_track)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except BaseException:
+            await pc.close()
+            raise
+        return transport, pc.localDescription.sdp
+
+    async def inbound(self) -> AsyncIterator[AudioFrame]:
+        track = self._inbound
+        if track is None:
+            raise RuntimeError("inbound() before answer()")
+        while True:
+            try:
+                async with asyncio.timeout(self._media_timeout):
+                    frame = await track.recv()
+            except MediaStreamError:
+                return  # the browser hung up
+            except TimeoutError:
+                log.warning("webrtc.no_media", seconds=self._media_timeout)
+                return
+            samples = frame.to_ndarray().reshape(-1)
+            yield AudioFrame(samples, frame.sample_rate, time.monotonic(), len(frame.layout.channels))
+
+    async def play(self, frame: AudioFrame, on_sent: Callable[[float], None] | None = None) -> None:
+        await self._playout.put(frame.samples, on_sent)
+
+    async def drained(self) -> None:
+        await self._playout.drained()
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        message = json.dumps(event, ensure_ascii=False)
+        if self._channel is not None and self._channel.readyState == "open":
+            self._channel.send(message)
+        else:
+            self._unsent.append(message)
+
+    async def close(self) -> None:
+        self._playout.clear()
+        self.reply_track.stop()
+        await self.pc.close()
+
+    def _attach_channel(self, channel: Any) -> None:
+        if channel.label != "events":
+            return
+        self._channel = channel
+
+        def flush() -> None:
+            while self._unsent and channel.readyState == "open":
+                channel.send(self._unsent.popleft())
+
+        def received(message: Any) -> None:
+            try:
+                kind = json.loads(message).get("type") if isinstance(message, str) else None
+            except (ValueError, AttributeError):
+                kind = None
+            if kind == "bye":
+                self._close_soon("bye")
+
+        channel.on("open", flush)
+        channel.on("message", received)
+        if channel.readyState == "open":
+            flush()
+
+    def _connection_changed(self) -> None:
+        state = self.pc.connectionState
+        log.debug("webrtc.connection", state=state)
+        if state in ("failed", "closed"):
+            self._close_soon(state)
+
+    def _close_soon(self, reason: str) -> None:
+        # Closing the peer connection stops the receiver, which ends inbound(), which ends the session.
+        if self._closing is None:
+            log.info("webrtc.closing", reason=reason)
+            self._closing = asyncio.ensure_future(self.pc.close())

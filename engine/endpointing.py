@@ -1,0 +1,110 @@
+"""Decides where a user's utterance starts and ends, frame by frame, with no I/O.
+
+Events, at most one per frame:
+- UtteranceStarted: speech confirmed; carries the pre-roll (the audio just before, including the voiced run).
+- SpeechPaused: silence has lasted ``pause_ms``; speech-to-text may start on the audio so far.
+- SpeechResumed: speech came back after a pause; whatever was started on the pause is stale.
+- UtteranceEnded: silence has lasted ``silence_ms`` (or the utterance hit ``max_utterance_ms``).
+- UtteranceDiscarded: the speech was too short to be a turn (a cough, a click).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.audio import AudioFrame, FrameRing
+from engine.settings import EndpointSettings, VadSettings
+from engine.vad import SpeechDetector, VoiceClassifier
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceStarted:
+    started_at: float
+    preroll: list[AudioFrame]
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPaused:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResumed:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceEnded:
+    started_at: float
+    end_of_speech: float  # when the last speech was heard
+    detected_at: float  # when the endpointer decided (end_of_speech + silence)
+    forced: bool = False  # cut at max_utterance_ms rather than ended by silence
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceDiscarded:
+    duration: float
+
+
+EndpointEvent = UtteranceStarted | SpeechPaused | SpeechResumed | UtteranceEnded | UtteranceDiscarded
+
+
+class Endpointer:
+    def __init__(
+        self, vad: VadSettings, endpoint: EndpointSettings, sample_rate: int, frame_ms: int
+    ) -> None:
+        self._classifier = VoiceClassifier(vad, sample_rate)
+        self._detector = SpeechDetector(vad, frame_ms)
+        self._preroll = FrameRing(endpoint.preroll_ms // frame_ms)
+        self._pause = endpoint.pause_ms / 1000
+        self._silence = endpoint.silence_ms / 1000
+        self._min_utterance = endpoint.min_utterance_ms / 1000
+        self._max_utterance = endpoint.max_utterance_ms / 1000
+        self._paused = False
+
+    @property
+    def in_utterance(self) -> bool:
+        return self._detector.speaking
+
+    def push(self, frame: AudioFrame) -> EndpointEvent | None:
+        voiced = self._classifier.is_voiced(frame)
+        detector = self._detector
+        if not detector.speaking:
+            self._preroll.append(frame)
+            if detector.push(voiced, frame.timestamp):
+                self._paused = False
+                return UtteranceStarted(detector.started_at, self._preroll.drain())
+            return None
+
+        heard_before = detector.last_speech_at
+        detector.push(voiced, frame.timestamp)
+        now = frame.timestamp
+        if now - detector.started_at >= self._max_utterance:
+            return self._end(now, forced=True)
+        if detector.last_speech_at != heard_before and self._paused:
+            self._paused = False
+            return SpeechResumed(now)
+        silence = detector.silence(now)
+        if silence >= self._silence:
+            return self._end(now, forced=False)
+        if silence >= self._pause and not self._paused:
+            self._paused = True
+            return SpeechPaused(now)
+        return None
+
+    def reset(self) -> None:
+        """Forget any utterance in progress (the session stopped listening)."""
+        self._detector.reset()
+        self._preroll.clear()
+        self._paused = False
+
+    def _end(self, now: float, forced: bool) -> EndpointEvent:
+        detector = self._detector
+        end_of_speech = now if forced else detector.last_speech_at
+        duration = end_of_speech - detector.started_at
+        started_at = detector.started_at
+        detector.reset()
+        self._paused = False
+        if duration < self._min_utterance:
+            return UtteranceDiscarded(duration)
+        return UtteranceEnded(started_at, end_of_speech, now, forced)

@@ -1,0 +1,80 @@
+"""Outbound audio paced against the wall clock: one frame every ``frame_ms``, silence when idle.
+
+Every transport pulls from a PacedPlayout (aiortc's sender through a track's ``recv``, the file transport
+through a loop), so reply timing is measured the same way whatever carries the audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.audio import Pcm, samples_per_frame
+
+# If the consumer falls this far behind the clock (a stalled loop), restart the clock instead of bursting.
+MAX_LAG_S = 0.1
+
+
+class PacedPlayout:
+    def __init__(self, rate: int, frame_ms: int, max_queue_ms: int) -> None:
+        self.rate = rate
+        self.frame_size = samples_per_frame(rate, frame_ms)
+        self._frame_s = frame_ms / 1000
+        self._max_frames = max(1, max_queue_ms // frame_ms)
+        self._queue: deque[tuple[Pcm, Callable[[float], None] | None]] = deque()
+        self._space = asyncio.Event()
+        self._space.set()
+        self._empty = asyncio.Event()
+        self._empty.set()
+        self._silence = np.zeros(self.frame_size, dtype=np.int16)
+        self._start: float | None = None
+        self._index = 0
+        self.frames_sent = 0
+
+    async def put(self, samples: Pcm, on_sent: Callable[[float], None] | None = None) -> None:
+        if len(samples) != self.frame_size:
+            raise ValueError(f"playout frames are {self.frame_size} samples, got {len(samples)}")
+        while len(self._queue) >= self._max_frames:
+            self._space.clear()
+            await self._space.wait()
+        self._queue.append((samples, on_sent))
+        self._empty.clear()
+
+    async def next_frame(self) -> tuple[Pcm, float, bool]:
+        """Wait until the next frame is due; return (samples, due time, is_silence_fill)."""
+        now = time.monotonic()
+        if self._start is None or now - (self._start + self._index * self._frame_s) > MAX_LAG_S:
+            self._start, self._index = now, 0
+        due = self._start + self._index * self._frame_s
+        if due > now:
+            await asyncio.sleep(due - now)
+        self._index += 1
+        self.frames_sent += 1
+        if not self._queue:
+            return self._silence, due, True
+        samples, on_sent = self._queue.popleft()
+        self._space.set()
+        if not self._queue:
+            self._empty.set()
+        if on_sent is not None:
+            on_sent(due)
+        return samples, due, False
+
+    def clear(self) -> int:
+        """Drop everything queued (an interrupted reply); returns how many frames were dropped."""
+        dropped = len(self._queue)
+        self._queue.clear()
+        self._space.set()
+        self._empty.set()
+        return dropped
+
+    async def drained(self) -> None:
+        await self._empty.wait()
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)

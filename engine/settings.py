@@ -1,0 +1,255 @@
+"""Every setting of the assistant, with its default, in one typed place.
+
+Each field is read from an environment variable named ``TAINA_<SECTION>_<FIELD>`` (upper case), except
+where a field names its own variable (``env=``). ``taina settings`` prints them all with their current values.
+Values are checked when they are read: a wrong value stops start-up with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, get_type_hints
+
+# The engine's fixed processing format: webrtcvad and Whisper both take 16 kHz mono.
+PROCESSING_RATE = 16_000
+
+
+class SettingsError(ValueError):
+    """A setting has a value the assistant cannot use."""
+
+
+def knob(default: Any, help: str, env: str | None = None) -> Any:
+    """A settings field with its documentation and, optionally, its own variable name."""
+    return field(default=default, metadata={"help": help, "env": env})
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    prefix: ClassVar[str] = "TAINA_AUDIO"
+    frame_ms: int = knob(20, "Length of one audio frame on the engine's paths, in ms (10, 20 or 30).")
+    output_rate: int = knob(48_000, "Sample rate of the audio the assistant sends out, in Hz.")
+    playout_queue_ms: int = knob(
+        30_000, "Most reply audio queued ahead of the paced output, in ms (back-pressure beyond)."
+    )
+
+    def check(self) -> None:
+        _require(self.frame_ms in (10, 20, 30), "TAINA_AUDIO_FRAME_MS must be 10, 20 or 30")
+        _require(8_000 <= self.output_rate <= 48_000, "TAINA_AUDIO_OUTPUT_RATE must be 8000-48000")
+        _require(self.playout_queue_ms >= 1_000, "TAINA_AUDIO_PLAYOUT_QUEUE_MS must be at least 1000")
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    prefix: ClassVar[str] = "TAINA_VAD"
+    aggressiveness: int = knob(2, "webrtcvad mode, 0 (least) to 3 (most aggressive at calling audio non-speech).")
+    min_energy_dbfs: float = knob(
+        -50.0, "Frames quieter than this (dBFS) count as silence whatever webrtcvad says."
+    )
+    start_ms: int = knob(
+        60,
+        "Voiced run that starts speech, in ms. A shorter voiced run inside a pause (a click, a noise burst) "
+        "does not reset the pause either.",
+    )
+
+    def check(self) -> None:
+        _require(0 <= self.aggressiveness <= 3, "TAINA_VAD_AGGRESSIVENESS must be 0-3")
+        _require(-90 <= self.min_energy_dbfs <= 0, "TAINA_VAD_MIN_ENERGY_DBFS must be between -90 and 0")
+        _require(20 <= self.start_ms <= 1_000, "TAINA_VAD_START_MS must be 20-1000")
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    prefix: ClassVar[str] = "TAINA_ENDPOINT"
+    silence_ms: int = knob(450, "Silence after speech that ends the user's turn, in ms.")
+    pause_ms: int = knob(
+        200, "Silence after which speech-to-text starts on the audio so far, in case the turn is over (ms)."
+    )
+    min_utterance_ms: int = knob(200, "Speech shorter than this (a cough, a click) is not a turn, in ms.")
+    max_utterance_ms: int = knob(20_000, "A turn is ended after this much speech, in ms.")
+    preroll_ms: int = knob(300, "Audio kept from before speech starts and sent along with it, in ms.")
+
+    def check(self) -> None:
+        _require(100 <= self.silence_ms <= 5_000, "TAINA_ENDPOINT_SILENCE_MS must be 100-5000")
+        _require(
+            0 < self.pause_ms < self.silence_ms,
+            "TAINA_ENDPOINT_PAUSE_MS must be above 0 and below TAINA_ENDPOINT_SILENCE_MS",
+        )
+        _require(0 <= self.min_utterance_ms <= 5_000, "TAINA_ENDPOINT_MIN_UTTERANCE_MS must be 0-5000")
+        _require(1_000 <= self.max_utterance_ms <= 120_000, "TAINA_ENDPOINT_MAX_UTTERANCE_MS must be 1000-120000")
+        _require(0 <= self.preroll_ms <= 2_000, "TAINA_ENDPOINT_PREROLL_MS must be 0-2000")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    prefix: ClassVar[str] = "TAINA_HTTP"
+    host: str = knob("127.0.0.1", "Address the HTTP server listens on.")
+    port: int = knob(8080, "Port the HTTP server listens on.")
+    max_signalling_bytes: int = knob(65_536, "Largest signalling (SDP offer) request body accepted, in bytes.")
+
+    def check(self) -> None:
+        _require(0 <= self.port <= 65_535, "TAINA_HTTP_PORT must be 0-65535")
+        _require(1_024 <= self.max_signalling_bytes <= 1_048_576, "TAINA_HTTP_MAX_SIGNALLING_BYTES must be 1024-1048576")
+
+
+@dataclass(frozen=True)
+class WebRtcSettings:
+    prefix: ClassVar[str] = "TAINA_WEBRTC"
+    ice_addresses: tuple[str, ...] = knob(
+        (),
+        "Comma-separated local IP addresses offered as ICE host candidates; empty means every non-loopback "
+        "address of the machine. When set, remote candidates on other addresses are ignored too "
+        "(tests use 127.0.0.1).",
+    )
+    max_sessions: int = knob(50, "Most voice sessions served at once; further offers get 503.")
+    media_timeout_s: float = knob(
+        10.0, "A call that delivers no audio for this long (including while connecting) is hung up, in s."
+    )
+
+    def check(self) -> None:
+        _require(1 <= self.max_sessions <= 10_000, "TAINA_WEBRTC_MAX_SESSIONS must be 1-10000")
+        _require(1 <= self.media_timeout_s <= 300, "TAINA_WEBRTC_MEDIA_TIMEOUT_S must be 1-300")
+        for address in self.ice_addresses:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise SettingsError(f"TAINA_WEBRTC_ICE_ADDRESSES: {address!r} is not an IP address") from None
+
+
+@dataclass(frozen=True)
+class WhisperSettings:
+    prefix: ClassVar[str] = "TAINA_WHISPER"
+    model_dir: str = knob(
+        "",
+        "Folder of a CTranslate2 Whisper model to use instead of the bundled Whisper base "
+        "(its files are trusted as they are).",
+    )
+    language: str = knob("es", "Language spoken to the assistant (ISO 639-1).")
+    beam_size: int = knob(1, "Beam width of the Whisper decoder (1 is greedy and fastest).")
+    cpu_threads: int = knob(2, "CPU threads Whisper may use.")
+    no_speech_threshold: float = knob(
+        0.6, "Utterances Whisper rates as no speech above this probability are dropped."
+    )
+
+    def check(self) -> None:
+        _require(1 <= self.beam_size <= 10, "TAINA_WHISPER_BEAM_SIZE must be 1-10")
+        _require(1 <= self.cpu_threads <= 64, "TAINA_WHISPER_CPU_THREADS must be 1-64")
+        _require(0 < self.no_speech_threshold <= 1, "TAINA_WHISPER_NO_SPEECH_THRESHOLD must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class EspeakSettings:
+    prefix: ClassVar[str] = "TAINA_ESPEAK"
+    voice: str = knob("es-419", "espeak-ng voice (es-419 is Latin American Spanish).")
+    rate: int = knob(165, "Speaking rate in words per minute (80-450).")
+    pitch: int = knob(50, "Voice pitch, 0-99.")
+
+    def check(self) -> None:
+        _require(80 <= self.rate <= 450, "TAINA_ESPEAK_RATE must be 80-450")
+        _require(0 <= self.pitch <= 99, "TAINA_ESPEAK_PITCH must be 0-99")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    prefix: ClassVar[str] = "TAINA_LOG"
+    level: str = knob("info", "Log level: debug, info, warning or error.")
+    format: str = knob("auto", "Log format: json, console, or auto (console on a terminal, JSON otherwise).")
+
+    def check(self) -> None:
+        _require(self.level in ("debug", "info", "warning", "error"), "TAINA_LOG_LEVEL must be debug|info|warning|error")
+        _require(self.format in ("json", "console", "auto"), "TAINA_LOG_FORMAT must be json|console|auto")
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "taina")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    endpoint: EndpointSettings = field(default_factory=EndpointSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
+    whisper: WhisperSettings = field(default_factory=WhisperSettings)
+    espeak: EspeakSettings = field(default_factory=EspeakSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    DATA_DIR_HELP: ClassVar[str] = (
+        "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "
+        "default $XDG_DATA_HOME/taina, i.e. ~/.local/share/taina."
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        sections = {
+            f.name: _load_section(f.default_factory, env)  # type: ignore[misc]
+            for f in dataclasses.fields(cls)
+            if f.name != "data_dir"
+        }
+        data_dir = Path(env.get("TAINA_DATA_DIR") or _default_data_dir()).expanduser()
+        return cls(data_dir=data_dir, **sections)
+
+    def sections(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "data_dir"}
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(variable, current value, help) for every setting, in order."""
+    rows = [("TAINA_DATA_DIR", str(settings.data_dir), Settings.DATA_DIR_HELP.split(": ", 1)[1])]
+    for section in settings.sections().values():
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            shown = ",".join(value) if isinstance(value, tuple) else str(value)
+            rows.append((_env_name(section, f), shown, f.metadata["help"]))
+    return rows
+
+
+def _env_name(section: Any, f: dataclasses.Field[Any]) -> str:
+    return f.metadata.get("env") or f"{section.prefix}_{f.name.upper()}"
+
+
+def _load_section(cls: Any, env: Mapping[str, str]) -> Any:
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        name = _env_name(cls, f)
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        values[f.name] = _parse(name, raw, hints[f.name])
+    section = cls(**values)
+    section.check()
+    return section
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    try:
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind == tuple[str, ...]:
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError:
+        type_name = getattr(kind, "__name__", str(kind))
+        raise SettingsError(f"{name} must be a {type_name}, got {raw!r}") from None
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise SettingsError(message)

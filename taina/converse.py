@@ -1,0 +1,49 @@
+"""`taina converse`: one turn of the real session pipeline, with files for the microphone and speaker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.wavfile import FileTransport, read_wav, write_wav
+from engine.session import TurnRecord
+from taina.runtime import Runtime
+
+
+class NoTurnError(RuntimeError):
+    """The input held no speech the assistant could take as a turn."""
+
+
+@dataclass(frozen=True)
+class ConverseResult:
+    record: TurnRecord
+    reply_seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "transcript": self.record.transcript,
+            "reply": self.record.reply,
+            "timings_ms": self.record.timings_ms,
+            "reply_seconds": round(self.reply_seconds, 2),
+        }
+
+
+async def converse(runtime: Runtime, source: Path, out: Path) -> ConverseResult:
+    audio = read_wav(source)  # WavError before anything is loaded or written
+    transport = FileTransport(audio, runtime.settings.audio)
+    records: list[TurnRecord] = []
+
+    def turn_done(record: TurnRecord) -> None:
+        records.append(record)
+        transport.hang_up()
+
+    session = runtime.new_session(transport, on_turn=turn_done)
+    await session.run()
+    if session.error is not None:
+        raise session.error
+    if not records:
+        raise NoTurnError(f"{source}: no speech the assistant could understand")
+    reply = transport.reply_audio
+    write_wav(out, reply, transport.output_rate)
+    return ConverseResult(records[0], len(reply) / transport.output_rate)

@@ -1,0 +1,66 @@
+"""The composition root: the one place that turns settings into adapters and sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from adapters.echo_responder import EchoResponder
+from adapters.espeak_tts import EspeakEngine, EspeakTextToSpeech
+from adapters.webrtc import offer_ice_addresses
+from adapters.whisper_model import ModelError, bundled_model_dir
+from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
+from engine.ports import LanguageModel, SpeechToText, TextToSpeech, Transport
+from engine.session import Session, TurnRecord
+from engine.settings import Settings
+
+log = structlog.get_logger("taina.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    stt: SpeechToText
+    lm: LanguageModel
+    tts: TextToSpeech
+    _recognizer: WhisperRecognizer
+
+    @classmethod
+    def build(cls, settings: Settings, progress: bool | None = None) -> Runtime:
+        """Load every provider once for the whole process (models are shared by all sessions)."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        model_dir = (
+            bundled_model_dir(settings.data_dir / "models", progress)
+            if not settings.whisper.model_dir
+            else _user_model_dir(settings.whisper.model_dir)
+        )
+        recognizer = WhisperRecognizer(model_dir, settings.whisper)
+        recognizer.warm_up()
+        tts = EspeakTextToSpeech(EspeakEngine(settings.espeak))
+        offer_ice_addresses(settings.webrtc.ice_addresses)
+        runtime = cls(settings, WhisperSpeechToText(recognizer), EchoResponder(), tts, recognizer)
+        log.info(
+            "runtime.ready",
+            data_dir=str(settings.data_dir),
+            speech_to_text=f"{runtime.stt.name} ({model_dir})",
+            language_model=runtime.lm.name,
+            text_to_speech=f"{tts.name} ({settings.espeak.voice})",
+        )
+        return runtime
+
+    def new_session(self, transport: Transport, on_turn: Callable[[TurnRecord], None] | None = None) -> Session:
+        return Session(uuid.uuid4().hex[:12], transport, self.stt, self.lm, self.tts, self.settings, on_turn)
+
+    def close(self) -> None:
+        self._recognizer.close()
+
+
+def _user_model_dir(path: str) -> Path:
+    folder = Path(path).expanduser()
+    if not (folder / "model.bin").is_file():
+        raise ModelError(f"TAINA_WHISPER_MODEL_DIR={path}: no model.bin in that folder")
+    return folder

@@ -1,0 +1,127 @@
+"""The HTTP face of the engine: the voice page, WebRTC signalling, health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
+from engine.session import Session
+from taina.runtime import Runtime
+
+WEB = Path(__file__).parent / "web"
+log = structlog.get_logger("taina.server")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class SessionRegistry:
+    """The live sessions, so the server can refuse past capacity and hang up everyone on shutdown."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def start(self, session: Session) -> None:
+        task = asyncio.create_task(session.run(), name=f"session-{session.id}")
+        self._tasks[session.id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(session.id, None))
+
+    async def stop_all(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
+    """The request's JSON object, refusing bodies over ``limit`` bytes before reading them whole."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ApiError(415, "send the offer as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the request body is over {limit} bytes")
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            raise ApiError(413, f"the request body is over {limit} bytes")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the request body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return parsed
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    settings = runtime.settings
+    sessions = SessionRegistry(settings.webrtc.max_sessions)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await sessions.stop_all()
+
+    app = FastAPI(title="TAINA Voice", version="0.1.0", lifespan=lifespan)
+    app.state.sessions = sessions
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid request", "details": exc.errors()}, status_code=400)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+    @app.get("/healthz")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "sessions": len(sessions), "capacity": sessions.capacity}
+
+    @app.post("/api/rtc/offer")
+    async def offer(request: Request) -> dict[str, str]:
+        """Answer a browser's WebRTC offer ({"sdp", "type": "offer"}) and start a voice session."""
+        body = await read_json_body(request, settings.http.max_signalling_bytes)
+        if len(sessions) >= sessions.capacity:
+            raise ApiError(503, "the assistant is at capacity; try again in a moment")
+        try:
+            sdp = check_offer(body.get("sdp"), body.get("type"))
+            transport, answer = await WebRtcTransport.answer(sdp, settings.audio, settings.webrtc)
+        except SignallingError as exc:
+            log.info("signalling.refused", reason=str(exc))
+            raise ApiError(400, str(exc)) from None
+        session = runtime.new_session(transport)
+        sessions.start(session)
+        return {"type": "answer", "sdp": answer, "session_id": session.id}
+
+    return app
