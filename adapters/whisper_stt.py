@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,8 +24,12 @@ from engine.settings import PROCESSING_RATE, WhisperSettings
 
 _WINDOW_STEP = 100  # mel frames (1 s) by which the encoder window grows
 _MAX_WINDOW = 3000  # Whisper's full 30 s window
-_TAIL_SILENCE_S = 0.5  # silence added after the audio so the last word is not cut by the window edge
+# Silence added after the audio: with less than about a second of it in the window, greedy decoding
+# sometimes finds no end of text and repeats the sentence (seen through Opus at 0.5 s).
+_TAIL_SILENCE_S = 1.0
 _MAX_TOKENS = 220
+_TOKENS_PER_SECOND = 12  # well above any speaker; caps the damage if decoding does loop
+_MAX_COMPRESSION = 2.4  # Whisper's own test for repetitive output
 
 log = structlog.get_logger("taina.whisper")
 
@@ -64,20 +69,34 @@ class WhisperRecognizer:
     def _recognize(self, audio: np.ndarray) -> Transcript:
         if len(audio) > (_MAX_WINDOW / 100 - _TAIL_SILENCE_S) * PROCESSING_RATE:
             return self._recognize_long(audio)
-        import ctranslate2
-
+        seconds = len(audio) / PROCESSING_RATE
         padded = np.concatenate([audio, np.zeros(int(_TAIL_SILENCE_S * PROCESSING_RATE), np.float32)])
         features = self._model.feature_extractor(padded)
+        text, no_speech_prob, avg_logprob = self._decode(features, seconds, full_window=False)
+        if text and _compression_ratio(text) > _MAX_COMPRESSION:
+            log.info("whisper.repetitive", text=text[:200])
+            text, no_speech_prob, avg_logprob = self._decode(features, seconds, full_window=True)
+        if no_speech_prob > self._settings.no_speech_threshold and avg_logprob < -1.0:
+            log.info("whisper.no_speech", text=text, no_speech_prob=round(no_speech_prob, 2))
+            return Transcript("", self._settings.language)
+        return Transcript(text, self._settings.language, confidence=math.exp(avg_logprob))
+
+    def _decode(self, features: np.ndarray, seconds: float, full_window: bool) -> tuple[str, float, float]:
+        import ctranslate2
+
         frames = features.shape[-1]
-        window = min(_MAX_WINDOW, math.ceil(frames / _WINDOW_STEP) * _WINDOW_STEP)
+        window = _MAX_WINDOW if full_window else min(_MAX_WINDOW, math.ceil(frames / _WINDOW_STEP) * _WINDOW_STEP)
         batch = np.zeros((1, features.shape[0], window), dtype=np.float32)
         batch[0, :, : min(frames, window)] = features[:, :window]
+        if window > frames:
+            # Pad with what silence looks like to the model, not with zeros of the normalized log-mel.
+            batch[0, :, frames:] = features[:, -1:]
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=False)
         result = self._model.model.generate(
             encoded,
             [self._prompt],
             beam_size=self._settings.beam_size,
-            max_length=_MAX_TOKENS,
+            max_length=min(_MAX_TOKENS, int(seconds * _TOKENS_PER_SECOND) + 24),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -86,10 +105,7 @@ class WhisperRecognizer:
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         text = self._tokenizer.decode(tokens).strip()
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        if result.no_speech_prob > self._settings.no_speech_threshold and avg_logprob < -1.0:
-            log.info("whisper.no_speech", text=text, no_speech_prob=round(result.no_speech_prob, 2))
-            return Transcript("", self._settings.language)
-        return Transcript(text, self._settings.language, confidence=math.exp(avg_logprob))
+        return text, float(result.no_speech_prob), float(avg_logprob)
 
     def _recognize_long(self, audio: np.ndarray) -> Transcript:
         segments, _ = self._model.transcribe(
@@ -101,6 +117,11 @@ class WhisperRecognizer:
             no_speech_threshold=self._settings.no_speech_threshold,
         )
         return Transcript(" ".join(s.text.strip() for s in segments).strip(), self._settings.language)
+
+
+def _compression_ratio(text: str) -> float:
+    encoded = text.encode("utf-8")
+    return len(encoded) / len(zlib.compress(encoded))
 
 
 class WhisperStream:

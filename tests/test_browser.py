@@ -1,0 +1,86 @@
+"""The whole path in a real browser: headless Chromium's fake microphone -> WebRTC -> the assistant -> back."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Server
+from playwright.sync_api import Browser, Page, sync_playwright
+from speech import speech_wav
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "Hola, quisiera saber el horario de la clínica en Santiago."
+
+
+def chromium_flags(microphone: Path) -> list[str]:
+    return [
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+
+
+def plain(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+@pytest.fixture
+def browser(chromium: str, tmp_path: Path) -> Iterator[Browser]:
+    microphone = speech_wav(tmp_path / "question.wav", QUESTION, tail_s=4.0)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, headless=True, args=chromium_flags(microphone))
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Browser, server: Server) -> Page:
+    page = browser.new_context().new_page()
+    page.goto(f"{server.url}/?raw=1")
+    return page
+
+
+def test_spoken_question_gets_a_spoken_reply(browser: Browser, server: Server) -> None:
+    page = open_page(browser, server)
+    assert "Pulsa" in page.get_by_test_id("status").inner_text()
+    page.get_by_test_id("talk").click()
+    try:
+        page.wait_for_selector('[data-role="user"]', timeout=45_000)
+        heard = plain(page.locator('[data-role="user"]').first.inner_text())
+        assert "horario" in heard and "santiago" in heard, heard
+        page.wait_for_selector('[data-role="assistant"]', timeout=20_000)
+        assert "santiago" in plain(page.locator('[data-role="assistant"]').first.inner_text())
+        # The reply reached the page as sound: WebAudio measured real energy in the received track.
+        page.wait_for_function("window.tainaAudio.loudFrames >= 5", timeout=20_000)
+        assert page.evaluate("window.tainaAudio.peakRms") > 0.02
+    except Exception:
+        print(server.logs())
+        raise
+    page.get_by_test_id("talk").click()
+    assert page.get_by_test_id("talk").get_attribute("aria-pressed") == "false"
+
+
+def test_refused_microphone_is_explained(chromium: str, server: Server) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--disable-gpu", "--no-first-run"])
+        try:
+            context = browser.new_context()  # no fake media UI: the permission prompt is denied
+            page = context.new_page()
+            page.goto(f"{server.url}/")
+            page.get_by_test_id("talk").click()
+            error = page.get_by_role("alert")
+            error.wait_for(state="visible", timeout=10_000)
+            assert "micrófono" in error.inner_text()
+        finally:
+            browser.close()
