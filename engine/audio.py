@@ -86,6 +86,11 @@ class Reframer:
             self._count = remaining
         return frames
 
+    @property
+    def pending(self) -> int:
+        """Samples waiting for a whole frame."""
+        return self._count
+
     def flush(self) -> Pcm | None:
         """The partial frame left over, padded with silence; None when nothing is pending."""
         if self._count == 0:

@@ -58,6 +58,7 @@ class InputConditioner:
         self._resampler: StreamResampler | None = None
         self._reframer = Reframer(samples_per_frame(rate, frame_ms))
         self._frame_duration = frame_ms / 1000
+        self._last_timestamp = float("-inf")
 
     def push(self, frame: AudioFrame) -> list[AudioFrame]:
         mono = downmix(frame.samples, frame.channels)
@@ -66,12 +67,17 @@ class InputConditioner:
         pieces = self._reframer.push(self._resampler.push(mono))
         if not pieces:
             return []
-        # The last piece ends at the inbound frame's timestamp; earlier ones are spaced a frame apart.
+        # The newest piece ends where the inbound frame ends, less the audio still waiting in the re-framer;
+        # earlier pieces are a frame apart. Kept strictly increasing across resampler bursts.
+        rate = self.rate
+        newest_end = frame.timestamp - self._reframer.pending / rate
         last = len(pieces) - 1
-        return [
-            AudioFrame(piece, self.rate, frame.timestamp - (last - i) * self._frame_duration)
-            for i, piece in enumerate(pieces)
-        ]
+        frames = []
+        for i, piece in enumerate(pieces):
+            timestamp = max(newest_end - (last - i) * self._frame_duration, self._last_timestamp + 1e-6)
+            self._last_timestamp = timestamp
+            frames.append(AudioFrame(piece, rate, timestamp))
+        return frames
 
 
 class OutputConditioner:
