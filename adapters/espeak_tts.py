@@ -21,7 +21,9 @@ _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
 _PARAM_RATE = 1
 _PARAM_PITCH = 3
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
 
 
 class EspeakError(RuntimeError):
@@ -36,7 +38,9 @@ class _Library:
 
         lib = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
         lib.espeak_Initialize.restype = ctypes.c_int
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
+        rate = lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0
+        )
         if rate <= 0:
             raise EspeakError(f"espeak_Initialize failed ({rate})")
         self.sample_rate = int(rate)

@@ -7,6 +7,7 @@ through the same PacedPlayout as a WebRTC call's, so `taina converse` measures t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import wave
 from collections.abc import AsyncIterator, Callable
@@ -67,7 +68,9 @@ def write_wav(path: Path, samples: Pcm, rate: int) -> None:
 class FileTransport:
     """Plays ``audio`` as the user's microphone in real time, then silence until ``hang_up()``."""
 
-    def __init__(self, audio: AudioFrame, settings: AudioSettings, max_trailing_silence_s: float = 20.0) -> None:
+    def __init__(
+        self, audio: AudioFrame, settings: AudioSettings, max_trailing_silence_s: float = 20.0
+    ) -> None:
         self.output_rate = settings.output_rate
         self.events: list[dict[str, Any]] = []
         self._audio = audio
@@ -123,10 +126,8 @@ class FileTransport:
         self._hung_up.set()
         if self._pump is not None:
             self._pump.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
-            except asyncio.CancelledError:
-                pass
 
     async def _pump_playout(self) -> None:
         while True:

@@ -20,6 +20,7 @@ from typing import Any
 
 import aioice.ice
 import av
+import numpy as np
 import structlog
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
@@ -120,16 +121,22 @@ class WebRtcTransport:
         pc.on("connectionstatechange", self._connection_changed)
 
     @classmethod
-    async def answer(cls, offer_sdp: str, audio: AudioSettings, webrtc: WebRtcSettings) -> tuple[WebRtcTransport, str]:
+    async def answer(
+        cls, offer_sdp: str, audio: AudioSettings, webrtc: WebRtcSettings
+    ) -> tuple[WebRtcTransport, str]:
         """Accept a browser's offer; returns the transport and the SDP answer (ICE gathering complete)."""
         pc = RTCPeerConnection()
         transport = cls(pc, audio, webrtc)
         try:
-            offer = RTCSessionDescription(sdp=filter_remote_candidates(offer_sdp, webrtc.ice_addresses), type="offer")
+            offer = RTCSessionDescription(
+                sdp=filter_remote_candidates(offer_sdp, webrtc.ice_addresses), type="offer"
+            )
             try:
                 await pc.setRemoteDescription(offer)
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-                raise SignallingError(f"the SDP offer could not be read: {exc or exc.__class__.__name__}") from None
+                raise SignallingError(
+                    f"the SDP offer could not be read: {exc or exc.__class__.__name__}"
+                ) from None
             receivers = [t for t in pc.getTransceivers() if t.kind == "audio"]
             if not receivers:
                 raise SignallingError("the offer has no audio track: the page must send the microphone")
@@ -154,7 +161,9 @@ class WebRtcTransport:
             except TimeoutError:
                 log.warning("webrtc.no_media", seconds=self._media_timeout)
                 return
-            samples = frame.to_ndarray().reshape(-1)
+            if not isinstance(frame, av.AudioFrame) or frame.format.name != "s16":
+                raise TypeError(f"the inbound track delivered {frame!r}, not packed 16-bit audio")
+            samples = np.asarray(frame.to_ndarray(), dtype=np.int16).reshape(-1)
             yield AudioFrame(samples, frame.sample_rate, time.monotonic(), len(frame.layout.channels))
 
     async def play(self, frame: AudioFrame, on_sent: Callable[[float], None] | None = None) -> None:

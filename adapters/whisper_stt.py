@@ -47,7 +47,10 @@ class WhisperRecognizer:
             str(model_dir), device="cpu", compute_type="int8", cpu_threads=settings.cpu_threads
         )
         self._tokenizer = Tokenizer(
-            self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language=settings.language
+            self._model.hf_tokenizer,
+            self._model.model.is_multilingual,
+            task="transcribe",
+            language=settings.language,
         )
         self._prompt = [self._tokenizer.sot, self._tokenizer.language, self._tokenizer.transcribe,
                         self._tokenizer.no_timestamps]  # fmt: skip
@@ -85,7 +88,9 @@ class WhisperRecognizer:
         import ctranslate2
 
         frames = features.shape[-1]
-        window = _MAX_WINDOW if full_window else min(_MAX_WINDOW, math.ceil(frames / _WINDOW_STEP) * _WINDOW_STEP)
+        window = (
+            _MAX_WINDOW if full_window else min(_MAX_WINDOW, math.ceil(frames / _WINDOW_STEP) * _WINDOW_STEP)
+        )
         batch = np.zeros((1, features.shape[0], window), dtype=np.float32)
         batch[0, :, : min(frames, window)] = features[:, :window]
         if window > frames:

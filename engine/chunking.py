@@ -8,7 +8,9 @@ import re
 # "3.5" and "RD$1.500" whole, and waits for more text when a delta ends right after a full stop.
 _END = re.compile(r"[.!?…]+[\"'»”)\]]*\s+")
 # Abbreviations after which a full stop does not end the sentence.
-_ABBREVIATIONS = frozenset({"dr", "dra", "sr", "sra", "srta", "lic", "ing", "av", "c", "no", "núm", "etc", "aprox"})
+_ABBREVIATIONS = frozenset(
+    {"dr", "dra", "sr", "sra", "srta", "lic", "ing", "av", "c", "no", "núm", "etc", "aprox"}
+)
 
 
 class SentenceChunker:

@@ -50,9 +50,7 @@ EndpointEvent = UtteranceStarted | SpeechPaused | SpeechResumed | UtteranceEnded
 
 
 class Endpointer:
-    def __init__(
-        self, vad: VadSettings, endpoint: EndpointSettings, sample_rate: int, frame_ms: int
-    ) -> None:
+    def __init__(self, vad: VadSettings, endpoint: EndpointSettings, sample_rate: int, frame_ms: int) -> None:
         self._classifier = VoiceClassifier(vad, sample_rate)
         self._detector = SpeechDetector(vad, frame_ms)
         self._preroll = FrameRing(endpoint.preroll_ms // frame_ms)

@@ -18,8 +18,10 @@ def downmix(samples: Pcm, channels: int) -> Pcm:
     if channels == 2:
         # Integer average of the two channels; avoids a float round trip on the hot path.
         stereo = samples.reshape(-1, 2).astype(np.int32)
-        return ((stereo[:, 0] + stereo[:, 1]) >> 1).astype(np.int16)
-    return samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
+        mixed = (stereo[:, 0] + stereo[:, 1]) >> 1
+    else:
+        mixed = samples.reshape(-1, channels).mean(axis=1)
+    return np.asarray(mixed, dtype=np.int16)
 
 
 def resample(samples: Pcm, from_rate: int, to_rate: int) -> Pcm:
@@ -37,7 +39,9 @@ class StreamResampler:
         self.from_rate = from_rate
         self.to_rate = to_rate
         self._stream = (
-            None if from_rate == to_rate else soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality=QUALITY)
+            None
+            if from_rate == to_rate
+            else soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality=QUALITY)
         )
 
     def push(self, samples: Pcm, last: bool = False) -> Pcm:

@@ -89,7 +89,9 @@ class Session:
         except* Exception as failure:
             self.error = failure.exceptions[0]
             self._log.error("session.failed", exc_info=self.error)
-            self.transport.send_event({"type": "error", "message": "La conversación se interrumpió por un error."})
+            self.transport.send_event(
+                {"type": "error", "message": "La conversación se interrumpió por un error."}
+            )
         finally:
             if self._stream is not None:
                 stream, self._stream = self._stream, None
@@ -159,7 +161,9 @@ class Session:
         self._history.append(Message("assistant", reply))
         record = TurnRecord(turn_id, transcript, reply, waterfall.as_ms())
         self.records.append(record)
-        self._log.info("turn.completed", turn=turn_id, transcript=transcript, reply=reply, timings_ms=record.timings_ms)
+        self._log.info(
+            "turn.completed", turn=turn_id, transcript=transcript, reply=reply, timings_ms=record.timings_ms
+        )
         if self._on_turn is not None:
             self._on_turn(record)
 
@@ -175,7 +179,9 @@ class Session:
 
         async def say(sentence: str) -> None:
             waterfall.mark("first_clause")
-            self.transport.send_event({"type": "transcript", "role": "assistant", "text": sentence, "turn": turn_id})
+            self.transport.send_event(
+                {"type": "transcript", "role": "assistant", "text": sentence, "turn": turn_id}
+            )
             async for chunk in self.tts.synthesize(sentence):
                 waterfall.mark("tts_first_audio")
                 for samples in output.push(chunk.samples, chunk.sample_rate):

@@ -46,7 +46,9 @@ class AudioSettings:
 @dataclass(frozen=True)
 class VadSettings:
     prefix: ClassVar[str] = "TAINA_VAD"
-    aggressiveness: int = knob(2, "webrtcvad mode, 0 (least) to 3 (most aggressive at calling audio non-speech).")
+    aggressiveness: int = knob(
+        2, "webrtcvad mode, 0 (least) to 3 (most aggressive at calling audio non-speech)."
+    )
     min_energy_dbfs: float = knob(
         -50.0, "Frames quieter than this (dBFS) count as silence whatever webrtcvad says."
     )
@@ -80,7 +82,9 @@ class EndpointSettings:
             "TAINA_ENDPOINT_PAUSE_MS must be above 0 and below TAINA_ENDPOINT_SILENCE_MS",
         )
         _require(0 <= self.min_utterance_ms <= 5_000, "TAINA_ENDPOINT_MIN_UTTERANCE_MS must be 0-5000")
-        _require(1_000 <= self.max_utterance_ms <= 120_000, "TAINA_ENDPOINT_MAX_UTTERANCE_MS must be 1000-120000")
+        _require(
+            1_000 <= self.max_utterance_ms <= 120_000, "TAINA_ENDPOINT_MAX_UTTERANCE_MS must be 1000-120000"
+        )
         _require(0 <= self.preroll_ms <= 2_000, "TAINA_ENDPOINT_PREROLL_MS must be 0-2000")
 
 
@@ -89,11 +93,16 @@ class HttpSettings:
     prefix: ClassVar[str] = "TAINA_HTTP"
     host: str = knob("127.0.0.1", "Address the HTTP server listens on.")
     port: int = knob(8080, "Port the HTTP server listens on.")
-    max_signalling_bytes: int = knob(65_536, "Largest signalling (SDP offer) request body accepted, in bytes.")
+    max_signalling_bytes: int = knob(
+        65_536, "Largest signalling (SDP offer) request body accepted, in bytes."
+    )
 
     def check(self) -> None:
         _require(0 <= self.port <= 65_535, "TAINA_HTTP_PORT must be 0-65535")
-        _require(1_024 <= self.max_signalling_bytes <= 1_048_576, "TAINA_HTTP_MAX_SIGNALLING_BYTES must be 1024-1048576")
+        _require(
+            1_024 <= self.max_signalling_bytes <= 1_048_576,
+            "TAINA_HTTP_MAX_SIGNALLING_BYTES must be 1024-1048576",
+        )
 
 
 @dataclass(frozen=True)
@@ -160,7 +169,10 @@ class LogSettings:
     format: str = knob("auto", "Log format: json, console, or auto (console on a terminal, JSON otherwise).")
 
     def check(self) -> None:
-        _require(self.level in ("debug", "info", "warning", "error"), "TAINA_LOG_LEVEL must be debug|info|warning|error")
+        _require(
+            self.level in ("debug", "info", "warning", "error"),
+            "TAINA_LOG_LEVEL must be debug|info|warning|error",
+        )
         _require(self.format in ("json", "console", "auto"), "TAINA_LOG_FORMAT must be json|console|auto")
 
 
@@ -190,7 +202,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         sections = {
-            f.name: _load_section(f.default_factory, env)  # type: ignore[misc]
+            f.name: _load_section(f.default_factory, env)
             for f in dataclasses.fields(cls)
             if f.name != "data_dir"
         }

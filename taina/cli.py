@@ -75,7 +75,9 @@ def cmd_settings(_args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="taina", description="TAINA Voice: a real-time Spanish voice assistant.")
+    parser = argparse.ArgumentParser(
+        prog="taina", description="TAINA Voice: a real-time Spanish voice assistant."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the voice page and the API")
@@ -83,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default TAINA_HTTP_PORT)")
     serve.set_defaults(run=cmd_serve)
 
-    talk = commands.add_parser("converse", help="one spoken turn from a WAV file, reply written to a WAV file")
+    talk = commands.add_parser(
+        "converse", help="one spoken turn from a WAV file, reply written to a WAV file"
+    )
     talk.add_argument("input", help="the user's speech: a WAV file, any rate, mono or stereo")
     talk.add_argument("--out", required=True, help="where to write the spoken reply (WAV)")
     talk.set_defaults(run=cmd_converse)

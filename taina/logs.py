@@ -29,4 +29,6 @@ def configure_logging(settings: LogSettings) -> None:
         cache_logger_on_first_use=True,
     )
     # Libraries log through the standard library; keep their chatter at warnings and above.
-    logging.basicConfig(stream=sys.stderr, level=max(level, logging.WARNING), format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=max(level, logging.WARNING), format="%(levelname)s %(name)s %(message)s"
+    )

@@ -52,7 +52,9 @@ class Runtime:
         )
         return runtime
 
-    def new_session(self, transport: Transport, on_turn: Callable[[TurnRecord], None] | None = None) -> Session:
+    def new_session(
+        self, transport: Transport, on_turn: Callable[[TurnRecord], None] | None = None
+    ) -> Session:
         return Session(uuid.uuid4().hex[:12], transport, self.stt, self.lm, self.tts, self.settings, on_turn)
 
     def close(self) -> None:

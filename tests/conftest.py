@@ -63,7 +63,11 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
     }
     log = data_dir / "server.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "taina.cli", "serve"], env=env, cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        [sys.executable, "-m", "taina.cli", "serve"],
+        env=env,
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -79,15 +83,19 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
     raise RuntimeError(f"the server did not come up in 60 s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def server(data_dir: Path) -> Iterator[Server]:
-    srv = start_server(data_dir)
-    yield srv
+def stop_server(srv: Server) -> None:
     srv.process.terminate()
     try:
         srv.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         srv.process.kill()
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[Server]:
+    srv = start_server(data_dir)
+    yield srv
+    stop_server(srv)
 
 
 @pytest.fixture(scope="session")

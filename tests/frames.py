@@ -7,7 +7,9 @@ import numpy as np
 from engine.audio import AudioFrame, Pcm
 
 
-def frames_of(pcm: Pcm, rate: int = 16_000, frame_ms: int = 20, start: float = 100.0, channels: int = 1) -> list[AudioFrame]:
+def frames_of(
+    pcm: Pcm, rate: int = 16_000, frame_ms: int = 20, start: float = 100.0, channels: int = 1
+) -> list[AudioFrame]:
     step = rate * frame_ms // 1000 * channels
     usable = len(pcm) - len(pcm) % step
     return [

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from frames import dominant_frequency, frames_of
@@ -34,7 +36,9 @@ def test_downmix_averages_interleaved_channels() -> None:
     assert downmix(stereo, 2).tolist() == [200, -200, 32767]
 
 
-@pytest.mark.parametrize(("rate", "channels"), [(48_000, 2), (44_100, 1), (22_050, 2), (8_000, 1), (16_000, 1)])
+@pytest.mark.parametrize(
+    ("rate", "channels"), [(48_000, 2), (44_100, 1), (22_050, 2), (8_000, 1), (16_000, 1)]
+)
 def test_conditioner_turns_any_input_into_16k_mono_20ms_frames(rate: int, channels: int) -> None:
     signal = tone(2.0, freq=1000.0, rate=rate)
     interleaved = np.repeat(signal, channels)
@@ -49,7 +53,7 @@ def test_conditioner_turns_any_input_into_16k_mono_20ms_frames(rate: int, channe
     assert dominant_frequency(joined, 16_000) == pytest.approx(1000.0, abs=5)
     assert rms_dbfs(joined) == pytest.approx(rms_dbfs(signal), abs=1.0)
     times = [f.timestamp for f in out]
-    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(times))
 
 
 def test_resampling_filters_what_the_new_rate_cannot_carry() -> None:
@@ -62,7 +66,9 @@ def test_resampling_filters_what_the_new_rate_cannot_carry() -> None:
 
 def test_output_conditioner_makes_paced_frames_from_synthesized_chunks() -> None:
     out = OutputConditioner(48_000, 20)
-    frames = out.push(noise(0.5, rate=22_050), 22_050) + out.push(tone(0.3, rate=24_000), 24_000) + out.flush()
+    frames = (
+        out.push(noise(0.5, rate=22_050), 22_050) + out.push(tone(0.3, rate=24_000), 24_000) + out.flush()
+    )
     assert all(len(f) == 960 for f in frames)
     assert abs(len(frames) - 40) <= 2
     assert rms_dbfs(np.concatenate(frames)) > -20

@@ -73,7 +73,9 @@ def test_spoken_question_gets_a_spoken_reply(browser: Browser, server: Server) -
 
 def test_refused_microphone_is_explained(chromium: str, server: Server) -> None:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--disable-gpu", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=chromium, headless=True, args=["--disable-gpu", "--no-first-run"]
+        )
         try:
             context = browser.new_context()  # no fake media UI: the permission prompt is denied
             page = context.new_page()

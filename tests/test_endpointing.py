@@ -7,8 +7,8 @@ from speech import noise, silence, speech
 
 from engine.audio import Pcm
 from engine.endpointing import (
-    EndpointEvent,
     Endpointer,
+    EndpointEvent,
     SpeechPaused,
     SpeechResumed,
     UtteranceDiscarded,

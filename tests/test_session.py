@@ -16,7 +16,7 @@ from engine.audio import AudioChunk, AudioFrame
 from engine.playout import PacedPlayout
 from engine.ports import Transcript
 from engine.session import Session, TurnRecord
-from engine.settings import AudioSettings, Settings
+from engine.settings import Settings
 from engine.waterfall import STAGES
 
 

@@ -8,7 +8,12 @@ from engine.turns import InvalidTransition, TurnState, TurnTaker
 def test_a_whole_turn_goes_round_the_table() -> None:
     seen: list[tuple[TurnState, TurnState]] = []
     turns = TurnTaker(lambda old, new: seen.append((old, new)))
-    for state in (TurnState.USER_SPEAKING, TurnState.THINKING, TurnState.ASSISTANT_SPEAKING, TurnState.LISTENING):
+    for state in (
+        TurnState.USER_SPEAKING,
+        TurnState.THINKING,
+        TurnState.ASSISTANT_SPEAKING,
+        TurnState.LISTENING,
+    ):
         turns.to(state)
     assert [new for _old, new in seen] == [
         TurnState.USER_SPEAKING,
