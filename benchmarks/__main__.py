@@ -1,0 +1,42 @@
+"""`python -m benchmarks NAME [--json]`: speed figures, measured side by side in one run, as medians."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+BENCHMARKS = {
+    "frames": "CPU per 20 ms inbound frame on the listening path (48 kHz stereo -> 16 kHz mono -> VAD -> buffer)",
+    "converse": "end of speech to first reply audio frame, embedded default, over many spoken turns",
+}
+RESULTS = Path(__file__).parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "name", choices=sorted(BENCHMARKS), help="; ".join(f"{k}: {v}" for k, v in BENCHMARKS.items())
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="repetitions (each benchmark has its own default)"
+    )
+    args = parser.parse_args(argv)
+    module = importlib.import_module(f"benchmarks.{args.name}")
+    result: dict[str, Any] = module.run(args.runs)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

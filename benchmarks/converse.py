@@ -1,0 +1,84 @@
+"""End of speech to first reply audio frame on the embedded default, through the real session pipeline.
+
+Each run is one `taina converse` turn (a file transport paced in real time, Whisper, the responder, espeak-ng),
+in one process so the models load once, as they do in a server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.espeak_tts import EspeakEngine
+from adapters.wavfile import write_wav
+from engine.settings import EspeakSettings, Settings
+from taina.converse import converse
+from taina.runtime import Runtime
+
+TARGET_MEDIAN_MS = 800.0
+QUESTIONS = [
+    "Buenos días, necesito información sobre los precios.",
+    "¿A qué hora abren los sábados en Santiago?",
+    "Quisiera hacer una cita con el médico para la próxima semana.",
+    "¿Aceptan el seguro de Humano?",
+    "Hola, quisiera saber el horario de la clínica en Santiago.",
+    "¿Dónde queda la sede de Santo Domingo?",
+    "Necesito cambiar la cita que tengo para el jueves.",
+    "¿Cuánto cuesta una consulta de cardiología?",
+    "¿Qué tengo que hacer antes de un análisis de sangre?",
+    "Muchas gracias por la ayuda, hasta luego.",
+]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 1)
+
+
+async def _runs(runtime: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:
+    voice = EspeakEngine(EspeakSettings(rate=150))
+    results = []
+    for i in range(count):
+        question = QUESTIONS[i % len(QUESTIONS)]
+        samples = voice.synthesize_now(question)
+        pad = np.zeros(voice.sample_rate // 2, np.int16)
+        source = folder / f"q{i}.wav"
+        write_wav(source, np.concatenate([pad, samples, pad, pad, pad]), voice.sample_rate)
+        result = await converse(runtime, source, folder / f"r{i}.wav")
+        results.append({"question": question, **result.as_json()})
+    return results
+
+
+def run(runs: int | None) -> dict[str, Any]:
+    count = max(10, runs or 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        settings = Settings.from_env({"TAINA_DATA_DIR": str(folder / "data"), "TAINA_LOG_LEVEL": "warning"})
+        from taina.logs import configure_logging
+
+        configure_logging(settings.log)
+        runtime = Runtime.build(settings, progress=False)
+        try:
+            results = asyncio.run(_runs(runtime, folder, count))
+        finally:
+            runtime.close()
+    stages = results[0]["timings_ms"].keys()
+    first_audio = [r["timings_ms"]["first_audio"] for r in results]
+    median = statistics.median(first_audio)
+    return {
+        "benchmark": "converse",
+        "runs": len(results),
+        "endpoint_silence_ms": settings.endpoint.silence_ms,
+        "first_audio_median_ms": round(median, 1),
+        "first_audio_p95_ms": _percentile(first_audio, 95),
+        "stage_medians_ms": {
+            s: round(statistics.median(r["timings_ms"][s] for r in results), 1) for s in stages
+        },
+        "transcripts": [r["transcript"] for r in results],
+        "target_median_ms": TARGET_MEDIAN_MS,
+        "meets_target": median <= TARGET_MEDIAN_MS,
+    }

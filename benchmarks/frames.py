@@ -1,0 +1,105 @@
+"""CPU per inbound frame on the listening path, with the PyAV resampler measured beside soxr."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from engine.audio import AudioFrame
+from engine.endpointing import Endpointer
+from engine.resample import InputConditioner
+from engine.settings import PROCESSING_RATE, Settings
+
+TARGET_MEDIAN_US = 50.0
+
+
+def _inbound_frames(seconds: float) -> list[AudioFrame]:
+    """48 kHz stereo frames: alternating speech-like bursts and quiet, so the VAD does real work."""
+    from adapters.espeak_tts import EspeakEngine
+    from engine.resample import resample
+    from engine.settings import EspeakSettings
+
+    voice = EspeakEngine(EspeakSettings())
+    sentence = voice.synthesize_now("Buenos días, quisiera saber a qué hora abren los sábados en Santiago.")
+    speech = resample(sentence, voice.sample_rate, 48_000)
+    quiet = (np.random.default_rng(1).normal(0, 30, 48_000)).astype(np.int16)
+    mono = np.tile(np.concatenate([speech, quiet]), int(seconds // ((len(speech) + len(quiet)) / 48_000)) + 1)
+    stereo = np.repeat(mono[: int(seconds * 48_000)], 2)
+    step = 960 * 2
+    return [
+        AudioFrame(stereo[i : i + step], 48_000, i / step * 0.02, 2)
+        for i in range(0, len(stereo) - step + 1, step)
+    ]
+
+
+def _time_listening_path(frames: list[AudioFrame], settings: Settings) -> list[float]:
+    conditioner = InputConditioner(PROCESSING_RATE, settings.audio.frame_ms)
+    endpointer = Endpointer(settings.vad, settings.endpoint, PROCESSING_RATE, settings.audio.frame_ms)
+    held: list[AudioFrame] = []  # what a speech-to-text stream buffers
+    costs = []
+    clock = time.perf_counter_ns
+    for frame in frames:
+        start = clock()
+        for small in conditioner.push(frame):
+            endpointer.push(small)
+            if endpointer.in_utterance:
+                held.append(small)
+        costs.append((clock() - start) / 1000)
+        if len(held) > 1500:
+            held.clear()
+    return costs
+
+
+def _time_pyav_resampler(frames: list[AudioFrame]) -> list[float]:
+    import av
+
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=PROCESSING_RATE)
+    costs = []
+    for frame in frames:
+        start = time.perf_counter_ns()
+        av_frame = av.AudioFrame.from_ndarray(frame.samples.reshape(1, -1), format="s16", layout="stereo")
+        av_frame.sample_rate = 48_000
+        for out in resampler.resample(av_frame):
+            out.to_ndarray()
+        costs.append((time.perf_counter_ns() - start) / 1000)
+    return costs
+
+
+def _time_soxr_only(frames: list[AudioFrame]) -> list[float]:
+    conditioner = InputConditioner(PROCESSING_RATE, 20)
+    costs = []
+    for frame in frames:
+        start = time.perf_counter_ns()
+        conditioner.push(frame)
+        costs.append((time.perf_counter_ns() - start) / 1000)
+    return costs
+
+
+def run(runs: int | None) -> dict[str, Any]:
+    settings = Settings.from_env({})
+    frames = _inbound_frames(60.0)  # 3,000 frames a pass
+    passes = runs or 5
+    path, pyav, soxr = [], [], []
+    gc.collect()
+    for _ in range(passes):  # interleaved, so machine noise hits all three alike
+        path += _time_listening_path(frames, settings)
+        soxr += _time_soxr_only(frames)
+        pyav += _time_pyav_resampler(frames)
+    median = statistics.median(path)
+    return {
+        "benchmark": "frames",
+        "frames": len(path),
+        "median_us": round(median, 2),
+        "p95_us": round(float(np.percentile(path, 95)), 2),
+        "p99_us": round(float(np.percentile(path, 99)), 2),
+        "resample_soxr_median_us": round(statistics.median(soxr), 2),
+        "resample_pyav_median_us": round(statistics.median(pyav), 2),
+        "pyav_over_soxr": round(statistics.median(pyav) / statistics.median(soxr), 2),
+        "frame_budget_share": f"{median / 20_000:.2%} of a 20 ms frame",
+        "target_median_us": TARGET_MEDIAN_US,
+        "meets_target": median <= TARGET_MEDIAN_US,
+    }
