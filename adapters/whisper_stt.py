@@ -59,7 +59,8 @@ class WhisperRecognizer:
 
     def warm_up(self) -> None:
         """The first CTranslate2 call allocates its buffers; do it before the first caller waits on it."""
-        self._recognize(np.zeros(PROCESSING_RATE, dtype=np.float32))
+        silence = np.zeros(PROCESSING_RATE, dtype=np.float32)
+        self._decode(self._model.feature_extractor(silence), 1.0, full_window=False)
 
     async def recognize(self, samples: Pcm) -> Transcript:
         audio = samples.astype(np.float32) / 32768.0

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from adapters.espeak_tts import EspeakEngine
-from adapters.wavfile import write_wav
+from adapters.wavfile import read_wav, write_wav
 from engine.settings import EspeakSettings, Settings
 from taina.converse import converse
 from taina.runtime import Runtime
@@ -48,7 +48,7 @@ async def _runs(runtime: Runtime, folder: Path, count: int) -> list[dict[str, An
         pad = np.zeros(voice.sample_rate // 2, np.int16)
         source = folder / f"q{i}.wav"
         write_wav(source, np.concatenate([pad, samples, pad, pad, pad]), voice.sample_rate)
-        result = await converse(runtime, source, folder / f"r{i}.wav")
+        result = await converse(runtime, read_wav(source), folder / f"r{i}.wav", name=source.name)
         results.append({"question": question, **result.as_json()})
     return results
 

@@ -12,7 +12,6 @@ it never reaches other sessions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -95,8 +94,10 @@ class Session:
         finally:
             if self._stream is not None:
                 stream, self._stream = self._stream, None
-                with contextlib.suppress(Exception):
+                try:
                     await stream.aclose()
+                except Exception:
+                    self._log.warning("stt.close_failed", exc_info=True)
             await self.transport.close()
             self._log.info("session.ended", turns=len(self.records), failed=self.error is not None)
 

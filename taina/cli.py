@@ -51,7 +51,7 @@ def cmd_converse(args: argparse.Namespace) -> int:
 
     source, out = Path(args.input), Path(args.out)
     try:
-        read_wav(source)  # check the input before loading any model
+        audio = read_wav(source)  # check the input before loading any model
     except WavError as exc:
         return _fail(str(exc))
     if not out.parent.is_dir():
@@ -59,7 +59,7 @@ def cmd_converse(args: argparse.Namespace) -> int:
     settings = _settings()
     runtime = Runtime.build(settings)
     try:
-        result = asyncio.run(converse(runtime, source, out))
+        result = asyncio.run(converse(runtime, audio, out, name=str(source)))
     except NoTurnError as exc:
         return _fail(str(exc), code=1)
     finally:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.wavfile import FileTransport, read_wav, write_wav
+from adapters.wavfile import FileTransport, write_wav
+from engine.audio import AudioFrame
 from engine.session import TurnRecord
 from taina.runtime import Runtime
 
@@ -29,8 +30,8 @@ class ConverseResult:
         }
 
 
-async def converse(runtime: Runtime, source: Path, out: Path) -> ConverseResult:
-    audio = read_wav(source)  # WavError before anything is loaded or written
+async def converse(runtime: Runtime, audio: AudioFrame, out: Path, name: str = "the input") -> ConverseResult:
+    """One turn: ``audio`` (as read by read_wav) plays as the microphone; the reply is written to ``out``."""
     transport = FileTransport(audio, runtime.settings.audio)
     records: list[TurnRecord] = []
 
@@ -43,7 +44,7 @@ async def converse(runtime: Runtime, source: Path, out: Path) -> ConverseResult:
     if session.error is not None:
         raise session.error
     if not records:
-        raise NoTurnError(f"{source}: no speech the assistant could understand")
+        raise NoTurnError(f"{name}: no speech the assistant could understand")
     reply = transport.reply_audio
     write_wav(out, reply, transport.output_rate)
     return ConverseResult(records[0], len(reply) / transport.output_rate)
