@@ -21,6 +21,10 @@ from engine.settings import Settings
 log = structlog.get_logger("taina.runtime")
 
 
+def new_session_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -53,9 +57,13 @@ class Runtime:
         return runtime
 
     def new_session(
-        self, transport: Transport, on_turn: Callable[[TurnRecord], None] | None = None
+        self,
+        transport: Transport,
+        on_turn: Callable[[TurnRecord], None] | None = None,
+        session_id: str | None = None,
     ) -> Session:
-        return Session(uuid.uuid4().hex[:12], transport, self.stt, self.lm, self.tts, self.settings, on_turn)
+        sid = session_id or new_session_id()
+        return Session(sid, transport, self.stt, self.lm, self.tts, self.settings, on_turn)
 
     def close(self) -> None:
         self._recognizer.close()

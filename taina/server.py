@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
 from engine.session import Session
-from taina.runtime import Runtime
+from taina.runtime import Runtime, new_session_id
 
 WEB = Path(__file__).parent / "web"
 log = structlog.get_logger("taina.server")
@@ -114,13 +114,16 @@ def create_app(runtime: Runtime) -> FastAPI:
         body = await read_json_body(request, settings.http.max_signalling_bytes)
         if len(sessions) >= sessions.capacity:
             raise ApiError(503, "the assistant is at capacity; try again in a moment")
+        # Bound before the peer connection exists, so aiortc's own tasks log with the session id too.
+        session_id = new_session_id()
+        structlog.contextvars.bind_contextvars(session_id=session_id)
         try:
             sdp = check_offer(body.get("sdp"), body.get("type"))
             transport, answer = await WebRtcTransport.answer(sdp, settings.audio, settings.webrtc)
         except SignallingError as exc:
             log.info("signalling.refused", reason=str(exc))
             raise ApiError(400, str(exc)) from None
-        session = runtime.new_session(transport)
+        session = runtime.new_session(transport, session_id=session_id)
         sessions.start(session)
         return {"type": "answer", "sdp": answer, "session_id": session.id}
 

@@ -87,3 +87,14 @@ def test_refused_microphone_is_explained(chromium: str, server: Server) -> None:
             assert "micrófono" in error.inner_text()
         finally:
             browser.close()
+
+
+def test_a_server_that_is_gone_is_explained(browser: Browser, server: Server) -> None:
+    page = open_page(browser, server)
+    server.process.kill()
+    server.process.wait(timeout=10)
+    page.get_by_test_id("talk").click()
+    error = page.get_by_role("alert")
+    error.wait_for(state="visible", timeout=15_000)
+    assert "No se pudo conectar con el asistente" in error.inner_text()
+    assert page.get_by_test_id("talk").get_attribute("aria-pressed") == "false"
