@@ -5,11 +5,17 @@ Adapters (adapters/) implement them; the composition root (taina/runtime.py) pic
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from engine.audio import AudioChunk, AudioFrame
+
+_KEY_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +98,66 @@ class Transport(Protocol):
         """A state or transcript event for the user's screen; dropped if there is no screen."""
 
     async def close(self) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """Blobs by key (documents' originals, call recordings). Keys are validated by engine.keys."""
+
+    name: str
+
+    async def check(self) -> None:
+        """Raise StorageError now if the store cannot be used (unreachable, no such bucket, no access)."""
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes:
+        """The object's bytes; KeyError if there is none."""
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; no error if it is already gone."""
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class StorageError(RuntimeError):
+    """The object store cannot be used; the message says which store and why."""
+
+
+def check_key(key: str) -> str:
+    """A key is slash-separated segments of letters, digits, '.', '_' and '-', none of them '.' or '..'."""
+    segments = key.split("/")
+    if (
+        not key
+        or len(key) > 512
+        or any(s in ("", ".", "..") or not _KEY_SEGMENT.fullmatch(s) for s in segments)
+    ):
+        raise ValueError(f"invalid object key {key!r}")
+    return key
+
+
+class Embedder(Protocol):
+    """Text to unit-length vectors of ``dimensions`` floats; queries and passages are embedded differently."""
+
+    name: str
+    dimensions: int
+
+    async def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
+
+    async def embed_passages(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved piece of a document, best first."""
+
+    document_id: str
+    title: str
+    heading: str
+    text: str
+    score: float
+
+
+class KnowledgeBase(Protocol):
+    async def search(self, query: str, k: int = 5) -> list[Passage]: ...

@@ -23,9 +23,9 @@ class SettingsError(ValueError):
     """A setting has a value the assistant cannot use."""
 
 
-def knob(default: Any, help: str, env: str | None = None) -> Any:
+def knob(default: Any, help: str, env: str | None = None, secret: bool = False) -> Any:
     """A settings field with its documentation and, optionally, its own variable name."""
-    return field(default=default, metadata={"help": help, "env": env})
+    return field(default=default, metadata={"help": help, "env": env, "secret": secret})
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,115 @@ class LogSettings:
         _require(self.format in ("json", "console", "auto"), "TAINA_LOG_FORMAT must be json|console|auto")
 
 
+@dataclass(frozen=True)
+class DatabaseSettings:
+    prefix: ClassVar[str] = "TAINA_DATABASE"
+    url: str = knob(
+        "",
+        "PostgreSQL (with pgvector) to use, e.g. postgresql://user:pass@host/db; empty starts an embedded "
+        "server under the data folder.",
+        env="DATABASE_URL",
+        secret=True,
+    )
+    pool_size: int = knob(10, "Most connections the engine holds open.")
+    connect_timeout_s: float = knob(10.0, "How long to wait for the database at start, in s.")
+
+    def check(self) -> None:
+        _require(1 <= self.pool_size <= 200, "TAINA_DATABASE_POOL_SIZE must be 1-200")
+        _require(0.5 <= self.connect_timeout_s <= 120, "TAINA_DATABASE_CONNECT_TIMEOUT_S must be 0.5-120")
+        _require(
+            self.url == "" or self.url.startswith(("postgresql://", "postgres://")),
+            "DATABASE_URL must start with postgresql://",
+        )
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    prefix: ClassVar[str] = "TAINA_STORAGE"
+    url: str = knob(
+        "",
+        "Where originals and recordings are kept: file:///path, or s3://bucket/prefix (credentials, region and "
+        "AWS_ENDPOINT_URL from the standard AWS variables); empty means file://<data dir>/objects.",
+        env="TAINA_STORAGE",
+    )
+    sse: str = knob("", "S3 server-side encryption: empty, AES256 or aws:kms.")
+    kms_key_id: str = knob("", "KMS key for aws:kms server-side encryption (empty: the bucket's default).")
+
+    def check(self) -> None:
+        _require(
+            self.url == "" or self.url.startswith(("file://", "s3://")),
+            "TAINA_STORAGE must be file:///path or s3://bucket/prefix",
+        )
+        _require(self.sse in ("", "AES256", "aws:kms"), "TAINA_STORAGE_SSE must be empty, AES256 or aws:kms")
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    prefix: ClassVar[str] = "TAINA_EMBEDDINGS"
+    provider: str = knob(
+        "auto", "e5 (local multilingual-e5-small), openai, or auto (openai when OPENAI_API_KEY is set)."
+    )
+    openai_api_key: str = knob(
+        "", "OpenAI API key; also selects OpenAI embeddings under auto.", env="OPENAI_API_KEY", secret=True
+    )
+    openai_base_url: str = knob(
+        "https://api.openai.com/v1", "Any OpenAI-compatible server's /v1 URL.", env="OPENAI_BASE_URL"
+    )
+    openai_model: str = knob("text-embedding-3-small", "OpenAI embedding model (asked for 384 dimensions).")
+    timeout_s: float = knob(20.0, "Time limit of one embeddings request, in s.")
+
+    def check(self) -> None:
+        _require(
+            self.provider in ("auto", "e5", "openai"), "TAINA_EMBEDDINGS_PROVIDER must be auto, e5 or openai"
+        )
+        _require(
+            self.provider != "openai" or bool(self.openai_api_key),
+            "TAINA_EMBEDDINGS_PROVIDER=openai needs OPENAI_API_KEY",
+        )
+        _require(
+            self.openai_base_url.startswith(("http://", "https://")), "OPENAI_BASE_URL must be an http(s) URL"
+        )
+
+    @property
+    def use_openai(self) -> bool:
+        return self.provider == "openai" or (self.provider == "auto" and bool(self.openai_api_key))
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    prefix: ClassVar[str] = "TAINA_INGEST"
+    max_bytes: int = knob(50_000_000, "Largest document accepted, in bytes.")
+    max_unpacked_bytes: int = knob(
+        200_000_000, "Most a DOCX may unpack to (zip bombs are refused), in bytes."
+    )
+    chunk_words: int = knob(90, "Target length of a passage, in words.")
+    overlap_sentences: int = knob(1, "Sentences repeated at the start of the next passage.")
+    sample_kb: bool = knob(
+        True, "Ingest the sample medical centre on first start when there are no documents."
+    )
+
+    def check(self) -> None:
+        _require(1_000 <= self.max_bytes <= 2_000_000_000, "TAINA_INGEST_MAX_BYTES must be 1000-2000000000")
+        _require(
+            self.max_unpacked_bytes >= self.max_bytes, "TAINA_INGEST_MAX_UNPACKED_BYTES must be >= MAX_BYTES"
+        )
+        _require(20 <= self.chunk_words <= 400, "TAINA_INGEST_CHUNK_WORDS must be 20-400")
+        _require(0 <= self.overlap_sentences <= 5, "TAINA_INGEST_OVERLAP_SENTENCES must be 0-5")
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    prefix: ClassVar[str] = "TAINA_RETRIEVAL"
+    candidates: int = knob(40, "Passages each of vector and full-text search put forward before fusion.")
+    rrf_k: int = knob(60, "Reciprocal rank fusion constant (higher flattens the ranks).")
+    ef_search: int = knob(100, "HNSW search breadth (pgvector hnsw.ef_search).")
+
+    def check(self) -> None:
+        _require(5 <= self.candidates <= 1_000, "TAINA_RETRIEVAL_CANDIDATES must be 5-1000")
+        _require(1 <= self.rrf_k <= 1_000, "TAINA_RETRIEVAL_RRF_K must be 1-1000")
+        _require(10 <= self.ef_search <= 1_000, "TAINA_RETRIEVAL_EF_SEARCH must be 10-1000")
+
+
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "taina")
@@ -192,6 +301,11 @@ class Settings:
     whisper: WhisperSettings = field(default_factory=WhisperSettings)
     espeak: EspeakSettings = field(default_factory=EspeakSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    embeddings: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
 
     DATA_DIR_HELP: ClassVar[str] = (
         "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "
@@ -220,6 +334,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
             shown = ",".join(value) if isinstance(value, tuple) else str(value)
+            if f.metadata["secret"] and shown:
+                shown = "(set, not shown)"
             rows.append((_env_name(section, f), shown, f.metadata["help"]))
     return rows
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import os
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.settings import Settings, SettingsError, describe
+
+if TYPE_CHECKING:
+    from adapters.knowledge_store import DocumentRow
+    from taina.knowledge.ingest import KnowledgeService
 
 EXIT_USAGE = 2
 
@@ -18,11 +27,15 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def _settings() -> Settings:
+def _settings(quiet: bool = False) -> Settings:
+    """Settings from the environment; ``quiet`` commands log warnings only, unless TAINA_LOG_LEVEL says otherwise."""
     from taina.logs import configure_logging
 
     settings = Settings.from_env()
-    configure_logging(settings.log)
+    log = settings.log
+    if quiet and "TAINA_LOG_LEVEL" not in os.environ:
+        log = dataclasses.replace(log, level="warning")
+    configure_logging(log)
     return settings
 
 
@@ -68,6 +81,100 @@ def cmd_converse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expand(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        else:
+            files.append(path)
+    return files
+
+
+async def _with_knowledge(settings: Settings, work: Callable[[KnowledgeService], Awaitable[int]]) -> int:
+    from adapters.postgres import DatabaseError
+    from engine.ports import StorageError
+    from taina.knowledge.open import Knowledge
+
+    try:
+        knowledge = await Knowledge.open(settings)
+    except (DatabaseError, StorageError) as exc:
+        return _fail(str(exc), code=1)
+    try:
+        return await work(knowledge.service)
+    finally:
+        await knowledge.close()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    files = _expand(args.paths)
+    if not files:
+        return _fail("no files to ingest")
+
+    async def work(kb: KnowledgeService) -> int:
+        show_bar = not args.json and sys.stderr.isatty()
+        failures = 0
+        with tqdm(total=len(files), unit="doc", desc="Ingiriendo", disable=not show_bar) as bar:
+            for path in files:
+                result = await kb.ingest_path(path)
+                failures += result.status in ("failed", "refused")
+                if args.json:
+                    print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+                else:
+                    detail = result.error or f"{result.chunks} passages"
+                    bar.write(f"{result.status:9} {path}  {detail}")
+                bar.update()
+        return 1 if failures else 0
+
+    return asyncio.run(_with_knowledge(_settings(quiet=True), work))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if not args.query.strip():
+        return _fail("the question is empty")
+
+    async def work(kb: KnowledgeService) -> int:
+        passages = await kb.search(args.query, args.k)
+        if args.json:
+            print(json.dumps([asdict(p) for p in passages], ensure_ascii=False))
+        elif not passages:
+            print("No passages found.")
+        for rank, p in enumerate([] if args.json else passages, 1):
+            print(f"{rank}. [{p.document_id}] {p.heading}  (score {p.score:.4f})\n   {p.text}\n")
+        return 0
+
+    return asyncio.run(_with_knowledge(_settings(quiet=True), work))
+
+
+def cmd_documents(args: argparse.Namespace) -> int:
+    async def work(kb: KnowledgeService) -> int:
+        if args.action == "list":
+            rows = await kb.store.documents()
+            if args.json:
+                print(json.dumps([_document_json(r) for r in rows], ensure_ascii=False))
+            for r in [] if args.json else rows:
+                state = r.status if r.status == "ready" else f"failed: {r.error}"
+                print(f"{r.id}  {r.name:40} {r.chunk_count:4} passages  {state}")
+            return 0
+        missing = [doc for doc in args.ids if not await kb.delete(doc)]
+        for doc in missing:
+            print(f"taina: error: no document with id {doc}", file=sys.stderr)
+        return 1 if missing else 0
+
+    if args.action == "delete" and not args.ids:
+        return _fail("documents delete needs at least one document id")
+    return asyncio.run(_with_knowledge(_settings(quiet=True), work))
+
+
+def _document_json(row: DocumentRow) -> dict[str, object]:
+    data = asdict(row)
+    data["updated_at"] = row.updated_at.isoformat()
+    return data
+
+
 def cmd_settings(_args: argparse.Namespace) -> int:
     for name, value, help_text in describe(Settings.from_env()):
         print(f"{name}={value}\n    {help_text}")
@@ -91,6 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
     talk.add_argument("input", help="the user's speech: a WAV file, any rate, mono or stereo")
     talk.add_argument("--out", required=True, help="where to write the spoken reply (WAV)")
     talk.set_defaults(run=cmd_converse)
+
+    ingest = commands.add_parser(
+        "ingest", help="add or update documents (files or folders) in the knowledge base"
+    )
+    ingest.add_argument(
+        "paths", nargs="+", help="Markdown, text, HTML, PDF or DOCX files, or folders of them"
+    )
+    ingest.add_argument("--json", action="store_true", help="one JSON line per document")
+    ingest.set_defaults(run=cmd_ingest)
+
+    search = commands.add_parser("search", help="the passages the assistant would answer a question from")
+    search.add_argument("query", help="the question, as a person would ask it")
+    search.add_argument("--k", type=int, default=5, choices=range(1, 51), metavar="K", help="passages (1-50)")
+    search.add_argument("--json", action="store_true", help="print a JSON list")
+    search.set_defaults(run=cmd_search)
+
+    documents = commands.add_parser("documents", help="list or delete documents")
+    documents.add_argument("action", choices=["list", "delete"])
+    documents.add_argument("ids", nargs="*", help="document ids (delete)")
+    documents.add_argument("--json", action="store_true", help="print JSON")
+    documents.set_defaults(run=cmd_documents)
 
     show = commands.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(run=cmd_settings)

@@ -1,0 +1,172 @@
+"""Documents and passages in PostgreSQL: replace-in-one-transaction writes and hybrid search.
+
+Search fuses two rankings with reciprocal rank fusion: pgvector cosine distance over the HNSW index, and
+Spanish full-text search (stemmed, accents ignored) with the question's words OR-ed, since a spoken question
+rarely shares all its words with the passage that answers it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from adapters.postgres import Database
+from engine.ports import Passage
+from engine.settings import RetrievalSettings
+
+_WORD = re.compile(r"\w{3,}")
+MAX_QUERY_CHARS = 1_000
+_MAX_QUERY_WORDS = 32
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: str
+    name: str
+    title: str
+    media_type: str
+    status: str
+    error: str | None
+    content_sha256: str | None
+    size_bytes: int
+    object_key: str | None
+    pages: int | None
+    chunk_count: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    name: str
+    title: str
+    media_type: str
+    content_sha256: str
+    size_bytes: int
+    object_key: str
+    pages: int | None
+
+
+def new_document_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def text_query(question: str) -> str:
+    """The question's words OR-ed for to_tsquery; only \\w characters reach it, so nothing can inject syntax."""
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(question[:MAX_QUERY_CHARS])))
+    return " | ".join(words[:_MAX_QUERY_WORDS])
+
+
+class KnowledgeStore:
+    def __init__(self, database: Database, settings: RetrievalSettings) -> None:
+        self._db = database
+        self._settings = settings
+
+    async def document(self, document_id: str) -> DocumentRow | None:
+        rows = await self._db.fetch("SELECT * FROM documents WHERE id = $1", document_id)
+        return _row(rows[0]) if rows else None
+
+    async def by_name(self, name: str) -> DocumentRow | None:
+        rows = await self._db.fetch("SELECT * FROM documents WHERE name = $1", name)
+        return _row(rows[0]) if rows else None
+
+    async def by_content(self, sha256: str) -> DocumentRow | None:
+        rows = await self._db.fetch(
+            "SELECT * FROM documents WHERE content_sha256 = $1 AND status = 'ready'", sha256
+        )
+        return _row(rows[0]) if rows else None
+
+    async def documents(self) -> list[DocumentRow]:
+        return [_row(r) for r in await self._db.fetch("SELECT * FROM documents ORDER BY name")]
+
+    async def count_ready(self) -> int:
+        rows = await self._db.fetch("SELECT count(*) AS n FROM documents WHERE status = 'ready'")
+        return int(rows[0]["n"])
+
+    async def record_failure(self, name: str, media_type: str, size: int, error: str) -> str:
+        """A document that could not be ingested, with its error; never touches a ready document."""
+        rows = await self._db.fetch(
+            """INSERT INTO documents (id, name, title, media_type, status, error, size_bytes)
+               VALUES ($1, $2, $2, $3, 'failed', $4, $5)
+               ON CONFLICT (name) DO UPDATE SET error = EXCLUDED.error, size_bytes = EXCLUDED.size_bytes,
+                   updated_at = now() WHERE documents.status = 'failed'
+               RETURNING id""",
+            new_document_id(), name, media_type, error, size,
+        )  # fmt: skip
+        if rows:
+            return str(rows[0]["id"])
+        existing = await self.by_name(name)
+        return existing.id if existing else ""
+
+    async def replace(
+        self,
+        document_id: str,
+        document: NewDocument,
+        passages: list[tuple[str, str]],
+        vectors: NDArray[np.float32],
+        embedder: str,
+    ) -> None:
+        """Write a document and all its passages, replacing any earlier version, in one transaction."""
+        async with self._db.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                """INSERT INTO documents (id, name, title, media_type, status, error, content_sha256, size_bytes,
+                                          object_key, pages, chunk_count)
+                   VALUES ($1, $2, $3, $4, 'ready', NULL, $5, $6, $7, $8, $9)
+                   ON CONFLICT (name) DO UPDATE SET title = EXCLUDED.title, media_type = EXCLUDED.media_type,
+                       status = 'ready', error = NULL, content_sha256 = EXCLUDED.content_sha256,
+                       size_bytes = EXCLUDED.size_bytes, object_key = EXCLUDED.object_key, pages = EXCLUDED.pages,
+                       chunk_count = EXCLUDED.chunk_count, updated_at = now()""",
+                document_id, document.name, document.title, document.media_type, document.content_sha256,
+                document.size_bytes, document.object_key, document.pages, len(passages),
+            )  # fmt: skip
+            await connection.execute("DELETE FROM chunks WHERE document_id = $1", document_id)
+            await connection.copy_records_to_table(
+                "chunks",
+                columns=["document_id", "ordinal", "heading", "text", "embedder", "embedding"],
+                records=[
+                    (document_id, i, heading, text, embedder, vectors[i])
+                    for i, (heading, text) in enumerate(passages)
+                ],
+            )
+
+    async def delete(self, document_id: str) -> DocumentRow | None:
+        rows = await self._db.fetch("DELETE FROM documents WHERE id = $1 RETURNING *", document_id)
+        return _row(rows[0]) if rows else None
+
+    async def search(
+        self, question: str, vector: NDArray[np.float32], embedder: str, k: int
+    ) -> list[Passage]:
+        candidates = max(self._settings.candidates, k)
+        async with self._db.pool.acquire() as connection, connection.transaction():
+            await connection.execute(f"SET LOCAL hnsw.ef_search = {int(self._settings.ef_search)}")
+            rows = await connection.fetch(
+                """
+                WITH by_meaning AS (
+                    SELECT id, row_number() OVER (ORDER BY distance) AS rank FROM (
+                        SELECT id, embedding <=> $1 AS distance FROM chunks WHERE embedder = $3
+                        ORDER BY distance LIMIT $4) nearest),
+                by_words AS (
+                    SELECT id, row_number() OVER (ORDER BY score DESC) AS rank FROM (
+                        SELECT id, ts_rank_cd(tsv, query) AS score
+                        FROM chunks, to_tsquery('es_unaccent', $2) AS query
+                        WHERE $2 <> '' AND tsv @@ query ORDER BY score DESC LIMIT $4) matching),
+                fused AS (
+                    SELECT id, sum(1.0 / ($5 + rank)) AS score
+                    FROM (SELECT * FROM by_meaning UNION ALL SELECT * FROM by_words) both_rankings GROUP BY id)
+                SELECT c.document_id, d.title, c.heading, c.text, f.score
+                FROM fused f JOIN chunks c ON c.id = f.id JOIN documents d ON d.id = c.document_id
+                ORDER BY f.score DESC, c.id LIMIT $6
+                """,
+                vector, text_query(question), embedder, candidates, self._settings.rrf_k, k,
+            )  # fmt: skip
+        return [
+            Passage(r["document_id"], r["title"], r["heading"], r["text"], float(r["score"])) for r in rows
+        ]
+
+
+def _row(record: object) -> DocumentRow:
+    return DocumentRow(**{name: record[name] for name in DocumentRow.__dataclass_fields__})  # type: ignore[index]

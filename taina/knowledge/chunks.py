@@ -1,0 +1,47 @@
+"""Sections -> passages of about ``target_words``, cut at sentence ends, never across headings, with overlap."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from taina.knowledge.extract import Section
+
+# A sentence ends at . ! ? … followed by space and a capital, an opening ¿ ¡ or a digit; or at a line end.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÁÉÍÓÚÑ¿¡\d])|\n+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    heading: str
+    text: str
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _split_long(sentence: str, limit: int) -> list[str]:
+    words = sentence.split()
+    return [" ".join(words[i : i + limit]) for i in range(0, len(words), limit)]
+
+
+def chunk_sections(title: str, sections: list[Section], target_words: int, overlap: int) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for section in sections:
+        heading = title if not section.heading or section.heading == title else f"{title} — {section.heading}"
+        pieces: list[str] = []
+        for sentence in sentences(section.text):
+            too_long = len(sentence.split()) > target_words * 2
+            pieces += _split_long(sentence, target_words * 2) if too_long else [sentence]
+        current: list[str] = []
+        carried = 0  # how many of ``current`` were already sent as the previous passage's overlap
+        for piece in pieces:
+            current.append(piece)
+            if sum(len(p.split()) for p in current) >= target_words:
+                chunks.append(Chunk(heading, " ".join(current)))
+                current = current[-overlap:] if overlap else []
+                carried = len(current)
+        if len(current) > carried:
+            chunks.append(Chunk(heading, " ".join(current)))
+    return chunks

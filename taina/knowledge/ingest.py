@@ -1,0 +1,134 @@
+"""Documents in: check, extract, chunk, embed, keep the original, replace the passages in one transaction.
+
+Whatever goes wrong with one document is recorded on it (or refused before anything is stored), the rest of a
+batch goes on, and a document that was already ingested keeps its passages until a good new version replaces
+them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+import structlog
+
+from adapters.knowledge_store import KnowledgeStore, NewDocument, new_document_id
+from engine.ports import Embedder, ObjectStore, Passage
+from engine.settings import IngestSettings
+from taina.knowledge.chunks import chunk_sections
+from taina.knowledge.extract import ExtractionError, check_name, extract, media_type_of
+
+log = structlog.get_logger("taina.ingest")
+
+Status = Literal["ready", "unchanged", "duplicate", "failed", "refused"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    name: str
+    status: Status
+    id: str | None = None
+    title: str | None = None
+    chunks: int = 0
+    error: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class KnowledgeService:
+    """The knowledge base: ingestion and deletion for operators, search for the conversation."""
+
+    def __init__(
+        self, store: KnowledgeStore, objects: ObjectStore, embedder: Embedder, settings: IngestSettings
+    ) -> None:
+        self.store = store
+        self.objects = objects
+        self.embedder = embedder
+        self._settings = settings
+
+    async def search(self, query: str, k: int = 5) -> list[Passage]:
+        query = query.strip()
+        if not query:
+            return []
+        vector = (await self.embedder.embed_queries([query[:1_000]]))[0]
+        return await self.store.search(query, vector, self.embedder.name, k)
+
+    async def ingest_path(self, path: Path) -> IngestResult:
+        name = path.name
+        try:
+            size = (await asyncio.to_thread(path.stat)).st_size
+        except OSError as exc:
+            return IngestResult(name, "refused", error=f"cannot read {path}: {exc.strerror}")
+        if size > self._settings.max_bytes:
+            return IngestResult(
+                name,
+                "refused",
+                error=f"the file is {size // 1_000_000} MB, over the {self._settings.max_bytes // 1_000_000} MB limit",
+            )
+        return await self.ingest(name, await asyncio.to_thread(path.read_bytes))
+
+    async def ingest(self, name: str, data: bytes) -> IngestResult:
+        try:
+            check_name(name)
+            media_type = media_type_of(name)
+        except ExtractionError as exc:
+            return IngestResult(name, "refused", error=str(exc))
+        if len(data) > self._settings.max_bytes:
+            limit = self._settings.max_bytes // 1_000_000
+            return IngestResult(name, "refused", error=f"the file is over the {limit} MB limit")
+
+        sha = hashlib.sha256(data).hexdigest()
+        existing = await self.store.by_name(name)
+        if existing is not None and existing.status == "ready" and existing.content_sha256 == sha:
+            return IngestResult(name, "unchanged", existing.id, existing.title, existing.chunk_count)
+        twin = await self.store.by_content(sha)
+        if twin is not None and twin.name != name:
+            return IngestResult(
+                name, "duplicate", twin.id, twin.title, twin.chunk_count, f"same content as {twin.name}"
+            )
+
+        try:
+            extracted = await asyncio.to_thread(extract, name, data, self._settings.max_unpacked_bytes)
+        except ExtractionError as exc:
+            return await self._failed(name, media_type, len(data), str(exc))
+        chunks = chunk_sections(
+            extracted.title, extracted.sections, self._settings.chunk_words, self._settings.overlap_sentences
+        )
+        vectors = await self.embedder.embed_passages([f"{c.heading}. {c.text}" for c in chunks])
+
+        document_id = existing.id if existing is not None else new_document_id()
+        key = f"documents/{document_id}/{sha[:16]}{PurePosixPath(name).suffix.lower()}"
+        await self.objects.put(key, data, media_type)
+        document = NewDocument(name, extracted.title, media_type, sha, len(data), key, extracted.pages)
+        try:
+            await self.store.replace(
+                document_id, document, [(c.heading, c.text) for c in chunks], vectors, self.embedder.name
+            )
+        except BaseException:
+            if existing is None or existing.object_key != key:
+                await self.objects.delete(key)  # the database never pointed at it
+            raise
+        if existing is not None and existing.object_key and existing.object_key != key:
+            await self.objects.delete(existing.object_key)
+        log.info(
+            "document.ingested", id=document_id, name=name, chunks=len(chunks), replaced=existing is not None
+        )
+        return IngestResult(name, "ready", document_id, extracted.title, len(chunks))
+
+    async def delete(self, document_id: str) -> bool:
+        row = await self.store.delete(document_id)
+        if row is None:
+            return False
+        if row.object_key:
+            await self.objects.delete(row.object_key)
+        log.info("document.deleted", id=document_id, name=row.name)
+        return True
+
+    async def _failed(self, name: str, media_type: str, size: int, error: str) -> IngestResult:
+        document_id = await self.store.record_failure(name, media_type, size, error)
+        log.warning("document.failed", name=name, error=error)
+        return IngestResult(name, "failed", document_id or None, error=error)
