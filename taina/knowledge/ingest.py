@@ -105,7 +105,7 @@ class KnowledgeService:
         await self.objects.put(key, data, media_type)
         document = NewDocument(name, extracted.title, media_type, sha, len(data), key, extracted.pages)
         try:
-            await self.store.replace(
+            document_id = await self.store.replace(
                 document_id, document, [(c.heading, c.text) for c in chunks], vectors, self.embedder.name
             )
         except BaseException:
