@@ -18,6 +18,7 @@ from engine.settings import Settings, SettingsError, describe
 if TYPE_CHECKING:
     from adapters.knowledge_store import DocumentRow
     from taina.knowledge.ingest import KnowledgeService
+    from taina.runtime import Runtime
 
 EXIT_USAGE = 2
 
@@ -40,20 +41,39 @@ def _settings(quiet: bool = False) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from taina.runtime import Runtime
-    from taina.server import create_app
 
     settings = _settings()
     host = args.host or settings.http.host
     port = settings.http.port if args.port is None else args.port
     runtime = Runtime.build(settings)
-    print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", access_log=False)
+        return asyncio.run(_serve(runtime, host, port))
     finally:
         runtime.close()
+
+
+async def _serve(runtime: Runtime, host: str, port: int) -> int:
+    import uvicorn
+
+    from adapters.postgres import DatabaseError
+    from engine.ports import StorageError
+    from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+    from taina.server import create_app
+
+    try:
+        knowledge = await Knowledge.open(runtime.settings)
+    except (DatabaseError, StorageError) as exc:
+        return _fail(str(exc), code=1)
+    try:
+        await ingest_sample_if_empty(knowledge.service, runtime.settings)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning", access_log=False)
+        )
+        print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
+        await server.serve()
+    finally:
+        await knowledge.close()
     return 0
 
 

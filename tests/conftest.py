@@ -59,6 +59,7 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
         "TAINA_HTTP_PORT": str(port),
         "TAINA_WEBRTC_ICE_ADDRESSES": "127.0.0.1",
         "TAINA_LOG_FORMAT": "json",
+        "TAINA_INGEST_SAMPLE_KB": "false",
         **(extra_env or {}),
     }
     log = data_dir / "server.log"

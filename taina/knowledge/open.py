@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
+
 from adapters.file_store import FileStore
 from adapters.knowledge_store import KnowledgeStore
 from adapters.postgres import Database
 from engine.ports import Embedder, ObjectStore
 from engine.settings import Settings
 from taina.knowledge.ingest import KnowledgeService
+
+log = structlog.get_logger("taina.knowledge")
 
 
 def object_store(settings: Settings) -> ObjectStore:
@@ -54,3 +58,19 @@ class Knowledge:
     async def close(self) -> None:
         await self.objects.close()
         await self.database.close()
+
+
+SAMPLE_KB = Path(__file__).resolve().parent.parent / "sample_kb"
+
+
+async def ingest_sample_if_empty(service: KnowledgeService, settings: Settings) -> None:
+    """On a first start with no documents, load the sample medical centre so the assistant has something to say."""
+    if not settings.ingest.sample_kb or await service.store.documents():
+        return
+    files = sorted(p for p in SAMPLE_KB.iterdir() if p.is_file())
+    log.info("knowledge.sample_loading", documents=len(files), folder=str(SAMPLE_KB))
+    for path in files:
+        result = await service.ingest_path(path)
+        if result.status != "ready":
+            log.warning("knowledge.sample_failed", name=path.name, error=result.error)
+    log.info("knowledge.sample_loaded", documents=len(files))
