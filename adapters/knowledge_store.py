@@ -2,7 +2,8 @@
 
 Search fuses two rankings with reciprocal rank fusion: pgvector cosine distance over the HNSW index, and
 Spanish full-text search (stemmed, accents ignored) with the question's words OR-ed, since a spoken question
-rarely shares all its words with the passage that answers it.
+rarely shares all its words with the passage that answers it. Only the question's selective words are OR-ed
+(rarest first, per term_stats): a word in most passages says little and would make the ranking scan them all.
 """
 
 from __future__ import annotations
@@ -55,10 +56,28 @@ def new_document_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def text_query(question: str) -> str:
-    """The question's words OR-ed for to_tsquery; only \\w characters reach it, so nothing can inject syntax."""
+def query_words(question: str) -> str:
+    """The question's words, space-separated; only \\w characters reach the database's text parser."""
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(question[:MAX_QUERY_CHARS])))
-    return " | ".join(words[:_MAX_QUERY_WORDS])
+    return " ".join(words[:_MAX_QUERY_WORDS])
+
+
+# One document's lexemes added to or taken from term_stats. Rows are locked in lexeme order so that concurrent
+# writers cannot deadlock.
+_ADD_TERMS = """
+    INSERT INTO term_stats (lexeme, passages)
+    SELECT word, ndoc FROM ts_stat(format('SELECT tsv FROM chunks WHERE document_id = %L', $1::text))
+    ORDER BY word
+    ON CONFLICT (lexeme) DO UPDATE SET passages = term_stats.passages + EXCLUDED.passages
+"""
+_REMOVE_TERMS = """
+    WITH counted AS (
+        SELECT word, ndoc FROM ts_stat(format('SELECT tsv FROM chunks WHERE document_id = %L', $1::text))),
+    locked AS (
+        SELECT t.lexeme FROM term_stats t JOIN counted ON counted.word = t.lexeme ORDER BY t.lexeme FOR UPDATE OF t)
+    UPDATE term_stats t SET passages = greatest(t.passages - counted.ndoc, 0)
+    FROM counted, locked WHERE t.lexeme = counted.word AND locked.lexeme = t.lexeme
+"""
 
 
 class KnowledgeStore:
@@ -127,6 +146,7 @@ class KnowledgeStore:
                 document_id, document.name, document.title, document.media_type, document.content_sha256,
                 document.size_bytes, document.object_key, document.pages, len(passages),
             )  # fmt: skip
+            await connection.execute(_REMOVE_TERMS, stored)
             await connection.execute("DELETE FROM chunks WHERE document_id = $1", stored)
             await connection.copy_records_to_table(
                 "chunks",
@@ -136,10 +156,13 @@ class KnowledgeStore:
                     for i, (heading, text) in enumerate(passages)
                 ],
             )
+            await connection.execute(_ADD_TERMS, stored)
         return str(stored)
 
     async def delete(self, document_id: str) -> DocumentRow | None:
-        rows = await self.db.fetch("DELETE FROM documents WHERE id = $1 RETURNING *", document_id)
+        async with self.db.pool.acquire() as connection, connection.transaction():
+            await connection.execute(_REMOVE_TERMS, document_id)
+            rows = await connection.fetch("DELETE FROM documents WHERE id = $1 RETURNING *", document_id)
         return _row(rows[0]) if rows else None
 
     async def search(
@@ -154,11 +177,19 @@ class KnowledgeStore:
                     SELECT id, row_number() OVER (ORDER BY distance) AS rank FROM (
                         SELECT id, embedding <=> $1 AS distance FROM chunks WHERE embedder = $3
                         ORDER BY distance LIMIT $4) nearest),
+                selective AS (
+                    SELECT t.lexeme FROM unnest(tsvector_to_array(to_tsvector('es_unaccent', $2))) AS q (lexeme)
+                    JOIN term_stats t ON t.lexeme = q.lexeme
+                    WHERE t.passages > 0 AND t.passages <= greatest($7::integer, $8::float8 * (
+                        SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'chunks'::regclass))
+                    ORDER BY t.passages LIMIT $9),
+                words AS (
+                    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM selective),
                 by_words AS (
                     SELECT id, row_number() OVER (ORDER BY score DESC) AS rank FROM (
-                        SELECT id, ts_rank_cd(tsv, query) AS score
-                        FROM chunks, to_tsquery('es_unaccent', $2) AS query
-                        WHERE $2 <> '' AND tsv @@ query ORDER BY score DESC LIMIT $4) matching),
+                        SELECT id, ts_rank_cd(tsv, words.query) AS score FROM chunks, words
+                        WHERE words.query IS NOT NULL AND tsv @@ words.query
+                        ORDER BY score DESC LIMIT $4) matching),
                 fused AS (
                     SELECT id, sum(1.0 / ($5 + rank)) AS score
                     FROM (SELECT * FROM by_meaning UNION ALL SELECT * FROM by_words) both_rankings GROUP BY id)
@@ -166,7 +197,8 @@ class KnowledgeStore:
                 FROM fused f JOIN chunks c ON c.id = f.id JOIN documents d ON d.id = c.document_id
                 ORDER BY f.score DESC, c.id LIMIT $6
                 """,
-                vector, text_query(question), embedder, candidates, self._settings.rrf_k, k,
+                vector, query_words(question), embedder, candidates, self._settings.rrf_k, k,
+                self._settings.common_term_floor, self._settings.common_term_share, self._settings.max_terms,
             )  # fmt: skip
         return [
             Passage(r["document_id"], r["title"], r["heading"], r["text"], float(r["score"])) for r in rows

@@ -130,6 +130,15 @@ async def test_bad_documents_get_clear_errors_and_nothing_ingested_changes(
     assert len(stored) == 1  # only the good document's original
 
 
+async def assert_term_counts_match(kb: KnowledgeService) -> None:
+    """term_stats, kept up to date by every write, equals a fresh count over the whole table."""
+    kept = await kb.store.db.fetch(
+        "SELECT lexeme, passages FROM term_stats WHERE passages > 0 ORDER BY lexeme"
+    )
+    fresh = await kb.store.db.fetch("SELECT word, ndoc FROM ts_stat('SELECT tsv FROM chunks') ORDER BY word")
+    assert [tuple(r) for r in kept] == [tuple(r) for r in fresh]
+
+
 async def test_reingest_replaces_and_delete_removes(kb: KnowledgeService, tmp_path: Path) -> None:
     first = await kb.ingest("precios.md", b"# Precios\n\nLa consulta general cuesta RD$1,000.\n")
     again = await kb.ingest("precios.md", b"# Precios\n\nLa consulta general cuesta RD$1,000.\n")
@@ -137,7 +146,9 @@ async def test_reingest_replaces_and_delete_removes(kb: KnowledgeService, tmp_pa
     twin = await kb.ingest("copia.md", b"# Precios\n\nLa consulta general cuesta RD$1,000.\n")
     assert twin.status == "duplicate" and twin.id == first.id
 
+    await assert_term_counts_match(kb)
     second = await kb.ingest("precios.md", b"# Precios\n\nDesde enero la consulta general cuesta RD$1,500.\n")
+    await assert_term_counts_match(kb)
     assert second.status == "ready" and second.id == first.id
     texts = [p.text for p in await kb.search("precio de la consulta general", k=5)]
     assert any("RD$1,500" in t for t in texts) and not any("RD$1,000" in t for t in texts)
@@ -150,6 +161,7 @@ async def test_reingest_replaces_and_delete_removes(kb: KnowledgeService, tmp_pa
     assert document is not None and document.status == "ready" and document.chunk_count >= 1
 
     assert await kb.delete(first.id or "")
+    await assert_term_counts_match(kb)
     assert await kb.store.document(first.id or "") is None
     assert await kb.store.db.fetch("SELECT 1 FROM chunks") == []
     assert not [p for p in (tmp_path / "objects").rglob("*") if p.is_file()]
