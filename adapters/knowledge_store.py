@@ -2,8 +2,9 @@
 
 Search fuses two rankings with reciprocal rank fusion: pgvector cosine distance over the HNSW index, and
 Spanish full-text search (stemmed, accents ignored) with the question's words OR-ed, since a spoken question
-rarely shares all its words with the passage that answers it. Only the question's selective words are OR-ed
-(rarest first, per term_stats): a word in most passages says little and would make the ranking scan them all.
+rarely shares all its words with the passage that answers it. Only the question's rarest words are OR-ed, while
+the passages they appear in (per term_stats) add up to at most ``text_budget``: a common word says little, and
+ranking every passage it appears in would make search time grow with the corpus.
 """
 
 from __future__ import annotations
@@ -178,11 +179,13 @@ class KnowledgeStore:
                         SELECT id, embedding <=> $1 AS distance FROM chunks WHERE embedder = $3
                         ORDER BY distance LIMIT $4) nearest),
                 selective AS (
-                    SELECT t.lexeme FROM unnest(tsvector_to_array(to_tsvector('es_unaccent', $2))) AS q (lexeme)
-                    JOIN term_stats t ON t.lexeme = q.lexeme
-                    WHERE t.passages > 0 AND t.passages <= greatest($7::integer, $8::float8 * (
-                        SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'chunks'::regclass))
-                    ORDER BY t.passages LIMIT $9),
+                    SELECT lexeme FROM (
+                        SELECT t.lexeme, sum(t.passages) OVER (ORDER BY t.passages, t.lexeme) AS running
+                        FROM unnest(tsvector_to_array(to_tsvector('es_unaccent', $2))) AS q (lexeme)
+                        JOIN term_stats t ON t.lexeme = q.lexeme
+                        WHERE t.passages > 0
+                        ORDER BY t.passages, t.lexeme LIMIT $8) rarest_first
+                    WHERE running <= $7),
                 words AS (
                     SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM selective),
                 by_words AS (
@@ -198,7 +201,7 @@ class KnowledgeStore:
                 ORDER BY f.score DESC, c.id LIMIT $6
                 """,
                 vector, query_words(question), embedder, candidates, self._settings.rrf_k, k,
-                self._settings.common_term_floor, self._settings.common_term_share, self._settings.max_terms,
+                self._settings.text_budget, self._settings.max_terms,
             )  # fmt: skip
         return [
             Passage(r["document_id"], r["title"], r["heading"], r["text"], float(r["score"])) for r in rows

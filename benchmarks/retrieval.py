@@ -1,8 +1,8 @@
 """Hybrid retrieval latency at 10k and 100k passages on the embedded PostgreSQL, embedding time apart.
 
-Passages are synthetic Spanish sentences built from the sample centre's vocabulary (so full-text search
-matches many rows, as it would in a large real corpus) with random unit vectors; the questions are the
-labelled test questions, embedded once with the local e5 model.
+Passages are synthetic Spanish sentences drawn from the sample centre's vocabulary with Zipf's law (a few
+words everywhere, most words rare, as in real text), with random unit vectors; the questions are the labelled
+test questions, embedded once with the local e5 model.
 """
 
 from __future__ import annotations
@@ -28,12 +28,21 @@ SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
 
 def _vocabulary() -> list[str]:
     words: set[str] = set()
-    for path in SAMPLE.glob("*.md"):
-        words.update(w.strip(".,:;¿?¡!()") for w in path.read_text().split())
+    for path in SAMPLE.glob("*.*"):
+        if path.suffix in (".md", ".html"):
+            words.update(w.strip('.,:;¿?¡!()<>"') for w in path.read_text().split())
     return sorted(w for w in words if len(w) > 3 and w.isalpha())
 
 
+def _zipf(size: int, rng: np.random.Generator) -> np.ndarray:
+    weights = 1.0 / np.arange(1, size + 1)
+    order = rng.permutation(size)  # which word is common is left to chance
+    shares: np.ndarray = (weights / weights.sum())[order]
+    return shares
+
+
 async def _fill(db: Database, count: int, rng: np.random.Generator, vocabulary: list[str]) -> None:
+    frequency = _zipf(len(vocabulary), rng)
     async with db.pool.acquire() as connection:
         await connection.execute("TRUNCATE documents CASCADE")
         await connection.execute("DROP INDEX IF EXISTS chunks_embedding")
@@ -52,7 +61,7 @@ async def _fill(db: Database, count: int, rng: np.random.Generator, vocabulary: 
             records = []
             for j in range(5_000):
                 i = start + j
-                text = " ".join(rng.choice(vocabulary, size=40)) + "."
+                text = " ".join(rng.choice(vocabulary, size=40, p=frequency)) + "."
                 records.append(
                     (
                         f"d{i // per_document}",

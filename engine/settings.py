@@ -278,12 +278,10 @@ class RetrievalSettings:
     candidates: int = knob(40, "Passages each of vector and full-text search put forward before fusion.")
     rrf_k: int = knob(60, "Reciprocal rank fusion constant (higher flattens the ranks).")
     ef_search: int = knob(100, "HNSW search breadth (pgvector hnsw.ef_search).")
-    common_term_share: float = knob(
-        0.05,
-        "Words in more than this share of passages are left out of full-text search (they match too much).",
-    )
-    common_term_floor: int = knob(
-        50, "...unless they are in at most this many passages (small knowledge bases)."
+    text_budget: int = knob(
+        2_000,
+        "Most passages full-text search ranks for one question: the question's rarest words are used while the "
+        "passages they appear in add up to no more than this.",
     )
     max_terms: int = knob(8, "Most words of a question used for full-text search, rarest first.")
 
@@ -291,8 +289,7 @@ class RetrievalSettings:
         _require(5 <= self.candidates <= 1_000, "TAINA_RETRIEVAL_CANDIDATES must be 5-1000")
         _require(1 <= self.rrf_k <= 1_000, "TAINA_RETRIEVAL_RRF_K must be 1-1000")
         _require(10 <= self.ef_search <= 1_000, "TAINA_RETRIEVAL_EF_SEARCH must be 10-1000")
-        _require(0 < self.common_term_share <= 1, "TAINA_RETRIEVAL_COMMON_TERM_SHARE must be in (0, 1]")
-        _require(0 <= self.common_term_floor <= 100_000, "TAINA_RETRIEVAL_COMMON_TERM_FLOOR must be 0-100000")
+        _require(10 <= self.text_budget <= 1_000_000, "TAINA_RETRIEVAL_TEXT_BUDGET must be 10-1000000")
         _require(1 <= self.max_terms <= 32, "TAINA_RETRIEVAL_MAX_TERMS must be 1-32")
 
 
