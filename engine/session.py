@@ -1,7 +1,7 @@
 """One conversation, end to end, as two asyncio tasks over the ports.
 
 listen:  transport.inbound -> InputConditioner (16 kHz mono frames) -> Endpointer -> SpeechToTextStream
-respond: finished utterance -> transcript -> LanguageModel -> SentenceChunker -> TextToSpeech
+respond: finished utterance -> transcript -> LanguageModel -> SentenceChunker -> speakable -> TextToSpeech
          -> OutputConditioner -> transport.play (paced)
 
 The listen task never waits on the reply: it keeps draining the transport (an undrained WebRTC track grows
@@ -30,6 +30,7 @@ from engine.endpointing import (
 from engine.ports import LanguageModel, Message, SpeechToText, SpeechToTextStream, TextToSpeech, Transport
 from engine.resample import InputConditioner, OutputConditioner
 from engine.settings import PROCESSING_RATE, Settings
+from engine.spoken import speakable
 from engine.turns import TurnState, TurnTaker
 from engine.waterfall import Waterfall
 
@@ -183,7 +184,7 @@ class Session:
             self.transport.send_event(
                 {"type": "transcript", "role": "assistant", "text": sentence, "turn": turn_id}
             )
-            async for chunk in self.tts.synthesize(sentence):
+            async for chunk in self.tts.synthesize(speakable(sentence)):
                 waterfall.mark("tts_first_audio")
                 for samples in output.push(chunk.samples, chunk.sample_rate):
                     await play(samples)
