@@ -1,0 +1,57 @@
+"""Spanish dates and times as people say them, with "now" fixed (Wednesday 25 November 2026, 9:00)."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from adapters.policy.when import When, now_in_clinic, parse_when
+
+NOW = now_in_clinic("2026-11-25T09:00:00")
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("mañana a las tres y media", When(date(2026, 11, 26), time(15, 30))),
+        ("el jueves que viene en la tarde", When(date(2026, 11, 26), None, "tarde")),
+        ("pasado mañana temprano", When(date(2026, 11, 27), None, "mañana")),
+        ("el 5 de diciembre a las 10", When(date(2026, 12, 5), time(10, 0))),
+        ("no, mejor a las cuatro", When(None, time(16, 0))),
+        (
+            "el jueves de la semana que viene a las 9 de la mañana",
+            When(date(2026, 12, 3), time(9, 0), "mañana"),
+        ),
+        ("el cinco de diciembre a las once y cuarto", When(date(2026, 12, 5), time(11, 15))),
+        ("hoy en la tarde", When(date(2026, 11, 25), None, "tarde")),
+        ("el lunes a la una", When(date(2026, 11, 30), time(13, 0))),
+        ("a las cuatro menos cuarto", When(None, time(15, 45))),
+        ("el 28", When(date(2026, 11, 28))),
+        ("el 3 a las 8:30", When(date(2026, 12, 3), time(8, 30))),
+        ("el Miércoles", When(date(2026, 12, 2))),
+        ("a las 8 de la noche", When(None, time(20, 0), "noche")),
+        ("el 15 de enero", When(date(2027, 1, 15))),
+        ("quiero una cita", When()),
+    ],
+)
+def test_when_people_say_it(said: str, expected: When) -> None:
+    assert parse_when(said, NOW) == expected
+
+
+def test_a_correction_replaces_only_what_it_says() -> None:
+    first = parse_when("mañana a las tres", NOW)
+    corrected = parse_when("no, mejor a las cuatro", NOW).merged_into(first)
+    assert corrected == When(date(2026, 11, 26), time(16, 0))
+    later = parse_when("mejor en la mañana", NOW).merged_into(corrected)
+    assert later == When(date(2026, 11, 26), None, "mañana")
+
+
+def test_impossible_dates_are_not_invented() -> None:
+    assert parse_when("el 31 de febrero", NOW).day is None
+    assert parse_when("a las 27", NOW).at is None
+
+
+def test_taina_now_is_read_in_the_clinic_timezone() -> None:
+    assert now_in_clinic("2026-11-25T13:00:00+00:00").hour == 9  # UTC-4
+    assert str(now_in_clinic().tzinfo) == "America/Santo_Domingo"
