@@ -13,6 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -175,7 +176,7 @@ class KnowledgeStore:
             rows = await connection.fetch(
                 """
                 WITH by_meaning AS (
-                    SELECT id, row_number() OVER (ORDER BY distance) AS rank FROM (
+                    SELECT id, distance, row_number() OVER (ORDER BY distance) AS rank FROM (
                         SELECT id, embedding <=> $1 AS distance FROM chunks WHERE embedder = $3
                         ORDER BY distance LIMIT $4) nearest),
                 selective AS (
@@ -195,17 +196,25 @@ class KnowledgeStore:
                         ORDER BY score DESC LIMIT $4) matching),
                 fused AS (
                     SELECT id, sum(1.0 / ($5 + rank)) AS score
-                    FROM (SELECT * FROM by_meaning UNION ALL SELECT * FROM by_words) both_rankings GROUP BY id)
-                SELECT c.document_id, d.title, c.heading, c.text, f.score
+                    FROM (SELECT id, rank FROM by_meaning UNION ALL SELECT id, rank FROM by_words) both_rankings
+                    GROUP BY id)
+                SELECT c.document_id, d.title, c.heading, c.text, f.score, 1 - m.distance AS similarity
                 FROM fused f JOIN chunks c ON c.id = f.id JOIN documents d ON d.id = c.document_id
+                LEFT JOIN by_meaning m ON m.id = f.id
                 ORDER BY f.score DESC, c.id LIMIT $6
                 """,
                 vector, query_words(question), embedder, candidates, self._settings.rrf_k, k,
                 self._settings.text_budget, self._settings.max_terms,
             )  # fmt: skip
         return [
-            Passage(r["document_id"], r["title"], r["heading"], r["text"], float(r["score"])) for r in rows
+            Passage(r["document_id"], r["title"], r["heading"], r["text"], float(r["score"]), _similarity(r))
+            for r in rows
         ]
+
+
+def _similarity(record: Any) -> float | None:
+    value = record["similarity"]
+    return None if value is None else float(value)
 
 
 def _row(record: object) -> DocumentRow:

@@ -40,3 +40,16 @@ class SentenceChunker:
     def _ends_with_abbreviation(self, start: int, end: int) -> bool:
         words = self._pending[start:end].rsplit(None, 1)
         return bool(words) and words[-1].lower().lstrip("¿¡(") in _ABBREVIATIONS
+
+
+# Sentence ends inside a finished text: terminal punctuation, space, then a capital, ¿ ¡ or a digit; or a line
+# break. Full stops of titles, streets, numbers and "a. m." / "p. m." are protected first.
+_SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÁÉÍÓÚÑ¿¡\d])|\n+")
+_PROTECT = re.compile(r"\b(Dra?|Sra?|Srta|Lic|Ing|Av|núm|No|apto|etc|[ap]\. ?m)\.\s+", re.IGNORECASE)
+_JOINER = "\u2060"  # a word joiner: not white space, so the split cannot happen there
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a finished text, in order."""
+    protected = _PROTECT.sub(lambda m: m.group(0).replace(" ", _JOINER), text)
+    return [part.replace(_JOINER, " ").strip() for part in _SPLIT.split(protected) if part.strip()]

@@ -156,7 +156,8 @@ class Passage:
     title: str
     heading: str
     text: str
-    score: float
+    score: float  # fused rank score: only for ordering
+    similarity: float | None = None  # cosine similarity to the question, when vector search found it
 
 
 class KnowledgeBase(Protocol):

@@ -17,6 +17,7 @@ from engine.settings import Settings, SettingsError, describe
 
 if TYPE_CHECKING:
     from adapters.knowledge_store import DocumentRow
+    from engine.audio import AudioFrame
     from taina.knowledge.ingest import KnowledgeService
     from taina.runtime import Runtime
 
@@ -67,8 +68,9 @@ async def _serve(runtime: Runtime, host: str, port: int) -> int:
         return _fail(str(exc), code=1)
     try:
         await ingest_sample_if_empty(knowledge.service, runtime.settings)
+        app = create_app(runtime.with_knowledge(knowledge.service))
         server = uvicorn.Server(
-            uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning", access_log=False)
+            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         )
         print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
         await server.serve()
@@ -79,7 +81,6 @@ async def _serve(runtime: Runtime, host: str, port: int) -> int:
 
 def cmd_converse(args: argparse.Namespace) -> int:
     from adapters.wavfile import WavError, read_wav
-    from taina.converse import NoTurnError, converse
     from taina.runtime import Runtime
 
     source, out = Path(args.input), Path(args.out)
@@ -92,11 +93,28 @@ def cmd_converse(args: argparse.Namespace) -> int:
     settings = _settings()
     runtime = Runtime.build(settings)
     try:
-        result = asyncio.run(converse(runtime, audio, out, name=str(source)))
+        return asyncio.run(_converse(runtime, audio, out, str(source)))
+    finally:
+        runtime.close()
+
+
+async def _converse(runtime: Runtime, audio: AudioFrame, out: Path, name: str) -> int:
+    from adapters.postgres import DatabaseError
+    from engine.ports import StorageError
+    from taina.converse import NoTurnError, converse
+    from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+
+    try:
+        knowledge = await Knowledge.open(runtime.settings)
+    except (DatabaseError, StorageError) as exc:
+        return _fail(str(exc), code=1)
+    try:
+        await ingest_sample_if_empty(knowledge.service, runtime.settings)
+        result = await converse(runtime.with_knowledge(knowledge.service), audio, out, name=name)
     except NoTurnError as exc:
         return _fail(str(exc), code=1)
     finally:
-        runtime.close()
+        await knowledge.close()
     print(json.dumps(result.as_json(), ensure_ascii=False))
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,10 +12,11 @@ import structlog
 
 from adapters.echo_responder import EchoResponder
 from adapters.espeak_tts import EspeakEngine, EspeakTextToSpeech
+from adapters.policy.policy import DialoguePolicy
 from adapters.webrtc import offer_ice_addresses
 from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
-from engine.ports import LanguageModel, SpeechToText, TextToSpeech, Transport
+from engine.ports import KnowledgeBase, LanguageModel, SpeechToText, TextToSpeech, Transport
 from engine.session import Session, TurnRecord
 from engine.settings import Settings
 
@@ -64,6 +66,12 @@ class Runtime:
     ) -> Session:
         sid = session_id or new_session_id()
         return Session(sid, transport, self.stt, self.lm, self.tts, self.settings, on_turn)
+
+    def with_knowledge(self, knowledge: KnowledgeBase) -> Runtime:
+        """This runtime with the embedded dialogue policy answering from ``knowledge``."""
+        runtime = dataclasses.replace(self, lm=DialoguePolicy(knowledge))
+        log.info("runtime.language_model", language_model=runtime.lm.name)
+        return runtime
 
     def close(self) -> None:
         self._recognizer.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Server
+from conftest import Server, start_server, stop_server
 from playwright.sync_api import Browser, Page, sync_playwright
 from speech import speech_wav
 
@@ -52,7 +52,15 @@ def open_page(browser: Browser, server: Server) -> Page:
     return page
 
 
-def test_spoken_question_gets_a_spoken_reply(browser: Browser, server: Server) -> None:
+@pytest.fixture
+def server_with_documents(data_dir: Path) -> Iterator[Server]:
+    srv = start_server(data_dir, {"TAINA_INGEST_SAMPLE_KB": "true"})
+    yield srv
+    stop_server(srv)
+
+
+def test_spoken_question_gets_a_spoken_reply(browser: Browser, server_with_documents: Server) -> None:
+    server = server_with_documents
     page = open_page(browser, server)
     assert "Pulsa" in page.get_by_test_id("status").inner_text()
     page.get_by_test_id("talk").click()
@@ -61,7 +69,8 @@ def test_spoken_question_gets_a_spoken_reply(browser: Browser, server: Server) -
         heard = plain(page.locator('[data-role="user"]').first.inner_text())
         assert "informacion" in heard and "precios" in heard, heard
         page.wait_for_selector('[data-role="assistant"]', timeout=20_000)
-        assert "precios" in plain(page.locator('[data-role="assistant"]').first.inner_text())
+        # The answer comes from the sample centre's price list.
+        assert "pesos dominicanos" in plain(page.locator('[data-role="assistant"]').first.inner_text())
         # The reply reached the page as sound: WebAudio measured real energy in the received track.
         page.wait_for_function("window.tainaAudio.loudFrames >= 5", timeout=20_000)
         assert page.evaluate("window.tainaAudio.peakRms") > 0.02

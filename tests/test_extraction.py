@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from taina.knowledge.chunks import chunk_sections, sentences
+from engine.chunking import sentences
+from taina.knowledge.chunks import chunk_sections
 from taina.knowledge.extract import ExtractionError, Section, check_name, extract
 
 SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
@@ -49,6 +50,9 @@ def test_unsafe_names_are_refused(name: str) -> None:
 
 def test_sentences_and_chunks_respect_headings_with_overlap() -> None:
     assert sentences("Hola. ¿Qué tal? Bien.\nOtra línea") == ["Hola.", "¿Qué tal?", "Bien.", "Otra línea"]
+    assert sentences("Con el Dr. Peña a las 7:00 a. m. Luego, Av. Duarte núm. 5. Fin.") == [
+        "Con el Dr. Peña a las 7:00 a. m. Luego, Av. Duarte núm. 5.", "Fin."
+    ]  # fmt: skip
     long_text = " ".join(f"Esta es la oración número {i} del texto." for i in range(30))
     chunks = chunk_sections("Doc", [Section("Uno", [long_text]), Section("Dos", ["Corta."])], 30, 1)
     headings = [c.heading for c in chunks]

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from engine.chunking import sentences
 from taina.knowledge.extract import Section
-
-# A sentence ends at . ! ? … followed by space and a capital, an opening ¿ ¡ or a digit; or at a line end.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÁÉÍÓÚÑ¿¡\d])|\n+")
 
 
 @dataclass(frozen=True)
 class Chunk:
     heading: str
     text: str
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _split_long(sentence: str, limit: int) -> list[str]:
