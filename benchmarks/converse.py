@@ -1,12 +1,14 @@
 """End of speech to first reply audio frame on the embedded default, through the real session pipeline.
 
-Each run is one `taina converse` turn (a file transport paced in real time, Whisper, the responder, espeak-ng),
-in one process so the models load once, as they do in a server.
+Each run is one `taina converse` turn (a file transport paced in real time, Whisper, the dialogue policy
+answering from the sample centre's documents, espeak-ng), in one process so the models load once, as in a
+server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -17,7 +19,7 @@ import numpy as np
 from adapters.espeak_tts import EspeakEngine
 from adapters.wavfile import read_wav, write_wav
 from engine.settings import EspeakSettings, Settings
-from taina.converse import converse
+from taina.converse import NoTurnError, converse
 from taina.runtime import Runtime
 
 TARGET_MEDIAN_MS = 800.0
@@ -39,7 +41,19 @@ def _percentile(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 1)
 
 
-async def _runs(runtime: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:
+async def _runs(base: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:
+    from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+
+    knowledge = await Knowledge.open(base.settings)
+    await ingest_sample_if_empty(knowledge.service, base.settings)
+    runtime = base.with_knowledge(knowledge.service)
+    try:
+        return await _turns(runtime, folder, count)
+    finally:
+        await knowledge.close()
+
+
+async def _turns(runtime: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:
     voice = EspeakEngine(EspeakSettings(rate=150))
     results = []
     for i in range(count):
@@ -48,7 +62,11 @@ async def _runs(runtime: Runtime, folder: Path, count: int) -> list[dict[str, An
         pad = np.zeros(voice.sample_rate // 2, np.int16)
         source = folder / f"q{i}.wav"
         write_wav(source, np.concatenate([pad, samples, pad, pad, pad]), voice.sample_rate)
-        result = await converse(runtime, read_wav(source), folder / f"r{i}.wav", name=source.name)
+        try:
+            result = await converse(runtime, read_wav(source), folder / f"r{i}.wav", name=source.name)
+        except NoTurnError:
+            results.append({"question": question, "unanswered": True})
+            continue
         results.append({"question": question, **result.as_json()})
     return results
 
@@ -57,7 +75,8 @@ def run(runs: int | None) -> dict[str, Any]:
     count = max(10, runs or 10)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        settings = Settings.from_env({"TAINA_DATA_DIR": str(folder / "data"), "TAINA_LOG_LEVEL": "warning"})
+        level = os.environ.get("TAINA_LOG_LEVEL", "warning")
+        settings = Settings.from_env({"TAINA_DATA_DIR": str(folder / "data"), "TAINA_LOG_LEVEL": level})
         from taina.logs import configure_logging
 
         configure_logging(settings.log)
@@ -66,12 +85,14 @@ def run(runs: int | None) -> dict[str, Any]:
             results = asyncio.run(_runs(runtime, folder, count))
         finally:
             runtime.close()
-    stages = results[0]["timings_ms"].keys()
-    first_audio = [r["timings_ms"]["first_audio"] for r in results]
+    answered = [r for r in results if not r.get("unanswered")]
+    stages = answered[0]["timings_ms"].keys()
+    first_audio = [r["timings_ms"]["first_audio"] for r in answered]
     median = statistics.median(first_audio)
     return {
         "benchmark": "converse",
         "runs": len(results),
+        "unanswered": [r["question"] for r in results if r.get("unanswered")],
         "endpoint_silence_ms": settings.endpoint.silence_ms,
         "first_audio_median_ms": round(median, 1),
         "first_audio_p95_ms": _percentile(first_audio, 95),
@@ -79,6 +100,7 @@ def run(runs: int | None) -> dict[str, Any]:
             s: round(statistics.median(r["timings_ms"][s] for r in results), 1) for s in stages
         },
         "transcripts": [r["transcript"] for r in results],
+        "replies": [r["reply"][:80] for r in results],
         "target_median_ms": TARGET_MEDIAN_MS,
         "meets_target": median <= TARGET_MEDIAN_MS,
     }
