@@ -97,7 +97,9 @@ class FileTransport:
         total = len(audio.samples)
         trailing_frames = int(self._max_trailing / frame_s)
         start = time.monotonic()
-        for index in range(-(-total // step) + trailing_frames):
+        index = 0
+        trailing = 0  # silent frames sent after the file while nothing was playing
+        while trailing < trailing_frames:
             if self._hung_up.is_set():
                 return
             due = start + (index + 1) * frame_s
@@ -111,6 +113,9 @@ class FileTransport:
                     chunk = np.concatenate([chunk, silence[: step - len(chunk)]])
             else:
                 chunk = silence
+                # A long reply is not silence: the limit counts only while the assistant is quiet.
+                trailing += self._playout.queued == 0
+            index += 1
             yield AudioFrame(chunk, audio.sample_rate, due, audio.channels)
 
     async def play(self, frame: AudioFrame, on_sent: Callable[[float], None] | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +31,7 @@ _TAIL_SILENCE_S = 1.0
 _MAX_TOKENS = 220
 _TOKENS_PER_SECOND = 12  # well above any speaker; caps the damage if decoding does loop
 _MAX_COMPRESSION = 2.4  # Whisper's own test for repetitive output
+_REPETITION_PENALTY = 1.1  # discourages the decoder's loops; on espeak speech through Opus it ended them
 
 log = structlog.get_logger("taina.whisper")
 
@@ -107,9 +109,10 @@ class WhisperRecognizer:
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=self._suppress,
+            repetition_penalty=_REPETITION_PENALTY,
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
-        text = self._tokenizer.decode(tokens).strip()
+        text = collapse_repeats(self._tokenizer.decode(tokens).strip())
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         return text, float(result.no_speech_prob), float(avg_logprob)
 
@@ -123,6 +126,14 @@ class WhisperRecognizer:
             no_speech_threshold=self._settings.no_speech_threshold,
         )
         return Transcript(" ".join(s.text.strip() for s in segments).strip(), self._settings.language)
+
+
+def collapse_repeats(text: str) -> str:
+    """A decoder loop's output, once: repeated sentences and runs of one repeated word are kept a single time."""
+    parts = re.split(r"(?<=[.!?])\s+", text)
+    key = [p.strip(" .!?¿¡").lower() for p in parts]
+    kept = [p for i, p in enumerate(parts) if i == 0 or key[i] != key[i - 1]]
+    return re.sub(r"\b(\w+)(?:[\s,]+\1\b){2,}", r"\1", " ".join(kept), flags=re.IGNORECASE)
 
 
 def _compression_ratio(text: str) -> float:

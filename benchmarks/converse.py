@@ -97,10 +97,10 @@ def run(runs: int | None) -> dict[str, Any]:
         "first_audio_median_ms": round(median, 1),
         "first_audio_p95_ms": _percentile(first_audio, 95),
         "stage_medians_ms": {
-            s: round(statistics.median(r["timings_ms"][s] for r in results), 1) for s in stages
+            s: round(statistics.median(r["timings_ms"][s] for r in answered), 1) for s in stages
         },
-        "transcripts": [r["transcript"] for r in results],
-        "replies": [r["reply"][:80] for r in results],
+        "transcripts": [r["transcript"] for r in answered],
+        "replies": [r["reply"][:80] for r in answered],
         "target_median_ms": TARGET_MEDIAN_MS,
         "meets_target": median <= TARGET_MEDIAN_MS,
     }

@@ -30,6 +30,7 @@ _WORD = re.compile(r"[a-z0-9]{3,}")
 SURE_SIMILARITY = 0.86  # above this the passage answers even without shared words
 MIN_SIMILARITY = 0.80  # below this nothing answers
 MIN_COVERAGE = 0.6  # share of the question's content words the sentence (or its heading) must contain
+MAX_WORDS = 45  # a spoken answer is one or two sentences, not a table read aloud
 
 
 @dataclass(frozen=True)
@@ -76,5 +77,17 @@ def compose_answer(question: str, passages: list[Passage], most_sentences: int =
     # Keep the document's order for the sentences of one passage.
     order = {sentence: i for i, sentence in enumerate(sentences(best[2].text))}
     chosen.sort(key=lambda c: order.get(c[1], 0))
-    text = " ".join(c[1] for c in chosen)
+    if len(chosen) > 1 and sum(len(c[1].split()) for c in chosen) > MAX_WORDS:
+        chosen = [best]
+    text = _shorten(" ".join(c[1] for c in chosen))
     return Answer(text, tuple(dict.fromkeys(c[2].document_id for c in chosen)))
+
+
+def _shorten(text: str) -> str:
+    """A spoken answer stays short: past MAX_WORDS, cut at the last clause boundary (; — ,) before the limit."""
+    words = text.split()
+    if len(words) <= MAX_WORDS:
+        return text
+    head = " ".join(words[:MAX_WORDS])
+    cut = max(head.rfind(";"), head.rfind(" —"), head.rfind(","))
+    return (head[:cut] if cut > len(head) // 3 else head).rstrip(" ,;—") + "."

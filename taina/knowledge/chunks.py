@@ -32,9 +32,9 @@ def chunk_sections(title: str, sections: list[Section], target_words: int, overl
         for piece in pieces:
             current.append(piece)
             if sum(len(p.split()) for p in current) >= target_words:
-                chunks.append(Chunk(heading, " ".join(current)))
+                chunks.append(Chunk(heading, "\n".join(current)))
                 current = current[-overlap:] if overlap else []
                 carried = len(current)
         if len(current) > carried:
-            chunks.append(Chunk(heading, " ".join(current)))
+            chunks.append(Chunk(heading, "\n".join(current)))
     return chunks
