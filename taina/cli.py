@@ -57,26 +57,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _serve(runtime: Runtime, host: str, port: int) -> int:
     import uvicorn
 
-    from adapters.postgres import DatabaseError
-    from engine.ports import StorageError
-    from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+    from taina.knowledge.open import ingest_sample_if_empty
     from taina.server import create_app
 
-    try:
-        knowledge = await Knowledge.open(runtime.settings)
-    except (DatabaseError, StorageError) as exc:
-        return _fail(str(exc), code=1)
-    try:
-        await ingest_sample_if_empty(knowledge.service, runtime.settings)
-        app = create_app(runtime.with_knowledge(knowledge.service))
+    async def work(kb: KnowledgeService) -> int:
+        await ingest_sample_if_empty(kb, runtime.settings)
+        app = create_app(runtime.with_knowledge(kb))
         server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         )
         print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
         await server.serve()
-    finally:
-        await knowledge.close()
-    return 0
+        return 0
+
+    return await _with_knowledge(runtime.settings, work)
 
 
 def cmd_converse(args: argparse.Namespace) -> int:
@@ -99,24 +93,19 @@ def cmd_converse(args: argparse.Namespace) -> int:
 
 
 async def _converse(runtime: Runtime, audio: AudioFrame, out: Path, name: str) -> int:
-    from adapters.postgres import DatabaseError
-    from engine.ports import StorageError
     from taina.converse import NoTurnError, converse
-    from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+    from taina.knowledge.open import ingest_sample_if_empty
 
-    try:
-        knowledge = await Knowledge.open(runtime.settings)
-    except (DatabaseError, StorageError) as exc:
-        return _fail(str(exc), code=1)
-    try:
-        await ingest_sample_if_empty(knowledge.service, runtime.settings)
-        result = await converse(runtime.with_knowledge(knowledge.service), audio, out, name=name)
-    except NoTurnError as exc:
-        return _fail(str(exc), code=1)
-    finally:
-        await knowledge.close()
-    print(json.dumps(result.as_json(), ensure_ascii=False))
-    return 0
+    async def work(kb: KnowledgeService) -> int:
+        await ingest_sample_if_empty(kb, runtime.settings)
+        try:
+            result = await converse(runtime.with_knowledge(kb), audio, out, name=name)
+        except NoTurnError as exc:
+            return _fail(str(exc), code=1)
+        print(json.dumps(result.as_json(), ensure_ascii=False))
+        return 0
+
+    return await _with_knowledge(runtime.settings, work)
 
 
 def _expand(paths: list[str]) -> list[Path]:
