@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -162,3 +163,58 @@ class Passage:
 
 class KnowledgeBase(Protocol):
     async def search(self, query: str, k: int = 5) -> list[Passage]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    doctor_id: str
+    doctor_name: str
+    service_id: str
+    site_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    id: str
+    doctor_id: str
+    doctor_name: str
+    service_id: str
+    site_id: str
+    patient_name: str
+    patient_phone: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+
+
+class SlotTaken(RuntimeError):
+    """The slot was booked by someone else (or is not free any more); another one must be chosen."""
+
+
+class AppointmentNotFound(LookupError):
+    pass
+
+
+class Appointments(Protocol):
+    """A booking system: the built-in one, or an external one over HTTP."""
+
+    async def list_available_slots(
+        self,
+        service_id: str,
+        day: date,
+        site_id: str | None = None,
+        doctor_id: str | None = None,
+        limit: int = 10,
+    ) -> list[Slot]: ...
+
+    async def book(
+        self, slot: Slot, patient_name: str, patient_phone: str, idempotency_key: str | None = None
+    ) -> Appointment: ...
+
+    async def cancel(self, appointment_id: str) -> Appointment: ...
+
+    async def reschedule(self, appointment_id: str, starts_at: datetime) -> Appointment: ...
+
+    async def find_by_patient(self, patient_phone: str) -> list[Appointment]: ...

@@ -1,0 +1,231 @@
+"""The built-in appointments service, in PostgreSQL (the embedded default of the Appointments port).
+
+Free slots are the doctors' working hours cut into the service's length, less what is booked and what is
+past. Booking relies on the database: the no_double_booking exclusion constraint makes two bookings of one
+doctor's time impossible, so of two callers racing for a slot exactly one wins and the other gets SlotTaken.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import asyncpg
+
+from adapters.policy.when import CLINIC_TIMEZONE
+from adapters.postgres import Database
+from engine.ports import Appointment, AppointmentNotFound, Slot, SlotTaken
+
+_COLUMNS = """a.id, a.doctor_id, d.name AS doctor_name, a.service_id, a.site_id, a.patient_name, a.patient_phone,
+              a.starts_at, a.ends_at, a.status"""
+
+# The sample centre (taina/sample_kb/medicos.html): sites, services, doctors and their hours.
+SAMPLE_SITES = [
+    ("santo-domingo", "Santo Domingo (Piantini)", "Av. Abraham Lincoln núm. 1020"),
+    ("santiago", "Santiago (Los Jardines Metropolitanos)", "Av. Juan Pablo Duarte núm. 215"),
+]
+SAMPLE_SERVICES = [
+    ("cardiologia", "Cardiología", 20), ("pediatria", "Pediatría", 20), ("ginecologia", "Ginecología y obstetricia", 20),
+    ("medicina-interna", "Medicina interna", 20), ("medicina-general", "Medicina general", 15),
+    ("dermatologia", "Dermatología", 20), ("ortopedia", "Ortopedia y traumatología", 20),
+    ("endocrinologia", "Endocrinología", 20), ("psicologia", "Psicología", 50),
+]  # fmt: skip
+MORNING, AFTERNOON, DAY = (time(8), time(12)), (time(14), time(18)), (time(8), time(17))
+SAMPLE_DOCTORS: list[tuple[str, str, str, list[tuple[str, int, tuple[time, time]]]]] = [
+    ("almonte", "Dr. Rafael Almonte Peña", "cardiologia", [("santo-domingo", d, MORNING) for d in (0, 2, 4)]),
+    ("tavarez", "Dra. Carolina Tavárez", "cardiologia", [("santiago", d, AFTERNOON) for d in (1, 3)]),
+    ("rosario", "Dra. Yokasta Rosario", "pediatria", [("santo-domingo", d, MORNING) for d in range(5)]),
+    ("guzman", "Dr. Luis Manuel Guzmán", "pediatria", [("santiago", d, DAY) for d in (0, 2, 5)]),
+    ("cabral", "Dra. Mariel Cabral", "ginecologia",
+     [("santo-domingo", 1, DAY), ("santo-domingo", 3, DAY), ("santiago", 4, DAY)]),
+    ("polanco", "Dr. José Ernesto Polanco", "medicina-interna", [("santo-domingo", d, DAY) for d in range(5)]),
+    ("batista", "Dra. Ana Julia Batista", "medicina-general", [("santiago", d, DAY) for d in range(6)]),
+    ("sencion", "Dra. Paola Sención", "dermatologia", [("santo-domingo", 2, DAY), ("santiago", 3, DAY)]),
+    ("jimenez", "Dr. Héctor Jiménez Ureña", "ortopedia", [("santiago", d, DAY) for d in (0, 2)]),
+    ("mejia", "Dra. Rosa Elena Mejía", "endocrinologia", [("santo-domingo", 0, DAY)]),
+    ("fermin", "Lic. Miguel Ángel Fermín", "psicologia", [("santiago", d, DAY) for d in range(5)]),
+]  # fmt: skip
+
+
+def normalize_phone(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    if not 10 <= len(digits) <= 15:
+        raise ValueError(f"{phone!r} is not a phone number (10 to 15 digits)")
+    return digits
+
+
+class BuiltInAppointments:
+    def __init__(self, database: Database, now: Callable[[], datetime]) -> None:
+        self.db = database
+        self._now = now
+
+    async def seed_sample_centre(self) -> bool:
+        """Load the sample centre's sites, services, doctors and hours if there are none yet."""
+        async with self.db.pool.acquire() as connection, connection.transaction():
+            if await connection.fetchval("SELECT count(*) FROM doctors"):
+                return False
+            await connection.executemany("INSERT INTO sites VALUES ($1, $2, $3)", SAMPLE_SITES)
+            await connection.executemany("INSERT INTO services VALUES ($1, $2, $3)", SAMPLE_SERVICES)
+            await connection.executemany(
+                "INSERT INTO doctors VALUES ($1, $2, $3)", [(i, n, s) for i, n, s, _ in SAMPLE_DOCTORS]
+            )
+            await connection.executemany(
+                "INSERT INTO working_hours VALUES ($1, $2, $3, $4, $5)",
+                [(i, site, day, a, b) for i, _n, _s, hours in SAMPLE_DOCTORS for site, day, (a, b) in hours],
+            )
+        return True
+
+    async def list_available_slots(
+        self,
+        service_id: str,
+        day: date,
+        site_id: str | None = None,
+        doctor_id: str | None = None,
+        limit: int = 10,
+    ) -> list[Slot]:
+        hours = await self.db.fetch(
+            """SELECT w.doctor_id, d.name, d.service_id, w.site_id, w.starts, w.ends, s.minutes
+               FROM working_hours w JOIN doctors d ON d.id = w.doctor_id JOIN services s ON s.id = d.service_id
+               WHERE d.service_id = $1 AND w.weekday = $2 AND ($3::text IS NULL OR w.site_id = $3)
+                 AND ($4::text IS NULL OR w.doctor_id = $4)
+               ORDER BY w.starts, w.doctor_id""",
+            service_id, day.weekday(), site_id, doctor_id,
+        )  # fmt: skip
+        if not hours:
+            return []
+        day_start = datetime.combine(day, time(0), CLINIC_TIMEZONE)
+        booked = await self.db.fetch(
+            """SELECT doctor_id, starts_at, ends_at FROM appointments
+               WHERE status = 'booked' AND doctor_id = ANY($1::text[]) AND starts_at < $3 AND ends_at > $2""",
+            list({h["doctor_id"] for h in hours}), day_start, day_start + timedelta(days=1),
+        )  # fmt: skip
+        now = self._now()
+        slots: list[Slot] = []
+        for h in hours:
+            length = timedelta(minutes=h["minutes"])
+            start = datetime.combine(day, h["starts"], CLINIC_TIMEZONE)
+            end = datetime.combine(day, h["ends"], CLINIC_TIMEZONE)
+            while start + length <= end:
+                taken = any(
+                    b["doctor_id"] == h["doctor_id"]
+                    and b["starts_at"] < start + length
+                    and b["ends_at"] > start
+                    for b in booked
+                )
+                if start > now and not taken:
+                    slots.append(
+                        Slot(h["doctor_id"], h["name"], h["service_id"], h["site_id"], start, start + length)
+                    )
+                start += length
+        slots.sort(key=lambda s: (s.starts_at, s.doctor_id))
+        return slots[:limit]
+
+    async def book(
+        self, slot: Slot, patient_name: str, patient_phone: str, idempotency_key: str | None = None
+    ) -> Appointment:
+        name = " ".join(patient_name.split())
+        if not 2 <= len(name) <= 120:
+            raise ValueError("the patient's name must be 2 to 120 characters")
+        phone = normalize_phone(patient_phone)
+        if slot.starts_at <= self._now():
+            raise SlotTaken("that time has already passed")
+        if idempotency_key:
+            earlier = await self._by_key(idempotency_key)
+            if earlier is not None:
+                return earlier
+        if not await self._within_hours(slot):
+            raise SlotTaken("the doctor does not work at that time")
+        try:
+            await self.db.pool.execute(
+                """INSERT INTO appointments (id, doctor_id, site_id, service_id, patient_name, patient_phone,
+                                             starts_at, ends_at, idempotency_key)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                uuid.uuid4().hex[:12], slot.doctor_id, slot.site_id, slot.service_id, name, phone,
+                slot.starts_at, slot.ends_at, idempotency_key,
+            )  # fmt: skip
+        except asyncpg.ExclusionViolationError:
+            raise SlotTaken("that time was just booked by someone else") from None
+        except asyncpg.UniqueViolationError:
+            earlier = await self._by_key(idempotency_key or "")
+            if earlier is None:
+                raise
+            return earlier  # the same request, retried at the same moment
+        found = await self._by_key(idempotency_key) if idempotency_key else None
+        return found or (await self._latest(slot, phone))
+
+    async def cancel(self, appointment_id: str) -> Appointment:
+        rows = await self.db.fetch(
+            "UPDATE appointments SET status = 'cancelled', updated_at = now() WHERE id = $1 RETURNING id",
+            appointment_id,
+        )
+        if not rows:
+            raise AppointmentNotFound(appointment_id)
+        return await self.get(appointment_id)
+
+    async def reschedule(self, appointment_id: str, starts_at: datetime) -> Appointment:
+        current = await self.get(appointment_id)
+        if current.status != "booked":
+            raise AppointmentNotFound(f"{appointment_id} is cancelled")
+        moved = Slot(
+            current.doctor_id, current.doctor_name, current.service_id, current.site_id,
+            starts_at, starts_at + (current.ends_at - current.starts_at),
+        )  # fmt: skip
+        if starts_at <= self._now() or not await self._within_hours(moved):
+            raise SlotTaken("the doctor does not work at that time")
+        try:
+            await self.db.pool.execute(
+                "UPDATE appointments SET starts_at = $2, ends_at = $3, updated_at = now() WHERE id = $1",
+                appointment_id, moved.starts_at, moved.ends_at,
+            )  # fmt: skip
+        except asyncpg.ExclusionViolationError:
+            raise SlotTaken("that time is already booked") from None
+        return await self.get(appointment_id)
+
+    async def find_by_patient(self, patient_phone: str) -> list[Appointment]:
+        rows = await self.db.fetch(
+            f"""SELECT {_COLUMNS} FROM appointments a JOIN doctors d ON d.id = a.doctor_id
+                WHERE a.patient_phone = $1 AND a.status = 'booked' AND a.ends_at > $2 ORDER BY a.starts_at""",
+            normalize_phone(patient_phone), self._now(),
+        )  # fmt: skip
+        return [_appointment(r) for r in rows]
+
+    async def get(self, appointment_id: str) -> Appointment:
+        rows = await self.db.fetch(
+            f"SELECT {_COLUMNS} FROM appointments a JOIN doctors d ON d.id = a.doctor_id WHERE a.id = $1",
+            appointment_id,
+        )
+        if not rows:
+            raise AppointmentNotFound(appointment_id)
+        return _appointment(rows[0])
+
+    async def _by_key(self, key: str) -> Appointment | None:
+        rows = await self.db.fetch(
+            f"SELECT {_COLUMNS} FROM appointments a JOIN doctors d ON d.id = a.doctor_id WHERE a.idempotency_key = $1",
+            key,
+        )
+        return _appointment(rows[0]) if rows else None
+
+    async def _latest(self, slot: Slot, phone: str) -> Appointment:
+        rows = await self.db.fetch(
+            f"""SELECT {_COLUMNS} FROM appointments a JOIN doctors d ON d.id = a.doctor_id
+                WHERE a.doctor_id = $1 AND a.starts_at = $2 AND a.patient_phone = $3 AND a.status = 'booked'""",
+            slot.doctor_id, slot.starts_at, phone,
+        )  # fmt: skip
+        return _appointment(rows[0])
+
+    async def _within_hours(self, slot: Slot) -> bool:
+        local = slot.starts_at.astimezone(CLINIC_TIMEZONE)
+        end = slot.ends_at.astimezone(CLINIC_TIMEZONE)
+        rows = await self.db.fetch(
+            """SELECT 1 FROM working_hours WHERE doctor_id = $1 AND site_id = $2 AND weekday = $3
+               AND starts <= $4 AND ends >= $5""",
+            slot.doctor_id, slot.site_id, local.weekday(), local.time(), end.time(),
+        )  # fmt: skip
+        return bool(rows)
+
+
+def _appointment(row: Any) -> Appointment:
+    return Appointment(**{name: row[name] for name in Appointment.__dataclass_fields__})
