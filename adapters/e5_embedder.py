@@ -35,10 +35,6 @@ class E5Embedder:
         normalized: NDArray[np.float32] = out / np.maximum(norms, 1e-12)
         return normalized
 
-    def embed_now(self, texts: Sequence[str], is_query: bool) -> NDArray[np.float32]:
-        """Blocking form, for batch jobs that are already off the event loop."""
-        return self._executor.submit(self._embed, texts, is_query).result()
-
     async def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._embed, texts, True)
 

@@ -104,10 +104,6 @@ class KnowledgeStore:
     async def documents(self) -> list[DocumentRow]:
         return [_row(r) for r in await self.db.fetch("SELECT * FROM documents ORDER BY name")]
 
-    async def count_ready(self) -> int:
-        rows = await self.db.fetch("SELECT count(*) AS n FROM documents WHERE status = 'ready'")
-        return int(rows[0]["n"])
-
     async def record_failure(self, name: str, media_type: str, size: int, error: str) -> str:
         """A document that could not be ingested, with its error; never touches a ready document."""
         rows = await self.db.fetch(

@@ -72,7 +72,6 @@ class FileTransport:
         self, audio: AudioFrame, settings: AudioSettings, max_trailing_silence_s: float = 20.0
     ) -> None:
         self.output_rate = settings.output_rate
-        self.events: list[dict[str, Any]] = []
         self._audio = audio
         self._frame_ms = settings.frame_ms
         self._playout = PacedPlayout(settings.output_rate, settings.frame_ms, settings.playout_queue_ms)
@@ -125,7 +124,7 @@ class FileTransport:
         await self._playout.drained()
 
     def send_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
+        return None  # a file has no screen to show events on
 
     async def close(self) -> None:
         self._hung_up.set()

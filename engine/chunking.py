@@ -7,9 +7,22 @@ import re
 # Terminal punctuation, closing quotes or brackets, then white space. Requiring the white space keeps
 # "3.5" and "RD$1.500" whole, and waits for more text when a delta ends right after a full stop.
 _END = re.compile(r"[.!?…]+[\"'»”)\]]*\s+")
-# Abbreviations after which a full stop does not end the sentence.
-_ABBREVIATIONS = frozenset(
-    {"dr", "dra", "sr", "sra", "srta", "lic", "ing", "av", "c", "no", "núm", "etc", "aprox"}
+# Abbreviations after which a full stop does not end a sentence (titles, streets, numbers).
+ABBREVIATIONS = (
+    "dr",
+    "dra",
+    "sr",
+    "sra",
+    "srta",
+    "lic",
+    "ing",
+    "av",
+    "c",
+    "no",
+    "núm",
+    "apto",
+    "etc",
+    "aprox",
 )
 
 
@@ -39,13 +52,13 @@ class SentenceChunker:
 
     def _ends_with_abbreviation(self, start: int, end: int) -> bool:
         words = self._pending[start:end].rsplit(None, 1)
-        return bool(words) and words[-1].lower().lstrip("¿¡(") in _ABBREVIATIONS
+        return bool(words) and words[-1].lower().lstrip("¿¡(") in ABBREVIATIONS
 
 
 # Sentence ends inside a finished text: terminal punctuation, space, then a capital, ¿ ¡ or a digit; or a line
 # break. Full stops of titles, streets, numbers and "a. m." / "p. m." are protected first.
 _SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÁÉÍÓÚÑ¿¡\d])|\n+")
-_PROTECT = re.compile(r"\b(Dra?|Sra?|Srta|Lic|Ing|Av|núm|No|apto|etc|[ap]\. ?m)\.\s+", re.IGNORECASE)
+_PROTECT = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r"|[ap]\. ?m)\.\s+", re.IGNORECASE)
 _JOINER = "\u2060"  # a word joiner: not white space, so the split cannot happen there
 
 

@@ -33,7 +33,6 @@ class PacedPlayout:
         self._silence = np.zeros(self.frame_size, dtype=np.int16)
         self._start: float | None = None
         self._index = 0
-        self.frames_sent = 0
 
     async def put(self, samples: Pcm, on_sent: Callable[[float], None] | None = None) -> None:
         if len(samples) != self.frame_size:
@@ -53,7 +52,6 @@ class PacedPlayout:
         if due > now:
             await asyncio.sleep(due - now)
         self._index += 1
-        self.frames_sent += 1
         if not self._queue:
             return self._silence, due, True
         samples, on_sent = self._queue.popleft()

@@ -92,11 +92,9 @@ def _time(match: re.Match[str]) -> str:
     return words
 
 
-def _date(match: re.Match[str]) -> str:
-    day, month = int(match.group(1)), int(match.group(2))
-    year = match.group(3)
+def _spoken_date(written: str, day: int, month: int, year: str | None) -> str:
     if not (1 <= day <= 31 and 1 <= month <= 12):
-        return match.group(0)
+        return written
     words = f"{'primero' if day == 1 else num2words(day, lang='es')} de {MONTHS[month - 1]}"
     if year:
         full = int(year) + (2000 if len(year) == 2 else 0)
@@ -104,9 +102,14 @@ def _date(match: re.Match[str]) -> str:
     return words
 
 
+def _date(match: re.Match[str]) -> str:
+    """5/12/2026 (day first, as written in the Dominican Republic)."""
+    return _spoken_date(match.group(0), int(match.group(1)), int(match.group(2)), match.group(3))
+
+
 def _iso_date(match: re.Match[str]) -> str:
-    year, month, day = match.group(1), match.group(2), match.group(3)
-    return _date(re.match(r"(\d+)/(\d+)/(\d+)", f"{int(day)}/{int(month)}/{year}"))  # type: ignore[arg-type]
+    """2026-12-05."""
+    return _spoken_date(match.group(0), int(match.group(3)), int(match.group(2)), match.group(1))
 
 
 def _day_of_month(match: re.Match[str]) -> str:

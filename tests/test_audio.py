@@ -72,11 +72,3 @@ def test_output_conditioner_makes_paced_frames_from_synthesized_chunks() -> None
     assert all(len(f) == 960 for f in frames)
     assert abs(len(frames) - 40) <= 2
     assert rms_dbfs(np.concatenate(frames)) > -20
-
-
-def test_whisper_loops_are_collapsed() -> None:
-    from adapters.whisper_stt import collapse_repeats
-
-    assert collapse_repeats("Necesito una cita. Necesito una cita. Necesito una cita") == "Necesito una cita."
-    assert collapse_repeats("hace hace hace hace hace") == "hace"
-    assert collapse_repeats("Sí, sí, claro. Gracias.") == "Sí, sí, claro. Gracias."
