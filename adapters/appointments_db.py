@@ -17,7 +17,16 @@ import asyncpg
 
 from adapters.policy.when import CLINIC_TIMEZONE
 from adapters.postgres import Database
-from engine.ports import Appointment, AppointmentNotFound, Slot, SlotTaken
+from engine.ports import (
+    Appointment,
+    AppointmentNotFound,
+    Catalogue,
+    Doctor,
+    Service,
+    Site,
+    Slot,
+    SlotTaken,
+)
 
 _COLUMNS = """a.id, a.doctor_id, d.name AS doctor_name, a.service_id, a.site_id, a.patient_name, a.patient_phone,
               a.starts_at, a.ends_at, a.status"""
@@ -78,6 +87,21 @@ class BuiltInAppointments:
             )
         return True
 
+    async def catalogue(self) -> Catalogue:
+        services = await self.db.fetch("SELECT id, name, minutes FROM services ORDER BY name")
+        doctors = await self.db.fetch(
+            """SELECT d.id, d.name, d.service_id,
+                      array(SELECT DISTINCT w.site_id FROM working_hours w WHERE w.doctor_id = d.id
+                            ORDER BY w.site_id) AS site_ids
+               FROM doctors d ORDER BY d.service_id, d.id"""
+        )
+        sites = await self.db.fetch("SELECT id, name, address FROM sites ORDER BY id")
+        return Catalogue(
+            tuple(Service(r["id"], r["name"], r["minutes"]) for r in services),
+            tuple(Doctor(r["id"], r["name"], r["service_id"], tuple(r["site_ids"])) for r in doctors),
+            tuple(Site(r["id"], r["name"], r["address"]) for r in sites),
+        )
+
     async def list_available_slots(
         self,
         service_id: str,
@@ -95,6 +119,7 @@ class BuiltInAppointments:
             service_id, day.weekday(), site_id, doctor_id,
         )  # fmt: skip
         if not hours:
+            await self._check_known(service_id, site_id, doctor_id)
             return []
         day_start = datetime.combine(day, time(0), CLINIC_TIMEZONE)
         booked = await self.db.fetch(
@@ -135,7 +160,7 @@ class BuiltInAppointments:
         if idempotency_key:
             earlier = await self._by_key(idempotency_key)
             if earlier is not None:
-                return earlier
+                return _same_request(earlier, slot, phone)
         if not await self._within_hours(slot):
             raise SlotTaken("the doctor does not work at that time")
         try:
@@ -152,7 +177,7 @@ class BuiltInAppointments:
             earlier = await self._by_key(idempotency_key or "")
             if earlier is None:
                 raise
-            return earlier  # the same request, retried at the same moment
+            return _same_request(earlier, slot, phone)  # the same request, retried at the same moment
         found = await self._by_key(idempotency_key) if idempotency_key else None
         return found or (await self._latest(slot, phone))
 
@@ -192,6 +217,15 @@ class BuiltInAppointments:
         )  # fmt: skip
         return [_appointment(r) for r in rows]
 
+    async def upcoming(self, limit: int = 500) -> list[Appointment]:
+        """Every booked appointment not yet over, soonest first (the built-in service's own listing)."""
+        rows = await self.db.fetch(
+            f"""SELECT {_COLUMNS} FROM appointments a JOIN doctors d ON d.id = a.doctor_id
+                WHERE a.status = 'booked' AND a.ends_at > $1 ORDER BY a.starts_at LIMIT $2""",
+            self._now(), limit,
+        )  # fmt: skip
+        return [_appointment(r) for r in rows]
+
     async def get(self, appointment_id: str) -> Appointment:
         rows = await self.db.fetch(
             f"SELECT {_COLUMNS} FROM appointments a JOIN doctors d ON d.id = a.doctor_id WHERE a.id = $1",
@@ -200,6 +234,12 @@ class BuiltInAppointments:
         if not rows:
             raise AppointmentNotFound(appointment_id)
         return _appointment(rows[0])
+
+    async def _check_known(self, service_id: str, site_id: str | None, doctor_id: str | None) -> None:
+        """ValueError naming the first id that does not exist (a typo is not the same as a full day)."""
+        for table, value in (("services", service_id), ("sites", site_id), ("doctors", doctor_id)):
+            if value is not None and not await self.db.fetch(f"SELECT 1 FROM {table} WHERE id = $1", value):
+                raise ValueError(f"unknown {table[:-1]} {value!r}")
 
     async def _by_key(self, key: str) -> Appointment | None:
         rows = await self.db.fetch(
@@ -217,14 +257,34 @@ class BuiltInAppointments:
         return _appointment(rows[0])
 
     async def _within_hours(self, slot: Slot) -> bool:
+        """The slot is one of the doctor's: their service, at that site, on the grid of their working hours."""
         local = slot.starts_at.astimezone(CLINIC_TIMEZONE)
         end = slot.ends_at.astimezone(CLINIC_TIMEZONE)
         rows = await self.db.fetch(
-            """SELECT 1 FROM working_hours WHERE doctor_id = $1 AND site_id = $2 AND weekday = $3
-               AND starts <= $4 AND ends >= $5""",
-            slot.doctor_id, slot.site_id, local.weekday(), local.time(), end.time(),
+            """SELECT w.starts, s.minutes FROM working_hours w JOIN doctors d ON d.id = w.doctor_id
+                 JOIN services s ON s.id = d.service_id
+               WHERE w.doctor_id = $1 AND w.site_id = $2 AND d.service_id = $3 AND w.weekday = $4
+                 AND w.starts <= $5 AND w.ends >= $6""",
+            slot.doctor_id, slot.site_id, slot.service_id, local.weekday(), local.time(), end.time(),
         )  # fmt: skip
-        return bool(rows)
+        if not rows or local.date() != end.date():
+            return False
+        length = timedelta(minutes=rows[0]["minutes"])
+        offset = datetime.combine(local.date(), local.time()) - datetime.combine(
+            local.date(), rows[0]["starts"]
+        )
+        return end - local == length and offset % length == timedelta(0)
+
+
+def _same_request(earlier: Appointment, slot: Slot, phone: str) -> Appointment:
+    """A retried booking returns the first one; a key reused for another booking is refused."""
+    if (earlier.doctor_id, earlier.starts_at, earlier.patient_phone) != (
+        slot.doctor_id,
+        slot.starts_at,
+        phone,
+    ):
+        raise ValueError("this idempotency key was already used for a different booking")
+    return earlier
 
 
 def _appointment(row: Any) -> Appointment:

@@ -6,16 +6,16 @@ know the difference.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
-from engine.ports import LanguageModelEvent, Message, TextDelta
+from engine.ports import LanguageModelEvent, Prompt, TextDelta
 
 
 class EchoResponder:
     name = "echo"
 
-    async def respond(self, conversation: Sequence[Message]) -> AsyncIterator[LanguageModelEvent]:
-        heard = next((m.content for m in reversed(conversation) if m.role == "user"), "").strip()
+    async def respond(self, prompt: Prompt) -> AsyncIterator[LanguageModelEvent]:
+        heard = next((m.content for m in reversed(prompt.messages) if m.role == "user"), "").strip()
         if not heard:
             yield TextDelta("Perdona, no te escuché bien. ¿Me lo repites?")
             return

@@ -14,6 +14,7 @@ import numpy as np
 import structlog
 from numpy.typing import NDArray
 
+from adapters.http_retry import backoff_s, error_text, retryable
 from engine.settings import EmbeddingSettings
 
 log = structlog.get_logger("taina.embeddings")
@@ -59,21 +60,20 @@ class OpenAIEmbedder:
             except httpx.TransportError as exc:
                 if attempt == _RETRIES - 1:
                     raise EmbeddingError(f"embeddings request failed: {exc}") from exc
-                await asyncio.sleep(0.5 * 2**attempt)
+                await asyncio.sleep(backoff_s(attempt))
                 continue
-            if response.status_code == 429 or response.status_code >= 500:
+            if retryable(response.status_code):
                 if attempt == _RETRIES - 1:
                     raise EmbeddingError(
-                        f"embeddings server answered {response.status_code} {_error_text(response)}"
+                        f"embeddings server answered {response.status_code} {error_text(response)}"
                     )
-                retry_after = response.headers.get("retry-after", "")
-                delay = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else 0.5 * 2**attempt
+                delay = backoff_s(attempt, response)
                 log.warning("embeddings.retry", status=response.status_code, delay_s=delay)
-                await asyncio.sleep(min(delay, 10.0))
+                await asyncio.sleep(delay)
                 continue
             if response.status_code != 200:
                 raise EmbeddingError(
-                    f"embeddings server answered {response.status_code} {_error_text(response)}"
+                    f"embeddings server answered {response.status_code} {error_text(response)}"
                 )
             try:
                 data = sorted(response.json()["data"], key=lambda item: item["index"])
@@ -88,10 +88,3 @@ class OpenAIEmbedder:
             normalized: NDArray[np.float32] = vectors / np.maximum(norms, 1e-12)
             return normalized
         raise EmbeddingError("embeddings request failed")  # unreachable: the loop returns or raises
-
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("error", {}).get("message", ""))[:200]
-    except ValueError:
-        return response.text[:200]

@@ -42,15 +42,16 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def _runs(base: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:
-    from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+    from taina.backend import Backend
 
-    knowledge = await Knowledge.open(base.settings)
-    await ingest_sample_if_empty(knowledge.service, base.settings)
-    runtime = base.with_knowledge(knowledge.service)
+    backend = await Backend.open(base.settings)
+    await backend.load_samples()
+    runtime = base.with_backend(backend)
     try:
         return await _turns(runtime, folder, count)
     finally:
-        await knowledge.close()
+        await runtime.aclose()
+        await backend.close()
 
 
 async def _turns(runtime: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:

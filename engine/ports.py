@@ -6,7 +6,7 @@ Adapters (adapters/) implement them; the composition root (taina/runtime.py) pic
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -27,9 +27,20 @@ class Transcript:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The model asks for a tool: ``arguments`` is the JSON text it wrote (checked by the toolbox, not here)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    role: Literal["system", "user", "assistant"]
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that asked for tools
+    tool_call_id: str = ""  # tool messages: which call this is the result of
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +50,37 @@ class TextDelta:
     text: str
 
 
-LanguageModelEvent = TextDelta
+@dataclass(frozen=True, slots=True)
+class Cited:
+    """The documents the reply was actually drawn from (a model that knows says so; others cite nothing)."""
+
+    document_ids: tuple[str, ...]
+
+
+LanguageModelEvent = TextDelta | ToolCall | Cited
+
+
+class LanguageModelError(RuntimeError):
+    """The model could not answer (unreachable, refused, timed out, broke off) after its adapter's retries."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call: ``parameters`` is a JSON Schema object (the subset engine.tools checks)."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Everything the model sees for one step of a turn."""
+
+    messages: Sequence[Message]  # the system prompt first, then the conversation, tool results included
+    tools: Sequence[ToolSpec] = ()
+    passages: Sequence[Passage] = ()  # retrieved for the user's last utterance, best first (also in the text)
+    now: datetime | None = None  # the clinic's current time
 
 
 class SpeechToTextStream(Protocol):
@@ -70,8 +111,9 @@ class SpeechToText(Protocol):
 class LanguageModel(Protocol):
     name: str
 
-    def respond(self, conversation: Sequence[Message]) -> AsyncIterator[LanguageModelEvent]:
-        """Stream the assistant's next reply to the conversation so far. Cancelling the iteration stops it."""
+    def respond(self, prompt: Prompt) -> AsyncIterator[LanguageModelEvent]:
+        """Stream the assistant's next step: text deltas, then any tool calls. Cancelling the iteration stops it
+        at once (barge-in); the caller runs the tools and calls again with their results appended."""
 
 
 class TextToSpeech(Protocol):
@@ -189,6 +231,37 @@ class Appointment:
     status: str
 
 
+@dataclass(frozen=True, slots=True)
+class Service:
+    id: str
+    name: str
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Doctor:
+    id: str
+    name: str
+    service_id: str
+    site_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """What can be booked: the centre's services, doctors and sites."""
+
+    services: tuple[Service, ...]
+    doctors: tuple[Doctor, ...]
+    sites: tuple[Site, ...]
+
+
 class SlotTaken(RuntimeError):
     """The slot was booked by someone else (or is not free any more); another one must be chosen."""
 
@@ -198,7 +271,12 @@ class AppointmentNotFound(LookupError):
 
 
 class Appointments(Protocol):
-    """A booking system: the built-in one, or an external one over HTTP."""
+    """A booking system: the built-in one, or an external one over HTTP.
+
+    Bad arguments (an unknown service, a malformed phone) raise ValueError with a message for the caller.
+    """
+
+    async def catalogue(self) -> Catalogue: ...
 
     async def list_available_slots(
         self,
@@ -217,4 +295,7 @@ class Appointments(Protocol):
 
     async def reschedule(self, appointment_id: str, starts_at: datetime) -> Appointment: ...
 
-    async def find_by_patient(self, patient_phone: str) -> list[Appointment]: ...
+    async def find_by_patient(self, patient_phone: str) -> list[Appointment]:
+        """The patient's upcoming booked appointments, soonest first."""
+
+    async def get(self, appointment_id: str) -> Appointment: ...

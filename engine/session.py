@@ -1,7 +1,7 @@
 """One conversation, end to end, as two asyncio tasks over the ports.
 
 listen:  transport.inbound -> InputConditioner (16 kHz mono frames) -> Endpointer -> SpeechToTextStream
-respond: finished utterance -> transcript -> LanguageModel -> SentenceChunker -> speakable -> TextToSpeech
+respond: finished utterance -> transcript -> Dialogue (retrieval, model, tools) -> SentenceChunker -> speakable -> TextToSpeech
          -> OutputConditioner -> transport.play (paced)
 
 The listen task never waits on the reply: it keeps draining the transport (an undrained WebRTC track grows
@@ -19,6 +19,7 @@ import structlog
 
 from engine.audio import AudioFrame, Pcm
 from engine.chunking import SentenceChunker
+from engine.dialogue import Dialogue
 from engine.endpointing import (
     Endpointer,
     SpeechPaused,
@@ -27,10 +28,11 @@ from engine.endpointing import (
     UtteranceEnded,
     UtteranceStarted,
 )
-from engine.ports import LanguageModel, Message, SpeechToText, SpeechToTextStream, TextToSpeech, Transport
+from engine.ports import SpeechToText, SpeechToTextStream, TextToSpeech, Transport
 from engine.resample import InputConditioner, OutputConditioner
 from engine.settings import PROCESSING_RATE, Settings
 from engine.spoken import speakable
+from engine.tools import Action
 from engine.turns import TurnState, TurnTaker
 from engine.waterfall import Waterfall
 
@@ -41,6 +43,8 @@ class TurnRecord:
     transcript: str
     reply: str
     timings_ms: dict[str, float]
+    actions: tuple[Action, ...] = ()
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,14 +59,14 @@ class Session:
         session_id: str,
         transport: Transport,
         stt: SpeechToText,
-        lm: LanguageModel,
+        dialogue: Dialogue,
         tts: TextToSpeech,
         settings: Settings,
         on_turn: Callable[[TurnRecord], None] | None = None,
     ) -> None:
         self.id = session_id
         self.transport = transport
-        self.stt, self.lm, self.tts = stt, lm, tts
+        self.stt, self.dialogue, self.tts = stt, dialogue, tts
         self.turns = TurnTaker(self._state_changed)
         self.records: list[TurnRecord] = []
         self.error: BaseException | None = None
@@ -73,13 +77,12 @@ class Session:
         self._endpointer = Endpointer(settings.vad, settings.endpoint, PROCESSING_RATE, frame_ms)
         self._stream: SpeechToTextStream | None = None
         self._utterances: asyncio.Queue[_Utterance] = asyncio.Queue()
-        self._history: list[Message] = []
         self._log = structlog.get_logger("taina.session")
 
     async def run(self) -> None:
         """Serve the conversation until the user hangs up or a media task fails. Does not raise on failure."""
         structlog.contextvars.bind_contextvars(session_id=self.id)
-        self._log.info("session.started", stt=self.stt.name, lm=self.lm.name, tts=self.tts.name)
+        self._log.info("session.started", stt=self.stt.name, lm=self.dialogue.lm.name, tts=self.tts.name)
         try:
             async with asyncio.TaskGroup() as group:
                 listening = group.create_task(self._listen(), name=f"listen-{self.id}")
@@ -158,10 +161,16 @@ class Session:
             self.turns.to(TurnState.LISTENING)
             return
         self.transport.send_event({"type": "transcript", "role": "user", "text": transcript, "turn": turn_id})
-        self._history.append(Message("user", transcript))
-        reply = await self._speak_reply(turn_id, waterfall)
-        self._history.append(Message("assistant", reply))
-        record = TurnRecord(turn_id, transcript, reply, waterfall.as_ms())
+        reply = await self._speak_reply(turn_id, transcript, waterfall)
+        outcome = self.dialogue.last
+        record = TurnRecord(
+            turn_id,
+            transcript,
+            reply,
+            waterfall.as_ms(),
+            tuple(outcome.actions) if outcome else (),
+            outcome.sources if outcome else (),
+        )
         self.records.append(record)
         self._log.info(
             "turn.completed", turn=turn_id, transcript=transcript, reply=reply, timings_ms=record.timings_ms
@@ -169,7 +178,7 @@ class Session:
         if self._on_turn is not None:
             self._on_turn(record)
 
-    async def _speak_reply(self, turn_id: int, waterfall: Waterfall) -> str:
+    async def _speak_reply(self, turn_id: int, transcript: str, waterfall: Waterfall) -> str:
         chunker = SentenceChunker()
         output = OutputConditioner(self.transport.output_rate, self._settings.audio.frame_ms)
         parts: list[str] = []
@@ -197,10 +206,10 @@ class Session:
             first_queued = True
             await self.transport.play(AudioFrame(samples, output.rate), on_sent)
 
-        async for event in self.lm.respond(self._history):
+        async for piece in self.dialogue.reply(transcript):
             waterfall.mark("first_token")
-            parts.append(event.text)
-            for sentence in chunker.push(event.text):
+            parts.append(piece)
+            for sentence in chunker.push(piece):
                 await say(sentence)
         waterfall.mark("reply_text")
         rest = chunker.flush()

@@ -12,6 +12,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
@@ -293,6 +294,106 @@ class RetrievalSettings:
         _require(1 <= self.max_terms <= 32, "TAINA_RETRIEVAL_MAX_TERMS must be 1-32")
 
 
+@dataclass(frozen=True)
+class DialogueSettings:
+    prefix: ClassVar[str] = "TAINA_DIALOGUE"
+    language_model: str = knob(
+        "auto",
+        "policy (the embedded Spanish dialogue policy), openai, or auto (openai when OPENAI_API_KEY is set).",
+    )
+    assistant_name: str = knob("TAINA", "The assistant's name, as it introduces itself.")
+    organisation: str = knob(
+        "Centro Médico Caribe Salud", "Whose assistant it is (said in the system prompt)."
+    )
+    now: str = knob(
+        "",
+        "Fixes the clinic's clock (ISO 8601, e.g. 2026-11-25T09:00); empty means the real time. For tests and demos.",
+        env="TAINA_NOW",
+    )
+    passages: int = knob(4, "Passages retrieved per user turn and given to the model.")
+    min_similarity: float = knob(
+        0.0, "Passages less similar than this to what was said are not given to the model (0 gives them all)."
+    )
+    max_steps: int = knob(8, "Most model calls in one turn (each tool round trip is one more).")
+    memory: int = knob(40, "Most messages of the conversation kept for the model (tool results included).")
+
+    def check(self) -> None:
+        _require(
+            self.language_model in ("auto", "policy", "openai"),
+            "TAINA_DIALOGUE_LANGUAGE_MODEL must be auto, policy or openai",
+        )
+        if self.now:
+            try:
+                datetime.fromisoformat(self.now)
+            except ValueError:
+                raise SettingsError(
+                    f"TAINA_NOW must be an ISO 8601 date and time, got {self.now!r}"
+                ) from None
+        _require(1 <= self.passages <= 20, "TAINA_DIALOGUE_PASSAGES must be 1-20")
+        _require(-1 <= self.min_similarity <= 1, "TAINA_DIALOGUE_MIN_SIMILARITY must be between -1 and 1")
+        _require(2 <= self.max_steps <= 20, "TAINA_DIALOGUE_MAX_STEPS must be 2-20")
+        _require(4 <= self.memory <= 400, "TAINA_DIALOGUE_MEMORY must be 4-400")
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    prefix: ClassVar[str] = "TAINA_OPENAI"
+    api_key: str = knob(
+        "", "OpenAI API key: the chat model is OpenAI's when it is set.", env="OPENAI_API_KEY", secret=True
+    )
+    base_url: str = knob(
+        "https://api.openai.com/v1", "Any OpenAI-compatible server's /v1 URL.", env="OPENAI_BASE_URL"
+    )
+    model: str = knob("gpt-4o-mini", "Chat model.", env="OPENAI_MODEL")
+    temperature: float = knob(0.3, "Sampling temperature.")
+    max_tokens: int = knob(300, "Most tokens in one reply (spoken replies are short).")
+    connect_timeout_s: float = knob(5.0, "Time to connect to the server, in s.")
+    first_token_timeout_s: float = knob(10.0, "Time from the request to the first streamed chunk, in s.")
+    stall_timeout_s: float = knob(10.0, "Longest gap between two streamed chunks, in s.")
+    retries: int = knob(
+        2, "Retries after a 429, a 5xx or a failed connection (before anything was streamed)."
+    )
+
+    def check(self) -> None:
+        _require(self.base_url.startswith(("http://", "https://")), "OPENAI_BASE_URL must be an http(s) URL")
+        _require(0 <= self.temperature <= 2, "TAINA_OPENAI_TEMPERATURE must be 0-2")
+        _require(16 <= self.max_tokens <= 4_096, "TAINA_OPENAI_MAX_TOKENS must be 16-4096")
+        for name in ("connect_timeout_s", "first_token_timeout_s", "stall_timeout_s"):
+            _require(
+                0 < getattr(self, name) <= 300, f"TAINA_OPENAI_{name.upper()} must be above 0 and at most 300"
+            )
+        _require(0 <= self.retries <= 10, "TAINA_OPENAI_RETRIES must be 0-10")
+
+
+@dataclass(frozen=True)
+class AppointmentsSettings:
+    prefix: ClassVar[str] = "TAINA_APPOINTMENTS"
+    url: str = knob(
+        "",
+        "An external booking system speaking TAINA's appointments API; empty means the built-in service.",
+        env="APPOINTMENTS_URL",
+    )
+    token: str = knob("", "Bearer token sent to APPOINTMENTS_URL.", env="APPOINTMENTS_TOKEN", secret=True)
+    timeout_s: float = knob(5.0, "Time limit of one request to the booking system, in s.")
+    retries: int = knob(2, "Retries after a failed connection, a timeout or a 5xx (bookings carry a key).")
+    api_token: str = knob(
+        "",
+        "When set, this server's /api/appointments routes need 'Authorization: Bearer <token>'.",
+        secret=True,
+    )
+    seed_sample: bool = knob(
+        True, "Load the sample centre's services, doctors and hours into an empty built-in service."
+    )
+
+    def check(self) -> None:
+        _require(
+            not self.url or self.url.startswith(("http://", "https://")),
+            "APPOINTMENTS_URL must be an http(s) URL",
+        )
+        _require(0 < self.timeout_s <= 120, "TAINA_APPOINTMENTS_TIMEOUT_S must be above 0 and at most 120")
+        _require(0 <= self.retries <= 10, "TAINA_APPOINTMENTS_RETRIES must be 0-10")
+
+
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "taina")
@@ -314,6 +415,9 @@ class Settings:
     embeddings: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    openai: OpenAISettings = field(default_factory=OpenAISettings)
+    appointments: AppointmentsSettings = field(default_factory=AppointmentsSettings)
 
     DATA_DIR_HELP: ClassVar[str] = (
         "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "
@@ -338,8 +442,12 @@ class Settings:
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(variable, current value, help) for every setting, in order."""
     rows = [("TAINA_DATA_DIR", str(settings.data_dir), Settings.DATA_DIR_HELP.split(": ", 1)[1])]
+    seen = set()
     for section in settings.sections().values():
         for f in dataclasses.fields(section):
+            if _env_name(section, f) in seen:  # one variable read by two sections (OPENAI_API_KEY)
+                continue
+            seen.add(_env_name(section, f))
             value = getattr(section, f.name)
             shown = ",".join(value) if isinstance(value, tuple) else str(value)
             if f.metadata["secret"] and shown:

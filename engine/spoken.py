@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, datetime, time
 
 from num2words import num2words
 
@@ -118,7 +119,12 @@ def _day_of_month(match: re.Match[str]) -> str:
 
 
 def _phone(match: re.Match[str]) -> str:
-    groups = re.findall(r"\d+", match.group(0))
+    digits = re.sub(r"\D", "", match.group(0))
+    groups = (
+        re.findall(r"\d+", match.group(0))
+        if re.search(r"\D", match.group(0))
+        else [digits[:-7], digits[-7:-4], digits[-4:]]
+    )
     return ", ".join(" ".join(DIGITS[int(d)] for d in group) for group in groups)
 
 
@@ -137,7 +143,7 @@ def _percent(match: re.Match[str]) -> str:
 
 _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"RD\$\s?(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"), _amount),
-    (re.compile(r"\b(?:\+?1[-\s])?(?:\(?8[024]9\)?[-\s]?)\d{3}[-\s]\d{4}\b"), _phone),
+    (re.compile(r"\b(?:\+?1[-\s])?(?:\(?8[024]9\)?[-\s]?)\d{3}[-\s]?\d{4}\b"), _phone),
     (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), _iso_date),
     (re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b"), _date),
     (re.compile(r"(?:\b(las?)\s+)?\b(\d{1,2}):(\d{2})(?:\s*([ap]\.?\s?m\.?))?", re.IGNORECASE), _time),
@@ -155,3 +161,28 @@ def speakable(text: str) -> str:
     for rule, render in _RULES:
         text = rule.sub(render, text)
     return re.sub(r"\s{2,}", " ", text).strip()
+
+
+WEEKDAYS = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"]
+
+
+def written_day(day: date) -> str:
+    """'jueves 26 de noviembre' (written; speakable() reads the number)."""
+    return f"{WEEKDAYS[day.weekday()]} {day.day} de {MONTHS[day.month - 1]}"
+
+
+def written_time(moment: time) -> str:
+    """'3:40 p. m.', '8:00 a. m.', '12:20 p. m.': the clinic's way of writing a time."""
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {'a. m.' if moment.hour < 12 else 'p. m.'}"
+
+
+def written_moment(moment: datetime) -> str:
+    """'el jueves 26 de noviembre a las 3:40 p. m.' ('a la 1:00 p. m.' for one o'clock)."""
+    article = "a la" if moment.hour % 12 == 1 else "a las"
+    return f"el {written_day(moment.date())} {article} {written_time(moment.time())}"
+
+
+def written_phone(digits: str) -> str:
+    """'8095550101' -> '809-555-0101' (other lengths are left as they are)."""
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if len(digits) == 10 else digits

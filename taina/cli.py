@@ -18,6 +18,7 @@ from engine.settings import Settings, SettingsError, describe
 if TYPE_CHECKING:
     from adapters.knowledge_store import DocumentRow
     from engine.audio import AudioFrame
+    from taina.backend import Backend
     from taina.knowledge.ingest import KnowledgeService
     from taina.runtime import Runtime
 
@@ -57,20 +58,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _serve(runtime: Runtime, host: str, port: int) -> int:
     import uvicorn
 
-    from taina.knowledge.open import ingest_sample_if_empty
     from taina.server import create_app
 
-    async def work(kb: KnowledgeService) -> int:
-        await ingest_sample_if_empty(kb, runtime.settings)
-        app = create_app(runtime.with_knowledge(kb))
-        server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-        )
-        print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
-        await server.serve()
+    async def work(backend: Backend) -> int:
+        await backend.load_samples()
+        serving = runtime.with_backend(backend)
+        try:
+            app = create_app(serving)
+            server = uvicorn.Server(
+                uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+            )
+            print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
+            await server.serve()
+        finally:
+            await serving.aclose()
         return 0
 
-    return await _with_knowledge(runtime.settings, work)
+    return await _with_backend(runtime.settings, work)
 
 
 def cmd_converse(args: argparse.Namespace) -> int:
@@ -94,18 +98,20 @@ def cmd_converse(args: argparse.Namespace) -> int:
 
 async def _converse(runtime: Runtime, audio: AudioFrame, out: Path, name: str) -> int:
     from taina.converse import NoTurnError, converse
-    from taina.knowledge.open import ingest_sample_if_empty
 
-    async def work(kb: KnowledgeService) -> int:
-        await ingest_sample_if_empty(kb, runtime.settings)
+    async def work(backend: Backend) -> int:
+        await backend.load_samples()
+        talking = runtime.with_backend(backend)
         try:
-            result = await converse(runtime.with_knowledge(kb), audio, out, name=name)
+            result = await converse(talking, audio, out, name=name)
         except NoTurnError as exc:
             return _fail(str(exc), code=1)
+        finally:
+            await talking.aclose()
         print(json.dumps(result.as_json(), ensure_ascii=False))
         return 0
 
-    return await _with_knowledge(runtime.settings, work)
+    return await _with_backend(runtime.settings, work)
 
 
 def _expand(paths: list[str]) -> list[Path]:
@@ -132,6 +138,85 @@ async def _with_knowledge(settings: Settings, work: Callable[[KnowledgeService],
         return await work(knowledge.service)
     finally:
         await knowledge.close()
+
+
+async def _with_backend(settings: Settings, work: Callable[[Backend], Awaitable[int]]) -> int:
+    from adapters.appointments_http import AppointmentsUnavailable
+    from adapters.postgres import DatabaseError
+    from engine.ports import StorageError
+    from taina.backend import Backend
+
+    try:
+        backend = await Backend.open(settings)
+    except (DatabaseError, StorageError, AppointmentsUnavailable) as exc:
+        return _fail(str(exc), code=1)
+    try:
+        return await work(backend)
+    finally:
+        await backend.close()
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Text conversation through the same dialogue the voice session uses: one utterance per input line."""
+
+    async def work(backend: Backend) -> int:
+        from taina.assistant import Assistant
+        from taina.runtime import new_session_id
+
+        await backend.load_samples()
+        assistant = Assistant(backend.settings, backend)
+        dialogue = assistant.dialogue(new_session_id())
+        interactive = sys.stdin.isatty() and not args.json
+        try:
+            while True:
+                if interactive:
+                    print("usted> ", end="", file=sys.stderr, flush=True)
+                line = await asyncio.to_thread(sys.stdin.readline)
+                if not line:
+                    return 0
+                said = line.strip()
+                if not said:
+                    continue
+                pieces = [piece async for piece in dialogue.reply(said)]
+                outcome = dialogue.last
+                assert outcome is not None
+                if args.json:
+                    print(json.dumps(outcome.as_json(), ensure_ascii=False), flush=True)
+                else:
+                    print(f"TAINA: {''.join(pieces).strip()}", flush=True)
+        finally:
+            await assistant.close()
+
+    return asyncio.run(_with_backend(_settings(quiet=True), work))
+
+
+def cmd_appointments(args: argparse.Namespace) -> int:
+    from adapters.appointments_db import BuiltInAppointments
+    from adapters.appointments_http import appointment_json
+    from adapters.policy.when import CLINIC_TIMEZONE
+    from engine.spoken import written_moment
+
+    async def work(backend: Backend) -> int:
+        appointments = backend.appointments
+        if args.phone:
+            try:
+                upcoming = await appointments.find_by_patient(args.phone)
+            except ValueError as exc:
+                return _fail(str(exc))
+        elif isinstance(appointments, BuiltInAppointments):
+            upcoming = await appointments.upcoming()
+        else:
+            return _fail("listing every appointment needs the built-in service; give --phone")
+        if args.json:
+            print(json.dumps([appointment_json(a) for a in upcoming], ensure_ascii=False))
+        elif not upcoming:
+            print("No upcoming appointments.")
+        for a in [] if args.json else upcoming:
+            when = written_moment(a.starts_at.astimezone(CLINIC_TIMEZONE))
+            print(f"{a.id}  {when:42} {a.doctor_name:28} {a.site_id:14} {a.patient_name} ({a.patient_phone})")
+        return 0
+
+    return asyncio.run(_with_backend(_settings(quiet=True), work))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -246,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
     documents.add_argument("ids", nargs="*", help="document ids (delete)")
     documents.add_argument("--json", action="store_true", help="print JSON")
     documents.set_defaults(run=cmd_documents)
+
+    chat = commands.add_parser(
+        "chat", help="talk to the assistant in text: one utterance per line on standard input"
+    )
+    chat.add_argument(
+        "--json", action="store_true", help='one JSON line per turn: {"reply", "actions", "sources"}'
+    )
+    chat.set_defaults(run=cmd_chat)
+
+    booked = commands.add_parser("appointments", help="list upcoming appointments")
+    booked.add_argument("action", choices=["list"])
+    booked.add_argument("--phone", help="only this patient's (any phone format)")
+    booked.add_argument("--json", action="store_true", help="print a JSON list")
+    booked.set_defaults(run=cmd_appointments)
 
     show = commands.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(run=cmd_settings)

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import structlog
 
-from adapters.echo_responder import EchoResponder
 from adapters.espeak_tts import EspeakEngine, EspeakTextToSpeech
-from adapters.policy.policy import DialoguePolicy
 from adapters.webrtc import offer_ice_addresses
 from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
-from engine.ports import KnowledgeBase, LanguageModel, SpeechToText, TextToSpeech, Transport
+from engine.ports import SpeechToText, TextToSpeech, Transport
 from engine.session import Session, TurnRecord
 from engine.settings import Settings
+from taina.assistant import Assistant
+from taina.backend import Backend
 
 log = structlog.get_logger("taina.runtime")
 
@@ -31,7 +31,7 @@ def new_session_id() -> str:
 class Runtime:
     settings: Settings
     stt: SpeechToText
-    lm: LanguageModel
+    assistant: Assistant
     tts: TextToSpeech
     _recognizer: WhisperRecognizer
 
@@ -48,12 +48,12 @@ class Runtime:
         recognizer.warm_up()
         tts = EspeakTextToSpeech(EspeakEngine(settings.espeak))
         offer_ice_addresses(settings.webrtc.ice_addresses)
-        runtime = cls(settings, WhisperSpeechToText(recognizer), EchoResponder(), tts, recognizer)
+        runtime = cls(settings, WhisperSpeechToText(recognizer), Assistant(settings), tts, recognizer)
         log.info(
             "runtime.ready",
             data_dir=str(settings.data_dir),
             speech_to_text=f"{runtime.stt.name} ({model_dir})",
-            language_model=runtime.lm.name,
+            language_model=runtime.assistant.language_model,
             text_to_speech=f"{tts.name} ({settings.espeak.voice})",
         )
         return runtime
@@ -65,16 +65,21 @@ class Runtime:
         session_id: str | None = None,
     ) -> Session:
         sid = session_id or new_session_id()
-        return Session(sid, transport, self.stt, self.lm, self.tts, self.settings, on_turn)
+        return Session(
+            sid, transport, self.stt, self.assistant.dialogue(sid), self.tts, self.settings, on_turn
+        )
 
-    def with_knowledge(self, knowledge: KnowledgeBase) -> Runtime:
-        """This runtime with the embedded dialogue policy answering from ``knowledge``."""
-        runtime = dataclasses.replace(self, lm=DialoguePolicy(knowledge))
-        log.info("runtime.language_model", language_model=runtime.lm.name)
+    def with_backend(self, backend: Backend) -> Runtime:
+        """This runtime answering from ``backend``'s documents and booking in its appointments system."""
+        runtime = dataclasses.replace(self, assistant=Assistant(self.settings, backend))
+        log.info("runtime.language_model", language_model=runtime.assistant.language_model)
         return runtime
 
     def close(self) -> None:
         self._recognizer.close()
+
+    async def aclose(self) -> None:
+        await self.assistant.close()
 
 
 def _user_model_dir(path: str) -> Path:

@@ -1,4 +1,4 @@
-"""The HTTP face of the engine: the voice page, WebRTC signalling, health."""
+"""The HTTP face of the engine: the voice page, WebRTC signalling, health and the appointments API."""
 
 from __future__ import annotations
 
@@ -18,17 +18,12 @@ from starlette.exceptions import HTTPException
 
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
 from engine.session import Session
+from taina.appointments_api import appointments_router
+from taina.http_errors import ApiError
 from taina.runtime import Runtime, new_session_id
 
 WEB = Path(__file__).parent / "web"
 log = structlog.get_logger("taina.server")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class SessionRegistry:
@@ -127,4 +122,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         sessions.start(session)
         return {"type": "answer", "sdp": answer, "session_id": session.id}
 
+    backend = runtime.assistant.backend
+    if backend is not None:
+        app.include_router(appointments_router(backend.appointments, settings.appointments.api_token))
     return app

@@ -1,20 +1,25 @@
 """The embedded language model: a deterministic Spanish dialogue policy behind the LanguageModel port.
 
-It answers questions with the knowledge base's own sentences, says honestly when it does not know, and handles
-greetings, thanks, goodbyes and requests for a person. Booking, moving and cancelling appointments by voice
-are the next step of the dialogue work: until the appointments service exists it says how to book instead
-of pretending to.
+It answers questions with the documents' own sentences (the passages the dialogue retrieved for the turn),
+says honestly when it does not know, handles greetings, thanks, goodbyes and requests for a person, and books,
+moves and cancels appointments through the same tools a cloud model calls (engine/appointment_tools.py).
+One instance serves one conversation: it remembers the booking in progress.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
 
 import structlog
 
 from adapters.policy.answers import compose_answer
+from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, classify
-from engine.ports import KnowledgeBase, LanguageModelEvent, Message, TextDelta
+from adapters.policy.when import now_in_clinic
+from engine.ports import Catalogue, Cited, LanguageModelEvent, Prompt, TextDelta
 
 log = structlog.get_logger("taina.policy")
 
@@ -28,6 +33,8 @@ REPLIES: dict[Intent, str] = {
     "human": "Todavía no puedo pasarle con una persona desde aquí. Puede llamar a recepción en horario de oficina.",
     "affirm": "Perfecto. ¿En qué más le puedo ayudar?",
     "deny": "Entendido. ¿En qué más le puedo ayudar?",
+}
+NO_BOOKING = {  # when no appointments system is configured
     "book": "Todavía no puedo hacer citas por voz. Puede reservarla por teléfono, por WhatsApp o en recepción.",
     "reschedule": "Todavía no puedo cambiar citas por voz. Puede hacerlo por teléfono, por WhatsApp o en recepción.",
     "cancel": "Todavía no puedo cancelar citas por voz. Puede hacerlo por teléfono, por WhatsApp o en recepción.",
@@ -37,23 +44,58 @@ REPLIES: dict[Intent, str] = {
 class DialoguePolicy:
     name = "policy"
 
-    def __init__(self, knowledge: KnowledgeBase, passages: int = 5) -> None:
-        self._knowledge = knowledge
-        self._passages = passages
-        self.last_sources: tuple[str, ...] = ()
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self.booking = Booking(catalogue) if catalogue is not None else None
 
-    async def respond(self, conversation: Sequence[Message]) -> AsyncIterator[LanguageModelEvent]:
-        said = next((m.content for m in reversed(conversation) if m.role == "user"), "").strip()
+    async def respond(self, prompt: Prompt) -> AsyncIterator[LanguageModelEvent]:
+        for event in self.step(prompt):
+            yield event
+
+    def step(self, prompt: Prompt) -> list[LanguageModelEvent]:
+        now = prompt.now or now_in_clinic()
+        last = prompt.messages[-1] if prompt.messages else None
+        if last is not None and last.role == "tool" and self.booking is not None:
+            return [*self.booking.result(_result(last.content), now), Cited(())]
+        said = next((m.content for m in reversed(prompt.messages) if m.role == "user"), "").strip()
+        events: list[LanguageModelEvent] = list(self._reply(said, prompt, now))
+        if not any(isinstance(e, Cited) for e in events):
+            events.append(Cited(()))  # booking and small talk draw on no document
+        log.info(
+            "policy.step",
+            task=self.booking.task.kind if self.booking and self.booking.task else None,
+            tools=[e.name for e in events if not isinstance(e, TextDelta | Cited)],
+        )
+        return events
+
+    def _reply(self, said: str, prompt: Prompt, now: datetime) -> list[LanguageModelEvent]:
+        booking = self.booking
+        if booking is not None and booking.task is not None:
+            handled: Events | None = booking.hear(said, now)
+            if handled is not None:
+                return list(handled)
         intent = classify(said) if said else "information"
-        self.last_sources = ()
+        if intent in ("book", "reschedule", "cancel"):
+            if booking is None:
+                return [TextDelta(NO_BOOKING[intent])]
+            return list(booking.start(intent, said, now))
+        pending = booking.pending_question(now) if booking is not None else ""
         if intent != "information":
             reply = REPLIES[intent]
-        else:
-            answer = compose_answer(said, await self._knowledge.search(said, self._passages))
-            if answer is None:
-                reply = NOT_KNOWN
-            else:
-                reply = answer.text
-                self.last_sources = answer.document_ids
-        log.info("policy.reply", intent=intent, sources=list(self.last_sources))
-        yield TextDelta(reply)
+            if pending and intent in ("greeting", "thanks"):
+                reply = f"{reply.split('¿')[0].strip()} {pending}"
+            return [TextDelta(reply), Cited(())]
+        answer = compose_answer(said, list(prompt.passages))
+        if answer is None:
+            return [
+                TextDelta(NOT_KNOWN if not pending else f"No tengo esa información. {pending}"),
+                Cited(()),
+            ]
+        return [TextDelta(f"{answer.text} {pending}".strip()), Cited(answer.document_ids)]
+
+
+def _result(content: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(content)
+    except ValueError:
+        return {"error": "unreadable tool result"}
+    return parsed if isinstance(parsed, dict) else {"error": "unexpected tool result"}

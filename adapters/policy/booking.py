@@ -1,0 +1,420 @@
+"""Booking, moving and cancelling an appointment by voice: the policy's slot filling, one task at a time.
+
+A task gathers what it needs turn by turn (service, day and time, the caller's name and phone; or the phone and
+which appointment), asks for the first thing missing, calls the appointment tools when it can, and reads every
+detail back for a yes before any write. A correction ("no, mejor a las cuatro") replaces just what it names.
+The tools' results come back on the next step, as they would to any language model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from adapters.policy.details import find_details, find_name
+from adapters.policy.intents import classify
+from adapters.policy.when import When, parse_when, plain
+from engine.ports import Catalogue, TextDelta, ToolCall
+from engine.spoken import written_day, written_phone
+
+Kind = Literal["book", "reschedule", "cancel"]
+Events = list[TextDelta | ToolCall]
+LOOK_AHEAD_DAYS = 7  # when the asked day is full, the days searched for the nearest free time
+_ABANDON = re.compile(r"\b(olvid\w*|dejal[oa]|deja eso|mejor no|ya no|no importa|no quiero|cancela eso)\b")
+_ORDINALS = {"primer": 0, "primera": 0, "segunda": 1, "segundo": 1, "tercera": 2, "tercero": 2, "ultima": -1}
+VERB = {"book": "reservar", "reschedule": "cambiar", "cancel": "cancelar"}
+
+
+@dataclass
+class Task:
+    kind: Kind
+    service: str | None = None
+    doctor: str | None = None
+    site: str | None = None
+    when: When = field(default_factory=When)
+    name: str | None = None
+    phone: str | None = None
+    slot: dict[str, Any] | None = None  # the slot offered (a list_available_slots result)
+    accepted: bool = False  # the caller took the offered slot
+    confirmed: bool = False  # the caller said yes to the read-back
+    appointment: dict[str, Any] | None = None  # the appointment to move or cancel
+    choices: list[dict[str, Any]] = field(default_factory=list)
+    searched_phone: str | None = None
+    search: str = "day"  # "day": the asked day; "week": the days after it; "any": any time of those days
+    awaiting: str = ""  # what the last question asked for
+    waiting_on: str = ""  # the tool whose result is due
+
+
+class Booking:
+    """The task in progress for one conversation, if any."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.task: Task | None = None
+        self.known_phone: str | None = None  # the caller's, once given: not asked again in this conversation
+        self.known_name: str | None = None
+        self._calls = 0
+        self._services = {s.id: s.name for s in catalogue.services}
+
+    # -- the caller spoke -------------------------------------------------------------------------------------
+
+    def start(self, kind: Kind, said: str, now: datetime) -> Events:
+        self.task = Task(kind, phone=self.known_phone, name=self.known_name if kind == "book" else None)
+        self._take(self.task, said, now)
+        return self._advance(self.task, now)
+
+    def hear(self, said: str, now: datetime) -> Events | None:
+        """The caller's next words for the task in progress; None when they are about something else."""
+        task = self.task
+        assert task is not None
+        intent = classify(said)
+        text = plain(said)
+        if intent in ("goodbye", "human") or (_ABANDON.search(text) and intent not in ("affirm",)):
+            self.task = None
+            if intent in ("goodbye", "human"):
+                return None
+            return _say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
+        if intent in ("cancel", "reschedule") and intent != task.kind and not parse_when(said, now).day:
+            return self.start(intent, said, now)  # "mejor quiero cancelar mi cita"
+        moved, about_person = self._take(task, said, now)
+        changed = moved or about_person
+        awaiting = task.awaiting
+        if awaiting == "which" and task.appointment is None:
+            chosen = self._choose(task, said, now)
+            if chosen is not None:
+                task.appointment, task.choices = chosen, []
+                changed = True
+        if intent == "affirm" and not moved:
+            if awaiting == "slot":
+                task.accepted = True
+            elif awaiting == "confirm" and not about_person:
+                task.confirmed = True
+            elif not changed:
+                return _say(self._question(task, now))  # a yes to a question that wanted something else
+        elif intent == "deny" and not changed:
+            if awaiting == "slot":
+                task.slot, task.when = None, When(task.when.day)
+                return self._ask(task, "time", now)
+            if awaiting == "confirm":
+                return self._ask(task, "correction", now, "Entendido.")
+            self.task = None
+            return _say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
+        elif not changed:
+            if (intent == "information" and "?" in said) or intent in ("greeting", "thanks"):
+                return None  # a question in the middle: answered, then the task's question again
+            return _say("Disculpe, no le entendí. " + self._question(task, now))
+        return self._advance(task, now)
+
+    def pending_question(self, now: datetime) -> str:
+        return self._question(self.task, now) if self.task else ""
+
+    def _take(self, task: Task, said: str, now: datetime) -> tuple[bool, bool]:
+        """Put what ``said`` mentions into the task: (the appointment changed, the patient's details changed)."""
+        moved = False
+        details = find_details(said, self.catalogue)
+        if task.kind == "book":
+            for part in ("service", "doctor", "site"):
+                value = getattr(details, f"{part}_id")
+                if value and value != getattr(task, part):
+                    setattr(task, part, value)
+                    if part == "service" and task.doctor and self._doctor_service(task.doctor) != value:
+                        task.doctor = None
+                    moved = True
+        when = parse_when(said, now)
+        if not when.empty and task.kind != "cancel":
+            task.when = when.merged_into(task.when)
+            moved = True
+        if moved:
+            task.slot, task.accepted, task.confirmed, task.search = None, False, False, "day"
+        person = False
+        if details.phone and details.phone != task.phone:
+            task.phone, person = details.phone, True
+        name = find_name(said, expecting=task.awaiting == "name")
+        if name and task.kind == "book" and name != task.name:
+            task.name, person = name, True
+        if person:
+            task.confirmed = False
+        return moved, person
+
+    def _choose(self, task: Task, said: str, now: datetime) -> dict[str, Any] | None:
+        text = plain(said)
+        for word, index in _ORDINALS.items():
+            if re.search(rf"\b{word}\b", text) and task.choices:
+                return task.choices[index] if index < len(task.choices) else None
+        day = parse_when(said, now).day
+        details = find_details(said, self.catalogue)
+        for choice in task.choices:
+            starts = datetime.fromisoformat(choice["starts_at"])
+            if (day and starts.date() == day) or (
+                details.service_id and details.service_id == choice["service_id"]
+            ):
+                return choice
+        return None
+
+    # -- what to do next --------------------------------------------------------------------------------------
+
+    def _advance(self, task: Task, now: datetime) -> Events:
+        if task.kind != "book" and task.appointment is None:
+            if task.phone is None:
+                return self._ask(task, "phone", now)
+            if task.searched_phone != task.phone or not task.choices:
+                task.searched_phone = task.phone
+                return self._call(task, "find_appointments", {"patient_phone": task.phone})
+            return self._ask(task, "which", now)
+        if task.kind == "cancel":
+            if not task.confirmed:
+                return self._ask(task, "confirm", now)
+            return self._call(
+                task,
+                "cancel_appointment",
+                {"appointment_id": _id(task.appointment), "patient_confirmed": True},
+            )
+        if task.kind == "book" and task.service is None:
+            return self._ask(task, "service", now)
+        if task.when.day is None:
+            return self._ask(task, "day", now)
+        if task.slot is None:
+            return self._list_slots(task)
+        if not task.accepted:
+            return self._ask(task, "slot", now)
+        if task.kind == "book" and task.name is None:
+            return self._ask(task, "name", now)
+        if task.kind == "book" and task.phone is None:
+            return self._ask(task, "phone", now)
+        if not task.confirmed:
+            return self._ask(task, "confirm", now)
+        if task.kind == "reschedule":
+            arguments = {"appointment_id": _id(task.appointment), "slot_id": task.slot["slot_id"]}
+            return self._call(task, "reschedule_appointment", {**arguments, "patient_confirmed": True})
+        return self._call(
+            task,
+            "book_appointment",
+            {
+                "slot_id": task.slot["slot_id"],
+                "patient_name": task.name,
+                "patient_phone": task.phone,
+                "patient_confirmed": True,
+            },
+        )
+
+    def _list_slots(self, task: Task) -> Events:
+        """The slots of the asked day; then of the week after it; then of that week at any time of day."""
+        asked = task.when.day
+        assert asked is not None
+        at = task.when.at
+        part = task.when.part_of_day
+        if at is not None:
+            part = "mañana" if at.hour < 12 else "tarde" if at.hour < 18 else "noche"
+        if task.search == "any":
+            at, part = None, None
+        first = asked + timedelta(days=1) if task.search == "week" else asked
+        source = task.appointment or {}
+        return self._call(
+            task,
+            "list_available_slots",
+            {
+                "service_id": task.service or source.get("service_id"),
+                "date": first.isoformat(),
+                "site_id": task.site or source.get("site_id"),
+                "doctor_id": task.doctor or source.get("doctor_id"),
+                "part_of_day": part,
+                "from_time": at.strftime("%H:%M") if at else None,
+                "days": 1 if task.search == "day" else LOOK_AHEAD_DAYS,
+            },
+        )
+
+    def _call(self, task: Task, tool: str, arguments: dict[str, Any]) -> Events:
+        self._calls += 1
+        task.waiting_on = tool
+        return [ToolCall(f"policy_{self._calls}", tool, json.dumps(arguments, ensure_ascii=False))]
+
+    def _ask(self, task: Task, what: str, now: datetime, before: str = "") -> Events:
+        task.awaiting = what
+        return _say((before + " " + self._question(task, now)).strip())
+
+    def _question(self, task: Task | None, now: datetime) -> str:
+        if task is None:
+            return ""
+        what = task.awaiting
+        if what == "service":
+            return "¿Con qué especialidad o con qué médico desea la cita?"
+        if what == "day":
+            return "¿Para qué día la quiere? Por ejemplo, mañana o el jueves que viene."
+        if what == "correction":
+            return "¿Qué desea corregir: el día, la hora, el nombre o el teléfono?"
+        if what in ("time", "day") and task.kind == "reschedule":
+            return "¿Para qué día y a qué hora la quiere mover?"
+        if what == "slot" and task.slot:
+            return f"Tengo {self._slot_words(task.slot)}. ¿Le sirve?"
+        if what == "name":
+            return "¿A nombre de quién hago la cita?"
+        if what == "phone":
+            if task.kind == "book":
+                return "¿Y a qué número de teléfono le podemos llamar?"
+            return (
+                f"Claro. Para {VERB[task.kind]} su cita, ¿me dice el número de teléfono con el que la hizo?"
+            )
+        if what == "which":
+            listed = "; ".join(f"{i + 1}, {_service(c)} {c['when']}" for i, c in enumerate(task.choices[:4]))
+            return f"Veo {len(task.choices)} citas a su nombre: {listed}. ¿Cuál desea {VERB[task.kind]}?"
+        if what == "confirm":
+            return self._read_back(task)
+        return "¿Qué día y a qué hora le conviene?"
+
+    def _read_back(self, task: Task) -> str:
+        if task.kind == "cancel" and task.appointment:
+            a = task.appointment
+            return f"¿Confirmo que cancelo su cita de {_service(a)} con {_doctor(a)} {a['when']}?"
+        assert task.slot is not None
+        if task.kind == "reschedule" and task.appointment:
+            a = task.appointment
+            return (
+                f"Le confirmo: muevo su cita de {_service(a)} con {_doctor(a)} de {a['when']} a "
+                f"{task.slot['when']}, en {_site(task.slot)}. ¿Está bien?"
+            )
+        return (
+            f"Le confirmo: cita de {self._what(task)} con "
+            f"{_doctor(task.slot)} en {_site(task.slot)}, {task.slot['when']}, a nombre de {task.name}, "
+            f"teléfono {written_phone(task.phone or '')}. ¿Está correcto?"
+        )
+
+    @staticmethod
+    def _slot_words(slot: dict[str, Any]) -> str:
+        return f"{slot['when']} con {_doctor(slot)}, en {_site(slot)}"
+
+    def _doctor_service(self, doctor: str) -> str | None:
+        return next((d.service_id for d in self.catalogue.doctors if d.id == doctor), None)
+
+    # -- a tool answered --------------------------------------------------------------------------------------
+
+    def result(self, result: dict[str, Any], now: datetime) -> Events:
+        task = self.task
+        if task is None:
+            return _say("Listo. ¿Le ayudo con algo más?")
+        tool, task.waiting_on = task.waiting_on, ""
+        error = result.get("error")
+        if tool == "list_available_slots":
+            return self._slots_found(task, result, now)
+        if tool == "find_appointments":
+            return self._appointments_found(task, result, now)
+        if error and tool in ("book_appointment", "reschedule_appointment") and "slot" in str(error):
+            task.slot, task.accepted, task.confirmed = None, False, False
+            events = _say("Ese horario se acaba de ocupar.")
+            return events + self._list_slots(task)
+        if not error and task.phone:
+            self.known_phone = task.phone
+            self.known_name = task.name or self.known_name
+        if error:
+            self.task = None
+            return _say(
+                "Disculpe, no pude completar el cambio en la agenda. Puede intentarlo de nuevo o llamar a recepción."
+            )
+        self.task = None
+        if "booked" in result:
+            a = result["booked"]
+            return _say(
+                f"¡Listo! Su cita de {_service(a)} quedó reservada para {a['when']} con {_doctor(a)}, en "
+                f"{_site(a)}. Le recomendamos llegar quince minutos antes. ¿Le ayudo con algo más?"
+            )
+        if "rescheduled" in result:
+            a = result["rescheduled"]
+            return _say(f"Listo, su cita con {_doctor(a)} quedó para {a['when']}. ¿Le ayudo con algo más?")
+        a = result["cancelled"]
+        return _say(f"Su cita de {_service(a)} de {a['when']} quedó cancelada. ¿Le ayudo con algo más?")
+
+    def _slots_found(self, task: Task, result: dict[str, Any], now: datetime) -> Events:
+        slots = result.get("slots") or []
+        asked = task.when.day
+        if result.get("error") or asked is None:
+            task.when = When()
+            return self._ask(task, "day", now, "Disculpe, no pude consultar ese día.")
+        if not slots:
+            restricted = task.when.at is not None or task.when.part_of_day is not None
+            if task.search == "day" or (task.search == "week" and restricted):
+                task.search = "week" if task.search == "day" else "any"
+                return self._list_slots(task)
+            task.when, task.search = When(), "day"
+            return self._ask(
+                task,
+                "time",
+                now,
+                f"No encuentro horarios libres en los próximos días para {self._what(task)}.",
+            )
+        slot = slots[0]
+        task.slot = slot
+        starts = datetime.fromisoformat(slot["starts_at"])
+        exact = task.search == "day" and task.when.at is not None and starts.time() == task.when.at
+        if exact:
+            task.accepted = True
+            return self._advance_with(task, now, f"Tengo disponible {self._slot_words(slot)}.")
+        if task.search == "any":
+            reason = "A esa hora no tengo espacio en los próximos días."
+        elif task.search == "week":
+            reason = f"Para el {written_day(asked)} no me quedan horarios de {self._what(task)}."
+        elif task.when.at is not None:
+            reason = "A esa hora no tengo espacio."
+        else:
+            reason = ""
+        task.search = "day"
+        task.when = When(starts.date(), None, task.when.part_of_day)
+        return self._ask(task, "slot", now, reason)
+
+    def _appointments_found(self, task: Task, result: dict[str, Any], now: datetime) -> Events:
+        found = result.get("appointments") or []
+        if result.get("error") or not found:
+            phone = written_phone(task.phone or "")
+            task.phone = task.searched_phone = None
+            return self._ask(task, "phone", now, f"No encuentro citas próximas con el número {phone}.")
+        task.choices = found
+        if len(found) == 1:
+            task.appointment = found[0]
+            a = task.appointment
+            before = f"Encontré su cita de {_service(a)} con {_doctor(a)} {a['when']}."
+            if task.kind == "cancel":
+                return self._ask(task, "confirm", now, before)
+            if task.when.day is None:
+                return self._ask(task, "time", now, before)
+            return self._advance_with(task, now, before)
+        return self._ask(task, "which", now)
+
+    def _advance_with(self, task: Task, now: datetime, before: str) -> Events:
+        events = self._advance(task, now)
+        if events and isinstance(events[0], TextDelta):
+            return [TextDelta(f"{before} {events[0].text}"), *events[1:]]
+        return [*_say(before), *events]
+
+    def _what(self, task: Task) -> str:
+        service = self._services.get(
+            task.service or (task.appointment or {}).get("service_id", ""), "esa cita"
+        )
+        return service.lower()
+
+
+def _doctor(item: dict[str, Any]) -> str:
+    """'la Dra. Carolina Tavárez', 'el Dr. Rafael Almonte Peña': a title takes its article in Spanish."""
+    name = str(item["doctor"])
+    if name.startswith("Dra."):
+        return f"la {name}"
+    return f"el {name}" if name.startswith(("Dr.", "Lic.")) else name
+
+
+def _site(item: dict[str, Any]) -> str:
+    """'la sede de Santiago': the site's name without its neighbourhood in brackets."""
+    return "la sede de " + str(item["site"]).split(" (")[0]
+
+
+def _service(item: dict[str, Any]) -> str:
+    return str(item["service"]).lower()
+
+
+def _say(text: str) -> Events:
+    text = text.replace("m..", "m.").replace(" de el ", " del ").replace(" a el ", " al ")
+    return [TextDelta(text)]
+
+
+def _id(appointment: dict[str, Any] | None) -> str:
+    assert appointment is not None
+    return str(appointment["appointment_id"])

@@ -1,0 +1,178 @@
+"""One conversation's dialogue: retrieval, the language model, its tool round trips and the memory.
+
+Per user turn: the documents' passages for what was said are retrieved and put in the system prompt (their
+document ids stay on the turn), the model streams its reply, and any tool calls it makes are run and sent
+back to it until it answers in words. The voice session and `taina chat` both go through here, so what is
+tested in text is what is spoken.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from engine.ports import (
+    Cited,
+    KnowledgeBase,
+    LanguageModel,
+    LanguageModelError,
+    Message,
+    Passage,
+    Prompt,
+    TextDelta,
+    ToolCall,
+)
+from engine.spoken import written_day, written_time
+from engine.tools import Action, Toolbox
+
+log = structlog.get_logger("taina.dialogue")
+
+SYSTEM_PROMPT = """Eres {assistant}, la asistente virtual por voz de {organisation}, en República Dominicana.
+Hablas con pacientes por teléfono o por la web, en español dominicano, de usted, con calidez y pocas palabras.
+Reglas:
+- Responde en una o dos oraciones cortas. Tu respuesta se lee en voz alta: nada de listas, viñetas, markdown,
+  emojis ni enlaces.
+- Responde solo con la información de los documentos que se te dan abajo y de las herramientas. Nunca inventes
+  precios, horarios, médicos, direcciones ni seguros. Si los documentos no lo dicen, di "No tengo esa
+  información" y ofrece ayudar con otra cosa.
+- Para citas: consulta list_available_slots antes de ofrecer un horario; pide el nombre y el teléfono del
+  paciente; antes de reservar, mover o cancelar, repite en voz alta el servicio, el médico, la sede, la fecha,
+  la hora, el nombre y el teléfono, y espera un "sí". Si una herramienta devuelve un error, explícalo con
+  sencillez y busca otra opción.
+- Si piden hablar con una persona, di que pueden llamar a recepción en horario de oficina."""
+
+NOT_AVAILABLE = "Disculpe, ahora mismo tengo un problema técnico. ¿Me lo puede repetir en un momento?"
+TOO_MANY_STEPS = "Disculpe, no pude completar eso. ¿Le ayudo con otra cosa?"
+
+
+@dataclass
+class TurnOutcome:
+    said: str
+    reply: str = ""
+    actions: list[Action] = field(default_factory=list)
+    sources: tuple[str, ...] = ()
+    completed: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "reply": self.reply,
+            "actions": [a.as_json() for a in self.actions],
+            "sources": list(self.sources),
+        }
+
+
+class Dialogue:
+    def __init__(
+        self,
+        lm: LanguageModel,
+        knowledge: KnowledgeBase | None = None,
+        toolbox: Toolbox | None = None,
+        *,
+        system_prompt: str = "",
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        passages: int = 4,
+        min_similarity: float = 0.0,
+        max_steps: int = 8,
+        memory: int = 40,
+    ) -> None:
+        self.lm = lm
+        self.knowledge = knowledge
+        self.toolbox = toolbox or Toolbox()
+        self.system_prompt = system_prompt
+        self.history: list[Message] = []
+        self.last: TurnOutcome | None = None
+        self._now = now
+        self._passages = passages
+        self._min_similarity = min_similarity
+        self._max_steps = max_steps
+        self._memory = memory
+
+    async def reply(self, said: str) -> AsyncIterator[str]:
+        """Stream the reply to ``said`` as text pieces; ``self.last`` holds the turn's outcome when it ends.
+
+        Closing the iteration early (barge-in) keeps what was already said in the memory, marked incomplete.
+        """
+        outcome = self.last = TurnOutcome(said)
+        self.history.append(Message("user", said))
+        passages = await self._retrieve(said)
+        cited: tuple[str, ...] | None = None
+        spoken: list[str] = []  # the whole turn's words
+        text: list[str] = []  # this step's words (the last step's are the assistant's closing message)
+        try:
+            for _step in range(self._max_steps):
+                prompt = Prompt(self._messages(passages), self.toolbox.specs, passages, self._now())
+                text = []
+                calls: list[ToolCall] = []
+                try:
+                    async for event in self.lm.respond(prompt):
+                        if isinstance(event, TextDelta):
+                            piece = event.text
+                            if not text and spoken and not spoken[-1][-1:].isspace() and piece[:1] != " ":
+                                piece = " " + piece  # a new step's words after the last step's
+                            text.append(piece)
+                            spoken.append(piece)
+                            yield piece
+                        elif isinstance(event, ToolCall):
+                            calls.append(event)
+                        elif isinstance(event, Cited):
+                            cited = event.document_ids
+                except LanguageModelError as exc:
+                    log.error("dialogue.model_failed", model=self.lm.name, error=str(exc))
+                    text.append(NOT_AVAILABLE)
+                    spoken.append(NOT_AVAILABLE)
+                    yield NOT_AVAILABLE
+                    break
+                if not calls:
+                    break
+                self.history.append(Message("assistant", "".join(text), tuple(calls)))
+                for call in calls:
+                    action = await self.toolbox.call(call)
+                    outcome.actions.append(action)
+                    self.history.append(
+                        Message("tool", json.dumps(action.result, ensure_ascii=False), tool_call_id=call.id)
+                    )
+            else:
+                log.warning("dialogue.too_many_steps", steps=self._max_steps)
+                text = [TOO_MANY_STEPS]
+                spoken.append(TOO_MANY_STEPS)
+                yield TOO_MANY_STEPS
+            outcome.completed = True
+        finally:
+            outcome.reply = "".join(spoken).strip()
+            if cited is None:
+                cited = tuple(dict.fromkeys(p.document_id for p in passages)) if outcome.reply else ()
+            outcome.sources = cited
+            closing = "".join(text).strip()
+            if closing:
+                self.history.append(Message("assistant", closing))
+            self._forget()
+
+    async def _retrieve(self, said: str) -> list[Passage]:
+        if self.knowledge is None or not said.strip():
+            return []
+        found = await self.knowledge.search(said, self._passages)
+        return [p for p in found if p.similarity is None or p.similarity >= self._min_similarity]
+
+    def _messages(self, passages: list[Passage]) -> list[Message]:
+        now = self._now()
+        parts = [self.system_prompt] if self.system_prompt else []
+        parts.append(f"Ahora es el {written_day(now.date())}, {written_time(now.time())}.")
+        if passages:
+            parts.append("Documentos del centro para esta pregunta:")
+            parts += [f"[{p.document_id}] {p.title} — {p.heading}: {p.text}" for p in passages]
+        else:
+            parts.append("No se encontraron documentos para esta pregunta.")
+        return [Message("system", "\n".join(parts)), *self.history]
+
+    def _forget(self) -> None:
+        """Keep the last ``memory`` messages, starting at a user turn (never a tool result without its call)."""
+        if len(self.history) <= self._memory:
+            return
+        cut = len(self.history) - self._memory
+        while cut < len(self.history) and self.history[cut].role != "user":
+            cut += 1
+        del self.history[:cut]

@@ -1,0 +1,120 @@
+"""The appointments REST API (/api/appointments): the built-in service's face, and the contract that
+adapters/appointments_http.py speaks to an external booking system.
+
+GET  /api/appointments/catalogue             services, doctors, sites
+GET  /api/appointments/slots?service_id&date[&site_id&doctor_id&limit]
+POST /api/appointments                       book; needs an Idempotency-Key header (a retry returns the first)
+GET  /api/appointments?phone=...             a patient's upcoming appointments
+GET  /api/appointments/{id}
+PATCH /api/appointments/{id}                 {"starts_at"}: reschedule with the same doctor
+DELETE /api/appointments/{id}                cancel
+
+Errors are JSON {"error": "..."}: 400 bad input, 401 missing or wrong token, 404 unknown id, 409 slot taken.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from pydantic import BaseModel, Field
+
+from adapters.appointments_http import appointment_json, slot_json
+from engine.ports import AppointmentNotFound, Appointments, Slot, SlotTaken
+from taina.http_errors import ApiError
+
+AppointmentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="appointment id")]
+
+
+class BookingRequest(BaseModel):
+    doctor_id: str = Field(min_length=1, max_length=64)
+    service_id: str = Field(min_length=1, max_length=64)
+    site_id: str = Field(min_length=1, max_length=64)
+    starts_at: datetime
+    ends_at: datetime
+    patient_name: str = Field(min_length=2, max_length=120)
+    patient_phone: str = Field(min_length=10, max_length=24)
+    doctor_name: str = Field(default="", max_length=200)
+
+
+class RescheduleRequest(BaseModel):
+    starts_at: datetime
+
+
+def appointments_router(appointments: Appointments, api_token: str = "") -> APIRouter:
+    async def authorised(authorization: Annotated[str, Header()] = "") -> None:
+        if api_token and not hmac.compare_digest(authorization.encode(), f"Bearer {api_token}".encode()):
+            raise ApiError(401, "this API needs 'Authorization: Bearer <token>' with the right token")
+
+    router = APIRouter(prefix="/api/appointments", tags=["appointments"], dependencies=[Depends(authorised)])
+
+    @router.get("/catalogue")
+    async def catalogue() -> dict[str, Any]:
+        return asdict(await appointments.catalogue())
+
+    @router.get("/slots")
+    async def slots(
+        service_id: Annotated[str, Query(min_length=1, max_length=64)],
+        day: Annotated[date, Query(alias="date")],
+        site_id: Annotated[str | None, Query(max_length=64)] = None,
+        doctor_id: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 10,
+    ) -> dict[str, Any]:
+        found = await _call(appointments.list_available_slots(service_id, day, site_id, doctor_id, limit))
+        return {"slots": [slot_json(s) for s in found]}
+
+    @router.post("", status_code=201)
+    async def book(
+        request: BookingRequest,
+        idempotency_key: Annotated[str, Header(min_length=8, max_length=128)],
+    ) -> dict[str, Any]:
+        slot = Slot(
+            request.doctor_id, request.doctor_name, request.service_id, request.site_id,
+            _aware(request.starts_at, "starts_at"), _aware(request.ends_at, "ends_at"),
+        )  # fmt: skip
+        booked = await _call(
+            appointments.book(slot, request.patient_name, request.patient_phone, idempotency_key)
+        )
+        return appointment_json(booked)
+
+    @router.get("")
+    async def by_phone(phone: Annotated[str, Query(min_length=10, max_length=24)]) -> dict[str, Any]:
+        return {
+            "appointments": [appointment_json(a) for a in await _call(appointments.find_by_patient(phone))]
+        }
+
+    @router.get("/{appointment_id}")
+    async def get(appointment_id: AppointmentId) -> dict[str, Any]:
+        return appointment_json(await _call(appointments.get(appointment_id)))
+
+    @router.patch("/{appointment_id}")
+    async def reschedule(appointment_id: AppointmentId, request: RescheduleRequest) -> dict[str, Any]:
+        starts_at = _aware(request.starts_at, "starts_at")
+        return appointment_json(await _call(appointments.reschedule(appointment_id, starts_at)))
+
+    @router.delete("/{appointment_id}")
+    async def cancel(appointment_id: AppointmentId) -> dict[str, Any]:
+        return appointment_json(await _call(appointments.cancel(appointment_id)))
+
+    return router
+
+
+async def _call(work: Any) -> Any:
+    """The port's errors as HTTP answers."""
+    try:
+        return await work
+    except SlotTaken as exc:
+        raise ApiError(409, str(exc) or "that slot is taken") from None
+    except AppointmentNotFound as exc:
+        raise ApiError(404, f"no appointment {exc}") from None
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ApiError(400, f"{name} needs a UTC offset (for example 2026-11-26T14:00:00-04:00)")
+    return moment

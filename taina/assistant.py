@@ -1,0 +1,66 @@
+"""Each conversation's dialogue, made from settings: which language model, the knowledge base and the tools
+(part of the composition root, with taina/runtime.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+
+from adapters.echo_responder import EchoResponder
+from adapters.openai_chat import OpenAIChat
+from adapters.policy.policy import DialoguePolicy
+from adapters.policy.when import now_in_clinic
+from engine.appointment_tools import AppointmentTools, describe_catalogue
+from engine.dialogue import SYSTEM_PROMPT, Dialogue
+from engine.settings import Settings, SettingsError
+from engine.tools import Toolbox
+from taina.backend import Backend
+
+log = structlog.get_logger("taina.assistant")
+
+
+class Assistant:
+    def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
+        self.settings = settings
+        self.backend = backend
+        choice = settings.dialogue.language_model
+        if choice == "openai" and not settings.openai.api_key:
+            raise SettingsError("TAINA_DIALOGUE_LANGUAGE_MODEL=openai needs OPENAI_API_KEY")
+        use_openai = choice == "openai" or (choice == "auto" and bool(settings.openai.api_key))
+        self._openai = OpenAIChat(settings.openai) if use_openai and backend is not None else None
+        if backend is None:
+            self.language_model = "echo"
+        else:
+            self.language_model = self._openai.name if self._openai else DialoguePolicy.name
+        self._system_prompt = SYSTEM_PROMPT.format(
+            assistant=settings.dialogue.assistant_name, organisation=settings.dialogue.organisation
+        )
+        if backend is not None:
+            self._system_prompt += "\n\nCatálogo de citas:\n" + describe_catalogue(backend.catalogue)
+
+    def now(self) -> datetime:
+        return now_in_clinic(self.settings.dialogue.now)
+
+    def dialogue(self, conversation_id: str) -> Dialogue:
+        """A new conversation: its own memory, its own booking in progress."""
+        backend = self.backend
+        if backend is None:
+            return Dialogue(EchoResponder(), now=self.now)
+        tools = AppointmentTools(backend.appointments, backend.catalogue, conversation_id, self.now)
+        settings = self.settings.dialogue
+        return Dialogue(
+            self._openai or DialoguePolicy(backend.catalogue),
+            backend.knowledge,
+            Toolbox(tools.tools()),
+            system_prompt=self._system_prompt,
+            now=self.now,
+            passages=settings.passages,
+            min_similarity=settings.min_similarity,
+            max_steps=settings.max_steps,
+            memory=settings.memory,
+        )
+
+    async def close(self) -> None:
+        if self._openai is not None:
+            await self._openai.close()
