@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -199,3 +199,35 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+TEST_NOW = "2026-11-25T09:00:00"  # a Wednesday morning in Santo Domingo
+
+
+@pytest.fixture
+async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterator[object]:
+    """The embedded default's backend on a fresh database: the sample centre's appointments seeded, no documents
+    (tests that want documents ingest them), the clock fixed at TEST_NOW."""
+    from adapters.appointments_db import BuiltInAppointments
+    from adapters.file_store import FileStore
+    from adapters.knowledge_store import KnowledgeStore
+    from adapters.policy.when import now_in_clinic
+    from adapters.postgres import Database
+    from engine.settings import Settings
+    from taina.backend import Backend
+    from taina.knowledge.ingest import KnowledgeService
+    from taina.knowledge.open import Knowledge
+
+    settings = Settings.from_env(
+        {"TAINA_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url, "TAINA_NOW": TEST_NOW}
+    )
+    database = await Database.open(settings.database, settings.data_dir)
+    objects = FileStore(tmp_path / "objects")
+    service = KnowledgeService(KnowledgeStore(database, settings.retrieval), objects, e5, settings.ingest)  # type: ignore[arg-type]
+    appointments = BuiltInAppointments(database, lambda: now_in_clinic(TEST_NOW))
+    await appointments.seed_sample_centre()
+    opened = Backend(
+        settings, Knowledge(database, objects, service), appointments, await appointments.catalogue()
+    )
+    yield opened
+    await opened.close()

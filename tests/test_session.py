@@ -13,6 +13,7 @@ from speech import silence, speech, tone
 
 from adapters.echo_responder import EchoResponder
 from engine.audio import AudioChunk, AudioFrame
+from engine.dialogue import Dialogue
 from engine.playout import PacedPlayout
 from engine.ports import Transcript
 from engine.session import Session, TurnRecord
@@ -110,7 +111,7 @@ def make_session(transport: ScriptedTransport, stt: ScriptedStt) -> tuple[Sessio
         transport.hung_up.set()
 
     settings = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent"})
-    return Session("test", transport, stt, EchoResponder(), ToneTts(), settings, done), records
+    return Session("test", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings, done), records
 
 
 @pytest.fixture(scope="module")

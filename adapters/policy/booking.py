@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from adapters.policy.details import find_details, find_name
-from adapters.policy.intents import classify
+from adapters.policy.intents import classify, is_yes
 from adapters.policy.when import When, parse_when, plain
 from engine.ports import Catalogue, TextDelta, ToolCall
 from engine.spoken import written_day, written_phone
@@ -82,6 +82,8 @@ class Booking:
         moved, about_person = self._take(task, said, now)
         changed = moved or about_person
         awaiting = task.awaiting
+        if awaiting in ("slot", "confirm") and is_yes(said):
+            intent = "affirm"  # "sí, cancélela", "sí, resérvela"
         if awaiting == "which" and task.appointment is None:
             chosen = self._choose(task, said, now)
             if chosen is not None:

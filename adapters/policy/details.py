@@ -89,8 +89,12 @@ def _service(text: str, catalogue: Catalogue) -> str | None:
 def _doctor(text: str, catalogue: Catalogue) -> str | None:
     for doctor in catalogue.doctors:
         names = [w for w in re.findall(r"[a-z]+", plain(doctor.name)) if w not in _TITLES and len(w) >= 4]
-        # Surnames (all but the first name) identify the doctor; a first name alone does not.
-        if any(re.search(rf"\b{name}\b", text) for name in names[1:] or names):
+        # A surname (not the first name) after a title or "con" names the doctor: "con la Dra. Tavárez",
+        # "con Polanco". A patient called Peña is not Dr. Almonte Peña.
+        if any(
+            re.search(rf"\b(dra?|doctora?|lic\w*|con)\b\.?( (el|la))?( \w+)? {name}\b", text)
+            for name in names[1:] or names
+        ):
             return doctor.id
     return None
 

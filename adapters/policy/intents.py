@@ -55,10 +55,18 @@ _BOOKING_VERB = re.compile(
 )
 
 
+def _clean(utterance: str) -> str:
+    text = re.sub(r"[¿?¡!.,;:]", " ", plain(utterance))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def is_yes(utterance: str) -> bool:
+    """Starts with a yes ("sí, cancélela", "claro que sí"), whatever else it asks for."""
+    return bool(_AFFIRM.search(_clean(utterance)))
+
+
 def classify(utterance: str) -> Intent:
-    text = plain(utterance).strip(" .,!?¿¡")
-    text = re.sub(r"[¿?¡!.,;:]", " ", text)
-    text = re.sub(r"\s+", " ", text).strip()
+    text = _clean(utterance)
     if _HUMAN.search(text):
         return "human"
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))

@@ -1,0 +1,150 @@
+"""Whole conversations with the embedded policy: booking, correcting, moving and cancelling, checked in the
+database. The clock is fixed at Wednesday 25 November 2026, 9:00 in Santo Domingo."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from adapters.appointments_db import BuiltInAppointments
+from engine.dialogue import Dialogue, TurnOutcome
+from taina.assistant import Assistant
+from taina.backend import Backend
+
+
+def conversation(backend: Any, name: str = "c1") -> Dialogue:
+    return Assistant(backend.settings, backend).dialogue(name)
+
+
+async def say(dialogue: Dialogue, said: str) -> TurnOutcome:
+    pieces = [piece async for piece in dialogue.reply(said)]
+    outcome = dialogue.last
+    assert outcome is not None and outcome.completed
+    assert "".join(pieces).strip() == outcome.reply
+    return outcome
+
+
+def tools(outcome: TurnOutcome) -> list[str]:
+    return [a.tool for a in outcome.actions]
+
+
+async def booked(backend: Backend) -> list[Any]:
+    assert isinstance(backend.appointments, BuiltInAppointments)
+    return await backend.appointments.upcoming()
+
+
+async def test_booking_with_a_correction_and_a_read_back(backend: Backend) -> None:
+    talk = conversation(backend)
+    first = await say(talk, "Buenas, quiero una cita con el cardiólogo mañana a las tres y media")
+    assert tools(first) == ["list_available_slots"]
+    # Dra. Tavárez sees patients on Thursdays from 2 to 6 in 20-minute slots: 3:30 is not one of them.
+    assert "3:40 p. m." in first.reply and "Tavárez" in first.reply and first.reply.endswith("¿Le sirve?")
+    corrected = await say(talk, "No, mejor a las cuatro")
+    assert "4:00 p. m." in corrected.reply and "¿A nombre de quién" in corrected.reply
+    assert (await say(talk, "María Pérez")).reply.startswith("¿Y a qué número")
+    read_back = await say(talk, "Es el 809 555 0101")
+    for detail in ("cardiología", "Tavárez", "Santiago", "jueves 26 de noviembre", "4:00 p. m.", "María Pérez",
+                   "809-555-0101"):  # fmt: skip
+        assert detail in read_back.reply
+    assert await booked(backend) == []  # nothing is written before the yes
+    done = await say(talk, "Sí, correcto")
+    assert tools(done) == ["book_appointment"] and done.actions[0].ok
+    assert "quedó reservada" in done.reply
+    [appointment] = await booked(backend)
+    assert (appointment.doctor_id, appointment.patient_name, appointment.patient_phone) == (
+        "tavarez", "María Pérez", "8095550101",
+    )  # fmt: skip
+    assert appointment.starts_at.isoformat() == "2026-11-26T20:00:00+00:00"  # 4:00 p. m. in Santo Domingo
+
+
+async def test_everything_in_one_sentence_then_a_name_change_at_the_read_back(backend: Backend) -> None:
+    talk = conversation(backend)
+    first = await say(
+        talk,
+        "Quiero cita con la pediatra el 30 de noviembre a las 10, me llamo Ana Lucía Gómez, mi número es 829-555-1234",
+    )
+    assert "lunes 30 de noviembre" in first.reply and "10:00 a. m." in first.reply
+    assert "Ana Lucía Gómez" in first.reply and "¿Está correcto?" in first.reply
+    fixed = await say(talk, "No, el nombre es Ana Lucía Gómez Peña")
+    assert "Ana Lucía Gómez Peña" in fixed.reply and "¿Está correcto?" in fixed.reply
+    await say(talk, "Sí")
+    [appointment] = await booked(backend)
+    assert appointment.patient_name == "Ana Lucía Gómez Peña" and appointment.service_id == "pediatria"
+
+
+async def test_a_full_day_offers_the_nearest_free_time(backend: Backend) -> None:
+    talk = conversation(backend)
+    # Dra. Mejía (endocrinology) works only on Mondays.
+    reply = (await say(talk, "Necesito una cita de endocrinología pasado mañana temprano")).reply
+    assert "Para el viernes 27 de noviembre no me quedan horarios" in reply
+    assert "lunes 30 de noviembre a las 8:00 a. m." in reply and "Mejía" in reply
+
+
+async def test_moving_and_cancelling_find_the_appointment_by_phone(backend: Backend) -> None:
+    booking = conversation(backend, "b")
+    await say(booking, "Quiero una cita con el Dr. Polanco el jueves que viene en la tarde")
+    await say(booking, "Sí")
+    await say(booking, "Pedro Almánzar")
+    await say(booking, "ocho cero nueve cinco cinco cinco cuatro cuatro cuatro cuatro")
+    assert "quedó reservada" in (await say(booking, "Sí")).reply
+    [before] = await booked(backend)
+    assert before.starts_at.isoformat() == "2026-11-26T16:00:00+00:00"  # the coming Thursday, noon
+
+    moving = conversation(backend, "m")  # another call: the phone is asked for
+    asked = await say(moving, "Quiero cambiar mi cita")
+    assert "número de teléfono" in asked.reply
+    found = await say(moving, "809-555-4444")
+    assert tools(found) == ["find_appointments"] and "Encontré su cita" in found.reply
+    offer = await say(moving, "Para el viernes 4 de diciembre a las 9")
+    assert "viernes 4 de diciembre a las 9:00 a. m." in offer.reply
+    assert "¿Está bien?" in offer.reply  # the exact time was free: straight to the read-back
+    moved = await say(moving, "Sí")
+    assert tools(moved) == ["reschedule_appointment"] and "quedó para" in moved.reply
+    [after] = await booked(backend)
+    assert after.id == before.id and after.starts_at.isoformat() == "2026-12-04T13:00:00+00:00"
+
+    cancelling = await say(moving, "Mejor quiero cancelar la cita")
+    assert tools(cancelling) == ["find_appointments"]  # the phone is known in this call by now
+    assert "¿Confirmo que cancelo" in cancelling.reply
+    done = await say(cancelling_dialogue := moving, "Sí, cancélela")
+    assert tools(done) == ["cancel_appointment"] and "cancelada" in done.reply
+    assert await booked(backend) == [] and cancelling_dialogue is moving
+
+
+async def test_an_unknown_phone_and_giving_up(backend: Backend) -> None:
+    talk = conversation(backend)
+    await say(talk, "Quiero cancelar una cita")
+    missing = await say(talk, "8095550000")
+    assert "No encuentro citas próximas con el número 809-555-0000" in missing.reply
+    assert "Está bien, lo dejamos así" in (await say(talk, "Olvídalo")).reply
+    assert "No tengo esa información" in (await say(talk, "¿Cuál es la capital de Francia?")).reply
+
+
+async def test_a_question_in_the_middle_of_a_booking_is_answered_then_the_booking_goes_on(
+    backend: Backend,
+) -> None:
+    talk = conversation(backend)
+    await say(talk, "Quiero hacer una cita")
+    reply = (await say(talk, "¿Ustedes tienen parqueo?")).reply
+    assert reply.endswith("¿Con qué especialidad o con qué médico desea la cita?")
+    assert "¿Para qué día" in (await say(talk, "Con dermatología")).reply
+
+
+async def test_two_callers_racing_for_one_slot_exactly_one_books_it(backend: Backend) -> None:
+    async def caller(name: str, phone: str) -> TurnOutcome:
+        talk = conversation(backend, name)
+        await say(talk, "Quiero una cita de endocrinología el lunes 30 de noviembre a las 8")
+        await say(talk, name)
+        await say(talk, phone)
+        return await say(talk, "Sí")
+
+    first, second = await asyncio.gather(caller("Luis Peña", "8095551111"), caller("Rosa Díaz", "8095552222"))
+    results = sorted([first, second], key=lambda o: o.actions[0].ok)
+    loser, winner = results
+    assert winner.actions[0].ok and "quedó reservada" in winner.reply
+    # The loser hears that the time was just taken and gets the next free one, re-listed at once.
+    assert (
+        tools(loser) == ["book_appointment", "list_available_slots"] and "se acaba de ocupar" in loser.reply
+    )
+    assert "8:20 a. m." in loser.reply
+    assert len(await booked(backend)) == 1
