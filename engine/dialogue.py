@@ -122,9 +122,12 @@ class Dialogue:
                             cited = event.document_ids
                 except LanguageModelError as exc:
                     log.error("dialogue.model_failed", model=self.lm.name, error=str(exc))
-                    text.append(NOT_AVAILABLE)
-                    spoken.append(NOT_AVAILABLE)
-                    yield NOT_AVAILABLE
+                    apology = (
+                        NOT_AVAILABLE if not spoken or spoken[-1][-1:].isspace() else " " + NOT_AVAILABLE
+                    )
+                    text.append(apology)
+                    spoken.append(apology)
+                    yield apology
                     break
                 if not calls:
                     break
