@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -231,3 +232,26 @@ async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterato
     )
     yield opened
     await opened.close()
+
+
+@contextlib.contextmanager
+def serving(app: object) -> Iterator[str]:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a thread, for the length of the block: its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
-from conftest import free_port
+from conftest import serving
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -51,15 +49,8 @@ class FakeOpenAI:
 @pytest.fixture(scope="module")
 def fake() -> Iterator[tuple[FakeOpenAI, str]]:
     server = FakeOpenAI()
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(server.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    while not uv.started:
-        threading.Event().wait(0.05)
-    yield server, f"http://127.0.0.1:{port}/v1"
-    uv.should_exit = True
-    thread.join(10)
+    with serving(server.app) as url:
+        yield server, f"{url}/v1"
 
 
 def settings(url: str) -> EmbeddingSettings:
