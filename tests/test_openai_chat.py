@@ -68,7 +68,7 @@ async def test_the_fake_speaks_what_the_official_client_reads(
 ) -> None:
     import openai
 
-    server, script, url = fake
+    _server, script, url = fake
     script.replies[:] = [Reply(text=["Sí, ", "tengo."], tool_calls=[("call_9", "list_available_slots",
                                                                        '{"service_id": "pediatria", "date": null}')])]  # fmt: skip
     client = openai.AsyncOpenAI(base_url=url, api_key=KEY, max_retries=0)
@@ -181,7 +181,7 @@ async def test_a_stream_that_stops_midway(chat: Any) -> None:
 
 
 async def test_a_first_token_that_does_not_come_and_a_garbled_chunk(chat: Any) -> None:
-    adapter, server, script = chat
+    adapter, _server, script = chat
     script.replies += [Reply(text=["tarde"], first_delay_s=2.0)] * 3
     with pytest.raises(LanguageModelError, match=r"no answer within 0.5 s \(after 3 attempts\)"):
         await events(adapter)
