@@ -11,15 +11,13 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
 from engine.session import Session
 from taina.appointments_api import appointments_router
-from taina.http_errors import ApiError
+from taina.http_errors import ApiError, answer_errors_as_json
 from taina.runtime import Runtime, new_session_id
 
 WEB = Path(__file__).parent / "web"
@@ -81,17 +79,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="TAINA Voice", version="0.1.0", lifespan=lifespan)
     app.state.sessions = sessions
 
-    @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid request", "details": exc.errors()}, status_code=400)
+    answer_errors_as_json(app)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
