@@ -112,7 +112,8 @@ def _site(text: str, catalogue: Catalogue) -> str | None:
 def find_phone(said: str) -> str | None:
     """Ten digits (a Dominican number: 809, 829 or 849 and seven more), written or spoken, or None."""
     text = plain(said)
-    spoken = " ".join(_SPOKEN_DIGIT.get(word, word) for word in re.findall(r"[a-z]+|\d+|[^\sa-z\d]", text))
+    words = re.findall(r"[a-z]+|\d+|[^\sa-z\d,]", text)  # spoken digits come in groups: "ocho cero nueve, ..."
+    spoken = " ".join(_SPOKEN_DIGIT.get(word, word) for word in words)
     for candidate in (text, spoken):
         digits = "".join(re.findall(r"\d", " ".join(re.findall(r"[\d][\d\s().+-]{8,}[\d]", candidate))))
         if digits.startswith("1") and len(digits) == 11:
@@ -136,8 +137,9 @@ def find_name(said: str, expecting: bool) -> str | None:
         return None
     if (
         _NOT_A_NAME.search(plain(candidate))
-        or any(plain(w) in NUMBERS or plain(w) in ("a", "las", "los") for w in words)
-        or (len(words) == 1 and not expecting)
+        or any(plain(w) in NUMBERS for w in words)
+        or words[0] in ("a", "al", "las", "los", "el", "la", "de", "del")
+        or (len(words) == 1 and not expecting and not match)
     ):
         return None
     small = {"de", "del", "la", "los", "las", "y"}

@@ -1,0 +1,36 @@
+"""What the policy understands of a booking request: labelled Dominican Spanish utterances, slot by slot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.appointments_db import SAMPLE_DOCTORS, SAMPLE_SERVICES, SAMPLE_SITES
+from adapters.policy.details import find_details, find_name
+from adapters.policy.when import now_in_clinic, parse_when
+from engine.ports import Catalogue, Doctor, Service, Site
+
+LABELLED = Path(__file__).parent / "dialogue_slots.tsv"
+NOW = now_in_clinic("2026-11-25T09:00:00")
+CATALOGUE = Catalogue(
+    tuple(Service(*s) for s in SAMPLE_SERVICES),
+    tuple(Doctor(i, n, s, tuple(sorted({h[0] for h in hours}))) for i, n, s, hours in SAMPLE_DOCTORS),
+    tuple(Site(*s) for s in SAMPLE_SITES),
+)
+
+
+def understood(said: str) -> list[str]:
+    details = find_details(said, CATALOGUE)
+    when = parse_when(said, NOW)
+    values = [
+        details.service_id, details.doctor_id, details.site_id,
+        when.day.isoformat() if when.day else None, when.at.strftime("%H:%M") if when.at else None,
+        when.part_of_day, details.phone, find_name(said, expecting=False),
+    ]  # fmt: skip
+    return [v or "-" for v in values]
+
+
+def test_slots_of_labelled_spanish_utterances() -> None:
+    rows = [line.split("\t") for line in LABELLED.read_text().splitlines() if line and not line.startswith("#")]
+    assert len(rows) >= 60 and all(len(row) == 9 for row in rows)
+    wrong = [(said, expected, understood(said)) for said, *expected in rows if understood(said) != expected]
+    assert len(wrong) <= len(rows) * 0.05, "\n".join(f"{s}: expected {e}, got {g}" for s, e, g in wrong)
