@@ -30,7 +30,9 @@ def understood(said: str) -> list[str]:
 
 
 def test_slots_of_labelled_spanish_utterances() -> None:
-    rows = [line.split("\t") for line in LABELLED.read_text().splitlines() if line and not line.startswith("#")]
+    rows = [
+        line.split("\t") for line in LABELLED.read_text().splitlines() if line and not line.startswith("#")
+    ]
     assert len(rows) >= 60 and all(len(row) == 9 for row in rows)
     wrong = [(said, expected, understood(said)) for said, *expected in rows if understood(said) != expected]
     assert len(wrong) <= len(rows) * 0.05, "\n".join(f"{s}: expected {e}, got {g}" for s, e, g in wrong)

@@ -112,7 +112,9 @@ def _site(text: str, catalogue: Catalogue) -> str | None:
 def find_phone(said: str) -> str | None:
     """Ten digits (a Dominican number: 809, 829 or 849 and seven more), written or spoken, or None."""
     text = plain(said)
-    words = re.findall(r"[a-z]+|\d+|[^\sa-z\d,]", text)  # spoken digits come in groups: "ocho cero nueve, ..."
+    words = re.findall(
+        r"[a-z]+|\d+|[^\sa-z\d,]", text
+    )  # spoken digits come in groups: "ocho cero nueve, ..."
     spoken = " ".join(_SPOKEN_DIGIT.get(word, word) for word in words)
     for candidate in (text, spoken):
         digits = "".join(re.findall(r"\d", " ".join(re.findall(r"[\d][\d\s().+-]{8,}[\d]", candidate))))

@@ -28,6 +28,10 @@ _RESCHEDULE = re.compile(
     r"\b(cambi\w*|mover|muev\w*|mueva\w*|reprogram\w*|pospon\w*|posterg\w*|adelant\w*|rod\w*|corr\w*)\b"
     r"|\botro (dia|horario|turno)\b|\bpasar (la|mi) cita\b"
 )
+_IT = re.compile(  # "cambiarla", "me la puede mover": the cita
+    r"\b(cambi|mov|muev|pas|reprogram|rod|corr|adelant|pospon)\w*(la|lo)\b"
+    r"|\bla (puede |podria |pueden |puedo )?(mover|cambiar|pasar|correr|rodar)\b"
+)
 _BOOK = re.compile(
     r"\b(cita|turno|agend\w*|reserv\w*|apart\w*|separ\w*|sacar|coger|cojer|chequear\w*|chequeo|consulta con|"
     r"ver (al|a la) (doctor\w*|medic\w*|especialista|pediatra|dermatolog\w*|cardiolog\w*|ginecolog\w*))\b"
@@ -72,7 +76,9 @@ def classify(utterance: str) -> Intent:
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
     if _CANCEL.search(text) and (mentions_appointment or not _QUESTION.search(text)):
         return "cancel"
-    if _RESCHEDULE.search(text) and (mentions_appointment or re.search(r"\b(dia|hora|fecha)\b", text)):
+    if _RESCHEDULE.search(text) and (
+        mentions_appointment or re.search(r"\b(dia|hora|fecha)\b", text) or _IT.search(text)
+    ):
         return "reschedule"
     if _BOOK.search(text):
         asks = _QUESTION.search(text) and not _BOOKING_VERB.search(text)
