@@ -14,6 +14,7 @@ BENCHMARKS = {
     "converse": "end of speech to first reply audio frame, embedded default, over many spoken turns",
     "retrieval": "hybrid search latency p50/p95 at 10k and 100k passages, query embedding apart",
     "ingest": "pages per second for text PDFs with local embeddings",
+    "dialogue": "policy turn time p50/p95 with retrieval and the appointment tools, embedded default",
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -1,8 +1,8 @@
 """Tools the language model may call: their specs, argument checking and running.
 
-A tool call never raises into the conversation. Bad JSON, a missing or mistyped argument, an unknown tool or a
-refusal from the tool itself (ToolError) comes back to the model as ``{"error": "..."}``, so it can correct
-itself and the conversation goes on. Tools that write (a booking) are shielded: cancelling the turn
+A tool call never raises into the conversation. Bad JSON, a missing or mistyped argument, an unknown tool, a
+refusal from the tool itself (ToolError) or a failure underneath (logged with its traceback) comes back to the
+model as ``{"error": "..."}``, so it can correct itself or apologise, and the conversation goes on. Tools that write (a booking) are shielded: cancelling the turn
 (barge-in, hang-up) does not stop a write half-way.
 """
 
@@ -81,6 +81,14 @@ class Toolbox:
                 result = await tool.run(arguments)
         except ToolError as refusal:
             return _refused(call.name, arguments, str(refusal))
+        except Exception as exc:  # the booking system is down, say: the model apologises, the call goes on
+            log.error("tool.failed", tool=call.name, arguments=arguments, exc_info=exc)
+            return Action(
+                call.name,
+                arguments,
+                {"error": f"the {call.name} service failed ({type(exc).__name__}); try later"},
+                ok=False,
+            )
         log.info("tool.called", tool=call.name, arguments=arguments)
         return Action(call.name, arguments, result)
 

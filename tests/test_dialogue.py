@@ -228,3 +228,14 @@ def test_check_arguments_nullable_and_patterns() -> None:
         "argument 'date' is not in the expected form (YYYY-MM-DD)"
     )
     assert check_arguments(schema, {"date": None, "site": None}) == "missing argument 'date'"
+
+
+async def test_a_tool_that_breaks_is_logged_and_reported_to_the_model() -> None:
+    async def broken(_args: dict[str, Any]) -> dict[str, Any]:
+        raise ConnectionError("booking system unreachable")
+
+    model = ScriptedModel(call("slots", "{}"), text("Disculpe, la agenda no responde."))
+    talk = Dialogue(model, None, Toolbox([Tool(ToolSpec("slots", "", {"type": "object"}), broken)]))
+    assert await run(talk, "¿Hay citas?") == "Disculpe, la agenda no responde."
+    assert talk.last is not None
+    assert talk.last.actions[0].result == {"error": "the slots service failed (ConnectionError); try later"}
