@@ -25,6 +25,8 @@ class ConverseResult:
         return {
             "transcript": self.record.transcript,
             "reply": self.record.reply,
+            "actions": [action.as_json() for action in self.record.actions],
+            "sources": list(self.record.sources),
             "timings_ms": self.record.timings_ms,
             "reply_seconds": round(self.reply_seconds, 2),
         }

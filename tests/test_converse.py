@@ -57,6 +57,7 @@ def test_converse_on_a_stereo_44k_wav(data_dir: Path, tmp_path: Path) -> None:
     assert "informacion" in plain(output["transcript"]) and "precios" in plain(output["transcript"])
     # Answered from the sample centre's price list (loaded on first start), not invented.
     assert "pesos dominicanos" in output["reply"], output["reply"]
+    assert len(output["sources"]) == 1 and output["actions"] == []  # the price list, and no booking
     timings = output["timings_ms"]
     assert {"end_of_speech", "transcript", "reply_text", "first_audio"} <= set(timings)
     assert 0 < timings["end_of_speech"] <= timings["transcript"] <= timings["first_audio"]
