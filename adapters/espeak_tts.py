@@ -111,7 +111,13 @@ class EspeakTextToSpeech:
     def __init__(self, engine: EspeakEngine) -> None:
         self._engine = engine
 
+    def start(self) -> None:
+        """Nothing to connect."""
+
     async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
         samples = await self._engine.synthesize(text)
         if len(samples):
             yield AudioChunk(samples, self._engine.sample_rate)
+
+    async def aclose(self) -> None:
+        """Shared by every call."""

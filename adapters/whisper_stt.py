@@ -13,6 +13,7 @@ import asyncio
 import math
 import re
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -185,5 +186,11 @@ class WhisperSpeechToText:
     def __init__(self, recognizer: WhisperRecognizer) -> None:
         self.recognizer = recognizer
 
-    def open(self) -> WhisperStream:
-        return WhisperStream(self.recognizer)
+    def start(self) -> None:
+        """Nothing to connect: the model is loaded once for the process."""
+
+    def open(self, on_interim: Callable[[str], None] | None = None) -> WhisperStream:
+        return WhisperStream(self.recognizer)  # no interim transcripts: Whisper decodes whole utterances
+
+    async def aclose(self) -> None:
+        """Shared by every call; closed with the runtime."""

@@ -39,6 +39,7 @@ class AudioChunk:
 
     samples: Pcm
     sample_rate: int
+    voiced_chars: int = 0  # how much of the text the audio so far covers, when the engine says (alignment)
 
 
 def samples_per_frame(sample_rate: int, frame_ms: int) -> int:

@@ -103,9 +103,21 @@ class SpeechToTextStream(Protocol):
 
 
 class SpeechToText(Protocol):
+    """One call's speech-to-text. Cloud adapters hold one connection per call: ``start`` opens it ahead of the
+    first utterance (in the background; it never blocks or raises), ``aclose`` closes it at hang-up."""
+
     name: str
 
-    def open(self) -> SpeechToTextStream: ...
+    def start(self) -> None: ...
+
+    def open(self, on_interim: Callable[[str], None] | None = None) -> SpeechToTextStream:
+        """A new utterance; ``on_interim(text)`` receives interim transcripts, if the provider makes them."""
+
+    async def aclose(self) -> None: ...
+
+
+class ProviderError(RuntimeError):
+    """A cloud provider failed (refused, closed, stalled, sent nonsense): the caller may fail over."""
 
 
 class LanguageModel(Protocol):
@@ -117,10 +129,17 @@ class LanguageModel(Protocol):
 
 
 class TextToSpeech(Protocol):
+    """One call's text-to-speech; ``start`` and ``aclose`` as for SpeechToText."""
+
     name: str
 
+    def start(self) -> None: ...
+
     def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
-        """Stream the spoken form of ``text`` (a clause or sentence) as mono audio chunks."""
+        """Stream the spoken form of ``text`` (a clause or sentence) as mono audio chunks. Closing the
+        iteration cancels the synthesis in flight."""
+
+    async def aclose(self) -> None: ...
 
 
 class Transport(Protocol):

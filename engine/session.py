@@ -83,6 +83,8 @@ class Session:
         """Serve the conversation until the user hangs up or a media task fails. Does not raise on failure."""
         structlog.contextvars.bind_contextvars(session_id=self.id)
         self._log.info("session.started", stt=self.stt.name, lm=self.dialogue.lm.name, tts=self.tts.name)
+        self.stt.start()  # cloud providers connect now, ahead of the first turn
+        self.tts.start()
         try:
             async with asyncio.TaskGroup() as group:
                 listening = group.create_task(self._listen(), name=f"listen-{self.id}")
@@ -102,6 +104,11 @@ class Session:
                     await stream.aclose()
                 except Exception:
                     self._log.warning("stt.close_failed", exc_info=True)
+            for provider in (self.stt, self.tts):
+                try:
+                    await provider.aclose()
+                except Exception:
+                    self._log.warning("provider.close_failed", provider=provider.name, exc_info=True)
             await self.transport.close()
             self._log.info("session.ended", turns=len(self.records), failed=self.error is not None)
 
@@ -122,7 +129,7 @@ class Session:
             if stream is not None:
                 await stream.send(frame)
         elif isinstance(event, UtteranceStarted):
-            self._stream = stream = self.stt.open()
+            self._stream = stream = self.stt.open(on_interim=self._interim)
             for earlier in event.preroll:
                 await stream.send(earlier)
             self.turns.to(TurnState.USER_SPEAKING)
@@ -220,6 +227,11 @@ class Session:
         await self.transport.drained()
         self.turns.to(TurnState.LISTENING)
         return "".join(parts).strip()
+
+    def _interim(self, text: str) -> None:
+        self.transport.send_event(
+            {"type": "transcript", "role": "user", "text": text, "interim": True, "turn": self.turns.turn_id}
+        )
 
     def _state_changed(self, old: TurnState, new: TurnState) -> None:
         if new is TurnState.LISTENING:

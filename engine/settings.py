@@ -394,6 +394,109 @@ class AppointmentsSettings:
         _require(0 <= self.retries <= 10, "TAINA_APPOINTMENTS_RETRIES must be 0-10")
 
 
+SAMPLE_KEYTERMS = (
+    "Caribe Salud", "Piantini", "Los Jardines", "Tavárez", "Almonte", "Polanco", "Sención", "Cabral", "Batista",
+    "ARS Humano", "SENASA", "ARS Universal", "Mapfre Salud", "cardiología", "pediatría",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DeepgramSettings:
+    prefix: ClassVar[str] = "TAINA_DEEPGRAM"
+    api_key: str = knob(
+        "",
+        "Deepgram API key: speech-to-text is Deepgram's when it is set.",
+        env="DEEPGRAM_API_KEY",
+        secret=True,
+    )
+    url: str = knob(
+        "wss://api.deepgram.com/v1/listen", "Deepgram's live transcription WebSocket.", env="DEEPGRAM_URL"
+    )
+    model: str = knob("nova-3", "Deepgram model.")
+    language: str = knob("es", "es, es-419 or multi.")
+    endpointing_ms: int = knob(
+        300, "Deepgram's own endpointing, in ms (the engine's endpointer finalizes first)."
+    )
+    utterance_end_ms: int = knob(1_000, "Deepgram's UtteranceEnd gap, in ms (at least 1000).")
+    smart_format: bool = knob(True, "Numbers, dates and punctuation formatted by Deepgram.")
+    keyterms: tuple[str, ...] = knob(
+        SAMPLE_KEYTERMS,
+        "Comma-separated names Deepgram should expect: doctors, sites, insurers (nova-3 keyterm).",
+    )
+    keepalive_s: float = knob(
+        4.0, "KeepAlive sent after this long without audio, in s (Deepgram closes after ~10 s)."
+    )
+    finalize_timeout_s: float = knob(
+        1.5,
+        "Longest wait for the final transcript after Finalize, in s; then the turn fails over to Whisper.",
+    )
+    connect_timeout_s: float = knob(3.0, "Longest wait for the WebSocket handshake, in s.")
+    reconnects: int = knob(2, "Reconnections tried within one utterance (its audio is sent again).")
+
+    def check(self) -> None:
+        _require(self.url.startswith(("ws://", "wss://")), "DEEPGRAM_URL must be a ws:// or wss:// URL")
+        _require(
+            self.language in ("es", "es-419", "multi"), "TAINA_DEEPGRAM_LANGUAGE must be es, es-419 or multi"
+        )
+        _require(10 <= self.endpointing_ms <= 5_000, "TAINA_DEEPGRAM_ENDPOINTING_MS must be 10-5000")
+        _require(1_000 <= self.utterance_end_ms <= 5_000, "TAINA_DEEPGRAM_UTTERANCE_END_MS must be 1000-5000")
+        _require(0.5 <= self.keepalive_s <= 9, "TAINA_DEEPGRAM_KEEPALIVE_S must be 0.5-9")
+        _require(0.1 <= self.finalize_timeout_s <= 10, "TAINA_DEEPGRAM_FINALIZE_TIMEOUT_S must be 0.1-10")
+        _require(0.1 <= self.connect_timeout_s <= 30, "TAINA_DEEPGRAM_CONNECT_TIMEOUT_S must be 0.1-30")
+        _require(0 <= self.reconnects <= 10, "TAINA_DEEPGRAM_RECONNECTS must be 0-10")
+
+
+@dataclass(frozen=True)
+class ElevenLabsSettings:
+    prefix: ClassVar[str] = "TAINA_ELEVENLABS"
+    api_key: str = knob(
+        "",
+        "ElevenLabs API key: text-to-speech is ElevenLabs' when it is set.",
+        env="ELEVENLABS_API_KEY",
+        secret=True,
+    )
+    url: str = knob("wss://api.elevenlabs.io", "ElevenLabs' WebSocket origin.", env="ELEVENLABS_URL")
+    voice_id: str = knob("21m00Tcm4TlvDq8ikWAM", "The voice.", env="ELEVENLABS_VOICE_ID")
+    model: str = knob("eleven_flash_v2_5", "The model.", env="ELEVENLABS_MODEL")
+    output_format: str = knob(
+        "pcm_24000", "pcm_16000 or pcm_24000: raw 16-bit audio, decoded straight into frames."
+    )
+    stability: float = knob(0.5, "Voice stability, 0-1.")
+    similarity_boost: float = knob(0.75, "Voice similarity boost, 0-1.")
+    speed: float = knob(1.0, "Speaking speed, 0.7-1.2.")
+    chunk_length_schedule: tuple[str, ...] = knob(
+        ("120", "160", "250", "290"), "Characters buffered before each generation (50-500 each)."
+    )
+    inactivity_timeout_s: int = knob(20, "Server-side inactivity timeout of a connection, in s (up to 180).")
+    first_audio_timeout_s: float = knob(
+        2.0, "Longest wait for a sentence's first audio, in s; then the sentence fails over to espeak-ng."
+    )
+    stall_timeout_s: float = knob(2.0, "Longest gap between two audio messages of one sentence, in s.")
+    connect_timeout_s: float = knob(3.0, "Longest wait for the WebSocket handshake, in s.")
+
+    def check(self) -> None:
+        _require(self.url.startswith(("ws://", "wss://")), "ELEVENLABS_URL must be a ws:// or wss:// URL")
+        _require(
+            self.output_format in ("pcm_16000", "pcm_24000"),
+            "TAINA_ELEVENLABS_OUTPUT_FORMAT must be pcm_16000 or pcm_24000",
+        )
+        for name in ("stability", "similarity_boost"):
+            _require(0 <= getattr(self, name) <= 1, f"TAINA_ELEVENLABS_{name.upper()} must be 0-1")
+        _require(0.7 <= self.speed <= 1.2, "TAINA_ELEVENLABS_SPEED must be 0.7-1.2")
+        _require(
+            bool(self.chunk_length_schedule)
+            and all(v.isdigit() and 50 <= int(v) <= 500 for v in self.chunk_length_schedule),
+            "TAINA_ELEVENLABS_CHUNK_LENGTH_SCHEDULE must be numbers from 50 to 500",
+        )
+        _require(5 <= self.inactivity_timeout_s <= 180, "TAINA_ELEVENLABS_INACTIVITY_TIMEOUT_S must be 5-180")
+        for name in ("first_audio_timeout_s", "stall_timeout_s", "connect_timeout_s"):
+            _require(0.1 <= getattr(self, name) <= 30, f"TAINA_ELEVENLABS_{name.upper()} must be 0.1-30")
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.output_format.removeprefix("pcm_"))
+
+
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "taina")
@@ -418,6 +521,8 @@ class Settings:
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     appointments: AppointmentsSettings = field(default_factory=AppointmentsSettings)
+    deepgram: DeepgramSettings = field(default_factory=DeepgramSettings)
+    elevenlabs: ElevenLabsSettings = field(default_factory=ElevenLabsSettings)
 
     DATA_DIR_HELP: ClassVar[str] = (
         "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "

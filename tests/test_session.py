@@ -74,7 +74,10 @@ class ScriptedStt:
         self.frames_heard = 0
         self.pauses = 0
 
-    def open(self) -> ScriptedStt:
+    def start(self) -> None:
+        pass
+
+    def open(self, on_interim: object = None) -> ScriptedStt:
         return self
 
     async def send(self, frame: AudioFrame) -> None:
@@ -98,6 +101,12 @@ class ScriptedStt:
 
 class ToneTts:
     name = "tone"
+
+    def start(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
 
     async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
         yield AudioChunk(tone(0.2, rate=22_050), 22_050)
