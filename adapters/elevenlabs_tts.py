@@ -1,0 +1,210 @@
+"""ElevenLabs streaming text-to-speech over raw WebSockets (stream-input), one connection per sentence, the
+next one always opened ahead.
+
+A call keeps one connection open and idle, its BOS (voice settings, chunk length schedule) already sent and
+kept alive within the inactivity timeout, so a sentence's first audio is never held up by a handshake. A
+sentence goes out in clause-sized pieces, flushed at its end, then EOS; its base64 PCM (16 or 24 kHz) is
+decoded straight into audio chunks until ``isFinal``, with the alignment telling how much of the text has been
+voiced. Meanwhile the next connection opens. Cancelling a sentence closes its socket (a single-context socket
+cannot cancel a generation in flight); the next one is already open.
+
+A refused handshake, a socket closed mid-sentence, no audio in time, malformed JSON or audio of an odd length
+raise ProviderError carrying how many characters were voiced, so the caller can fail over for the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import structlog
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from engine.audio import AudioChunk
+from engine.ports import ProviderError
+from engine.settings import ElevenLabsSettings
+
+log = structlog.get_logger("taina.elevenlabs")
+
+
+class VoicedError(ProviderError):
+    """A ProviderError that knows how much of the sentence was already voiced."""
+
+    def __init__(self, message: str, voiced_chars: int = 0) -> None:
+        super().__init__(message)
+        self.voiced_chars = voiced_chars
+
+
+def stream_url(settings: ElevenLabsSettings) -> str:
+    query = urlencode(
+        {
+            "model_id": settings.model,
+            "output_format": settings.output_format,
+            "language_code": "es",
+            "inactivity_timeout": str(settings.inactivity_timeout_s),
+            "sync_alignment": "true",
+            "enable_logging": "false",
+        }
+    )
+    return f"{settings.url.rstrip('/')}/v1/text-to-speech/{settings.voice_id}/stream-input?{query}"
+
+
+def clauses(text: str) -> list[str]:
+    """Clause-sized pieces, each ending with a space, as the stream-input protocol wants."""
+    pieces = [p for p in re.split(r"(?<=[,;:])\s+", text.strip()) if p]
+    return [p + " " for p in pieces] or [" "]
+
+
+class ElevenLabsTextToSpeech:
+    name = "elevenlabs"
+
+    def __init__(self, settings: ElevenLabsSettings) -> None:
+        self.settings = settings
+        self._url = stream_url(settings)
+        self._next: asyncio.Task[ClientConnection] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self.connections = 0
+
+    def start(self) -> None:
+        self._prepare()
+        if self._keepalive is None:
+            self._keepalive = asyncio.create_task(self._keep_alive(), name="elevenlabs-keepalive")
+
+    async def aclose(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            await asyncio.gather(self._keepalive, return_exceptions=True)
+        ready, self._next = self._next, None
+        if ready is not None:
+            ready.cancel()
+            results = await asyncio.gather(ready, return_exceptions=True)
+            if isinstance(results[0], ClientConnection):
+                await results[0].close()
+
+    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+        ws = await self._take()
+        self._prepare()  # the next sentence's connection opens while this one speaks
+        voiced = 0
+        try:
+            for piece in clauses(text):
+                await ws.send(json.dumps({"text": piece, "try_trigger_generation": False}))
+            await ws.send(json.dumps({"text": " ", "flush": True}))
+            await ws.send(json.dumps({"text": ""}))  # EOS: the server finishes the sentence and closes
+            timeout = self.settings.first_audio_timeout_s
+            while True:
+                try:
+                    async with asyncio.timeout(timeout):
+                        message = await ws.recv()
+                except TimeoutError:
+                    raise VoicedError(f"elevenlabs: no audio for {timeout:g} s", voiced) from None
+                except websockets.ConnectionClosed as closed:
+                    code = closed.rcvd.code if closed.rcvd else "no close frame"
+                    raise VoicedError(f"elevenlabs closed the socket mid-sentence ({code})", voiced) from None
+                timeout = self.settings.stall_timeout_s
+                data = _parse(message, voiced)
+                if data.get("audio"):
+                    samples = _pcm(data["audio"], voiced)
+                    voiced = min(len(text), voiced + _aligned_chars(data))
+                    yield AudioChunk(samples, self.settings.sample_rate, voiced)
+                if data.get("isFinal"):
+                    return
+                if "error" in data or ("message" in data and not data.get("audio")):
+                    raise VoicedError(
+                        f"elevenlabs reported: {data.get('error') or data.get('message')}", voiced
+                    )
+        finally:
+            await ws.close()  # done, or cancelled (barge-in): this socket's generation stops here
+
+    # -- connections ------------------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        if self._next is None:
+            self._next = asyncio.create_task(self._connect(), name="elevenlabs-connect")
+
+    async def _take(self) -> ClientConnection:
+        self._prepare()
+        assert self._next is not None
+        task, self._next = self._next, None
+        ws = await task
+        if ws.state is not websockets.State.OPEN:  # timed out while idle: one more, now
+            ws = await self._connect()
+        return ws
+
+    async def _connect(self) -> ClientConnection:
+        started = time.monotonic()
+        try:
+            ws = await websockets.connect(
+                self._url, additional_headers={"xi-api-key": self.settings.api_key},
+                open_timeout=self.settings.connect_timeout_s, max_size=2**22, ping_interval=None,
+            )  # fmt: skip
+        except websockets.InvalidStatus as exc:
+            raise ProviderError(
+                f"elevenlabs refused the connection: HTTP {exc.response.status_code}"
+            ) from None
+        except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
+            raise ProviderError(f"elevenlabs: cannot connect: {exc or type(exc).__name__}") from None
+        settings = self.settings
+        bos = {
+            "text": " ",
+            "voice_settings": {"stability": settings.stability, "similarity_boost": settings.similarity_boost,
+                               "style": 0.0, "use_speaker_boost": True, "speed": settings.speed},
+            "generation_config": {"chunk_length_schedule": [int(v) for v in settings.chunk_length_schedule]},
+        }  # fmt: skip
+        try:
+            await ws.send(json.dumps(bos))
+        except websockets.ConnectionClosed:
+            raise ProviderError("elevenlabs closed the socket right after the handshake") from None
+        self.connections += 1
+        log.debug("elevenlabs.connected", ms=round((time.monotonic() - started) * 1000, 1))
+        return ws
+
+    async def _keep_alive(self) -> None:
+        """The idle connection gets a space well within the server's inactivity timeout."""
+        interval = max(1.0, self.settings.inactivity_timeout_s / 2)
+        while True:
+            await asyncio.sleep(interval)
+            ready = self._next
+            if ready is None or not ready.done() or ready.cancelled() or ready.exception() is not None:
+                continue
+            try:
+                await ready.result().send(json.dumps({"text": " "}))
+            except websockets.ConnectionClosed:
+                self._next = None
+                self._prepare()
+
+
+def _parse(message: str | bytes, voiced: int) -> dict[str, Any]:
+    try:
+        data = json.loads(message)
+    except ValueError:
+        raise VoicedError(
+            f"elevenlabs sent a message that is not JSON: {str(message)[:60]!r}", voiced
+        ) from None
+    if not isinstance(data, dict):
+        raise VoicedError("elevenlabs sent a message that is not a JSON object", voiced)
+    return data
+
+
+def _pcm(encoded: str, voiced: int) -> np.ndarray:
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise VoicedError("elevenlabs sent audio that is not base64", voiced) from None
+    if len(raw) % 2:
+        raise VoicedError(f"elevenlabs sent {len(raw)} bytes of 16-bit audio (an odd length)", voiced)
+    return np.frombuffer(raw, dtype="<i2").astype(np.int16)
+
+
+def _aligned_chars(data: dict[str, Any]) -> int:
+    alignment = data.get("alignment") or {}
+    chars = alignment.get("chars") if isinstance(alignment, dict) else None
+    return len(chars) if isinstance(chars, list) else 0
