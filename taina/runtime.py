@@ -10,10 +10,13 @@ from pathlib import Path
 
 import structlog
 
+from adapters.deepgram_stt import DeepgramSpeechToText
+from adapters.elevenlabs_tts import ElevenLabsTextToSpeech
 from adapters.espeak_tts import EspeakEngine, EspeakTextToSpeech
 from adapters.webrtc import offer_ice_addresses
 from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
+from engine.failover import FailoverSpeechToText, FailoverTextToSpeech
 from engine.ports import SpeechToText, TextToSpeech, Transport
 from engine.session import Session, TurnRecord
 from engine.settings import Settings
@@ -49,14 +52,31 @@ class Runtime:
         tts = EspeakTextToSpeech(EspeakEngine(settings.espeak))
         offer_ice_addresses(settings.webrtc.ice_addresses)
         runtime = cls(settings, WhisperSpeechToText(recognizer), Assistant(settings), tts, recognizer)
+        deepgram, elevenlabs = settings.deepgram, settings.elevenlabs
         log.info(
             "runtime.ready",
             data_dir=str(settings.data_dir),
-            speech_to_text=f"{runtime.stt.name} ({model_dir})",
+            speech_to_text=f"deepgram {deepgram.model} ({deepgram.url}), fallback whisper"
+            if deepgram.api_key
+            else f"whisper ({model_dir})",
             language_model=runtime.assistant.language_model,
-            text_to_speech=f"{tts.name} ({settings.espeak.voice})",
+            text_to_speech=f"elevenlabs {elevenlabs.model} ({elevenlabs.url}), fallback espeak-ng"
+            if elevenlabs.api_key
+            else f"espeak-ng ({settings.espeak.voice})",
         )
         return runtime
+
+    def speech_to_text(self) -> SpeechToText:
+        """One call's speech-to-text: Deepgram (Whisper behind it) when DEEPGRAM_API_KEY is set, else Whisper."""
+        if self.settings.deepgram.api_key:
+            return FailoverSpeechToText(DeepgramSpeechToText(self.settings.deepgram), self.stt)
+        return self.stt
+
+    def text_to_speech(self) -> TextToSpeech:
+        """One call's text-to-speech: ElevenLabs (espeak-ng behind it) when ELEVENLABS_API_KEY is set."""
+        if self.settings.elevenlabs.api_key:
+            return FailoverTextToSpeech(ElevenLabsTextToSpeech(self.settings.elevenlabs), self.tts)
+        return self.tts
 
     def new_session(
         self,
@@ -66,7 +86,13 @@ class Runtime:
     ) -> Session:
         sid = session_id or new_session_id()
         return Session(
-            sid, transport, self.stt, self.assistant.dialogue(sid), self.tts, self.settings, on_turn
+            sid,
+            transport,
+            self.speech_to_text(),
+            self.assistant.dialogue(sid),
+            self.text_to_speech(),
+            self.settings,
+            on_turn,
         )
 
     def with_backend(self, backend: Backend) -> Runtime:

@@ -3,7 +3,7 @@
 It refuses a wrong key (401) and bad query parameters (400), checks the message order and shapes (BOS with
 voice settings and a chunk length schedule first; text pieces ending in a space; flush; EOS), closes a socket
 idle past its inactivity timeout, and answers as ElevenLabs does: base64 PCM at the asked rate in chunks with
-the alignment of the characters they voice, then isFinal, then it closes. The "voice" is a tone, 50 ms a
+the alignment of the characters they voice, then isFinal, then it closes. The "voice" is a tone, 20 ms a
 character. Fault modes: refuse, close mid-sentence, stall, malformed JSON, audio of an odd length.
 """
 
@@ -22,7 +22,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 KEY = "el-test-key"
-MS_PER_CHAR = 50
+MS_PER_CHAR = 20
 
 
 @dataclass
