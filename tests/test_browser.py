@@ -107,3 +107,53 @@ def test_a_server_that_is_gone_is_explained(browser: Browser, server: Server) ->
     error.wait_for(state="visible", timeout=15_000)
     assert "No se pudo conectar con el asistente" in error.inner_text()
     assert page.get_by_test_id("talk").get_attribute("aria-pressed") == "false"
+
+
+# (Deepgram fault, ElevenLabs fault) for each turn of one call: every turn must be answered.
+CLOUD_TURNS = [
+    ("", ""),
+    ("close_mid_utterance", ""),
+    ("", "close_mid_sentence"),
+    ("stall", "refuse"),
+    ("", ""),
+]
+
+
+def test_a_call_on_the_cloud_providers_survives_their_faults(
+    chromium: str, data_dir: Path, tmp_path: Path
+) -> None:
+    from cloud_fakes import Fakes
+
+    fakes = Fakes()
+    fakes.reset("Muchas gracias por la ayuda.")
+    server = start_server(data_dir, fakes.env())
+    microphone = speech_wav(tmp_path / "gracias.wav", "Muchas gracias por la ayuda.", tail_s=4.0)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium, headless=True, args=chromium_flags(microphone)
+            )
+            page = open_page(browser, server)
+            page.get_by_test_id("talk").click()
+            answers = page.locator('[data-role="assistant"]')
+            for turn, (deepgram_fault, elevenlabs_fault) in enumerate(CLOUD_TURNS, 1):
+                fakes.reset("Muchas gracias por la ayuda.", deepgram_fault, elevenlabs_fault)
+                # Each reply is two sentences, shown as two lines.
+                page.wait_for_function(f"document.querySelectorAll('[data-role=assistant]').length >= {2 * turn}",
+                                       timeout=45_000)  # fmt: skip
+                said = [answers.nth(2 * turn - 2).inner_text(), answers.nth(2 * turn - 1).inner_text()]
+                assert said == ["¡Con mucho gusto!", "¿Le ayudo con algo más?"], (turn, said)
+            page.wait_for_function("window.tainaAudio.loudFrames >= 5", timeout=20_000)
+            assert page.evaluate("window.tainaInterims || 0") > 0  # Deepgram's interim transcripts were shown
+            users = page.locator('[data-role="user"]:not([data-interim])')
+            assert users.count() >= len(CLOUD_TURNS)
+            browser.close()
+        logs = server.logs()
+        assert '"stt.failover"' in logs and '"tts.failover"' in logs
+        assert fakes.deepgram.violations == [] and fakes.elevenlabs.violations == []
+    except Exception:
+        print(server.logs())
+        raise
+    finally:
+        stop_server(server)
+        fakes.close()

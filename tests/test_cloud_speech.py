@@ -8,48 +8,17 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_deepgram import KEY as DEEPGRAM_KEY
-from fake_deepgram import FakeDeepgram
-from fake_elevenlabs import KEY as ELEVENLABS_KEY
-from fake_elevenlabs import FakeElevenLabs
+from cloud_fakes import Fakes
 from speech import speech_wav
 
 from adapters.wavfile import read_wav
 
 QUESTION = "Muchas gracias por la ayuda."  # a short reply: the fallback voice plays it in real time
-
-
-class Fakes:
-    """Both fakes, served from their own event loop on a thread, for subprocesses to talk to."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.deepgram = self.run(FakeDeepgram().start())
-        self.elevenlabs = self.run(FakeElevenLabs().start())
-
-    def run(self, work: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(work, self.loop).result(30)
-
-    def reset(self, deepgram_fault: str = "", elevenlabs_fault: str = "") -> None:
-        self.deepgram.fault, self.deepgram.sticky = deepgram_fault, True
-        self.deepgram.transcripts[:] = [QUESTION] * 3
-        self.elevenlabs.fault, self.elevenlabs.sticky = elevenlabs_fault, True
-        self.deepgram.violations.clear()
-        self.elevenlabs.violations.clear()
-
-    def close(self) -> None:
-        self.run(self.deepgram.stop())
-        self.run(self.elevenlabs.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +52,7 @@ def database(postgres_url: str) -> str:
 def converse(data_dir: Path, tmp_path: Path, fakes: Fakes, database: str) -> tuple[dict[str, Any], str]:
     source = speech_wav(tmp_path / "pregunta.wav", QUESTION, tail_s=1.5)
     env = {**os.environ, "TAINA_DATA_DIR": str(data_dir), "TAINA_LOG_FORMAT": "json", "TAINA_INGEST_SAMPLE_KB": "false",
-           "DATABASE_URL": database,
-           "DEEPGRAM_API_KEY": DEEPGRAM_KEY, "DEEPGRAM_URL": fakes.deepgram.url,
-           "ELEVENLABS_API_KEY": ELEVENLABS_KEY, "ELEVENLABS_URL": fakes.elevenlabs.url,
-           "TAINA_DEEPGRAM_FINALIZE_TIMEOUT_S": "0.8", "TAINA_ELEVENLABS_FIRST_AUDIO_TIMEOUT_S": "0.8"}  # fmt: skip
+           "DATABASE_URL": database, **fakes.env()}  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "taina.cli", "converse", str(source), "--out", str(tmp_path / "respuesta.wav")],
         env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
@@ -103,7 +69,7 @@ def converse(data_dir: Path, tmp_path: Path, fakes: Fakes, database: str) -> tup
 def test_every_turn_is_answered(
     data_dir: Path, tmp_path: Path, fakes: Fakes, database: str, deepgram_fault: str, elevenlabs_fault: str
 ) -> None:
-    fakes.reset(deepgram_fault, elevenlabs_fault)
+    fakes.reset(QUESTION, deepgram_fault, elevenlabs_fault)
     output, logs = converse(data_dir, tmp_path, fakes, database)
     assert output["reply"].startswith("¡Con mucho gusto!"), output
     audio = read_wav(tmp_path / "respuesta.wav")

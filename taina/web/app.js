@@ -35,7 +35,27 @@ function showError(message) {
   errorEl.hidden = !message;
 }
 
+let interimLine = null; // what the caller is saying, as the speech-to-text hears it so far
+
+function showInterim(text) {
+  if (!interimLine) {
+    interimLine = document.createElement("li");
+    interimLine.dataset.role = "user";
+    interimLine.dataset.interim = "true";
+    transcript.appendChild(interimLine);
+  }
+  interimLine.textContent = text;
+  interimLine.scrollIntoView({ block: "nearest" });
+  window.tainaInterims = (window.tainaInterims || 0) + 1; // read by the browser tests
+}
+
+function dropInterim() {
+  if (interimLine) interimLine.remove();
+  interimLine = null;
+}
+
 function addLine(role, text) {
+  if (role === "user") dropInterim();
   const item = document.createElement("li");
   item.dataset.role = role;
   item.textContent = text;
@@ -94,7 +114,10 @@ function handleEvent(message) {
   } catch (_err) {
     return;
   }
-  if (event.type === "state") setStatus(event.state);
+  if (event.type === "state") {
+    setStatus(event.state);
+    if (event.state === "listening") dropInterim();
+  } else if (event.type === "transcript" && event.interim) showInterim(event.text);
   else if (event.type === "transcript") addLine(event.role, event.text);
   else if (event.type === "error") showError(event.message);
 }
