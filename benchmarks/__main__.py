@@ -15,6 +15,7 @@ BENCHMARKS = {
     "retrieval": "hybrid search latency p50/p95 at 10k and 100k passages, query embedding apart",
     "ingest": "pages per second for text PDFs with local embeddings",
     "dialogue": "policy turn time p50/p95 with retrieval and the appointment tools, embedded default",
+    "adapters": "engine-side overhead of the Deepgram and ElevenLabs adapters per audio chunk, in microseconds",
 }
 RESULTS = Path(__file__).parent / "results"
 

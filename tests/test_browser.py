@@ -150,6 +150,13 @@ def test_a_call_on_the_cloud_providers_survives_their_faults(
             browser.close()
         logs = server.logs()
         assert '"stt.failover"' in logs and '"tts.failover"' in logs
+        import httpx
+
+        metrics = httpx.get(f"{server.url}/metrics").text
+        counts = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+                  for line in metrics.splitlines() if line.startswith("taina_provider_failovers_total{")}  # fmt: skip
+        assert counts['port="speech_to_text",provider="deepgram"'] >= 1
+        assert counts['port="text_to_speech",provider="elevenlabs"'] >= 1
         assert fakes.deepgram.violations == [] and fakes.elevenlabs.violations == []
     except Exception:
         print(server.logs())
