@@ -115,6 +115,7 @@ class DeepgramSpeechToText:
         self._last_sent = time.monotonic()
         self._closed = False
         self.connections = 0  # handshakes made (tests and logs)
+        self.connected = asyncio.Event()  # set once the first connection is up
 
     # -- the port ---------------------------------------------------------------------------------------------
 
@@ -185,6 +186,7 @@ class DeepgramSpeechToText:
         self.connections += 1
         self._generation += 1
         self._ws = ws
+        self.connected.set()
         self._tasks.append(asyncio.create_task(self._read(ws), name="deepgram-read"))
         log.info("deepgram.connected", connections=self.connections)
         return ws

@@ -64,10 +64,14 @@ async def _speak(ws: ServerConnection) -> None:
             return
 
 
-def _timed(call: Callable[..., Awaitable[Any]], marks: list[float]) -> Callable[..., Awaitable[Any]]:
+def _timed(
+    call: Callable[..., Awaitable[Any]], marks: list[float], done: asyncio.Event | None = None
+) -> Callable[..., Awaitable[Any]]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = await call(*args, **kwargs)
         marks.append(time.perf_counter())
+        if done is not None:
+            done.set()
         return result
 
     return wrapper
@@ -79,19 +83,20 @@ async def _deepgram(chunks: int) -> list[float]:
         env = {"DEEPGRAM_API_KEY": "k", "DEEPGRAM_URL": f"ws://127.0.0.1:{port}/v1/listen"}
         stt = DeepgramSpeechToText(Settings.from_env(env).deepgram)
         stt.start()
-        while stt._ws is None:  # connected ahead, as in a call
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            await stt.connected.wait()  # connected ahead, as in a call
+        assert stt._ws is not None
         sent: list[float] = []
-        stt._ws.send = _timed(stt._ws.send, sent)  # type: ignore[method-assign]
+        went_out = asyncio.Event()
+        stt._ws.send = _timed(stt._ws.send, sent, went_out)  # type: ignore[method-assign,assignment]
         frame = AudioFrame(np.zeros(320, np.int16), 16_000)
         overheads: list[float] = []
         stream = stt.open()
         for _ in range(chunks):
-            before = len(sent)
+            went_out.clear()
             start = time.perf_counter()
             await stream.send(frame)
-            while len(sent) == before:  # the sender task runs at the next loop turn, as in a call
-                await asyncio.sleep(0)
+            await went_out.wait()  # the sender task runs at the next loop turn, as in a call
             overheads.append((sent[-1] - start) * 1e6)
             await asyncio.sleep(0.001)
         await stream.finish()
@@ -109,7 +114,7 @@ async def _elevenlabs(sentences: int) -> list[float]:
 
         async def timed_connect() -> Any:
             ws = await connect()
-            ws.recv = _timed(ws.recv, received)  # type: ignore[method-assign]
+            ws.recv = _timed(ws.recv, received)  # type: ignore[method-assign,assignment]
             return ws
 
         tts._connect = timed_connect  # type: ignore[method-assign]
