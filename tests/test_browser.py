@@ -111,12 +111,9 @@ def test_a_server_that_is_gone_is_explained(browser: Browser, server: Server) ->
 
 # (Deepgram fault, ElevenLabs fault) for each turn of one call: every turn must be answered.
 CLOUD_TURNS = [
-    ("", ""),
-    ("close_mid_utterance", ""),
-    ("", "close_mid_sentence"),
-    ("stall", "refuse"),
-    ("", ""),
-]
+    ("", ""), ("close_mid_utterance", ""), ("stall", ""), ("malformed", ""), ("refuse", ""),
+    ("", "close_mid_sentence"), ("", "stall"), ("", "malformed"), ("", "odd_audio"), ("", "refuse"), ("", ""),
+]  # fmt: skip
 
 
 def test_a_call_on_the_cloud_providers_survives_their_faults(
