@@ -123,6 +123,15 @@ class FileTransport:
     async def drained(self) -> None:
         await self._playout.drained()
 
+    def pause_output(self) -> None:
+        self._playout.pause()
+
+    def resume_output(self) -> None:
+        self._playout.resume()
+
+    def clear_output(self) -> int:
+        return self._playout.clear()
+
     def send_event(self, event: dict[str, Any]) -> None:
         return None  # a file has no screen to show events on
 

@@ -172,6 +172,15 @@ class WebRtcTransport:
     async def drained(self) -> None:
         await self._playout.drained()
 
+    def pause_output(self) -> None:
+        self._playout.pause()
+
+    def resume_output(self) -> None:
+        self._playout.resume()
+
+    def clear_output(self) -> int:
+        return self._playout.clear()
+
     def send_event(self, event: dict[str, Any]) -> None:
         message = json.dumps(event, ensure_ascii=False)
         if self._channel is not None and self._channel.readyState == "open":

@@ -4,7 +4,8 @@ Two things keep it fast enough for a conversation on two cores:
 - The encoder runs on a window sized to the utterance (rounded up to a second) instead of Whisper's fixed
   30 s: a 3 s question encodes in about a tenth of the time, with the same transcript.
 - Recognition starts when the speaker pauses (SpeechPaused), while the endpointer is still waiting to be sure
-  the turn is over; if speech resumes the speculative result is thrown away.
+  the turn is over; if speech resumes the speculative result is thrown away. The speculative transcript is
+  passed on as the interim one, so the endpointer can end a complete question sooner.
 """
 
 from __future__ import annotations
@@ -145,8 +146,11 @@ def _compression_ratio(text: str) -> float:
 class WhisperStream:
     """One utterance: buffers its audio, recognizes speculatively on a pause, and for good at the end."""
 
-    def __init__(self, recognizer: WhisperRecognizer) -> None:
+    def __init__(
+        self, recognizer: WhisperRecognizer, on_interim: Callable[[str], None] | None = None
+    ) -> None:
         self._recognizer = recognizer
+        self._on_interim = on_interim
         self._chunks: list[Pcm] = []
         self._speculation: asyncio.Future[Transcript] | None = None
 
@@ -156,6 +160,19 @@ class WhisperStream:
     def speech_paused(self) -> None:
         self._drop_speculation()
         self._speculation = asyncio.ensure_future(self._recognizer.recognize(self._audio()))
+        if self._on_interim is not None:
+            self._speculation.add_done_callback(self._speculated)
+
+    def _speculated(self, speculation: asyncio.Future[Transcript]) -> None:
+        """The speculative transcript is the interim one (the endpointer adapts its silence to it)."""
+        if (
+            speculation is self._speculation
+            and not speculation.cancelled()
+            and speculation.exception() is None
+        ):
+            text = speculation.result().text
+            if text and self._on_interim is not None:
+                self._on_interim(text)
 
     def speech_resumed(self) -> None:
         self._drop_speculation()
@@ -190,7 +207,7 @@ class WhisperSpeechToText:
         """Nothing to connect: the model is loaded once for the process."""
 
     def open(self, on_interim: Callable[[str], None] | None = None) -> WhisperStream:
-        return WhisperStream(self.recognizer)  # no interim transcripts: Whisper decodes whole utterances
+        return WhisperStream(self.recognizer, on_interim)  # interim = the speculation at a pause
 
     async def aclose(self) -> None:
         """Shared by every call; closed with the runtime."""

@@ -1,4 +1,4 @@
-"""Cuts a streamed reply into sentences, so each can be spoken as soon as it is complete."""
+"""Cuts text into speakable pieces: a streamed reply into clauses and sentences, a finished text into sentences."""
 
 from __future__ import annotations
 
@@ -26,33 +26,69 @@ ABBREVIATIONS = (
 )
 
 
-class SentenceChunker:
-    def __init__(self) -> None:
+# A clause boundary: a comma, semicolon or colon, then white space ("1,5" and "10:30" stay whole).
+_CLAUSE = re.compile(r"[,;:]\s+")
+
+
+class ClauseChunker:
+    """Cuts a streamed reply into pieces for text-to-speech, as early as they can be spoken naturally.
+
+    A piece ends at the end of a sentence. The reply's first piece may also end at a clause (a comma,
+    semicolon or colon) once it has ``first_clause_words`` words, so the first audio does not wait for a
+    long first sentence; any piece past ``max_chars`` is cut at its last clause too.
+    """
+
+    def __init__(self, first_clause_words: int = 4, max_chars: int = 160) -> None:
         self._pending = ""
+        self._first_clause_words = first_clause_words
+        self._max_chars = max_chars
+        self._emitted = False
 
     def push(self, text: str) -> list[str]:
-        """Add streamed text; return the sentences it completed."""
+        """Add streamed text; return the pieces it completed."""
         self._pending += text
-        sentences: list[str] = []
+        pieces: list[str] = []
         start = 0
         for match in _END.finditer(self._pending):
-            if match.group(0).startswith(".") and self._ends_with_abbreviation(start, match.start()):
+            run = match.group(0)
+            if (
+                run[0] == "."
+                and run[1:2] not in ".!?…"
+                and self._ends_with_abbreviation(start, match.start())
+            ):
                 continue
-            sentence = self._pending[start : match.end()].strip()
-            if sentence:
-                sentences.append(sentence)
+            start = self._clauses(start, match.start(), pieces)
+            piece = self._pending[start : match.end()].strip()
+            if piece:
+                pieces.append(piece)
+                self._emitted = True
             start = match.end()
+        start = self._clauses(start, len(self._pending), pieces)
         self._pending = self._pending[start:]
-        return sentences
+        return pieces
 
     def flush(self) -> str | None:
         """Whatever is left once the reply is complete."""
         rest, self._pending = self._pending.strip(), ""
         return rest or None
 
+    def _clauses(self, start: int, end: int, pieces: list[str]) -> int:
+        """Cut clauses off the text between ``start`` and ``end`` where they are due; the new start."""
+        for match in _CLAUSE.finditer(self._pending, start, end):
+            head = self._pending[start : match.end()].strip()
+            early = not self._emitted and len(head.split()) >= self._first_clause_words
+            if early or len(self._pending[start:end]) > self._max_chars:
+                pieces.append(head)
+                self._emitted = True
+                start = match.end()
+        return start
+
     def _ends_with_abbreviation(self, start: int, end: int) -> bool:
         words = self._pending[start:end].rsplit(None, 1)
-        return bool(words) and words[-1].lower().lstrip("¿¡(") in ABBREVIATIONS
+        if not words:
+            return False
+        word = words[-1].lower().lstrip("¿¡(")
+        return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())  # an initial, "a. m."
 
 
 # Sentence ends inside a finished text: terminal punctuation, space, then a capital, ¿ ¡ or a digit; or a line

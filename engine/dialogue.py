@@ -8,8 +8,9 @@ tested in text is what is spoken.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -56,6 +57,7 @@ class TurnOutcome:
     actions: list[Action] = field(default_factory=list)
     sources: tuple[str, ...] = ()
     completed: bool = False
+    interrupted: bool = False  # the caller spoke over the reply; ``reply`` is then what was actually said
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -90,8 +92,26 @@ class Dialogue:
         self._min_similarity = min_similarity
         self._max_steps = max_steps
         self._memory = memory
+        self._writes_done = asyncio.Event()  # clear while a write tool's round trip is in flight
+        self._writes_done.set()
 
-    async def reply(self, said: str) -> AsyncIterator[str]:
+    async def interruptible(self) -> None:
+        """Return once no booking write is half-way: its result is in the memory before the turn is cut."""
+        await self._writes_done.wait()
+
+    def interrupted(self, spoken: str) -> None:
+        """The caller interrupted the last reply after ``spoken``: remember only what was really said."""
+        outcome = self.last
+        if outcome is None:
+            return
+        outcome.interrupted, outcome.reply = True, spoken.strip()
+        last = self.history[-1] if self.history else None
+        if last is not None and last.role == "assistant" and not last.tool_calls:
+            self.history.pop()
+        if outcome.reply:
+            self.history.append(Message("assistant", outcome.reply + "…"))
+
+    async def reply(self, said: str) -> AsyncGenerator[str]:
         """Stream the reply to ``said`` as text pieces; ``self.last`` holds the turn's outcome when it ends.
 
         Closing the iteration early (barge-in) keeps what was already said in the memory, marked incomplete.
@@ -132,12 +152,20 @@ class Dialogue:
                 if not calls:
                     break
                 self.history.append(Message("assistant", "".join(text), tuple(calls)))
-                for call in calls:
-                    action = await self.toolbox.call(call)
-                    outcome.actions.append(action)
-                    self.history.append(
-                        Message("tool", json.dumps(action.result, ensure_ascii=False), tool_call_id=call.id)
-                    )
+                writing = any(self.toolbox.writes(call.name) for call in calls)
+                if writing:
+                    self._writes_done.clear()
+                try:
+                    for call in calls:
+                        action = await self.toolbox.call(call)
+                        outcome.actions.append(action)
+                        self.history.append(
+                            Message(
+                                "tool", json.dumps(action.result, ensure_ascii=False), tool_call_id=call.id
+                            )
+                        )
+                finally:
+                    self._writes_done.set()
             else:
                 log.warning("dialogue.too_many_steps", steps=self._max_steps)
                 text = [TOO_MANY_STEPS]

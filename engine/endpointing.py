@@ -6,10 +6,15 @@ Events, at most one per frame:
 - SpeechResumed: speech came back after a pause; whatever was started on the pause is stale.
 - UtteranceEnded: silence has lasted ``silence_ms`` (or the utterance hit ``max_utterance_ms``).
 - UtteranceDiscarded: the speech was too short to be a turn (a cough, a click).
+
+The silence that ends a turn adapts to what was said, when speech-to-text tells (``hint``, with an interim or
+speculative transcript): shorter after a complete sentence or question, longer after a trailing "y..." or
+"este...".
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from engine.audio import AudioFrame, FrameRing
@@ -48,6 +53,82 @@ class UtteranceDiscarded:
 
 EndpointEvent = UtteranceStarted | SpeechPaused | SpeechResumed | UtteranceEnded | UtteranceDiscarded
 
+# Words after which a Spanish speaker is still going: conjunctions, prepositions, articles, fillers.
+TRAILING_WORDS = frozenset(
+    [
+        "y",
+        "e",
+        "o",
+        "u",
+        "ni",
+        "pero",
+        "que",
+        "porque",
+        "como",
+        "cuando",
+        "donde",
+        "si",
+        "de",
+        "del",
+        "con",
+        "sin",
+        "para",
+        "por",
+        "a",
+        "al",
+        "en",
+        "entre",
+        "hasta",
+        "desde",
+        "sobre",
+        "el",
+        "la",
+        "los",
+        "las",
+        "un",
+        "una",
+        "unos",
+        "unas",
+        "mi",
+        "mis",
+        "su",
+        "sus",
+        "tu",
+        "este",
+        "esta",
+        "ese",
+        "esa",
+        "eh",
+        "em",
+        "ehm",
+        "mm",
+        "mmm",
+        "pues",
+        "entonces",
+        "bueno",
+        "o",
+        "sea",
+        "digo",
+    ]
+)
+_WORDS = re.compile(r"[\wáéíóúüñ]+", re.IGNORECASE)
+
+
+def sounds_finished(text: str) -> bool | None:
+    """Whether a transcript so far reads as a finished turn: True (a full stop, ? or !), False (it trails
+    off: "...", a comma, or a last word like "y" or "este"), None (no way to tell)."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.endswith(("...", "…", ",", ";", ":", "-")):
+        return False
+    words = _WORDS.findall(text.lower())
+    if words and words[-1] in TRAILING_WORDS:
+        return False
+    if text[-1] in ".?!":
+        return True
+    return None
+
 
 class Endpointer:
     def __init__(self, vad: VadSettings, endpoint: EndpointSettings, sample_rate: int, frame_ms: int) -> None:
@@ -55,7 +136,9 @@ class Endpointer:
         self._detector = SpeechDetector(vad, frame_ms)
         self._preroll = FrameRing(endpoint.preroll_ms // frame_ms)
         self._pause = endpoint.pause_ms / 1000
-        self._silence = endpoint.silence_ms / 1000
+        self._default_silence = self._silence = endpoint.silence_ms / 1000
+        self._complete_silence = endpoint.silence_complete_ms / 1000
+        self._incomplete_silence = endpoint.silence_incomplete_ms / 1000
         self._min_utterance = endpoint.min_utterance_ms / 1000
         self._max_utterance = endpoint.max_utterance_ms / 1000
         self._paused = False
@@ -63,6 +146,27 @@ class Endpointer:
     @property
     def in_utterance(self) -> bool:
         return self._detector.speaking
+
+    @property
+    def voiced_for(self) -> float:
+        """Seconds from the start of the utterance in progress to the last speech heard in it (0 outside)."""
+        detector = self._detector
+        return detector.last_speech_at - detector.started_at if detector.speaking else 0.0
+
+    @property
+    def silence_needed(self) -> float:
+        """The silence that ends the utterance in progress, in seconds (as adapted by ``hint``)."""
+        return self._silence
+
+    def hint(self, transcript: str) -> None:
+        """The utterance's transcript so far: adapt the silence that will end it."""
+        if not self._detector.speaking:
+            return
+        finished = sounds_finished(transcript)
+        if finished is None:
+            self._silence = self._default_silence
+        else:
+            self._silence = self._complete_silence if finished else self._incomplete_silence
 
     def push(self, frame: AudioFrame) -> EndpointEvent | None:
         voiced = self._classifier.is_voiced(frame)
@@ -81,6 +185,7 @@ class Endpointer:
             return self._end(now, forced=True)
         if detector.last_speech_at != heard_before and self._paused:
             self._paused = False
+            self._silence = self._default_silence  # the transcript that set it is stale now
             return SpeechResumed(now)
         silence = detector.silence(now)
         if silence >= self._silence:
@@ -95,6 +200,7 @@ class Endpointer:
         self._detector.reset()
         self._preroll.clear()
         self._paused = False
+        self._silence = self._default_silence
 
     def _end(self, now: float, forced: bool) -> EndpointEvent:
         detector = self._detector
@@ -103,6 +209,7 @@ class Endpointer:
         started_at = detector.started_at
         detector.reset()
         self._paused = False
+        self._silence = self._default_silence
         if duration < self._min_utterance:
             return UtteranceDiscarded(duration)
         return UtteranceEnded(started_at, end_of_speech, now, forced)

@@ -1,4 +1,4 @@
-"""Outbound audio paced against the wall clock: one frame every ``frame_ms``, silence when idle.
+"""Outbound audio paced against the wall clock: one frame every ``frame_ms``, silence when idle or paused.
 
 Every transport pulls from a PacedPlayout (aiortc's sender through a track's ``recv``, the file transport
 through a loop), so reply timing is measured the same way whatever carries the audio.
@@ -33,6 +33,7 @@ class PacedPlayout:
         self._silence = np.zeros(self.frame_size, dtype=np.int16)
         self._start: float | None = None
         self._index = 0
+        self._paused = False
 
     async def put(self, samples: Pcm, on_sent: Callable[[float], None] | None = None) -> None:
         if len(samples) != self.frame_size:
@@ -52,7 +53,7 @@ class PacedPlayout:
         if due > now:
             await asyncio.sleep(due - now)
         self._index += 1
-        if not self._queue:
+        if self._paused or not self._queue:
             return self._silence, due, True
         samples, on_sent = self._queue.popleft()
         self._space.set()
@@ -61,6 +62,18 @@ class PacedPlayout:
         if on_sent is not None:
             on_sent(due)
         return samples, due, False
+
+    def pause(self) -> None:
+        """Send silence from the next frame on, keeping what is queued (the user may be interrupting)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Carry on with the queued audio where it stopped (it was a false interruption)."""
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     def clear(self) -> int:
         """Drop everything queued (an interrupted reply); returns how many frames were dropped."""

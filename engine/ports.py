@@ -156,6 +156,15 @@ class Transport(Protocol):
     async def drained(self) -> None:
         """Return once every queued frame has left."""
 
+    def pause_output(self) -> None:
+        """Silence from the next frame on, keeping the queued frames (a possible interruption)."""
+
+    def resume_output(self) -> None:
+        """Go on playing the queued frames."""
+
+    def clear_output(self) -> int:
+        """Drop every queued frame (an interrupted reply); returns how many were dropped."""
+
     def send_event(self, event: dict[str, Any]) -> None:
         """A state or transcript event for the user's screen; dropped if there is no screen."""
 

@@ -1,24 +1,31 @@
-"""One conversation, end to end, as two asyncio tasks over the ports.
+"""One conversation, end to end, as asyncio tasks over the ports.
 
 listen:  transport.inbound -> InputConditioner (16 kHz mono frames) -> Endpointer -> SpeechToTextStream
-respond: finished utterance -> transcript -> Dialogue (retrieval, model, tools) -> SentenceChunker -> speakable -> TextToSpeech
-         -> OutputConditioner -> transport.play (paced)
+respond: finished utterance -> transcript -> a reply task:
+         Dialogue (retrieval, model, tools) -> ClauseChunker -> queue -> Speaker (TextToSpeech -> paced frames)
 
 The listen task never waits on the reply: it keeps draining the transport (an undrained WebRTC track grows
-without bound). A failure in either task ends this session, with the error logged and shown to the user;
-it never reaches other sessions.
+without bound) and keeps listening while the assistant talks. Speech past the minimum interruption while the
+assistant has the floor pauses the reply's audio at the next frame (barge-in). When the interruption's
+transcript comes: words cut the reply (model and text-to-speech cancelled, queued audio dropped, the turn
+recorded with what was actually heard) and start the next turn; nothing or only "ajá" resumes the reply
+where it paused. A booking write in flight is finished before the reply is cut.
+
+A failure in any task ends this session, with the error logged and shown to the user; it never reaches other
+sessions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
-from engine.audio import AudioFrame, Pcm
-from engine.chunking import SentenceChunker
+from engine.audio import AudioFrame
+from engine.chunking import ClauseChunker
 from engine.dialogue import Dialogue
 from engine.endpointing import (
     Endpointer,
@@ -29,11 +36,11 @@ from engine.endpointing import (
     UtteranceStarted,
 )
 from engine.ports import SpeechToText, SpeechToTextStream, TextToSpeech, Transport
-from engine.resample import InputConditioner, OutputConditioner
+from engine.resample import InputConditioner
 from engine.settings import PROCESSING_RATE, Settings
-from engine.spoken import speakable
+from engine.speaker import Speaker
 from engine.tools import Action
-from engine.turns import TurnState, TurnTaker
+from engine.turns import TurnState, TurnTaker, is_backchannel
 from engine.waterfall import Waterfall
 
 
@@ -41,16 +48,38 @@ from engine.waterfall import Waterfall
 class TurnRecord:
     turn_id: int
     transcript: str
-    reply: str
+    reply: str  # what the caller heard: the whole reply, or up to where it was interrupted
     timings_ms: dict[str, float]
     actions: tuple[Action, ...] = ()
     sources: tuple[str, ...] = ()
+    interrupted: bool = False
+
+
+@dataclass
+class _Barge:
+    """The caller speaking while the assistant has the floor."""
+
+    started_at: float  # the first voiced frame
+    floor: TurnState  # what the assistant was doing
+    turn_id: int  # the reply's turn
+    paused: bool = False  # past the minimum: the reply's audio is paused
 
 
 @dataclass(frozen=True)
 class _Utterance:
     stream: SpeechToTextStream
     ended: UtteranceEnded
+    barge: _Barge | None
+
+
+@dataclass
+class _Reply:
+    turn_id: int
+    transcript: str
+    waterfall: Waterfall
+    speaker: Speaker
+    task: asyncio.Task[None] | None = None
+    cut: bool = False
 
 
 class Session:
@@ -75,8 +104,14 @@ class Session:
         frame_ms = settings.audio.frame_ms
         self._conditioner = InputConditioner(PROCESSING_RATE, frame_ms)
         self._endpointer = Endpointer(settings.vad, settings.endpoint, PROCESSING_RATE, frame_ms)
+        self._min_interruption = settings.turn.min_interruption_ms / 1000
+        self._interruptible = settings.turn.interruptible
         self._stream: SpeechToTextStream | None = None
+        self._barge: _Barge | None = None
+        self._ignoring = False  # an utterance over a reply that cannot be interrupted
+        self._reply: _Reply | None = None
         self._utterances: asyncio.Queue[_Utterance] = asyncio.Queue()
+        self._group: asyncio.TaskGroup | None = None
         self._log = structlog.get_logger("taina.session")
 
     async def run(self) -> None:
@@ -87,10 +122,13 @@ class Session:
         self.tts.start()
         try:
             async with asyncio.TaskGroup() as group:
+                self._group = group
                 listening = group.create_task(self._listen(), name=f"listen-{self.id}")
                 responding = group.create_task(self._respond(), name=f"respond-{self.id}")
                 await listening
                 responding.cancel()
+                if self._reply is not None and self._reply.task is not None:
+                    self._reply.task.cancel()
         except* Exception as failure:
             self.error = failure.exceptions[0]
             self._log.error("session.failed", exc_info=self.error)
@@ -121,20 +159,24 @@ class Session:
 
     async def hear(self, frame: AudioFrame) -> None:
         """One 16 kHz mono frame of the user's audio (the hot path)."""
-        if not self.turns.hears_user:
-            return
         event = self._endpointer.push(frame)
         stream = self._stream
         if event is None:
             if stream is not None:
                 await stream.send(frame)
+                barge = self._barge
+                if (
+                    barge is not None
+                    and not barge.paused
+                    and self._endpointer.voiced_for >= self._min_interruption
+                ):
+                    self._barge_in(barge)
         elif isinstance(event, UtteranceStarted):
-            self._stream = stream = self.stt.open(on_interim=self._interim)
-            for earlier in event.preroll:
-                await stream.send(earlier)
-            self.turns.to(TurnState.USER_SPEAKING)
+            await self._utterance_started(event)
         elif stream is None:
-            raise RuntimeError(f"{type(event).__name__} outside an utterance")
+            if not self._ignoring:
+                raise RuntimeError(f"{type(event).__name__} outside an utterance")
+            self._ignoring = not isinstance(event, (UtteranceEnded, UtteranceDiscarded))
         elif isinstance(event, SpeechPaused):
             await stream.send(frame)
             stream.speech_paused()
@@ -142,12 +184,54 @@ class Session:
             await stream.send(frame)
             stream.speech_resumed()
         elif isinstance(event, UtteranceEnded):
-            self._stream = None
-            self.turns.to(TurnState.THINKING)
-            self._utterances.put_nowait(_Utterance(stream, event))
+            await self._utterance_ended(stream, event)
         elif isinstance(event, UtteranceDiscarded):
             self._stream = None
             await stream.aclose()
+            barge, self._barge = self._barge, None
+            if barge is None:
+                self.turns.to(TurnState.LISTENING)
+            elif barge.paused:
+                self._resume(barge)
+
+    async def _utterance_started(self, event: UtteranceStarted) -> None:
+        if self.turns.assistant_has_floor:
+            if not self._interruptible:
+                self._ignoring = True
+                return
+            self._barge = _Barge(event.started_at, self.turns.state, self.turns.turn_id)
+        elif self.turns.state is TurnState.LISTENING:
+            self.turns.to(TurnState.USER_SPEAKING)
+        self._stream = stream = self.stt.open(on_interim=self._interim)
+        for earlier in event.preroll:
+            await stream.send(earlier)
+
+    async def _utterance_ended(self, stream: SpeechToTextStream, event: UtteranceEnded) -> None:
+        self._stream = None
+        barge, self._barge = self._barge, None
+        if barge is not None and not barge.paused:
+            # Too short to interrupt (a cough, "ajá") and the reply never stopped.
+            await stream.aclose()
+            return
+        if self.turns.state is TurnState.USER_SPEAKING:
+            self.turns.to(TurnState.THINKING)
+        self._utterances.put_nowait(_Utterance(stream, event, barge))
+
+    def _barge_in(self, barge: _Barge) -> None:
+        """The caller has spoken over the assistant for the minimum interruption: pause the reply's audio."""
+        self.transport.pause_output()
+        barge.paused = True
+        self._log.info("turn.barge_in", turn=barge.turn_id, floor=barge.floor.value)
+        self.transport.send_event({"type": "interrupted", "turn": barge.turn_id})
+        self.turns.to(TurnState.USER_SPEAKING)
+
+    def _resume(self, barge: _Barge) -> None:
+        """A false interruption: the reply goes on where it paused."""
+        self._log.info("turn.resumed", turn=barge.turn_id)
+        self.turns.resume(barge.floor, barge.turn_id)
+        self.transport.resume_output()
+        reply = self._reply
+        if reply is None or reply.task is None or reply.task.done():
             self.turns.to(TurnState.LISTENING)
 
     # -- respond ------------------------------------------------------------------------------------------
@@ -163,78 +247,131 @@ class Session:
         waterfall.mark("end_of_speech", utterance.ended.detected_at)
         transcript = (await utterance.stream.finish()).text.strip()
         waterfall.mark("transcript")
-        if not transcript:
+        barge = utterance.barge
+        if barge is not None:
+            if is_backchannel(transcript):
+                self._log.info("turn.false_interruption", turn=barge.turn_id, transcript=transcript)
+                self._resume(barge)
+                return
+            await self._cut_reply()
+        elif not transcript:
             self._log.info("turn.no_speech", turn=turn_id)
-            self.turns.to(TurnState.LISTENING)
+            if self.turns.state is TurnState.THINKING and self.turns.turn_id == turn_id:
+                self.turns.to(TurnState.LISTENING)
             return
+        previous = self._reply
+        if previous is not None and previous.task is not None and not previous.task.done():
+            await asyncio.wait([previous.task])  # it is playing its last frames
         self.transport.send_event({"type": "transcript", "role": "user", "text": transcript, "turn": turn_id})
-        reply = await self._speak_reply(turn_id, transcript, waterfall)
+        reply = _Reply(turn_id, transcript, waterfall, self._speaker(turn_id, waterfall))
+        self._reply = reply
+        assert self._group is not None
+        reply.task = self._group.create_task(self._run_reply(reply), name=f"reply-{self.id}-{turn_id}")
+
+    def _speaker(self, turn_id: int, waterfall: Waterfall) -> Speaker:
+        def first_frame_out(at: float) -> None:
+            waterfall.mark("first_audio", at)
+            if self.turns.state is TurnState.THINKING and self.turns.turn_id == turn_id:
+                self.turns.to(TurnState.ASSISTANT_SPEAKING)
+
+        def live() -> bool:
+            reply = self._reply
+            return reply is not None and reply.turn_id == turn_id and not reply.cut
+
+        return Speaker(
+            self.tts, self.transport, self._settings.audio.frame_ms, waterfall, first_frame_out, live
+        )
+
+    async def _run_reply(self, reply: _Reply) -> None:
+        """Model text through the clause chunker into a queue, and from it into speech, side by side."""
+        clauses: asyncio.Queue[str | None] = asyncio.Queue()
+        waterfall = reply.waterfall
+
+        async def write() -> None:
+            chunker = ClauseChunker()
+            async with contextlib.aclosing(self.dialogue.reply(reply.transcript)) as pieces:
+                async for piece in pieces:
+                    waterfall.mark("first_token")
+                    for clause in chunker.push(piece):
+                        waterfall.mark("first_clause")
+                        clauses.put_nowait(clause)
+            waterfall.mark("reply_text")
+            rest = chunker.flush()
+            if rest:
+                waterfall.mark("first_clause")
+                clauses.put_nowait(rest)
+            clauses.put_nowait(None)
+
+        async def speak() -> None:
+            while (clause := await clauses.get()) is not None:
+                self.transport.send_event(
+                    {"type": "transcript", "role": "assistant", "text": clause, "turn": reply.turn_id}
+                )
+                await reply.speaker.say(clause)
+            await reply.speaker.finish()
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(write())
+            group.create_task(speak())
+        outcome = self.dialogue.last
+        self._record(reply, outcome.reply if outcome else "", interrupted=False)
+        self._reply_finished(reply)
+
+    def _reply_finished(self, reply: _Reply) -> None:
+        if self.turns.turn_id != reply.turn_id or not self.turns.assistant_has_floor:
+            return  # the caller has the floor already
+        self.turns.to(TurnState.LISTENING)
+        barge, self._barge = self._barge, None
+        if barge is not None:  # the caller started talking near the end of the reply: now it is a turn
+            self.turns.to(TurnState.USER_SPEAKING)
+
+    async def _cut_reply(self) -> None:
+        """Stop the reply in flight for good: model and text-to-speech cancelled, its queued audio dropped."""
+        reply = self._reply
+        if reply is None or reply.task is None or reply.task.done():
+            self.transport.clear_output()
+            self.transport.resume_output()
+            return
+        await self.dialogue.interruptible()  # a booking write finishes first (its audio stays paused)
+        reply.cut = True
+        reply.task.cancel()
+        await asyncio.wait([reply.task])
+        dropped = self.transport.clear_output()
+        self.transport.resume_output()
+        heard = reply.speaker.heard(reply.speaker.frames_queued - dropped)
+        self.dialogue.interrupted(heard)
+        self._log.info("turn.interrupted", turn=reply.turn_id, heard=heard, frames_dropped=dropped)
+        self._record(reply, heard, interrupted=True)
+
+    def _record(self, reply: _Reply, said: str, interrupted: bool) -> None:
         outcome = self.dialogue.last
         record = TurnRecord(
-            turn_id,
-            transcript,
-            reply,
-            waterfall.as_ms(),
+            reply.turn_id,
+            reply.transcript,
+            said,
+            reply.waterfall.as_ms(),
             tuple(outcome.actions) if outcome else (),
             outcome.sources if outcome else (),
+            interrupted,
         )
         self.records.append(record)
         self._log.info(
-            "turn.completed", turn=turn_id, transcript=transcript, reply=reply, timings_ms=record.timings_ms
+            "turn.completed",
+            turn=record.turn_id,
+            transcript=record.transcript,
+            reply=record.reply,
+            interrupted=interrupted,
+            timings_ms=record.timings_ms,
         )
         if self._on_turn is not None:
             self._on_turn(record)
 
-    async def _speak_reply(self, turn_id: int, transcript: str, waterfall: Waterfall) -> str:
-        chunker = SentenceChunker()
-        output = OutputConditioner(self.transport.output_rate, self._settings.audio.frame_ms)
-        parts: list[str] = []
-
-        def first_frame_out(at: float) -> None:
-            waterfall.mark("first_audio", at)
-            if self.turns.state is TurnState.THINKING:
-                self.turns.to(TurnState.ASSISTANT_SPEAKING)
-
-        async def say(sentence: str) -> None:
-            waterfall.mark("first_clause")
-            self.transport.send_event(
-                {"type": "transcript", "role": "assistant", "text": sentence, "turn": turn_id}
-            )
-            async for chunk in self.tts.synthesize(speakable(sentence)):
-                waterfall.mark("tts_first_audio")
-                for samples in output.push(chunk.samples, chunk.sample_rate):
-                    await play(samples)
-
-        first_queued = False
-
-        async def play(samples: Pcm) -> None:
-            nonlocal first_queued
-            on_sent = None if first_queued else first_frame_out
-            first_queued = True
-            await self.transport.play(AudioFrame(samples, output.rate), on_sent)
-
-        async for piece in self.dialogue.reply(transcript):
-            waterfall.mark("first_token")
-            parts.append(piece)
-            for sentence in chunker.push(piece):
-                await say(sentence)
-        waterfall.mark("reply_text")
-        rest = chunker.flush()
-        if rest:
-            await say(rest)
-        for samples in output.flush():
-            await play(samples)
-        await self.transport.drained()
-        self.turns.to(TurnState.LISTENING)
-        return "".join(parts).strip()
-
     def _interim(self, text: str) -> None:
+        self._endpointer.hint(text)
         self.transport.send_event(
             {"type": "transcript", "role": "user", "text": text, "interim": True, "turn": self.turns.turn_id}
         )
 
     def _state_changed(self, old: TurnState, new: TurnState) -> None:
-        if new is TurnState.LISTENING:
-            self._endpointer.reset()
         self.transport.send_event({"type": "state", "state": new.value, "turn": self.turns.turn_id})
         self._log.debug("turn.state", old=old.value, new=new.value)

@@ -75,9 +75,26 @@ class EndpointSettings:
     min_utterance_ms: int = knob(200, "Speech shorter than this (a cough, a click) is not a turn, in ms.")
     max_utterance_ms: int = knob(20_000, "A turn is ended after this much speech, in ms.")
     preroll_ms: int = knob(300, "Audio kept from before speech starts and sent along with it, in ms.")
+    silence_complete_ms: int = knob(
+        300,
+        "Silence that ends the turn once the transcript so far is a complete sentence or question, in ms.",
+    )
+    silence_incomplete_ms: int = knob(
+        1_000,
+        'Silence that ends the turn when the transcript so far trails off ("y...", "este..."), in ms.',
+    )
 
     def check(self) -> None:
         _require(100 <= self.silence_ms <= 5_000, "TAINA_ENDPOINT_SILENCE_MS must be 100-5000")
+        _require(
+            self.pause_ms < self.silence_complete_ms <= self.silence_ms,
+            "TAINA_ENDPOINT_SILENCE_COMPLETE_MS must be above TAINA_ENDPOINT_PAUSE_MS and at most "
+            "TAINA_ENDPOINT_SILENCE_MS",
+        )
+        _require(
+            self.silence_ms <= self.silence_incomplete_ms <= 5_000,
+            "TAINA_ENDPOINT_SILENCE_INCOMPLETE_MS must be between TAINA_ENDPOINT_SILENCE_MS and 5000",
+        )
         _require(
             0 < self.pause_ms < self.silence_ms,
             "TAINA_ENDPOINT_PAUSE_MS must be above 0 and below TAINA_ENDPOINT_SILENCE_MS",
@@ -87,6 +104,25 @@ class EndpointSettings:
             1_000 <= self.max_utterance_ms <= 120_000, "TAINA_ENDPOINT_MAX_UTTERANCE_MS must be 1000-120000"
         )
         _require(0 <= self.preroll_ms <= 2_000, "TAINA_ENDPOINT_PREROLL_MS must be 0-2000")
+
+
+@dataclass(frozen=True)
+class TurnSettings:
+    prefix: ClassVar[str] = "TAINA_TURN"
+    min_interruption_ms: int = knob(
+        500,
+        "Speech while the assistant has the floor that interrupts it (its audio pauses at once), in ms. "
+        'Shorter speech (a cough, "ajá") does not.',
+    )
+    interruptible: bool = knob(True, "Whether the caller can interrupt the assistant by speaking.")
+    preemptive_generation: bool = knob(
+        False,
+        "Start the reply on the transcript heard at the first pause, before the turn is sure to be over; "
+        "thrown away if the final transcript differs. Needs a speech-to-text that gives interim results.",
+    )
+
+    def check(self) -> None:
+        _require(100 <= self.min_interruption_ms <= 3_000, "TAINA_TURN_MIN_INTERRUPTION_MS must be 100-3000")
 
 
 @dataclass(frozen=True)
@@ -508,6 +544,7 @@ class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
     vad: VadSettings = field(default_factory=VadSettings)
     endpoint: EndpointSettings = field(default_factory=EndpointSettings)
+    turn: TurnSettings = field(default_factory=TurnSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
     whisper: WhisperSettings = field(default_factory=WhisperSettings)

@@ -60,6 +60,11 @@ class Toolbox:
     def __bool__(self) -> bool:
         return bool(self._tools)
 
+    def writes(self, name: str) -> bool:
+        """Whether the tool changes something (a booking): such a call is never cut half-way."""
+        tool = self._tools.get(name)
+        return tool is not None and tool.writes
+
     async def call(self, call: ToolCall) -> Action:
         tool = self._tools.get(call.name)
         try:

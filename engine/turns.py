@@ -4,14 +4,27 @@
         ^                      |  (too short)                    |  (nothing to say)               |
         +----------------------+---------------------------------+---------------------------------+ (reply played)
 
-Barge-in (user speech during THINKING or ASSISTANT_SPEAKING) is added to the table by the turn-taking work
-that builds on this; until then the machine refuses it and the session keeps the floor with the assistant.
+Barge-in: speech past the minimum interruption while the assistant has the floor (THINKING or
+ASSISTANT_SPEAKING) moves to USER_SPEAKING, with the reply paused. If the user said nothing after all (a false
+interruption), ``resume`` gives the floor back to the reply, with its turn id.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
+
+# Sounds a listener makes while the other one talks: not an interruption, whatever their length.
+BACKCHANNELS = frozenset(
+    ["aja", "ajá", "ah", "ahá", "eh", "em", "ehm", "mm", "mmm", "mhm", "hm", "hmm", "um", "uh", "ujum", "uju"]
+)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def is_backchannel(transcript: str) -> bool:
+    """Whether what the caller said over the assistant is nothing (silence, a noise) or only "ajá", "mm"."""
+    return all(word in BACKCHANNELS for word in _WORD.findall(transcript.lower()))
 
 
 class TurnState(enum.Enum):
@@ -24,9 +37,13 @@ class TurnState(enum.Enum):
 _ALLOWED: dict[TurnState, frozenset[TurnState]] = {
     TurnState.LISTENING: frozenset({TurnState.USER_SPEAKING}),
     TurnState.USER_SPEAKING: frozenset({TurnState.LISTENING, TurnState.THINKING}),
-    TurnState.THINKING: frozenset({TurnState.LISTENING, TurnState.ASSISTANT_SPEAKING}),
-    TurnState.ASSISTANT_SPEAKING: frozenset({TurnState.LISTENING}),
+    TurnState.THINKING: frozenset(
+        {TurnState.LISTENING, TurnState.ASSISTANT_SPEAKING, TurnState.USER_SPEAKING}
+    ),
+    TurnState.ASSISTANT_SPEAKING: frozenset({TurnState.LISTENING, TurnState.USER_SPEAKING}),
 }
+# The floor the assistant had when it was interrupted, given back after a false interruption.
+_RESUMABLE = frozenset({TurnState.THINKING, TurnState.ASSISTANT_SPEAKING})
 
 
 class InvalidTransition(RuntimeError):
@@ -42,9 +59,9 @@ class TurnTaker:
         self._on_change = on_change
 
     @property
-    def hears_user(self) -> bool:
-        """Whether user audio is taken as a turn now (half duplex until barge-in exists)."""
-        return self.state in (TurnState.LISTENING, TurnState.USER_SPEAKING)
+    def assistant_has_floor(self) -> bool:
+        """Whether user speech now would be an interruption."""
+        return self.state in _RESUMABLE
 
     def can(self, new: TurnState) -> bool:
         return new in _ALLOWED[self.state]
@@ -58,3 +75,11 @@ class TurnTaker:
             self.turn_id += 1
         if self._on_change is not None:
             self._on_change(old, new)
+
+    def resume(self, state: TurnState, turn_id: int) -> None:
+        """A false interruption: give the floor back to the interrupted reply (its state and turn id)."""
+        if state not in _RESUMABLE or self.state not in (TurnState.USER_SPEAKING, TurnState.THINKING):
+            raise InvalidTransition(f"cannot resume {state.value} from {self.state.value}")
+        old, self.state, self.turn_id = self.state, state, turn_id
+        if self._on_change is not None:
+            self._on_change(old, state)

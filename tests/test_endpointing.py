@@ -14,6 +14,7 @@ from engine.endpointing import (
     UtteranceDiscarded,
     UtteranceEnded,
     UtteranceStarted,
+    sounds_finished,
 )
 from engine.settings import EndpointSettings, VadSettings
 
@@ -98,3 +99,53 @@ def test_a_loud_steady_noise_is_cut_at_the_maximum_length() -> None:
 
 def test_silence_alone_gives_no_events() -> None:
     assert run(silence(2.0)) == []
+
+
+@pytest.mark.parametrize(
+    ("said", "finished"),
+    [
+        ("¿A qué hora abren los sábados?", True),
+        ("Quiero una cita para mañana.", True),
+        ("¡Gracias!", True),
+        ("Quiero una cita y", False),
+        ("Quiero una cita, este", False),
+        ("para el lunes...", False),
+        ("con la doctora,", False),
+        ("necesito ver a la doctora de", False),
+        ("quiero una cita", None),
+        ("", None),
+    ],
+)
+def test_what_a_transcript_says_about_the_turn(said: str, finished: bool | None) -> None:
+    assert sounds_finished(said) is finished
+
+
+def ended_after(hint: str | None, question: Pcm) -> float:
+    """Seconds of silence after which the endpointer ended the turn, with ``hint`` given at the first pause."""
+    endpointer = Endpointer(VadSettings(), EndpointSettings(), 16_000, 20)
+    audio = np.concatenate([silence(0.5), question, silence(2.0)])
+    for frame in frames_of(audio, start=START):
+        event = endpointer.push(frame)
+        if isinstance(event, SpeechPaused) and hint is not None:
+            endpointer.hint(hint)
+        if isinstance(event, UtteranceEnded):
+            return event.detected_at - event.end_of_speech
+    raise AssertionError("the utterance never ended")
+
+
+def test_the_silence_adapts_to_a_complete_or_trailing_transcript(question: Pcm) -> None:
+    settings = EndpointSettings()
+    assert ended_after(None, question) == pytest.approx(settings.silence_ms / 1000, abs=0.021)
+    assert ended_after("¿A qué hora abren los sábados en Santiago?", question) == pytest.approx(
+        settings.silence_complete_ms / 1000, abs=0.021
+    )
+    assert ended_after("A qué hora abren los sábados y", question) == pytest.approx(
+        settings.silence_incomplete_ms / 1000, abs=0.021
+    )
+    assert ended_after("a qué hora abren", question) == pytest.approx(settings.silence_ms / 1000, abs=0.021)
+
+
+def test_a_hint_outside_an_utterance_changes_nothing() -> None:
+    endpointer = Endpointer(VadSettings(), EndpointSettings(), 16_000, 20)
+    endpointer.hint("Hola.")
+    assert endpointer.silence_needed == EndpointSettings().silence_ms / 1000
