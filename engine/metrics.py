@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from collections.abc import Mapping
+
+from prometheus_client import Counter, Gauge, Histogram
 
 PROVIDER_FAILOVERS = Counter(
     "taina_provider_failovers",
     "Turns (speech-to-text) or sentences (text-to-speech) a local adapter finished after a cloud provider failed.",
     ["port", "provider"],
 )
+
+TURN_STAGE = Histogram(
+    "taina_turn_stage_seconds",
+    "When each stage of a turn happened, in seconds after the caller stopped speaking (the latency waterfall).",
+    ["stage"],
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0),
+)
+
+TURNS = Counter("taina_turns", "Turns answered, by how they ended.", ["outcome"])
+
+LOOP_LAG = Gauge("taina_event_loop_lag_seconds", "How late the event loop woke up at its last check.")
+
+
+def observe_turn(timings_ms: Mapping[str, float], interrupted: bool) -> None:
+    for stage, ms in timings_ms.items():
+        TURN_STAGE.labels(stage).observe(max(0.0, ms / 1000))
+    TURNS.labels("interrupted" if interrupted else "completed").inc()

@@ -171,6 +171,30 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+class ConversationJournal(Protocol):
+    """Where conversations and their turns are kept. Calls never block the media path: an implementation
+    queues what it is given and writes it in the background."""
+
+    def started(self, conversation_id: str, stt: str, lm: str, tts: str) -> None: ...
+
+    def turn(self, conversation_id: str, turn: TurnEntry) -> None: ...
+
+    def ended(self, conversation_id: str, turns: int, failed: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class TurnEntry:
+    """One turn as it is kept: what was said, what the caller heard, and when each stage happened."""
+
+    turn_id: int
+    transcript: str
+    reply: str
+    interrupted: bool
+    timings_ms: Mapping[str, float]
+    actions: Sequence[Mapping[str, Any]] = ()
+    sources: Sequence[str] = ()
+
+
 class ObjectStore(Protocol):
     """Blobs by key (documents' originals, call recordings). Keys are validated by engine.keys."""
 

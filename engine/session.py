@@ -35,7 +35,15 @@ from engine.endpointing import (
     UtteranceEnded,
     UtteranceStarted,
 )
-from engine.ports import SpeechToText, SpeechToTextStream, TextToSpeech, Transport
+from engine.metrics import observe_turn
+from engine.ports import (
+    ConversationJournal,
+    SpeechToText,
+    SpeechToTextStream,
+    TextToSpeech,
+    Transport,
+    TurnEntry,
+)
 from engine.resample import InputConditioner
 from engine.settings import PROCESSING_RATE, Settings
 from engine.speaker import Speaker
@@ -92,6 +100,7 @@ class Session:
         tts: TextToSpeech,
         settings: Settings,
         on_turn: Callable[[TurnRecord], None] | None = None,
+        journal: ConversationJournal | None = None,
     ) -> None:
         self.id = session_id
         self.transport = transport
@@ -101,6 +110,7 @@ class Session:
         self.error: BaseException | None = None
         self._settings = settings
         self._on_turn = on_turn
+        self._journal = journal
         frame_ms = settings.audio.frame_ms
         self._conditioner = InputConditioner(PROCESSING_RATE, frame_ms)
         self._endpointer = Endpointer(settings.vad, settings.endpoint, PROCESSING_RATE, frame_ms)
@@ -118,6 +128,8 @@ class Session:
         """Serve the conversation until the user hangs up or a media task fails. Does not raise on failure."""
         structlog.contextvars.bind_contextvars(session_id=self.id)
         self._log.info("session.started", stt=self.stt.name, lm=self.dialogue.lm.name, tts=self.tts.name)
+        if self._journal is not None:
+            self._journal.started(self.id, self.stt.name, self.dialogue.lm.name, self.tts.name)
         self.stt.start()  # cloud providers connect now, ahead of the first turn
         self.tts.start()
         try:
@@ -148,6 +160,8 @@ class Session:
                 except Exception:
                     self._log.warning("provider.close_failed", provider=provider.name, exc_info=True)
             await self.transport.close()
+            if self._journal is not None:
+                self._journal.ended(self.id, len(self.records), self.error is not None)
             self._log.info("session.ended", turns=len(self.records), failed=self.error is not None)
 
     # -- listen -------------------------------------------------------------------------------------------
@@ -355,6 +369,20 @@ class Session:
             interrupted,
         )
         self.records.append(record)
+        observe_turn(record.timings_ms, interrupted)
+        if self._journal is not None:
+            self._journal.turn(
+                self.id,
+                TurnEntry(
+                    record.turn_id,
+                    record.transcript,
+                    record.reply,
+                    interrupted,
+                    record.timings_ms,
+                    [a.as_json() for a in record.actions],
+                    record.sources,
+                ),
+            )
         self._log.info(
             "turn.completed",
             turn=record.turn_id,

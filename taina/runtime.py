@@ -10,6 +10,7 @@ from pathlib import Path
 
 import structlog
 
+from adapters.conversation_journal import PostgresJournal
 from adapters.deepgram_stt import DeepgramSpeechToText
 from adapters.elevenlabs_tts import ElevenLabsTextToSpeech
 from adapters.espeak_tts import EspeakEngine, EspeakTextToSpeech
@@ -17,7 +18,7 @@ from adapters.webrtc import offer_ice_addresses
 from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
 from engine.failover import FailoverSpeechToText, FailoverTextToSpeech
-from engine.ports import SpeechToText, TextToSpeech, Transport
+from engine.ports import ConversationJournal, SpeechToText, TextToSpeech, Transport
 from engine.session import Session, TurnRecord
 from engine.settings import Settings
 from taina.assistant import Assistant
@@ -37,6 +38,7 @@ class Runtime:
     assistant: Assistant
     tts: TextToSpeech
     _recognizer: WhisperRecognizer
+    journal: ConversationJournal | None = None  # conversations kept in the database, once there is a backend
 
     @classmethod
     def build(cls, settings: Settings, progress: bool | None = None) -> Runtime:
@@ -93,11 +95,16 @@ class Runtime:
             self.text_to_speech(),
             self.settings,
             on_turn,
+            self.journal,
         )
 
     def with_backend(self, backend: Backend) -> Runtime:
         """This runtime answering from ``backend``'s documents and booking in its appointments system."""
-        runtime = dataclasses.replace(self, assistant=Assistant(self.settings, backend))
+        runtime = dataclasses.replace(
+            self,
+            assistant=Assistant(self.settings, backend),
+            journal=PostgresJournal(backend.knowledge_parts.database),
+        )
         log.info("runtime.language_model", language_model=runtime.assistant.language_model)
         return runtime
 
@@ -105,6 +112,8 @@ class Runtime:
         self._recognizer.close()
 
     async def aclose(self) -> None:
+        if isinstance(self.journal, PostgresJournal):
+            await self.journal.aclose()
         await self.assistant.close()
 
 

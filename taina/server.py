@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
+from engine.loop_watch import watch_loop
 from engine.session import Session
 from taina.appointments_api import appointments_router
 from taina.http_errors import ApiError, answer_errors_as_json
@@ -74,7 +75,9 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(watch_loop(), name="loop-watch")
         yield
+        watcher.cancel()
         await sessions.stop_all()
 
     app = FastAPI(title="TAINA Voice", version="0.1.0", lifespan=lifespan)
@@ -90,7 +93,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        """Prometheus metrics: provider failovers so far (more to come)."""
+        """Prometheus metrics: the turns' latency waterfall, event-loop lag, provider failovers."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")

@@ -76,7 +76,7 @@ async def test_talking_over_the_reply_stops_it_and_starts_the_next_turn(
     # Only what the caller heard counts as said: a prefix of the reply, in whole words.
     assert first.reply and "Muy pronto" not in first.reply
     assert first.reply.startswith("Entendí")
-    assert [m.content for m in session.dialogue.history if m.role == "assistant"][0] == first.reply + "…"
+    assert next(m.content for m in session.dialogue.history if m.role == "assistant") == first.reply + "…"
     # The reply's text-to-speech was cancelled, and no reply frame left after the interruption.
     assert tts.cancelled >= 1
     interrupted_at = event_time(transport, "interrupted")

@@ -1,0 +1,98 @@
+"""Conversations and turns (with their latency waterfall) in PostgreSQL, written in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from adapters.postgres import Database
+from engine.ports import TurnEntry
+
+log = structlog.get_logger("taina.journal")
+
+_Write = Callable[[], Awaitable[None]]
+
+
+class PostgresJournal:
+    """Queues each record and writes it on its own task, in order, so a slow database never delays a reply.
+    A failed write is logged with what it was and the writer goes on."""
+
+    def __init__(self, database: Database, max_queued: int = 10_000) -> None:
+        self._db = database
+        self._queue: asyncio.Queue[_Write] = asyncio.Queue(max_queued)
+        self._writer: asyncio.Task[None] | None = None
+
+    def started(self, conversation_id: str, stt: str, lm: str, tts: str) -> None:
+        self._put(
+            lambda: self._execute(
+                "INSERT INTO conversations (id, stt, lm, tts) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                conversation_id,
+                stt,
+                lm,
+                tts,
+            ),
+            "started",
+        )
+
+    def turn(self, conversation_id: str, turn: TurnEntry) -> None:
+        self._put(
+            lambda: self._execute(
+                "INSERT INTO turns (conversation_id, turn_id, transcript, reply, interrupted, timings_ms,"
+                " actions, sources) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)"
+                " ON CONFLICT (conversation_id, turn_id) DO NOTHING",
+                conversation_id,
+                turn.turn_id,
+                turn.transcript,
+                turn.reply,
+                turn.interrupted,
+                json.dumps(dict(turn.timings_ms)),
+                json.dumps([dict(a) for a in turn.actions], ensure_ascii=False, default=str),
+                list(turn.sources),
+            ),
+            "turn",
+        )
+
+    def ended(self, conversation_id: str, turns: int, failed: bool) -> None:
+        self._put(
+            lambda: self._execute(
+                "UPDATE conversations SET ended_at = now(), turns = $2, failed = $3 WHERE id = $1",
+                conversation_id,
+                turns,
+                failed,
+            ),
+            "ended",
+        )
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is written."""
+        await self._queue.join()
+
+    async def aclose(self) -> None:
+        await self.flush()
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+    def _put(self, write: _Write, what: str) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all(), name="journal-writer")
+        try:
+            self._queue.put_nowait(write)
+        except asyncio.QueueFull:
+            log.error("journal.dropped", what=what, queued=self._queue.qsize())
+
+    async def _write_all(self) -> None:
+        while True:
+            write = await self._queue.get()
+            try:
+                await write()
+            except Exception:
+                log.error("journal.write_failed", exc_info=True)
+            finally:
+                self._queue.task_done()
+
+    async def _execute(self, query: str, *args: object) -> None:
+        await self._db.pool.execute(query, *args)
