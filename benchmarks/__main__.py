@@ -16,6 +16,10 @@ BENCHMARKS = {
     "ingest": "pages per second for text PDFs with local embeddings",
     "dialogue": "policy turn time p50/p95 with retrieval and the appointment tools, embedded default",
     "adapters": "engine-side overhead of the Deepgram and ElevenLabs adapters per audio chunk, in microseconds",
+    "latency": "engine-added latency per turn at 1, 10 and 50 concurrent sessions, scripted provider latencies",
+    "bargein": "first voiced frame of an interruption to the last reply frame sent, p95",
+    "capacity": "real WebRTC sessions over loopback: sessions per core at real time, memory per session",
+    "pipecat": "the same audio and scripted providers through Pipecat and this engine: CPU and added latency",
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -1,5 +1,8 @@
 """Outbound audio paced against the wall clock: one frame every ``frame_ms``, silence when idle or paused.
 
+When idle (sending silence), a newly queued frame leaves at once and the clock restarts from it, so the
+first frame of a reply does not wait up to a frame for the next slot.
+
 Every transport pulls from a PacedPlayout (aiortc's sender through a track's ``recv``, the file transport
 through a loop), so reply timing is measured the same way whatever carries the audio.
 """
@@ -30,6 +33,7 @@ class PacedPlayout:
         self._space.set()
         self._empty = asyncio.Event()
         self._empty.set()
+        self._arrived = asyncio.Event()  # set by put: wakes an idle next_frame
         self._silence = np.zeros(self.frame_size, dtype=np.int16)
         self._start: float | None = None
         self._index = 0
@@ -43,6 +47,7 @@ class PacedPlayout:
             await self._space.wait()
         self._queue.append((samples, on_sent))
         self._empty.clear()
+        self._arrived.set()
 
     async def next_frame(self) -> tuple[Pcm, float, bool]:
         """Wait until the next frame is due; return (samples, due time, is_silence_fill)."""
@@ -51,7 +56,19 @@ class PacedPlayout:
             self._start, self._index = now, 0
         due = self._start + self._index * self._frame_s
         if due > now:
-            await asyncio.sleep(due - now)
+            if self._queue or self._paused:
+                await asyncio.sleep(due - now)
+            else:
+                self._arrived.clear()
+                try:
+                    async with asyncio.timeout(due - now):
+                        await self._arrived.wait()
+                except TimeoutError:
+                    pass  # nothing came: this slot is silence
+                else:
+                    if not self._paused:  # a frame came while idle: it leaves now, on a new clock
+                        self._start = due = time.monotonic()
+                        self._index = 0
         self._index += 1
         if self._paused or not self._queue:
             return self._silence, due, True

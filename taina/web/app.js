@@ -54,13 +54,27 @@ function dropInterim() {
   interimLine = null;
 }
 
-function addLine(role, text) {
+function addLine(role, text, turn) {
   if (role === "user") dropInterim();
+  const last = transcript.lastElementChild;
+  // A reply arrives clause by clause: they join into one line per turn.
+  if (role === "assistant" && last && last.dataset.role === "assistant" && last.dataset.turn === String(turn)) {
+    last.textContent += " " + text;
+    return;
+  }
   const item = document.createElement("li");
   item.dataset.role = role;
+  item.dataset.turn = String(turn);
   item.textContent = text;
-  transcript.appendChild(item);
+  if (role === "assistant" && interimLine) transcript.insertBefore(item, interimLine);
+  else transcript.appendChild(item);
   item.scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+function markInterrupted(turn) {
+  const lines = transcript.querySelectorAll(`li[data-role="assistant"][data-turn="${turn}"]`);
+  lines.forEach((line) => { line.dataset.interrupted = "true"; });
+  window.tainaInterruptions = (window.tainaInterruptions || 0) + 1; // read by the browser tests
 }
 
 function microphoneError(err) {
@@ -118,7 +132,8 @@ function handleEvent(message) {
     setStatus(event.state);
     if (event.state === "listening") dropInterim();
   } else if (event.type === "transcript" && event.interim) showInterim(event.text);
-  else if (event.type === "transcript") addLine(event.role, event.text);
+  else if (event.type === "transcript") addLine(event.role, event.text, event.turn);
+  else if (event.type === "interrupted") markInterrupted(event.turn);
   else if (event.type === "error") showError(event.message);
 }
 

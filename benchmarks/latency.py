@@ -1,0 +1,177 @@
+"""Engine-added latency per turn, at 1, 10 and 50 concurrent sessions in one process.
+
+Each session is the real engine (input conditioning, VAD, endpointing, dialogue, clause chunking, speaker,
+paced playout) fed by a transport that plays spoken questions in real time as 48 kHz stereo, and answered by
+the scripted providers of ``benchmarks.profile`` (a documented latency profile). Per turn:
+
+    engine-added = (end of speech -> first reply frame out) - configured endpointing silence - provider time
+
+so what is left is the engine's own work and waiting: frame handling, the loop's scheduling under load, the
+chunker, resampling the voice to 48 kHz and the playout. Sessions start at staggered times (as calls do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.espeak_tts import EspeakEngine
+from adapters.wavfile import FileTransport
+from benchmarks.profile import (
+    TRANSCRIPT,
+    LatencyProfile,
+    ProfiledModel,
+    ProfiledSpeechToText,
+    ProfiledTextToSpeech,
+)
+from engine.audio import AudioFrame, Pcm
+from engine.dialogue import Dialogue
+from engine.resample import resample
+from engine.session import Session, TurnRecord
+from engine.settings import EspeakSettings, Settings
+
+TARGET_P95_MS = 10.0
+CONCURRENCY = ((1, 8), (10, 4), (50, 3))  # (sessions, turns each)
+RESULTS = Path(__file__).parent / "results"
+
+
+def spoken_question() -> Pcm:
+    engine = EspeakEngine(EspeakSettings(rate=150))
+    return resample(engine.synthesize_now(TRANSCRIPT), engine.sample_rate, 48_000)
+
+
+def call_audio(question: Pcm, turns: int, gap_s: float, lead_s: float) -> AudioFrame:
+    """``turns`` times: silence, the question, and a gap long enough for the whole reply; 48 kHz stereo."""
+    parts = [np.zeros(int(lead_s * 48_000), np.int16)]
+    for _ in range(turns):
+        parts += [np.zeros(int(0.4 * 48_000), np.int16), question, np.zeros(int(gap_s * 48_000), np.int16)]
+    mono = np.concatenate(parts)
+    return AudioFrame(np.repeat(mono, 2), 48_000, 0.0, 2)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def _loop_lag(samples: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        asked = time.monotonic()
+        await asyncio.sleep(0.05)
+        samples.append((time.monotonic() - asked - 0.05) * 1000)
+
+
+async def run_sessions(
+    sessions: int, turns: int, profile: LatencyProfile, settings: Settings, question: Pcm
+) -> dict[str, Any]:
+    gap = (settings.endpoint.silence_ms + profile.provider_ms) / 1000 + 2 * profile.seconds_per_clause + 1.0
+    turn_s = 0.4 + len(question) / 48_000 + gap
+    rng = random.Random(sessions)
+    records: list[TurnRecord] = []
+
+    async def one(index: int) -> None:
+        lead = rng.uniform(0, turn_s) if sessions > 1 else 0.2
+        transport = FileTransport(call_audio(question, turns, gap, lead), settings.audio, 3.0)
+        mine: list[TurnRecord] = []
+
+        def done(record: TurnRecord) -> None:
+            mine.append(record)
+            if len(mine) == turns:
+                transport.hang_up()
+
+        session = Session(
+            f"lat-{sessions}-{index}",
+            transport,
+            ProfiledSpeechToText(profile),
+            Dialogue(ProfiledModel(profile)),
+            ProfiledTextToSpeech(profile),
+            settings,
+            done,
+        )
+        await session.run()
+        if session.error is not None:
+            raise RuntimeError(f"session {index} failed: {session.error!r}")
+        records.extend(mine)
+
+    lag: list[float] = []
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_loop_lag(lag, stop))
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    async with asyncio.timeout(turns * turn_s + turn_s + 60):  # bounded, whatever happens
+        await asyncio.gather(*(one(i) for i in range(sessions)))
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    stop.set()
+    await watcher
+
+    silence, provider = settings.endpoint.silence_ms, profile.provider_ms
+    added = [r.timings_ms["first_audio"] - silence - provider for r in records if "first_audio" in r.timings_ms]
+    stages = ("end_of_speech", "transcript", "first_token", "first_clause", "tts_first_audio", "first_audio")
+    return {
+        "sessions": sessions,
+        "turns": len(records),
+        "engine_added_ms": {
+            "p50": round(statistics.median(added), 1),
+            "p95": round(percentile(added, 95), 1),
+            "max": round(max(added), 1),
+        },
+        "first_audio_ms_p50": round(statistics.median(r.timings_ms["first_audio"] for r in records), 1),
+        "waterfall_ms_p50": {
+            s: round(statistics.median(r.timings_ms[s] for r in records if s in r.timings_ms), 1) for s in stages
+        },
+        "cpu_share_of_one_core": round(cpu / wall, 3),
+        "cpu_ms_per_audio_second": round(cpu * 1000 / (sessions * wall), 2),
+        "loop_lag_ms": {"p99": round(percentile(lag, 99), 1), "max": round(max(lag), 1)},
+        "_added": added,
+    }
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.boxplot([r["_added"] for r in results], labels=[str(r["sessions"]) for r in results], whis=(5, 95))
+    left.axhline(TARGET_P95_MS, color="tab:red", linestyle="--", label=f"target p95 {TARGET_P95_MS:g} ms")
+    left.set_xlabel("concurrent sessions (2 cores)")
+    left.set_ylabel("engine-added latency per turn (ms)")
+    left.legend(loc="upper left")
+    left.set_title("What the engine adds to the providers' time")
+    busiest = results[-1]["waterfall_ms_p50"]
+    names = list(busiest)
+    starts = [0.0, *[busiest[n] for n in names[:-1]]]
+    right.barh(names[::-1], [busiest[n] - s for n, s in zip(names, starts, strict=True)][::-1],
+               left=starts[::-1], color="tab:blue")  # fmt: skip
+    right.set_xlabel("ms after the caller stopped speaking (median)")
+    right.set_title(f"Turn waterfall at {results[-1]['sessions']} sessions")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(runs: int | None = None) -> dict[str, Any]:
+    settings = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent"})
+    profile = LatencyProfile()
+    question = spoken_question()
+    levels = CONCURRENCY if runs is None else ((1, runs), (10, max(1, runs // 2)), (50, max(1, runs // 3)))
+    results = [asyncio.run(run_sessions(n, turns, profile, settings, question)) for n, turns in levels]
+    RESULTS.mkdir(exist_ok=True)
+    plot(results, RESULTS / "latency.png")
+    busiest = results[-1]
+    for r in results:
+        r.pop("_added")
+    return {
+        "profile_ms": profile.as_json(),
+        "endpoint_silence_ms": settings.endpoint.silence_ms,
+        "levels": results,
+        "target_p95_ms_at_50": TARGET_P95_MS,
+        "met": busiest["engine_added_ms"]["p95"] <= TARGET_P95_MS,
+        "plot": "benchmarks/results/latency.png",
+    }
