@@ -6,6 +6,9 @@ the scripted providers of ``benchmarks.profile`` (a documented latency profile).
 
     engine-added = (end of speech -> first reply frame out) - configured endpointing silence - provider time
 
+Provider time is what the scripted providers really took on the turn (the profile's figures plus however late
+their timers woke, about a millisecond each; that overshoot is reported apart).
+
 so what is left is the engine's own work and waiting: frame handling, the loop's scheduling under load, the
 chunker, resampling the voice to 48 kHz and the playout. Sessions start at staggered times (as calls do).
 """
@@ -29,6 +32,7 @@ from benchmarks.profile import (
     ProfiledModel,
     ProfiledSpeechToText,
     ProfiledTextToSpeech,
+    ProviderClock,
 )
 from engine.audio import AudioFrame, Pcm
 from engine.dialogue import Dialogue
@@ -74,11 +78,14 @@ async def run_sessions(
     turn_s = 0.4 + len(question) / 48_000 + gap
     rng = random.Random(sessions)
     records: list[TurnRecord] = []
+    provider_ms: list[float] = []
+    spent_by_part: list[dict[str, float]] = []
 
     async def one(index: int) -> None:
         lead = rng.uniform(0, turn_s) if sessions > 1 else 0.2
         transport = FileTransport(call_audio(question, turns, gap, lead), settings.audio, 3.0)
         mine: list[TurnRecord] = []
+        clock = ProviderClock()
 
         def done(record: TurnRecord) -> None:
             mine.append(record)
@@ -88,16 +95,21 @@ async def run_sessions(
         session = Session(
             f"lat-{sessions}-{index}",
             transport,
-            ProfiledSpeechToText(profile),
-            Dialogue(ProfiledModel(profile)),
-            ProfiledTextToSpeech(profile),
+            ProfiledSpeechToText(profile, clock),
+            Dialogue(ProfiledModel(profile, clock)),
+            ProfiledTextToSpeech(profile, clock),
             settings,
             done,
         )
         await session.run()
         if session.error is not None:
             raise RuntimeError(f"session {index} failed: {session.error!r}")
-        records.extend(mine)
+        for turn, record in enumerate(mine):
+            spent = clock.total_ms(turn)
+            if spent is not None and "first_audio" in record.timings_ms:
+                records.append(record)
+                provider_ms.append(spent)
+                spent_by_part.append(clock.turns[turn])
 
     lag: list[float] = []
     stop = asyncio.Event()
@@ -109,8 +121,17 @@ async def run_sessions(
     stop.set()
     await watcher
 
-    silence, provider = settings.endpoint.silence_ms, profile.provider_ms
-    added = [r.timings_ms["first_audio"] - silence - provider for r in records if "first_audio" in r.timings_ms]
+    silence = settings.endpoint.silence_ms
+    added = [
+        r.timings_ms["first_audio"] - silence - spent for r, spent in zip(records, provider_ms, strict=True)
+    ]
+    pairs = [(r.timings_ms, p) for r, p in zip(records, spent_by_part, strict=True)]
+    hops = {  # where the engine's share goes, stage to stage, less what the provider in between took
+        "end_of_speech_to_transcript": [t["transcript"] - t["end_of_speech"] - p["stt"] for t, p in pairs],
+        "transcript_to_first_token": [t["first_token"] - t["transcript"] - p["lm"] for t, p in pairs],
+        "first_clause_to_tts_audio": [t["tts_first_audio"] - t["first_clause"] - p["tts"] for t, p in pairs],
+        "tts_audio_to_frame_out": [t["first_audio"] - t["tts_first_audio"] for t, _p in pairs],
+    }
     stages = ("end_of_speech", "transcript", "first_token", "first_clause", "tts_first_audio", "first_audio")
     return {
         "sessions": sessions,
@@ -120,9 +141,12 @@ async def run_sessions(
             "p95": round(percentile(added, 95), 1),
             "max": round(max(added), 1),
         },
+        "engine_hops_ms_p95": {name: round(percentile(values, 95), 1) for name, values in hops.items()},
+        "provider_timer_overshoot_ms_p50": round(statistics.median(provider_ms) - profile.provider_ms, 1),
         "first_audio_ms_p50": round(statistics.median(r.timings_ms["first_audio"] for r in records), 1),
         "waterfall_ms_p50": {
-            s: round(statistics.median(r.timings_ms[s] for r in records if s in r.timings_ms), 1) for s in stages
+            s: round(statistics.median(r.timings_ms[s] for r in records if s in r.timings_ms), 1)
+            for s in stages
         },
         "cpu_share_of_one_core": round(cpu / wall, 3),
         "cpu_ms_per_audio_second": round(cpu * 1000 / (sessions * wall), 2),
@@ -138,7 +162,9 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    left.boxplot([r["_added"] for r in results], labels=[str(r["sessions"]) for r in results], whis=(5, 95))
+    left.boxplot(
+        [r["_added"] for r in results], tick_labels=[str(r["sessions"]) for r in results], whis=(5, 95)
+    )
     left.axhline(TARGET_P95_MS, color="tab:red", linestyle="--", label=f"target p95 {TARGET_P95_MS:g} ms")
     left.set_xlabel("concurrent sessions (2 cores)")
     left.set_ylabel("engine-added latency per turn (ms)")

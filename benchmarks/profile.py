@@ -12,8 +12,9 @@ The profile (milliseconds), from figures published for the cloud providers (../s
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -48,9 +49,36 @@ class LatencyProfile:
         return {**asdict(self), "provider_ms": self.provider_ms}
 
 
+@dataclass
+class ProviderClock:
+    """What one call's providers really took per turn, in ms (timers wake a little late; that is not the
+    engine's doing): speech-to-text finish, model to first text, text-to-speech to first audio."""
+
+    turns: list[dict[str, float]] = field(default_factory=list)
+
+    def stt(self, ms: float) -> None:
+        self.turns.append({"stt": ms})
+
+    def first(self, part: str, ms: float) -> None:
+        if self.turns and part not in self.turns[-1]:
+            self.turns[-1][part] = ms
+
+    def total_ms(self, turn: int) -> float | None:
+        spent = self.turns[turn] if turn < len(self.turns) else {}
+        return sum(spent.values()) if len(spent) == 3 else None
+
+
+async def _wait(ms: float) -> float:
+    """Sleep ``ms``; returns how long it really took."""
+    start = time.perf_counter()
+    await asyncio.sleep(ms / 1000)
+    return (time.perf_counter() - start) * 1000
+
+
 class ProfiledStream:
-    def __init__(self, profile: LatencyProfile) -> None:
+    def __init__(self, profile: LatencyProfile, clock: ProviderClock) -> None:
         self._profile = profile
+        self._clock = clock
         self.frames = 0
 
     async def send(self, frame: AudioFrame) -> None:
@@ -63,7 +91,7 @@ class ProfiledStream:
         pass
 
     async def finish(self) -> Transcript:
-        await asyncio.sleep(self._profile.stt_final_ms / 1000)
+        self._clock.stt(await _wait(self._profile.stt_final_ms))
         return Transcript(TRANSCRIPT, "es")
 
     async def aclose(self) -> None:
@@ -73,14 +101,15 @@ class ProfiledStream:
 class ProfiledSpeechToText:
     name = "profiled-stt"
 
-    def __init__(self, profile: LatencyProfile) -> None:
+    def __init__(self, profile: LatencyProfile, clock: ProviderClock | None = None) -> None:
         self._profile = profile
+        self.clock = clock or ProviderClock()
 
     def start(self) -> None:
         pass
 
     def open(self, on_interim: Callable[[str], None] | None = None) -> ProfiledStream:
-        return ProfiledStream(self._profile)
+        return ProfiledStream(self._profile, self.clock)
 
     async def aclose(self) -> None:
         pass
@@ -89,11 +118,12 @@ class ProfiledSpeechToText:
 class ProfiledModel:
     name = "profiled-lm"
 
-    def __init__(self, profile: LatencyProfile) -> None:
+    def __init__(self, profile: LatencyProfile, clock: ProviderClock | None = None) -> None:
         self._profile = profile
+        self.clock = clock or ProviderClock()
 
     async def respond(self, prompt: Prompt) -> AsyncIterator[LanguageModelEvent]:
-        await asyncio.sleep(self._profile.lm_first_token_ms / 1000)
+        self.clock.first("lm", await _wait(self._profile.lm_first_token_ms))
         for index, piece in enumerate(REPLY):
             if index:
                 await asyncio.sleep(self._profile.lm_piece_ms / 1000)
@@ -103,8 +133,9 @@ class ProfiledModel:
 class ProfiledTextToSpeech:
     name = "profiled-tts"
 
-    def __init__(self, profile: LatencyProfile) -> None:
+    def __init__(self, profile: LatencyProfile, clock: ProviderClock | None = None) -> None:
         self._profile = profile
+        self.clock = clock or ProviderClock()
         t = np.arange(TTS_RATE // 10) / TTS_RATE
         self._chunk = (0.2 * 32767 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)  # 100 ms
 
@@ -113,7 +144,7 @@ class ProfiledTextToSpeech:
 
     async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
         profile = self._profile
-        await asyncio.sleep(profile.tts_first_audio_ms / 1000)
+        self.clock.first("tts", await _wait(profile.tts_first_audio_ms))
         chunks = max(1, round(profile.seconds_per_clause * 10))
         for index in range(chunks):
             if index:

@@ -187,7 +187,7 @@ class Endpointer:
             self._paused = False
             self._silence = self._default_silence  # the transcript that set it is stale now
             return SpeechResumed(now)
-        silence = detector.silence(now)
+        silence = detector.silence(now) + 1e-6  # frame timestamps are sums of floats
         if silence >= self._silence:
             return self._end(now, forced=False)
         if silence >= self._pause and not self._paused:

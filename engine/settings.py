@@ -69,7 +69,8 @@ class VadSettings:
 class EndpointSettings:
     prefix: ClassVar[str] = "TAINA_ENDPOINT"
     silence_ms: int = knob(
-        440, "Silence after speech that ends the user's turn, in ms (counted in whole frames: keep it a multiple)."
+        440,
+        "Silence after speech that ends the user's turn, in ms (counted in whole frames: keep it a multiple).",
     )
     pause_ms: int = knob(
         200, "Silence after which speech-to-text starts on the audio so far, in case the turn is over (ms)."

@@ -8,7 +8,7 @@ from frames import dominant_frequency, frames_of
 from speech import noise, tone
 
 from engine.audio import AudioFrame, FrameRing, Reframer, rms_dbfs
-from engine.resample import InputConditioner, OutputConditioner, downmix, resample
+from engine.resample import Decimator, InputConditioner, OutputConditioner, downmix, resample
 
 
 def test_reframer_cuts_exact_frames_and_keeps_the_rest() -> None:
@@ -72,3 +72,17 @@ def test_output_conditioner_makes_paced_frames_from_synthesized_chunks() -> None
     assert all(len(f) == 960 for f in frames)
     assert abs(len(frames) - 40) <= 2
     assert rms_dbfs(np.concatenate(frames)) > -20
+
+
+def test_the_48k_listening_path_answers_each_frame_at_once_and_filters_aliases() -> None:
+    conditioner = InputConditioner(16_000, 20)
+    speechband = tone(1.0, freq=1000.0, rate=48_000)
+    counts = [len(conditioner.push(f)) for f in frames_of(np.repeat(speechband, 2), rate=48_000, channels=2)]
+    assert counts == [1] * 50  # every 20 ms inbound frame gives its engine frame, none held back
+    decimator = Decimator(3)
+    whole = decimator.push(speechband)
+    chunked = Decimator(3)
+    pieces = np.concatenate([chunked.push(speechband[i : i + 777]) for i in range(0, 48_000, 777)])
+    assert np.array_equal(whole, pieces)  # the same stream however it is cut
+    assert rms_dbfs(whole[400:]) == pytest.approx(rms_dbfs(speechband), abs=0.2)
+    assert rms_dbfs(Decimator(3).push(tone(1.0, freq=10_000.0, rate=48_000))[400:]) < -70
