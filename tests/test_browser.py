@@ -85,6 +85,54 @@ def test_spoken_question_gets_a_spoken_reply(browser: Browser, server_with_docum
     assert page.get_by_test_id("talk").get_attribute("aria-pressed") == "false"
 
 
+OVER_QUESTION = "Buenos días, necesito información sobre los precios de las consultas."
+INTERRUPTION = "Espere, mejor quiero una cita con la pediatra."
+
+
+def test_talking_over_the_assistant_stops_its_reply(
+    chromium: str, server_with_documents: Server, tmp_path: Path
+) -> None:
+    """The fake microphone asks, and while the answer plays, talks over it: the reply stops and the
+    interruption is answered as the next turn."""
+    import numpy as np
+    from speech import silence, speech
+
+    from adapters.wavfile import write_wav
+
+    server = server_with_documents
+    rate = 22_050
+    audio = np.concatenate([silence(0.5, rate), speech(OVER_QUESTION, rate), silence(2.2, rate),
+                            speech(INTERRUPTION, rate), silence(8.0, rate)])  # fmt: skip
+    microphone = tmp_path / "over.wav"
+    write_wav(microphone, audio, rate)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=chromium_flags(microphone))
+        try:
+            page = open_page(browser, server)
+            page.get_by_test_id("talk").click()
+            page.wait_for_function("window.tainaInterruptions >= 1", timeout=60_000)
+            stopped_at = page.evaluate("window.tainaInterruptedAt")
+            # The reply's line is marked as interrupted, and the interruption becomes the next turn.
+            page.wait_for_selector('[data-role="assistant"][data-interrupted="true"]', timeout=5_000)
+            page.wait_for_function(
+                "document.querySelectorAll('[data-role=assistant]').length >= 2", timeout=45_000
+            )
+            # The reply went quiet at once: nothing loud from shortly after the interruption until the caller
+            # had finished and the next answer began.
+            loud = page.evaluate("window.tainaAudio.loudAt")
+            heard_before = [t for t in loud if t < stopped_at]
+            heard_after = [t for t in loud if stopped_at + 300 < t < stopped_at + 1_200]
+            assert heard_before, "the first reply was heard before the interruption"
+            assert heard_after == [], heard_after
+        except Exception:
+            print(server.logs())
+            raise
+        finally:
+            browser.close()
+    logs = server.logs()
+    assert '"turn.barge_in"' in logs and '"turn.interrupted"' in logs
+
+
 def test_refused_microphone_is_explained(chromium: str, server: Server) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(

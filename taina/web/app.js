@@ -21,7 +21,7 @@ const replyEl = document.getElementById("reply");
 const raw = new URLSearchParams(location.search).has("raw");
 
 // What the page has heard of the reply, for people (the ring) and for tests.
-window.tainaAudio = { peakRms: 0, loudFrames: 0 };
+window.tainaAudio = { peakRms: 0, loudFrames: 0, loudAt: [] };
 
 let call = null;
 
@@ -75,6 +75,7 @@ function markInterrupted(turn) {
   const lines = transcript.querySelectorAll(`li[data-role="assistant"][data-turn="${turn}"]`);
   lines.forEach((line) => { line.dataset.interrupted = "true"; });
   window.tainaInterruptions = (window.tainaInterruptions || 0) + 1; // read by the browser tests
+  window.tainaInterruptedAt = performance.now();
 }
 
 function microphoneError(err) {
@@ -116,7 +117,12 @@ function watchReplyLevel(stream, audioContext) {
     for (const s of samples) sum += s * s;
     const rms = Math.sqrt(sum / samples.length);
     window.tainaAudio.peakRms = Math.max(window.tainaAudio.peakRms, rms);
-    if (rms > 0.01) window.tainaAudio.loudFrames += 1;
+    if (rms > 0.01) {
+      window.tainaAudio.loudFrames += 1;
+      const loudAt = window.tainaAudio.loudAt; // when the reply was heard (performance.now), the latest 2000
+      loudAt.push(performance.now());
+      if (loudAt.length > 2000) loudAt.shift();
+    }
     talk.style.setProperty("--level", Math.min(rms * 4, 0.25).toFixed(3));
   }, 50);
 }
