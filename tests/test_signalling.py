@@ -111,3 +111,19 @@ def test_loopback_only_ice_drops_other_remote_candidates() -> None:
     kept = filter_remote_candidates(sdp, ("127.0.0.1",))
     assert "127.0.0.1" in kept and "192.168" not in kept and ".local" not in kept
     assert filter_remote_candidates(sdp, ("203.0.113.5",)) == sdp
+
+
+@pytest.mark.parametrize("amplitude", [0, 1, 300, 12_000, 32_767])
+def test_the_outbound_audio_level_matches_aiortcs_own(amplitude: int) -> None:
+    import av
+    import numpy as np
+    from aiortc import rtp
+
+    from adapters import webrtc
+
+    rng = np.random.default_rng(amplitude)
+    samples = (rng.uniform(-1, 1, 960) * amplitude).astype(np.int16)
+    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+    original = webrtc._original_audio_level(frame)
+    assert webrtc.audio_level_dbov(frame) == original
+    assert rtp.compute_audio_level_dbov is webrtc.audio_level_dbov  # the one aiortc's sender calls
