@@ -45,18 +45,21 @@ CONCURRENCY = ((1, 8), (10, 4), (50, 3))  # (sessions, turns each)
 RESULTS = Path(__file__).parent / "results"
 
 
-def spoken_question() -> Pcm:
+def spoken_question(rate: int = 48_000) -> Pcm:
     engine = EspeakEngine(EspeakSettings(rate=150))
-    return resample(engine.synthesize_now(TRANSCRIPT), engine.sample_rate, 48_000)
+    return resample(engine.synthesize_now(TRANSCRIPT), engine.sample_rate, rate)
 
 
-def call_audio(question: Pcm, turns: int, gap_s: float, lead_s: float) -> AudioFrame:
-    """``turns`` times: silence, the question, and a gap long enough for the whole reply; 48 kHz stereo."""
-    parts = [np.zeros(int(lead_s * 48_000), np.int16)]
+def call_audio(
+    question: Pcm, turns: int, gap_s: float, lead_s: float, rate: int = 48_000, channels: int = 2
+) -> AudioFrame:
+    """``turns`` times: silence, the question, and a gap long enough for the whole reply (48 kHz stereo, as
+    WebRTC delivers it, unless told otherwise)."""
+    parts = [np.zeros(int(lead_s * rate), np.int16)]
     for _ in range(turns):
-        parts += [np.zeros(int(0.4 * 48_000), np.int16), question, np.zeros(int(gap_s * 48_000), np.int16)]
+        parts += [np.zeros(int(0.4 * rate), np.int16), question, np.zeros(int(gap_s * rate), np.int16)]
     mono = np.concatenate(parts)
-    return AudioFrame(np.repeat(mono, 2), 48_000, 0.0, 2)
+    return AudioFrame(np.repeat(mono, channels), rate, 0.0, channels)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,11 +74,22 @@ async def _loop_lag(samples: list[float], stop: asyncio.Event) -> None:
         samples.append((time.monotonic() - asked - 0.05) * 1000)
 
 
+def gap_s(settings: Settings, profile: LatencyProfile) -> float:
+    """Silence after each question: room for the endpointing, the providers and the whole reply."""
+    return (settings.endpoint.silence_ms + profile.provider_ms) / 1000 + 2 * profile.seconds_per_clause + 1.0
+
+
 async def run_sessions(
-    sessions: int, turns: int, profile: LatencyProfile, settings: Settings, question: Pcm
+    sessions: int,
+    turns: int,
+    profile: LatencyProfile,
+    settings: Settings,
+    question: Pcm,
+    rate: int = 48_000,
+    channels: int = 2,
 ) -> dict[str, Any]:
-    gap = (settings.endpoint.silence_ms + profile.provider_ms) / 1000 + 2 * profile.seconds_per_clause + 1.0
-    turn_s = 0.4 + len(question) / 48_000 + gap
+    gap = gap_s(settings, profile)
+    turn_s = 0.4 + len(question) / rate + gap
     rng = random.Random(sessions)
     records: list[TurnRecord] = []
     provider_ms: list[float] = []
@@ -83,7 +97,7 @@ async def run_sessions(
 
     async def one(index: int) -> None:
         lead = rng.uniform(0, turn_s) if sessions > 1 else 0.2
-        transport = FileTransport(call_audio(question, turns, gap, lead), settings.audio, 3.0)
+        transport = FileTransport(call_audio(question, turns, gap, lead, rate, channels), settings.audio, 3.0)
         mine: list[TurnRecord] = []
         clock = ProviderClock()
 
