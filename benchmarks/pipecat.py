@@ -86,7 +86,7 @@ def run(runs: int | None = None) -> dict[str, Any]:
         call = Path(folder) / "call.wav"
         write_wav(call, np.concatenate(parts), 16_000)
         done = subprocess.run(
-            [str(python), str(HERE / "pipecat_side.py"), str(call), str(SESSIONS), str(turns),
+            [str(python), "-I", str(HERE / "pipecat_side.py"), str(call), str(SESSIONS), str(turns),
              json.dumps(profile.as_json())],
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
