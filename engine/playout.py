@@ -33,7 +33,7 @@ class PacedPlayout:
         self._space.set()
         self._empty = asyncio.Event()
         self._empty.set()
-        self._arrived = asyncio.Event()  # set by put: wakes an idle next_frame
+        self._idle_wait: asyncio.Future[bool] | None = None  # an idle next_frame's wait; put ends it early
         self._silence = np.zeros(self.frame_size, dtype=np.int16)
         self._start: float | None = None
         self._index = 0
@@ -47,7 +47,9 @@ class PacedPlayout:
             await self._space.wait()
         self._queue.append((samples, on_sent))
         self._empty.clear()
-        self._arrived.set()
+        waiting = self._idle_wait
+        if waiting is not None and not waiting.done():
+            waiting.set_result(True)
 
     async def next_frame(self) -> tuple[Pcm, float, bool]:
         """Wait until the next frame is due; return (samples, due time, is_silence_fill)."""
@@ -58,17 +60,10 @@ class PacedPlayout:
         if due > now:
             if self._queue or self._paused:
                 await asyncio.sleep(due - now)
-            else:
-                self._arrived.clear()
-                try:
-                    async with asyncio.timeout(due - now):
-                        await self._arrived.wait()
-                except TimeoutError:
-                    pass  # nothing came: this slot is silence
-                else:
-                    if not self._paused:  # a frame came while idle: it leaves now, on a new clock
-                        self._start = due = time.monotonic()
-                        self._index = 0
+            elif await self._wait_idle(due - now) and not self._paused:
+                # A frame came while idle: it leaves now, and the clock starts again from it.
+                self._start = due = time.monotonic()
+                self._index = 0
         self._index += 1
         if self._paused or not self._queue:
             return self._silence, due, True
@@ -79,6 +74,19 @@ class PacedPlayout:
         if on_sent is not None:
             on_sent(due)
         return samples, due, False
+
+    async def _wait_idle(self, delay: float) -> bool:
+        """Sleep ``delay`` (as asyncio.sleep does, one future and one timer), or less if a frame is put:
+        whether one was."""
+        loop = asyncio.get_running_loop()
+        waiting = self._idle_wait = loop.create_future()
+        timer = loop.call_later(delay, _settle, waiting)
+        try:
+            came: bool = await waiting
+            return came
+        finally:
+            timer.cancel()
+            self._idle_wait = None
 
     def pause(self) -> None:
         """Send silence from the next frame on, keeping what is queued (the user may be interrupting)."""
@@ -106,3 +114,8 @@ class PacedPlayout:
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+
+def _settle(waiting: asyncio.Future[bool]) -> None:
+    if not waiting.done():
+        waiting.set_result(False)
