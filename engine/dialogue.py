@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,6 +21,7 @@ from engine.ports import (
     KnowledgeBase,
     LanguageModel,
     LanguageModelError,
+    LanguageModelEvent,
     Message,
     Passage,
     Prompt,
@@ -48,6 +49,39 @@ Reglas:
 
 NOT_AVAILABLE = "Disculpe, ahora mismo tengo un problema técnico. ¿Me lo puede repetir en un momento?"
 TOO_MANY_STEPS = "Disculpe, no pude completar eso. ¿Le ayudo con otra cosa?"
+
+
+class Preview:
+    """A reply's first model step, started on an interim transcript before the turn is sure to be over
+    (preemptive generation). Nothing it asks for is done: its events wait until ``Dialogue.reply`` is called
+    with the same words, and are thrown away otherwise."""
+
+    def __init__(self, said: str) -> None:
+        self.said = said
+        self.passages: list[Passage] = []
+        self.retrieved = asyncio.Event()
+        self._events: asyncio.Queue[LanguageModelEvent | BaseException | None] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    def matches(self, said: str) -> bool:
+        return _normal(self.said) == _normal(said)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def events(self) -> AsyncIterator[LanguageModelEvent]:
+        while (event := await self._events.get()) is not None:
+            if isinstance(event, BaseException):
+                raise event
+            yield event
+
+    def _put(self, event: LanguageModelEvent | BaseException | None) -> None:
+        self._events.put_nowait(event)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().strip(" .,;:!?¿¡…").split())
 
 
 @dataclass
@@ -111,24 +145,55 @@ class Dialogue:
         if outcome.reply:
             self.history.append(Message("assistant", outcome.reply + "…"))
 
-    async def reply(self, said: str) -> AsyncGenerator[str]:
+    def preview(self, said: str) -> Preview:
+        """Start the reply to ``said`` now, in the background, for a ``reply`` that may come with it."""
+        preview = Preview(said)
+
+        async def run() -> None:
+            try:
+                preview.passages = await self._retrieve(said)
+                preview.retrieved.set()
+                messages = self._messages(preview.passages, Message("user", said))
+                prompt = Prompt(messages, self.toolbox.specs, preview.passages, self._now())
+                async for event in self.lm.respond(prompt):
+                    preview._put(event)
+                preview._put(None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # handed to the reply that takes this preview, which deals with it
+                preview.retrieved.set()
+                preview._put(exc)
+
+        preview.task = asyncio.create_task(run(), name="dialogue-preview")
+        return preview
+
+    async def reply(self, said: str, preview: Preview | None = None) -> AsyncGenerator[str]:
         """Stream the reply to ``said`` as text pieces; ``self.last`` holds the turn's outcome when it ends.
 
         Closing the iteration early (barge-in) keeps what was already said in the memory, marked incomplete.
         """
         outcome = self.last = TurnOutcome(said)
+        ahead = preview if preview is not None and preview.matches(said) else None
+        if preview is not None and ahead is None:
+            preview.cancel()
+            log.info("dialogue.preview_discarded", previewed=preview.said, said=said)
         self.history.append(Message("user", said))
-        passages = await self._retrieve(said)
+        if ahead is not None:
+            await ahead.retrieved.wait()
+            passages = ahead.passages
+        else:
+            passages = await self._retrieve(said)
         cited: tuple[str, ...] | None = None
         spoken: list[str] = []  # the whole turn's words
         text: list[str] = []  # this step's words (the last step's are the assistant's closing message)
         try:
-            for _step in range(self._max_steps):
+            for step in range(self._max_steps):
                 prompt = Prompt(self._messages(passages), self.toolbox.specs, passages, self._now())
                 text = []
                 calls: list[ToolCall] = []
+                events = ahead.events() if ahead is not None and step == 0 else self.lm.respond(prompt)
                 try:
-                    async for event in self.lm.respond(prompt):
+                    async for event in events:
                         if isinstance(event, TextDelta):
                             piece = event.text
                             if not text and spoken and not spoken[-1][-1:].isspace() and piece[:1] != " ":
@@ -173,6 +238,8 @@ class Dialogue:
                 yield TOO_MANY_STEPS
             outcome.completed = True
         finally:
+            if ahead is not None:
+                ahead.cancel()
             outcome.reply = "".join(spoken).strip()
             if cited is None:
                 cited = tuple(dict.fromkeys(p.document_id for p in passages)) if outcome.reply else ()
@@ -188,7 +255,7 @@ class Dialogue:
         found = await self.knowledge.search(said, self._passages)
         return [p for p in found if p.similarity is None or p.similarity >= self._min_similarity]
 
-    def _messages(self, passages: list[Passage]) -> list[Message]:
+    def _messages(self, passages: list[Passage], pending: Message | None = None) -> list[Message]:
         now = self._now()
         parts = [self.system_prompt] if self.system_prompt else []
         parts.append(f"Ahora es el {written_day(now.date())}, {written_time(now.time())}.")
@@ -197,7 +264,7 @@ class Dialogue:
             parts += [f"[{p.document_id}] {p.title} — {p.heading}: {p.text}" for p in passages]
         else:
             parts.append("No se encontraron documentos para esta pregunta.")
-        return [Message("system", "\n".join(parts)), *self.history]
+        return [Message("system", "\n".join(parts)), *self.history, *([pending] if pending else [])]
 
     def _forget(self) -> None:
         """Keep the last ``memory`` messages, starting at a user turn (never a tool result without its call)."""

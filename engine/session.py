@@ -26,7 +26,7 @@ import structlog
 
 from engine.audio import AudioFrame
 from engine.chunking import ClauseChunker
-from engine.dialogue import Dialogue
+from engine.dialogue import Dialogue, Preview
 from engine.endpointing import (
     Endpointer,
     SpeechPaused,
@@ -34,6 +34,7 @@ from engine.endpointing import (
     UtteranceDiscarded,
     UtteranceEnded,
     UtteranceStarted,
+    sounds_finished,
 )
 from engine.metrics import observe_turn
 from engine.ports import (
@@ -116,6 +117,9 @@ class Session:
         self._endpointer = Endpointer(settings.vad, settings.endpoint, PROCESSING_RATE, frame_ms)
         self._min_interruption = settings.turn.min_interruption_ms / 1000
         self._interruptible = settings.turn.interruptible
+        self._preemptive = settings.turn.preemptive_generation
+        self._preview: Preview | None = None  # the reply started on an interim transcript
+        self._last_interim = ""
         self._stream: SpeechToTextStream | None = None
         self._barge: _Barge | None = None
         self._ignoring = False  # an utterance over a reply that cannot be interrupted
@@ -148,6 +152,8 @@ class Session:
                 {"type": "error", "message": "La conversación se interrumpió por un error."}
             )
         finally:
+            if self._preview is not None:
+                self._preview.cancel()
             if self._stream is not None:
                 stream, self._stream = self._stream, None
                 try:
@@ -209,6 +215,7 @@ class Session:
                 self._resume(barge)
 
     async def _utterance_started(self, event: UtteranceStarted) -> None:
+        self._last_interim = ""
         if self.turns.assistant_has_floor:
             if not self._interruptible:
                 self._ignoring = True
@@ -261,7 +268,11 @@ class Session:
         waterfall.mark("end_of_speech", utterance.ended.detected_at)
         transcript = (await utterance.stream.finish()).text.strip()
         waterfall.mark("transcript")
+        preview, self._preview = self._preview, None
         barge = utterance.barge
+        if preview is not None and (barge is not None or not transcript):
+            preview.cancel()
+            preview = None
         if barge is not None:
             if is_backchannel(transcript):
                 self._log.info("turn.false_interruption", turn=barge.turn_id, transcript=transcript)
@@ -280,7 +291,9 @@ class Session:
         reply = _Reply(turn_id, transcript, waterfall, self._speaker(turn_id, waterfall))
         self._reply = reply
         assert self._group is not None
-        reply.task = self._group.create_task(self._run_reply(reply), name=f"reply-{self.id}-{turn_id}")
+        reply.task = self._group.create_task(
+            self._run_reply(reply, preview), name=f"reply-{self.id}-{turn_id}"
+        )
 
     def _speaker(self, turn_id: int, waterfall: Waterfall) -> Speaker:
         def first_frame_out(at: float) -> None:
@@ -296,14 +309,14 @@ class Session:
             self.tts, self.transport, self._settings.audio.frame_ms, waterfall, first_frame_out, live
         )
 
-    async def _run_reply(self, reply: _Reply) -> None:
+    async def _run_reply(self, reply: _Reply, preview: Preview | None = None) -> None:
         """Model text through the clause chunker into a queue, and from it into speech, side by side."""
         clauses: asyncio.Queue[str | None] = asyncio.Queue()
         waterfall = reply.waterfall
 
         async def write() -> None:
             chunker = ClauseChunker()
-            async with contextlib.aclosing(self.dialogue.reply(reply.transcript)) as pieces:
+            async with contextlib.aclosing(self.dialogue.reply(reply.transcript, preview)) as pieces:
                 async for piece in pieces:
                     waterfall.mark("first_token")
                     for clause in chunker.push(piece):
@@ -396,6 +409,19 @@ class Session:
 
     def _interim(self, text: str) -> None:
         self._endpointer.hint(text)
+        stable = text == self._last_interim or sounds_finished(text) is True
+        self._last_interim = text
+        if (
+            self._preemptive
+            and stable
+            and self._barge is None
+            and self.turns.state is TurnState.USER_SPEAKING
+            and (self._preview is None or not self._preview.matches(text))
+        ):
+            if self._preview is not None:
+                self._preview.cancel()
+            self._preview = self.dialogue.preview(text)
+            self._log.debug("turn.preemptive", previewed=text)
         self.transport.send_event(
             {"type": "transcript", "role": "user", "text": text, "interim": True, "turn": self.turns.turn_id}
         )

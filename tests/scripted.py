@@ -88,8 +88,13 @@ class ScriptedTransport:
 class ScriptedStt:
     name = "scripted-stt"
 
-    def __init__(self, text: str, fail: bool = False, then: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, text: str, fail: bool = False, then: tuple[str, ...] = (), interim: str = "", delay: float = 0.0
+    ) -> None:
         self.text, self.fail = text, fail
+        self.interim = interim  # said as an interim transcript at the first pause
+        self.delay = delay  # how long finish() takes
+        self._on_interim: Callable[[str], None] | None = None
         self.later = list(then)  # the transcripts of the utterances after the first
         self.frames_heard = 0
         self.pauses = 0
@@ -97,7 +102,8 @@ class ScriptedStt:
     def start(self) -> None:
         pass
 
-    def open(self, on_interim: object = None) -> ScriptedStt:
+    def open(self, on_interim: Callable[[str], None] | None = None) -> ScriptedStt:
+        self._on_interim = on_interim
         return self
 
     async def send(self, frame: AudioFrame) -> None:
@@ -106,6 +112,8 @@ class ScriptedStt:
 
     def speech_paused(self) -> None:
         self.pauses += 1
+        if self.interim and self._on_interim is not None:
+            self._on_interim(self.interim)
 
     def speech_resumed(self) -> None:
         pass
@@ -113,6 +121,7 @@ class ScriptedStt:
     async def finish(self) -> Transcript:
         if self.fail:
             raise ConnectionError("speech-to-text went away")
+        await asyncio.sleep(self.delay)
         text = self.text
         if self.later:
             self.text = self.later.pop(0)
