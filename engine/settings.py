@@ -90,15 +90,6 @@ class EndpointSettings:
     def check(self) -> None:
         _require(100 <= self.silence_ms <= 5_000, "TAINA_ENDPOINT_SILENCE_MS must be 100-5000")
         _require(
-            self.pause_ms < self.silence_complete_ms <= self.silence_ms,
-            "TAINA_ENDPOINT_SILENCE_COMPLETE_MS must be above TAINA_ENDPOINT_PAUSE_MS and at most "
-            "TAINA_ENDPOINT_SILENCE_MS",
-        )
-        _require(
-            self.silence_ms <= self.silence_incomplete_ms <= 5_000,
-            "TAINA_ENDPOINT_SILENCE_INCOMPLETE_MS must be between TAINA_ENDPOINT_SILENCE_MS and 5000",
-        )
-        _require(
             0 < self.pause_ms < self.silence_ms,
             "TAINA_ENDPOINT_PAUSE_MS must be above 0 and below TAINA_ENDPOINT_SILENCE_MS",
         )
@@ -107,6 +98,15 @@ class EndpointSettings:
             1_000 <= self.max_utterance_ms <= 120_000, "TAINA_ENDPOINT_MAX_UTTERANCE_MS must be 1000-120000"
         )
         _require(0 <= self.preroll_ms <= 2_000, "TAINA_ENDPOINT_PREROLL_MS must be 0-2000")
+        _require(
+            self.pause_ms < self.silence_complete_ms <= self.silence_ms,
+            "TAINA_ENDPOINT_SILENCE_COMPLETE_MS must be above TAINA_ENDPOINT_PAUSE_MS and at most "
+            "TAINA_ENDPOINT_SILENCE_MS",
+        )
+        _require(
+            self.silence_ms <= self.silence_incomplete_ms <= 5_000,
+            "TAINA_ENDPOINT_SILENCE_INCOMPLETE_MS must be between TAINA_ENDPOINT_SILENCE_MS and 5000",
+        )
 
 
 @dataclass(frozen=True)

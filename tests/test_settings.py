@@ -22,6 +22,10 @@ def test_defaults_and_environment() -> None:
         ("TAINA_ENDPOINT_PAUSE_MS", "900", "below TAINA_ENDPOINT_SILENCE_MS"),
         ("TAINA_WEBRTC_ICE_ADDRESSES", "localhost", "is not an IP address"),
         ("TAINA_AUDIO_FRAME_MS", "25", "10, 20 or 30"),
+        ("TAINA_ENDPOINT_SILENCE_COMPLETE_MS", "600", "at most TAINA_ENDPOINT_SILENCE_MS"),
+        ("TAINA_ENDPOINT_SILENCE_INCOMPLETE_MS", "100", "between TAINA_ENDPOINT_SILENCE_MS and 5000"),
+        ("TAINA_TURN_MIN_INTERRUPTION_MS", "20", "TAINA_TURN_MIN_INTERRUPTION_MS must be 100-3000"),
+        ("TAINA_TURN_INTERRUPTIBLE", "maybe", "TAINA_TURN_INTERRUPTIBLE"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
