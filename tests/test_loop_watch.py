@@ -16,7 +16,7 @@ async def test_a_blocked_loop_is_measured_and_warned_about() -> None:
     with capture_logs() as logs:
         watcher = asyncio.create_task(watch_loop(interval_s=0.02, stall_s=0.05))
         await asyncio.sleep(0.05)  # the watcher is asleep now
-        time.sleep(0.15)  # something blocks the loop: every session's audio would be late
+        time.sleep(0.15)  # noqa: ASYNC251 (on purpose: something blocks the loop, every session would be late)
         for _ in range(3):  # the watcher's overdue wake-up runs now
             await asyncio.sleep(0)
         lag = REGISTRY.get_sample_value("taina_event_loop_lag_seconds")
