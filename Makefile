@@ -35,6 +35,8 @@ pytest: install
 bench: install
 	$(BIN)/python -m benchmarks frames --json
 	$(BIN)/python -m benchmarks converse --json
+	$(BIN)/python -m benchmarks latency --json
+	$(BIN)/python -m benchmarks bargein --json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
