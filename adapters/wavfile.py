@@ -10,14 +10,14 @@ import asyncio
 import contextlib
 import time
 import wave
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from engine.audio import AudioFrame, Pcm, samples_per_frame
-from engine.playout import PacedPlayout
+from engine.playout import PacedPlayout, PlayoutOutput
 from engine.settings import AudioSettings
 
 
@@ -65,7 +65,7 @@ def write_wav(path: Path, samples: Pcm, rate: int) -> None:
         out.writeframes(samples.astype("<i2").tobytes())
 
 
-class FileTransport:
+class FileTransport(PlayoutOutput):
     """Plays ``audio`` as the user's microphone in real time, then silence until ``hang_up()``."""
 
     def __init__(
@@ -116,21 +116,6 @@ class FileTransport:
                 trailing += self._playout.queued == 0
             index += 1
             yield AudioFrame(chunk, audio.sample_rate, due, audio.channels)
-
-    async def play(self, frame: AudioFrame, on_sent: Callable[[float], None] | None = None) -> None:
-        await self._playout.put(frame.samples, on_sent)
-
-    async def drained(self) -> None:
-        await self._playout.drained()
-
-    def pause_output(self) -> None:
-        self._playout.pause()
-
-    def resume_output(self) -> None:
-        self._playout.resume()
-
-    def clear_output(self) -> int:
-        return self._playout.clear()
 
     def send_event(self, event: dict[str, Any]) -> None:
         return None  # a file has no screen to show events on

@@ -17,7 +17,7 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from fractions import Fraction
 from typing import Any
 
@@ -30,7 +30,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from engine.audio import AudioFrame
-from engine.playout import PacedPlayout
+from engine.playout import PacedPlayout, PlayoutOutput
 from engine.settings import AudioSettings, WebRtcSettings
 
 log = structlog.get_logger("taina.webrtc")
@@ -127,7 +127,7 @@ class ReplyTrack(MediaStreamTrack):
         return frame
 
 
-class WebRtcTransport:
+class WebRtcTransport(PlayoutOutput):
     def __init__(self, pc: RTCPeerConnection, audio: AudioSettings, webrtc: WebRtcSettings) -> None:
         self.output_rate = audio.output_rate
         self.pc = pc
@@ -186,21 +186,6 @@ class WebRtcTransport:
                 raise TypeError(f"the inbound track delivered {frame!r}, not packed 16-bit audio")
             samples = np.asarray(frame.to_ndarray(), dtype=np.int16).reshape(-1)
             yield AudioFrame(samples, frame.sample_rate, time.monotonic(), len(frame.layout.channels))
-
-    async def play(self, frame: AudioFrame, on_sent: Callable[[float], None] | None = None) -> None:
-        await self._playout.put(frame.samples, on_sent)
-
-    async def drained(self) -> None:
-        await self._playout.drained()
-
-    def pause_output(self) -> None:
-        self._playout.pause()
-
-    def resume_output(self) -> None:
-        self._playout.resume()
-
-    def clear_output(self) -> int:
-        return self._playout.clear()
 
     def send_event(self, event: dict[str, Any]) -> None:
         message = json.dumps(event, ensure_ascii=False)

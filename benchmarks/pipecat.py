@@ -30,7 +30,7 @@ import numpy as np
 
 from adapters.wavfile import write_wav
 from benchmarks.latency import gap_s, percentile, run_sessions, spoken_question
-from benchmarks.profile import LatencyProfile
+from benchmarks.profile import REPLY, TRANSCRIPT, LatencyProfile
 from engine.settings import Settings
 
 PIPECAT = "pipecat-ai[silero]==1.14.0"
@@ -87,7 +87,7 @@ def run(runs: int | None = None) -> dict[str, Any]:
         write_wav(call, np.concatenate(parts), 16_000)
         done = subprocess.run(
             [str(python), "-I", str(HERE / "pipecat_side.py"), str(call), str(SESSIONS), str(turns),
-             json.dumps(profile.as_json())],
+             json.dumps({**profile.as_json(), "transcript": TRANSCRIPT, "reply": list(REPLY)})],
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
     if done.returncode != 0:

@@ -5,7 +5,8 @@
 Each session is a Pipecat pipeline: an input transport that plays CALL.wav (16 kHz mono) in real time in
 20 ms frames -> Silero VAD (Pipecat's default) -> a segmented speech-to-text -> a language model -> a
 text-to-speech -> an output transport that plays 48 kHz audio in real time. The three providers are scripted
-with the same latency profile as the engine's side (benchmarks/profile.py), and measure what they really took.
+with the same latency profile, transcript and reply as the engine's side (benchmarks/profile.py, handed over in
+PROFILE_JSON), and measure what they really took.
 Prints one JSON object: per-turn engine-added latency and CPU per second of audio.
 """
 
@@ -17,6 +18,7 @@ import sys
 import time
 import wave
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import numpy as np
 from pipecat.audio.vad.silero import SileroVADAnalyzer
@@ -44,15 +46,6 @@ from pipecat.services.tts_service import TTSService
 from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import TransportParams
-
-TRANSCRIPT = "¿A qué hora abren los sábados?"
-REPLY = (
-    "Claro, con gusto le ayudo. ",
-    "Los sábados abrimos ",
-    "de ocho de la mañana ",
-    "a doce del mediodía.",
-)
-
 
 class Turn:
     """One session's clock: when its VAD said the user stopped, what the providers took, the first audio out."""
@@ -131,7 +124,7 @@ class StopWatch(FrameProcessor):
 
 
 class ScriptedStt(SegmentedSTTService):
-    def __init__(self, profile: dict[str, float], turn: Turn) -> None:
+    def __init__(self, profile: dict[str, Any], turn: Turn) -> None:
         super().__init__(
             sample_rate=16_000, settings=STTSettings(model=None, language=None), ttfs_p99_latency=0.3
         )
@@ -139,11 +132,11 @@ class ScriptedStt(SegmentedSTTService):
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         self._turn.mark("stt", await wait_ms(self._profile["stt_final_ms"]))
-        yield TranscriptionFrame(TRANSCRIPT, "caller", "", None)
+        yield TranscriptionFrame(self._profile["transcript"], "caller", "", None)
 
 
 class ScriptedLlm(FrameProcessor):
-    def __init__(self, profile: dict[str, float], turn: Turn) -> None:
+    def __init__(self, profile: dict[str, Any], turn: Turn) -> None:
         super().__init__()
         self._profile, self._turn = profile, turn
 
@@ -157,7 +150,7 @@ class ScriptedLlm(FrameProcessor):
     async def _answer(self) -> None:
         self._turn.mark("lm", await wait_ms(self._profile["lm_first_token_ms"]))
         await self.push_frame(LLMFullResponseStartFrame())
-        for index, piece in enumerate(REPLY):
+        for index, piece in enumerate(self._profile["reply"]):
             if index:
                 await asyncio.sleep(self._profile["lm_piece_ms"] / 1000)
             await self.push_frame(LLMTextFrame(piece))
@@ -165,7 +158,7 @@ class ScriptedLlm(FrameProcessor):
 
 
 class ScriptedTts(TTSService):
-    def __init__(self, profile: dict[str, float], turn: Turn) -> None:
+    def __init__(self, profile: dict[str, Any], turn: Turn) -> None:
         super().__init__(sample_rate=24_000, settings=TTSSettings(model=None, voice=None, language=None))
         self._profile, self._turn = profile, turn
         t = np.arange(2_400) / 24_000
@@ -183,7 +176,7 @@ class ScriptedTts(TTSService):
             )
 
 
-async def session(audio: bytes, profile: dict[str, float], turns: int) -> Turn:
+async def session(audio: bytes, profile: dict[str, Any], turns: int) -> Turn:
     turn = Turn()
     params = TransportParams(audio_in_enabled=True, audio_in_sample_rate=16_000,
                              audio_out_enabled=True, audio_out_sample_rate=48_000)  # fmt: skip

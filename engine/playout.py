@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.audio import Pcm, samples_per_frame
+from engine.audio import AudioFrame, Pcm, samples_per_frame
 
 # If the consumer falls this far behind the clock (a stalled loop), restart the clock instead of bursting.
 MAX_LAG_S = 0.1
@@ -119,3 +119,24 @@ class PacedPlayout:
 def _settle(waiting: asyncio.Future[bool]) -> None:
     if not waiting.done():
         waiting.set_result(False)
+
+
+class PlayoutOutput:
+    """A transport's output half, for transports whose output is a PacedPlayout (``self._playout``)."""
+
+    _playout: PacedPlayout
+
+    async def play(self, frame: AudioFrame, on_sent: Callable[[float], None] | None = None) -> None:
+        await self._playout.put(frame.samples, on_sent)
+
+    async def drained(self) -> None:
+        await self._playout.drained()
+
+    def pause_output(self) -> None:
+        self._playout.pause()
+
+    def resume_output(self) -> None:
+        self._playout.resume()
+
+    def clear_output(self) -> int:
+        return self._playout.clear()

@@ -13,11 +13,11 @@ from frames import frames_of
 from speech import tone
 
 from engine.audio import AudioChunk, AudioFrame
-from engine.playout import PacedPlayout
+from engine.playout import PacedPlayout, PlayoutOutput
 from engine.ports import Transcript
 
 
-class ScriptedTransport:
+class ScriptedTransport(PlayoutOutput):
     """Feeds 48 kHz stereo frames in real time; collects what the session plays."""
 
     output_rate = 48_000
@@ -61,21 +61,6 @@ class ScriptedTransport:
             if not fill:
                 self.played.append(samples)
                 self.played_at.append(due)
-
-    async def play(self, frame: AudioFrame, on_sent: Callable[[float], None] | None = None) -> None:
-        await self._playout.put(frame.samples, on_sent)
-
-    async def drained(self) -> None:
-        await self._playout.drained()
-
-    def pause_output(self) -> None:
-        self._playout.pause()
-
-    def resume_output(self) -> None:
-        self._playout.resume()
-
-    def clear_output(self) -> int:
-        return self._playout.clear()
 
     def send_event(self, event: dict[str, Any]) -> None:
         self.events.append(event)
