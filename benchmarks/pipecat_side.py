@@ -47,6 +47,7 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import TransportParams
 
+
 class Turn:
     """One session's clock: when its VAD said the user stopped, what the providers took, the first audio out."""
 
