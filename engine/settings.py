@@ -405,6 +405,29 @@ class OpenAISettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    prefix: ClassVar[str] = "TAINA_AUTH"
+    secret: str = knob(
+        "",
+        "Key that signs access and refresh tokens (HS256), 32 characters or more; empty: one is made and kept "
+        "in <data dir>/auth_secret.",
+        secret=True,
+    )
+    access_ttl_s: int = knob(900, "How long an access token lasts, in s.")
+    refresh_ttl_s: int = knob(7 * 24 * 3600, "How long a refresh token lasts (unless logged out), in s.")
+    login_attempts: int = knob(5, "Failed logins allowed per e-mail and per address in a minute; then 429.")
+
+    def check(self) -> None:
+        _require(not self.secret or len(self.secret) >= 32, "TAINA_AUTH_SECRET must be 32 characters or more")
+        _require(60 <= self.access_ttl_s <= 86_400, "TAINA_AUTH_ACCESS_TTL_S must be 60-86400")
+        _require(
+            self.access_ttl_s < self.refresh_ttl_s <= 90 * 86_400,
+            "TAINA_AUTH_REFRESH_TTL_S must be above the access token's and at most 90 days",
+        )
+        _require(1 <= self.login_attempts <= 100, "TAINA_AUTH_LOGIN_ATTEMPTS must be 1-100")
+
+
+@dataclass(frozen=True)
 class AppointmentsSettings:
     prefix: ClassVar[str] = "TAINA_APPOINTMENTS"
     url: str = knob(
@@ -561,6 +584,7 @@ class Settings:
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     appointments: AppointmentsSettings = field(default_factory=AppointmentsSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     deepgram: DeepgramSettings = field(default_factory=DeepgramSettings)
     elevenlabs: ElevenLabsSettings = field(default_factory=ElevenLabsSettings)
 

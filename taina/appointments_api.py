@@ -9,7 +9,11 @@ GET  /api/appointments/{id}
 PATCH /api/appointments/{id}                 {"starts_at"}: reschedule with the same doctor
 DELETE /api/appointments/{id}                cancel
 
-Errors are JSON {"error": "..."}: 400 bad input, 401 missing or wrong token, 404 unknown id, 409 slot taken.
+Callers: a service with the API token (``TAINA_APPOINTMENTS_API_TOKEN``), or a person logged in (taina.auth):
+reading needs the viewer role, booking, moving and cancelling the editor role.
+
+Errors are JSON {"error": "..."}: 400 bad input, 401 missing or wrong token, 403 role too low, 404 unknown id,
+409 slot taken.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query
 from pydantic import BaseModel, Field
 
+from adapters.accounts_db import Role
 from adapters.appointments_http import appointment_json, slot_json
 from engine.ports import AppointmentNotFound, Appointments, Slot, SlotTaken
+from taina.auth import Auth
 from taina.http_errors import ApiError
 
 AppointmentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="appointment id")]
@@ -44,18 +50,30 @@ class RescheduleRequest(BaseModel):
     starts_at: datetime
 
 
-def appointments_router(appointments: Appointments, api_token: str = "") -> APIRouter:
-    async def authorised(authorization: Annotated[str, Header()] = "") -> None:
-        if api_token and not hmac.compare_digest(authorization.encode(), f"Bearer {api_token}".encode()):
-            raise ApiError(401, "this API needs 'Authorization: Bearer <token>' with the right token")
+def appointments_router(
+    appointments: Appointments, api_token: str = "", auth: Auth | None = None
+) -> APIRouter:
+    """The API; with neither ``api_token`` nor ``auth`` it is open (a library's own use, tests)."""
 
-    router = APIRouter(prefix="/api/appointments", tags=["appointments"], dependencies=[Depends(authorised)])
+    def allowed(role: Role) -> Any:
+        async def check(authorization: Annotated[str, Header()] = "") -> None:
+            if api_token and hmac.compare_digest(authorization.encode(), f"Bearer {api_token}".encode()):
+                return
+            if auth is not None:
+                auth.check(authorization, role)
+            elif api_token:
+                raise ApiError(401, "this API needs 'Authorization: Bearer <token>' with the right token")
 
-    @router.get("/catalogue")
+        return Depends(check)
+
+    reader, editor = [allowed("viewer")], [allowed("editor")]
+    router = APIRouter(prefix="/api/appointments", tags=["appointments"])
+
+    @router.get("/catalogue", dependencies=reader)
     async def catalogue() -> dict[str, Any]:
         return asdict(await appointments.catalogue())
 
-    @router.get("/slots")
+    @router.get("/slots", dependencies=reader)
     async def slots(
         service_id: Annotated[str, Query(min_length=1, max_length=64)],
         day: Annotated[date, Query(alias="date")],
@@ -66,7 +84,7 @@ def appointments_router(appointments: Appointments, api_token: str = "") -> APIR
         found = await _call(appointments.list_available_slots(service_id, day, site_id, doctor_id, limit))
         return {"slots": [slot_json(s) for s in found]}
 
-    @router.post("", status_code=201)
+    @router.post("", status_code=201, dependencies=editor)
     async def book(
         request: BookingRequest,
         idempotency_key: Annotated[str, Header(min_length=8, max_length=128)],
@@ -80,22 +98,22 @@ def appointments_router(appointments: Appointments, api_token: str = "") -> APIR
         )
         return appointment_json(booked)
 
-    @router.get("")
+    @router.get("", dependencies=reader)
     async def by_phone(phone: Annotated[str, Query(min_length=1, max_length=24)]) -> dict[str, Any]:
         return {
             "appointments": [appointment_json(a) for a in await _call(appointments.find_by_patient(phone))]
         }
 
-    @router.get("/{appointment_id}")
+    @router.get("/{appointment_id}", dependencies=reader)
     async def get(appointment_id: AppointmentId) -> dict[str, Any]:
         return appointment_json(await _call(appointments.get(appointment_id)))
 
-    @router.patch("/{appointment_id}")
+    @router.patch("/{appointment_id}", dependencies=editor)
     async def reschedule(appointment_id: AppointmentId, request: RescheduleRequest) -> dict[str, Any]:
         starts_at = _aware(request.starts_at, "starts_at")
         return appointment_json(await _call(appointments.reschedule(appointment_id, starts_at)))
 
-    @router.delete("/{appointment_id}")
+    @router.delete("/{appointment_id}", dependencies=editor)
     async def cancel(appointment_id: AppointmentId) -> dict[str, Any]:
         return appointment_json(await _call(appointments.cancel(appointment_id)))
 

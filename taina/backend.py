@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from adapters.accounts_db import Accounts
 from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import HttpAppointments
 from adapters.policy.when import now_in_clinic
@@ -25,6 +26,10 @@ class Backend:
     appointments: Appointments
     catalogue: Catalogue
     _http: HttpAppointments | None = None
+
+    @property
+    def accounts(self) -> Accounts:
+        return Accounts(self.knowledge_parts.database)
 
     @property
     def knowledge(self) -> KnowledgeService:

@@ -219,6 +219,47 @@ def cmd_appointments(args: argparse.Namespace) -> int:
     return asyncio.run(_with_backend(_settings(quiet=True), work))
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    """`taina admin create --email E --password-stdin [--role R]`: an account, the first administrator first."""
+    import re
+
+    from adapters.accounts_db import Accounts, UserExists
+    from adapters.postgres import Database, DatabaseError
+    from taina.auth import hash_password
+
+    email = args.email.strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        return _fail(f"--email {args.email!r} is not an e-mail address")
+    if not args.password_stdin:
+        return _fail("give the password on standard input with --password-stdin (never on the command line)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        password_hash = hash_password(password)
+    except ValueError as exc:
+        return _fail(str(exc))
+    settings = _settings(quiet=True)
+
+    async def work() -> int:
+        try:
+            database = await Database.open(settings.database, settings.data_dir)
+        except DatabaseError as exc:
+            return _fail(str(exc))
+        try:
+            accounts = Accounts(database)
+            user = await accounts.create_user(email, password_hash, args.role)
+            await accounts.audit(
+                "user_created", user.id, target=user.email, detail={"role": user.role, "by": "cli"}
+            )
+        except UserExists as exc:
+            return _fail(str(exc), code=1)
+        finally:
+            await database.close()
+        print(f"created {user.role} {user.email} ({user.id})")
+        return 0
+
+    return asyncio.run(work())
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -345,6 +386,19 @@ def build_parser() -> argparse.ArgumentParser:
     booked.add_argument("--phone", help="only this patient's (any phone format)")
     booked.add_argument("--json", action="store_true", help="print a JSON list")
     booked.set_defaults(run=cmd_appointments)
+
+    admin = commands.add_parser("admin", help="accounts for the dashboard and the API")
+    admin.add_argument("action", choices=["create"])
+    admin.add_argument("--email", required=True, help="the person's e-mail, their login")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password (10 characters or more) from standard input",
+    )
+    admin.add_argument(
+        "--role", choices=["admin", "editor", "viewer"], default="admin", help="default: admin"
+    )
+    admin.set_defaults(run=cmd_admin)
 
     show = commands.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(run=cmd_settings)

@@ -19,6 +19,7 @@ from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
 from engine.loop_watch import watch_loop
 from engine.session import Session
 from taina.appointments_api import appointments_router
+from taina.auth import Auth, Tokens, signing_key
 from taina.http_errors import ApiError, answer_errors_as_json
 from taina.runtime import Runtime, new_session_id
 
@@ -121,5 +122,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     backend = runtime.assistant.backend
     if backend is not None:
-        app.include_router(appointments_router(backend.appointments, settings.appointments.api_token))
+        auth = Auth(
+            backend.accounts,
+            Tokens(signing_key(settings.auth, settings.data_dir), settings.auth),
+            settings.auth,
+        )
+        app.state.auth = auth
+        app.include_router(auth.router())
+        app.include_router(appointments_router(backend.appointments, settings.appointments.api_token, auth))
     return app

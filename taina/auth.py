@@ -1,0 +1,241 @@
+"""Who may use the API: argon2 passwords, short-lived JWT access tokens with a role, revocable refresh tokens,
+rate-limited logins, and ``require(role)`` for every route.
+
+POST /api/auth/login    {"email", "password"} -> {"access_token", "refresh_token", "token_type", "expires_in"}
+POST /api/auth/refresh  {"refresh_token"}     -> a new pair; the old refresh token stops working
+POST /api/auth/logout   {"refresh_token"}     -> 204; that refresh token stops working
+GET  /api/auth/me                              -> the caller's account
+
+Tokens are HS256 only: a token signed otherwise, or not at all ("alg": "none"), tampered with or expired,
+is a 401. A role below the route's is a 403.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, Field
+
+from adapters.accounts_db import ROLES, Accounts, Role, User
+from engine.settings import AuthSettings
+from taina.http_errors import ApiError
+
+ALGORITHM = "HS256"
+_hasher = PasswordHasher()
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password must have at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def signing_key(settings: AuthSettings, data_dir: Path) -> str:
+    """TAINA_AUTH_SECRET, or the key kept in <data dir>/auth_secret (made on first use, readable only by us)."""
+    if settings.secret:
+        return settings.secret
+    path = data_dir / "auth_secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    email: str
+    role: Role
+
+    def may(self, role: Role) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class Tokens:
+    def __init__(self, key: str, settings: AuthSettings) -> None:
+        self._key = key
+        self._access = settings.access_ttl_s
+        self._refresh = settings.refresh_ttl_s
+
+    def access(self, user: User) -> str:
+        return self._sign(
+            {"sub": user.id, "email": user.email, "role": user.role, "typ": "access"}, self._access
+        )
+
+    def refresh(self, user: User) -> tuple[str, str, datetime]:
+        """(token, its id, when it expires)."""
+        jti = uuid.uuid4().hex
+        expires = datetime.now(UTC) + timedelta(seconds=self._refresh)
+        return self._sign({"sub": user.id, "typ": "refresh", "jti": jti}, self._refresh), jti, expires
+
+    def read(self, token: str, kind: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self._key, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub", "typ"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise ApiError(401, "the token has expired; log in again or refresh it") from None
+        except jwt.PyJWTError:
+            raise ApiError(401, "the token is not valid") from None
+        if claims.get("typ") != kind:
+            raise ApiError(401, f"this is not an {kind} token")
+        return claims
+
+    @property
+    def access_ttl_s(self) -> int:
+        return self._access
+
+    def _sign(self, claims: dict[str, Any], ttl_s: int) -> str:
+        now = int(time.time())
+        return jwt.encode({**claims, "iat": now, "exp": now + ttl_s}, self._key, algorithm=ALGORITHM)
+
+
+class RateLimiter:
+    """At most ``limit`` events per key in a sliding ``window_s``."""
+
+    def __init__(
+        self, limit: int, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._limit, self._window, self._clock = limit, window_s, clock
+        self._events: dict[str, deque[float]] = {}
+
+    def retry_after(self, key: str) -> float:
+        """Seconds until ``key`` may try again (0 if it may now)."""
+        events = self._prune(key)
+        if len(events) < self._limit:
+            return 0.0
+        return max(0.0, events[0] + self._window - self._clock())
+
+    def hit(self, key: str) -> None:
+        self._prune(key).append(self._clock())
+
+    def _prune(self, key: str) -> deque[float]:
+        events = self._events.setdefault(key, deque())
+        horizon = self._clock() - self._window
+        while events and events[0] <= horizon:
+            events.popleft()
+        if not events:
+            self._events.pop(key, None)
+            events = self._events.setdefault(key, deque())
+        return events
+
+
+class Login(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=10, max_length=4096)
+
+
+def bearer(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "log in first: send 'Authorization: Bearer <access token>'")
+    return token.strip()
+
+
+class Auth:
+    """The accounts, the token signer and the login limiter, and the FastAPI pieces made from them."""
+
+    def __init__(self, accounts: Accounts, tokens: Tokens, settings: AuthSettings) -> None:
+        self.accounts = accounts
+        self.tokens = tokens
+        self._limiter = RateLimiter(settings.login_attempts)
+
+    def require(self, role: Role) -> Callable[..., Awaitable[Principal]]:
+        """A FastAPI dependency: the caller, if their access token is good and their role at least ``role``."""
+
+        async def caller(authorization: Annotated[str, Header()] = "") -> Principal:
+            return self.check(authorization, role)
+
+        return caller
+
+    def check(self, authorization: str, role: Role) -> Principal:
+        claims = self.tokens.read(bearer(authorization), "access")
+        principal = Principal(claims["sub"], str(claims.get("email", "")), claims.get("role", "viewer"))
+        if principal.role not in ROLES:
+            raise ApiError(401, "the token is not valid")
+        if not principal.may(role):
+            raise ApiError(403, f"this needs the {role} role; your account is {principal.role}")
+        return principal
+
+    def router(self) -> APIRouter:
+        router = APIRouter(prefix="/api/auth", tags=["auth"])
+        logged_in = Depends(
+            self.require("viewer")
+        )  # a default, not in the annotation: those are strings here
+
+        @router.post("/login")
+        async def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
+            address = request.client.host if request.client else ""
+            email = body.email.strip().lower()
+            keys = (f"email:{email}", f"address:{address}")
+            wait = max(self._limiter.retry_after(k) for k in keys)
+            if wait > 0:
+                raise ApiError(429, f"too many failed logins; try again in {int(wait) + 1} s")
+            user = await self.accounts.by_email(email)
+            if user is None or user.disabled or not password_matches(user.password_hash, body.password):
+                for key in keys:
+                    self._limiter.hit(key)
+                await self.accounts.audit("login_failed", None, email, address=address)
+                raise ApiError(401, "wrong e-mail or password")
+            await self.accounts.audit("login", user.id, address=address)
+            return await self._pair(user)
+
+        @router.post("/refresh")
+        async def refresh(body: RefreshRequest) -> dict[str, Any]:
+            claims = self.tokens.read(body.refresh_token, "refresh")
+            user = await self.accounts.by_id(claims["sub"])
+            if user is None or user.disabled or not await self.accounts.use_refresh(str(claims.get("jti"))):
+                raise ApiError(401, "the refresh token was already used, revoked or expired; log in again")
+            return await self._pair(user)
+
+        @router.post("/logout", status_code=204)
+        async def logout(body: RefreshRequest, caller: Principal = logged_in) -> None:
+            claims = self.tokens.read(body.refresh_token, "refresh")
+            if claims["sub"] != caller.user_id:
+                raise ApiError(403, "that refresh token belongs to another account")
+            await self.accounts.use_refresh(str(claims.get("jti")))
+            await self.accounts.audit("logout", caller.user_id)
+
+        @router.get("/me")
+        async def me(caller: Principal = logged_in) -> dict[str, Any]:
+            user = await self.accounts.by_id(caller.user_id)
+            if user is None:
+                raise ApiError(401, "the account no longer exists")
+            return user.as_json()
+
+        return router
+
+    async def _pair(self, user: User) -> dict[str, Any]:
+        refresh, jti, expires = self.tokens.refresh(user)
+        await self.accounts.keep_refresh(jti, user.id, expires)
+        return {
+            "access_token": self.tokens.access(user),
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": self.tokens.access_ttl_s,
+        }

@@ -1,0 +1,202 @@
+"""Accounts and access: login, refresh, logout, roles on the API, and tokens that must be refused, over real
+HTTP against the embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from conftest import serving_here
+from fastapi import FastAPI
+
+from adapters.accounts_db import Accounts
+from engine.settings import AuthSettings
+from taina.appointments_api import appointments_router
+from taina.auth import Auth, RateLimiter, Tokens, hash_password
+from taina.backend import Backend
+from taina.http_errors import answer_errors_as_json
+
+KEY = "k" * 40
+PASSWORD = "una-clave-larga-2026"
+
+
+async def make_user(accounts: Accounts, email: str, role: str) -> None:
+    await accounts.create_user(email, hash_password(PASSWORD), role)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def api(backend: Backend) -> AsyncIterator[tuple[httpx.AsyncClient, Accounts]]:
+    settings = AuthSettings(secret=KEY, login_attempts=3)
+    accounts = backend.accounts
+    auth = Auth(accounts, Tokens(KEY, settings), settings)
+    app = FastAPI()
+    answer_errors_as_json(app)
+    app.include_router(auth.router())
+    app.include_router(appointments_router(backend.appointments, "", auth))
+    for email, role in (
+        ("admin@clinica.do", "admin"),
+        ("editor@clinica.do", "editor"),
+        ("viewer@clinica.do", "viewer"),
+    ):
+        await make_user(accounts, email, role)
+    async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        yield client, accounts
+
+
+async def login(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    answer = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    tokens: dict[str, str] = answer.json()
+    return tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_login_refresh_and_logout(api: tuple[httpx.AsyncClient, Accounts]) -> None:
+    client, accounts = api
+    tokens = await login(client, "Editor@Clinica.do")  # e-mail case does not matter
+    me = await client.get("/api/auth/me", headers=bearer(tokens["access_token"]))
+    assert me.status_code == 200, me.text
+    assert me.json()["email"] == "editor@clinica.do" and me.json()["role"] == "editor"
+    assert tokens["expires_in"] == 900 and tokens["token_type"] == "bearer"
+
+    renewed = (await client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).json()
+    assert "access_token" in renewed
+    again = await client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 401  # a refresh token works once
+
+    out = await client.post(
+        "/api/auth/logout",
+        json={"refresh_token": renewed["refresh_token"]},
+        headers=bearer(renewed["access_token"]),
+    )
+    assert out.status_code == 204
+    revoked = await client.post("/api/auth/refresh", json={"refresh_token": renewed["refresh_token"]})
+    assert revoked.status_code == 401 and "log in again" in revoked.json()["error"]
+    actions = [entry["action"] for entry in await accounts.audit_entries()]
+    assert actions[:2] == ["logout", "login"]
+
+
+async def test_wrong_passwords_are_refused_then_rate_limited(api: tuple[httpx.AsyncClient, Accounts]) -> None:
+    client, accounts = api
+    for _ in range(3):
+        wrong = await client.post(
+            "/api/auth/login", json={"email": "viewer@clinica.do", "password": "nope-nope-nope"}
+        )
+        assert wrong.status_code == 401 and wrong.json()["error"] == "wrong e-mail or password"
+    limited = await client.post("/api/auth/login", json={"email": "viewer@clinica.do", "password": PASSWORD})
+    assert limited.status_code == 429 and "try again" in limited.json()["error"]
+    unknown = await client.post("/api/auth/login", json={"email": "nadie@clinica.do", "password": PASSWORD})
+    assert unknown.status_code == 429  # the same address is limited too
+    entries = await accounts.audit_entries()
+    assert sum(e["action"] == "login_failed" for e in entries) == 3
+
+
+def forged(claims: dict[str, object], header: dict[str, str]) -> str:
+    def part(value: dict[str, object] | dict[str, str]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part(header)}.{part(claims)}."
+
+
+async def test_bad_tokens_get_401_and_low_roles_403(
+    api: tuple[httpx.AsyncClient, Accounts], backend: Backend
+) -> None:
+    client, _accounts = api
+    viewer = (await login(client, "viewer@clinica.do"))["access_token"]
+    editor = (await login(client, "editor@clinica.do"))["access_token"]
+    now = int(time.time())
+    claims = {
+        "sub": "x",
+        "email": "admin@clinica.do",
+        "role": "admin",
+        "typ": "access",
+        "iat": now,
+        "exp": now + 600,
+    }
+    head, body, signature = editor.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["role"] = "admin"
+    tampered = (
+        f"{head}.{base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b'=').decode()}.{signature}"
+    )
+    bad = {
+        "missing": {},
+        "not bearer": {"Authorization": f"Basic {editor}"},
+        "garbage": bearer("abc.def.ghi"),
+        "alg none": bearer(forged(claims, {"alg": "none", "typ": "JWT"})),
+        "tampered": bearer(tampered),
+        "other key": bearer(jwt.encode(claims, "x" * 40, algorithm="HS256")),
+        "expired": bearer(jwt.encode({**claims, "exp": now - 5}, KEY, algorithm="HS256")),
+        "refresh as access": bearer((await login(client, "viewer@clinica.do"))["refresh_token"]),
+    }
+    for name, headers in bad.items():
+        answer = await client.get("/api/appointments/catalogue", headers=headers)
+        assert answer.status_code == 401, (name, answer.text)
+        assert answer.json()["error"], name
+
+    assert (await client.get("/api/appointments/catalogue", headers=bearer(viewer))).status_code == 200
+    catalogue = (await client.get("/api/appointments/catalogue", headers=bearer(viewer))).json()
+    service = catalogue["services"][0]["id"]
+    slots = await client.get(
+        "/api/appointments/slots", params={"service_id": service, "date": date(2026, 11, 26).isoformat()},
+        headers=bearer(viewer),
+    )  # fmt: skip
+    slot = slots.json()["slots"][0]
+    booking = {**slot, "patient_name": "Ana Pérez", "patient_phone": "8095551234"}
+    refused = await client.post(
+        "/api/appointments", json=booking, headers={**bearer(viewer), "Idempotency-Key": "k-123456"}
+    )
+    assert refused.status_code == 403 and "editor" in refused.json()["error"]
+    assert await backend.appointments.find_by_patient("8095551234") == []  # nothing was written
+    made = await client.post(
+        "/api/appointments", json=booking, headers={**bearer(editor), "Idempotency-Key": "k-123456"}
+    )
+    assert made.status_code == 201, made.text
+    cancel = await client.delete(f"/api/appointments/{made.json()['id']}", headers=bearer(viewer))
+    assert cancel.status_code == 403
+    assert len(await backend.appointments.find_by_patient("8095551234")) == 1
+
+
+def test_the_rate_limiter_forgets_after_its_window() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, window_s=60, clock=lambda: now[0])
+    limiter.hit("a")
+    limiter.hit("a")
+    assert limiter.retry_after("a") == pytest.approx(60) and limiter.retry_after("b") == 0
+    now[0] = 61
+    assert limiter.retry_after("a") == 0
+
+
+def test_admin_create_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "TAINA_DATA_DIR": str(tmp_path)}
+
+    def create(email: str, password: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "taina.cli", "admin", "create", "--email", email, *extra],
+            input=password + "\n", capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+
+    made = create("jefa@clinica.do", PASSWORD, "--password-stdin")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("created admin jefa@clinica.do")
+    twice = create("Jefa@clinica.do", PASSWORD, "--password-stdin")
+    assert twice.returncode == 1 and "already an account" in twice.stderr.strip().splitlines()[-1]
+    short = create("otra@clinica.do", "corta", "--password-stdin")
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
+    no_stdin = create("otra@clinica.do", PASSWORD)
+    assert no_stdin.returncode == 2 and "--password-stdin" in no_stdin.stderr
+    bad_email = create("not-an-email", PASSWORD, "--password-stdin")
+    assert bad_email.returncode == 2 and "is not an e-mail address" in bad_email.stderr
