@@ -65,6 +65,20 @@ class Accounts:
     async def users(self) -> list[User]:
         return [_user(r) for r in await self._db.fetch("SELECT * FROM users ORDER BY email")]
 
+    async def update_user(self, user_id: str, role: Role | None, disabled: bool | None) -> User | None:
+        row = await self._db.pool.fetchrow(
+            "UPDATE users SET role = COALESCE($2, role), disabled = COALESCE($3, disabled) WHERE id = $1 RETURNING *",
+            user_id,
+            role,
+            disabled,
+        )
+        if row is not None and disabled:
+            await self._db.pool.execute(
+                "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+                user_id,
+            )
+        return _user(row) if row else None
+
     async def keep_refresh(self, jti: str, user_id: str, expires_at: datetime) -> None:
         await self._db.pool.execute(
             "INSERT INTO refresh_tokens (id, user_id, expires_at) VALUES ($1, $2, $3)",

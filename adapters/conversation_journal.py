@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
@@ -96,3 +97,72 @@ class PostgresJournal:
 
     async def _execute(self, query: str, *args: object) -> None:
         await self._db.pool.execute(query, *args)
+
+
+class Conversations:
+    """Reading what the journal wrote: the list of calls and one call with its turns."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def recent(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        rows = await self._db.fetch(
+            "SELECT c.*, EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at)) AS seconds,"
+            " (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count,"
+            ' (SELECT bool_or(t.actions @> \'[{"tool": "book_appointment", "result": {"booked": {}}}]\') FROM turns t'
+            "   WHERE t.conversation_id = c.id) AS booked"
+            " FROM conversations c ORDER BY c.started_at DESC LIMIT $1 OFFSET $2",
+            limit,
+            offset,
+        )
+        return [_conversation(r) for r in rows]
+
+    async def one(self, conversation_id: str) -> dict[str, Any] | None:
+        rows = await self._db.fetch(
+            "SELECT c.*, EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at)) AS seconds,"
+            " (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count,"
+            ' (SELECT bool_or(t.actions @> \'[{"tool": "book_appointment", "result": {"booked": {}}}]\') FROM turns t'
+            "   WHERE t.conversation_id = c.id) AS booked"
+            " FROM conversations c WHERE c.id = $1",
+            conversation_id,
+        )
+        if not rows:
+            return None
+        turns = await self._db.fetch(
+            "SELECT * FROM turns WHERE conversation_id = $1 ORDER BY turn_id", conversation_id
+        )
+        return {
+            **_conversation(rows[0]),
+            "turns": [
+                {
+                    "turn": t["turn_id"],
+                    "at": t["at"].isoformat(),
+                    "transcript": t["transcript"],
+                    "reply": t["reply"],
+                    "interrupted": t["interrupted"],
+                    "timings_ms": json.loads(t["timings_ms"]),
+                    "actions": json.loads(t["actions"]),
+                    "sources": list(t["sources"]),
+                }
+                for t in turns
+            ],
+        }
+
+
+def _conversation(row: Any) -> dict[str, Any]:
+    turns = int(row["turn_count"])
+    return {
+        "id": row["id"],
+        "started_at": row["started_at"].isoformat(),
+        "ended_at": row["ended_at"].isoformat() if row["ended_at"] else None,
+        "seconds": round(float(row["seconds"]), 1),
+        "turns": turns,
+        "outcome": "failed"
+        if row["failed"]
+        else "booked"
+        if row["booked"]
+        else "answered"
+        if turns
+        else "silent",
+        "providers": {"stt": row["stt"], "lm": row["lm"], "tts": row["tts"]},
+    }

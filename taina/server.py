@@ -15,9 +15,11 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adapters.conversation_journal import Conversations
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
 from engine.loop_watch import watch_loop
 from engine.session import Session
+from taina.admin_api import admin_router
 from taina.appointments_api import appointments_router
 from taina.auth import Auth, Tokens, signing_key
 from taina.http_errors import ApiError, answer_errors_as_json
@@ -130,4 +132,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.state.auth = auth
         app.include_router(auth.router())
         app.include_router(appointments_router(backend.appointments, settings.appointments.api_token, auth))
+        database = backend.knowledge_parts.database
+        app.include_router(admin_router(auth, backend.accounts, Conversations(database)))
     return app

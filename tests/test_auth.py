@@ -20,7 +20,10 @@ from conftest import serving_here
 from fastapi import FastAPI
 
 from adapters.accounts_db import Accounts
+from adapters.conversation_journal import Conversations, PostgresJournal
+from engine.ports import TurnEntry
 from engine.settings import AuthSettings
+from taina.admin_api import admin_router
 from taina.appointments_api import appointments_router
 from taina.auth import Auth, RateLimiter, Tokens, hash_password
 from taina.backend import Backend
@@ -43,6 +46,7 @@ async def api(backend: Backend) -> AsyncIterator[tuple[httpx.AsyncClient, Accoun
     answer_errors_as_json(app)
     app.include_router(auth.router())
     app.include_router(appointments_router(backend.appointments, "", auth))
+    app.include_router(admin_router(auth, accounts, Conversations(backend.knowledge_parts.database)))
     for email, role in (
         ("admin@clinica.do", "admin"),
         ("editor@clinica.do", "editor"),
@@ -200,3 +204,75 @@ def test_admin_create_from_the_command_line(database_url: str, tmp_path: Path) -
     assert no_stdin.returncode == 2 and "--password-stdin" in no_stdin.stderr
     bad_email = create("not-an-email", PASSWORD, "--password-stdin")
     assert bad_email.returncode == 2 and "is not an e-mail address" in bad_email.stderr
+
+
+async def test_accounts_are_managed_by_admins_only(api: tuple[httpx.AsyncClient, Accounts]) -> None:
+    client, accounts = api
+    admin = bearer((await login(client, "admin@clinica.do"))["access_token"])
+    viewer = bearer((await login(client, "viewer@clinica.do"))["access_token"])
+    assert (await client.get("/api/users", headers=viewer)).status_code == 403
+    listed = (await client.get("/api/users", headers=admin)).json()["users"]
+    assert sorted(u["role"] for u in listed) == ["admin", "editor", "viewer"]
+    assert all("password" not in json.dumps(u) for u in listed)
+
+    new = {"email": "nueva@clinica.do", "password": PASSWORD, "role": "editor"}
+    assert (await client.post("/api/users", json=new, headers=viewer)).status_code == 403
+    made = await client.post("/api/users", json=new, headers=admin)
+    assert made.status_code == 201 and made.json()["role"] == "editor"
+    assert (await client.post("/api/users", json=new, headers=admin)).status_code == 409
+    for bad in ({**new, "email": "no-es-correo"}, {**new, "password": "corta"}, {**new, "role": "root"}):
+        answer = await client.post("/api/users", json=bad, headers=admin)
+        assert answer.status_code == 400, answer.text
+    assert len(await accounts.users()) == 4  # the refused ones changed nothing
+
+    editor = await login(client, "editor@clinica.do")
+    editor_id = next(u["id"] for u in listed if u["role"] == "editor")
+    admin_id = next(u["id"] for u in listed if u["role"] == "admin")
+    off = await client.patch(f"/api/users/{editor_id}", json={"disabled": True}, headers=admin)
+    assert off.status_code == 200 and off.json()["disabled"]
+    assert (
+        await client.post("/api/auth/refresh", json={"refresh_token": editor["refresh_token"]})
+    ).status_code == 401
+    wrong = await client.post("/api/auth/login", json={"email": "editor@clinica.do", "password": PASSWORD})
+    assert wrong.status_code == 401
+    assert (
+        await client.patch(f"/api/users/{admin_id}", json={"disabled": True}, headers=admin)
+    ).status_code == 400
+    assert (
+        await client.patch("/api/users/nobody", json={"role": "viewer"}, headers=admin)
+    ).status_code == 404
+    assert (await client.patch("/api/users/..%2F..%2Fetc", json={}, headers=admin)).status_code in (400, 404)
+
+    audit = await client.get("/api/audit", headers=admin)
+    actions = [e["action"] for e in audit.json()["entries"]]
+    assert "user_created" in actions and "user_changed" in actions
+    assert (await client.get("/api/audit", headers=viewer)).status_code == 403
+
+
+async def test_conversations_with_their_turns(
+    api: tuple[httpx.AsyncClient, Accounts], backend: Backend
+) -> None:
+    client, _accounts = api
+    journal = PostgresJournal(backend.knowledge_parts.database)
+    journal.started("call-1", "whisper", "policy", "espeak-ng")
+    journal.turn("call-1", TurnEntry(1, "¿Cuánto cuesta?", "RD$1,500.", False, {"first_audio": 640.0}))
+    booked = {"tool": "book_appointment", "arguments": {}, "result": {"booked": {"id": "a1"}}}
+    journal.turn("call-1", TurnEntry(2, "Sí, resérvela.", "Listo.", False, {"first_audio": 700.0}, [booked]))
+    journal.ended("call-1", 2, False)
+    journal.started("call-2", "whisper", "policy", "espeak-ng")
+    journal.turn("call-2", TurnEntry(1, "Hola", "Hola, ¿en qué", True, {"first_audio": 600.0}))
+    journal.ended("call-2", 1, False)
+    await journal.aclose()
+
+    viewer = bearer((await login(client, "viewer@clinica.do"))["access_token"])
+    assert (await client.get("/api/conversations")).status_code == 401
+    listed = (await client.get("/api/conversations", headers=viewer)).json()["conversations"]
+    assert {c["id"]: c["outcome"] for c in listed} == {"call-1": "booked", "call-2": "answered"}
+    assert all(c["turns"] >= 1 and c["seconds"] >= 0 for c in listed)
+    one = (await client.get("/api/conversations/call-1", headers=viewer)).json()
+    assert [t["turn"] for t in one["turns"]] == [1, 2]
+    assert one["turns"][0]["timings_ms"] == {"first_audio": 640.0}
+    interrupted = (await client.get("/api/conversations/call-2", headers=viewer)).json()["turns"][0]
+    assert interrupted["interrupted"] and interrupted["reply"] == "Hola, ¿en qué"
+    assert (await client.get("/api/conversations/nope", headers=viewer)).status_code == 404
+    assert (await client.get("/api/conversations", params={"limit": 0}, headers=viewer)).status_code == 400
