@@ -165,4 +165,5 @@ def _conversation(row: Any) -> dict[str, Any]:
         if turns
         else "silent",
         "providers": {"stt": row["stt"], "lm": row["lm"], "tts": row["tts"]},
+        "recording_seconds": round(float(row["recording_seconds"]), 2) if row["recording_key"] else None,
     }

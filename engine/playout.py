@@ -38,6 +38,7 @@ class PacedPlayout:
         self._start: float | None = None
         self._index = 0
         self._paused = False
+        self.tap: Callable[[Pcm, int, float], None] | None = None  # sees every frame that leaves
 
     async def put(self, samples: Pcm, on_sent: Callable[[float], None] | None = None) -> None:
         if len(samples) != self.frame_size:
@@ -66,8 +67,12 @@ class PacedPlayout:
                 self._index = 0
         self._index += 1
         if self._paused or not self._queue:
+            if self.tap is not None:
+                self.tap(self._silence, self.rate, due)
             return self._silence, due, True
         samples, on_sent = self._queue.popleft()
+        if self.tap is not None:
+            self.tap(samples, self.rate, due)
         self._space.set()
         if not self._queue:
             self._empty.set()
@@ -140,3 +145,6 @@ class PlayoutOutput:
 
     def clear_output(self) -> int:
         return self._playout.clear()
+
+    def tap_output(self, tap: Callable[[Pcm, int, float], None]) -> None:
+        self._playout.tap = tap

@@ -165,6 +165,9 @@ class Transport(Protocol):
     def clear_output(self) -> int:
         """Drop every queued frame (an interrupted reply); returns how many were dropped."""
 
+    def tap_output(self, tap: Callable[[NDArray[np.int16], int, float], None]) -> None:
+        """Have ``tap(samples, rate, sent_at)`` called with every frame that leaves, silence included."""
+
     def send_event(self, event: dict[str, Any]) -> None:
         """A state or transcript event for the user's screen; dropped if there is no screen."""
 
@@ -193,6 +196,22 @@ class TurnEntry:
     timings_ms: Mapping[str, float]
     actions: Sequence[Mapping[str, Any]] = ()
     sources: Sequence[str] = ()
+
+
+class Spool(Protocol):
+    """Where a call's recording goes while the call runs."""
+
+    def write(self, pcm: bytes) -> None:
+        """Interleaved 16-bit stereo at 16 kHz, appended; kept even if the process dies right after."""
+
+    def close(self) -> None: ...
+
+
+class CallRecordings(Protocol):
+    def open(self, conversation_id: str) -> Spool: ...
+
+    async def finish(self, conversation_id: str) -> str | None:
+        """Encode and store the call's recording once it has ended: where it is, or None if it is empty."""
 
 
 class ObjectStore(Protocol):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ from engine.endpointing import (
 )
 from engine.metrics import observe_turn
 from engine.ports import (
+    CallRecordings,
     ConversationJournal,
     SpeechToText,
     SpeechToTextStream,
@@ -45,6 +47,7 @@ from engine.ports import (
     Transport,
     TurnEntry,
 )
+from engine.recording import CallRecorder
 from engine.resample import InputConditioner
 from engine.settings import PROCESSING_RATE, Settings
 from engine.speaker import Speaker
@@ -102,6 +105,7 @@ class Session:
         settings: Settings,
         on_turn: Callable[[TurnRecord], None] | None = None,
         journal: ConversationJournal | None = None,
+        recordings: CallRecordings | None = None,
     ) -> None:
         self.id = session_id
         self.transport = transport
@@ -112,6 +116,8 @@ class Session:
         self._settings = settings
         self._on_turn = on_turn
         self._journal = journal
+        self._recordings = recordings
+        self._recorder: CallRecorder | None = None
         frame_ms = settings.audio.frame_ms
         self._conditioner = InputConditioner(PROCESSING_RATE, frame_ms)
         self._endpointer = Endpointer(settings.vad, settings.endpoint, PROCESSING_RATE, frame_ms)
@@ -134,6 +140,7 @@ class Session:
         self._log.info("session.started", stt=self.stt.name, lm=self.dialogue.lm.name, tts=self.tts.name)
         if self._journal is not None:
             self._journal.started(self.id, self.stt.name, self.dialogue.lm.name, self.tts.name)
+        self._start_recording()
         self.stt.start()  # cloud providers connect now, ahead of the first turn
         self.tts.start()
         try:
@@ -168,7 +175,29 @@ class Session:
             await self.transport.close()
             if self._journal is not None:
                 self._journal.ended(self.id, len(self.records), self.error is not None)
+            await self._finish_recording()
             self._log.info("session.ended", turns=len(self.records), failed=self.error is not None)
+
+    def _start_recording(self) -> None:
+        if self._recordings is None:
+            return
+        try:
+            spool = self._recordings.open(self.id)
+        except Exception:
+            self._log.error("recording.open_failed", exc_info=True)  # the call goes on, unrecorded
+            return
+        recorder = self._recorder = CallRecorder(spool, time.monotonic())
+        self.transport.tap_output(recorder.assistant)
+
+    async def _finish_recording(self) -> None:
+        recorder = self._recorder
+        if recorder is None or self._recordings is None:
+            return
+        try:
+            recorder.close()
+            await self._recordings.finish(self.id)
+        except Exception:  # the spool stays on disk; the next start finishes it
+            self._log.error("recording.finish_failed", exc_info=True)
 
     # -- listen -------------------------------------------------------------------------------------------
 
@@ -179,6 +208,8 @@ class Session:
 
     async def hear(self, frame: AudioFrame) -> None:
         """One 16 kHz mono frame of the user's audio (the hot path)."""
+        if self._recorder is not None:
+            self._recorder.caller(frame.samples, frame.timestamp)
         event = self._endpointer.push(frame)
         stream = self._stream
         if event is None:

@@ -6,6 +6,7 @@ PATCH /api/users/{id}                 admin    {"role"?, "disabled"?}; disabling
 GET   /api/audit?limit=               admin    who did what, newest first
 GET   /api/conversations?limit&offset viewer   calls, newest first: start, duration, turns, outcome
 GET   /api/conversations/{id}         viewer   one call with its turns and their latency waterfall
+GET   /api/conversations/{id}/recording[?download=1]  viewer  the call's recording (Opus in Ogg); audited
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from adapters.accounts_db import Accounts, UserExists
 from adapters.conversation_journal import Conversations
+from adapters.recordings import CONTENT_TYPE, Recordings
 from taina.auth import MIN_PASSWORD, Auth, Principal, hash_password
 from taina.http_errors import ApiError
 
@@ -34,7 +37,9 @@ class UserChange(BaseModel):
     disabled: bool | None = None
 
 
-def admin_router(auth: Auth, accounts: Accounts, conversations: Conversations) -> APIRouter:
+def admin_router(
+    auth: Auth, accounts: Accounts, conversations: Conversations, recordings: Recordings | None = None
+) -> APIRouter:
     router = APIRouter(tags=["admin"])
     admin = Depends(auth.require("admin"))  # defaults, not annotations: those are strings here
     viewer = Depends(auth.require("viewer"))
@@ -82,5 +87,26 @@ def admin_router(auth: Auth, accounts: Accounts, conversations: Conversations) -
         if found is None:
             raise ApiError(404, f"no conversation {conversation_id}")
         return found
+
+    @router.get("/api/conversations/{conversation_id}/recording", response_class=Response)
+    async def recording(
+        conversation_id: Id,
+        download: Annotated[bool, Query()] = False,
+        caller: Principal = viewer,
+    ) -> Response:
+        found = await conversations.one(conversation_id)
+        if found is None:
+            raise ApiError(404, f"no conversation {conversation_id}")
+        if recordings is None or found["recording_seconds"] is None:
+            raise ApiError(404, f"conversation {conversation_id} has no recording")
+        try:
+            audio = await recordings.audio(conversation_id)
+        except KeyError:
+            raise ApiError(404, f"the recording of {conversation_id} is missing from the store") from None
+        await accounts.audit("downloaded" if download else "listened", caller.user_id, conversation_id)
+        headers = {"Cache-Control": "private, no-store"}
+        if download:
+            headers["Content-Disposition"] = f'attachment; filename="{conversation_id}.ogg"'
+        return Response(audio, media_type=CONTENT_TYPE, headers=headers)
 
     return router

@@ -14,6 +14,7 @@ from adapters.conversation_journal import PostgresJournal
 from adapters.deepgram_stt import DeepgramSpeechToText
 from adapters.elevenlabs_tts import ElevenLabsTextToSpeech
 from adapters.espeak_tts import EspeakEngine, EspeakTextToSpeech
+from adapters.recordings import Recordings
 from adapters.webrtc import offer_ice_addresses
 from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
@@ -39,6 +40,7 @@ class Runtime:
     tts: TextToSpeech
     _recognizer: WhisperRecognizer
     journal: ConversationJournal | None = None  # conversations kept in the database, once there is a backend
+    recordings: Recordings | None = None  # and their recordings in the object store
 
     @classmethod
     def build(cls, settings: Settings, progress: bool | None = None) -> Runtime:
@@ -96,6 +98,7 @@ class Runtime:
             self.settings,
             on_turn,
             self.journal,
+            self.recordings,
         )
 
     def with_backend(self, backend: Backend) -> Runtime:
@@ -104,6 +107,11 @@ class Runtime:
             self,
             assistant=Assistant(self.settings, backend),
             journal=PostgresJournal(backend.knowledge_parts.database),
+            recordings=Recordings(
+                self.settings.data_dir / "recordings",
+                backend.knowledge_parts.objects,
+                backend.knowledge_parts.database,
+            ),
         )
         log.info("runtime.language_model", language_model=runtime.assistant.language_model)
         return runtime

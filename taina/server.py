@@ -78,6 +78,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if runtime.recordings is not None:
+            await runtime.recordings.recover()  # calls cut short by a kill: their recordings, now
         watcher = asyncio.create_task(watch_loop(), name="loop-watch")
         yield
         watcher.cancel()
@@ -133,5 +135,5 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(auth.router())
         app.include_router(appointments_router(backend.appointments, settings.appointments.api_token, auth))
         database = backend.knowledge_parts.database
-        app.include_router(admin_router(auth, backend.accounts, Conversations(database)))
+        app.include_router(admin_router(auth, backend.accounts, Conversations(database), runtime.recordings))
     return app

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import httpx
 import jwt
+import numpy as np
 import pytest
 from conftest import serving_here
 from fastapi import FastAPI
 
 from adapters.accounts_db import Accounts
 from adapters.conversation_journal import Conversations, PostgresJournal
+from adapters.file_store import FileStore
+from adapters.recordings import Recordings
 from engine.ports import TurnEntry
 from engine.settings import AuthSettings
 from taina.admin_api import admin_router
@@ -38,7 +41,7 @@ async def make_user(accounts: Accounts, email: str, role: str) -> None:
 
 
 @pytest.fixture
-async def api(backend: Backend) -> AsyncIterator[tuple[httpx.AsyncClient, Accounts]]:
+async def api(backend: Backend, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Accounts]]:
     settings = AuthSettings(secret=KEY, login_attempts=3)
     accounts = backend.accounts
     auth = Auth(accounts, Tokens(KEY, settings), settings)
@@ -46,7 +49,10 @@ async def api(backend: Backend) -> AsyncIterator[tuple[httpx.AsyncClient, Accoun
     answer_errors_as_json(app)
     app.include_router(auth.router())
     app.include_router(appointments_router(backend.appointments, "", auth))
-    app.include_router(admin_router(auth, accounts, Conversations(backend.knowledge_parts.database)))
+    database = backend.knowledge_parts.database
+    recordings = Recordings(tmp_path / "spool", FileStore(tmp_path / "objects"), database)
+    app.state.recordings = recordings
+    app.include_router(admin_router(auth, accounts, Conversations(database), recordings))
     for email, role in (
         ("admin@clinica.do", "admin"),
         ("editor@clinica.do", "editor"),
@@ -250,9 +256,12 @@ async def test_accounts_are_managed_by_admins_only(api: tuple[httpx.AsyncClient,
 
 
 async def test_conversations_with_their_turns(
-    api: tuple[httpx.AsyncClient, Accounts], backend: Backend
+    api: tuple[httpx.AsyncClient, Accounts], backend: Backend, tmp_path: Path
 ) -> None:
-    client, _accounts = api
+    client, accounts = api
+    recordings = Recordings(
+        tmp_path / "spool", FileStore(tmp_path / "objects"), backend.knowledge_parts.database
+    )
     journal = PostgresJournal(backend.knowledge_parts.database)
     journal.started("call-1", "whisper", "policy", "espeak-ng")
     journal.turn("call-1", TurnEntry(1, "¿Cuánto cuesta?", "RD$1,500.", False, {"first_audio": 640.0}))
@@ -275,4 +284,22 @@ async def test_conversations_with_their_turns(
     interrupted = (await client.get("/api/conversations/call-2", headers=viewer)).json()["turns"][0]
     assert interrupted["interrupted"] and interrupted["reply"] == "Hola, ¿en qué"
     assert (await client.get("/api/conversations/nope", headers=viewer)).status_code == 404
+
+    # call-1 has a recording: viewers can listen to it and download it, and both are audited.
+    spool = recordings.open("call-1")
+    spool.write(np.zeros(16_000 * 2 * 2, np.int16).tobytes())  # one second of stereo silence
+    spool.close()
+    assert await recordings.finish("call-1") == "recordings/call-1.ogg"
+    heard = await client.get("/api/conversations/call-1/recording", headers=viewer)
+    assert heard.status_code == 200 and heard.headers["content-type"] == "audio/ogg"
+    assert heard.content[:4] == b"OggS"
+    saved = await client.get("/api/conversations/call-1/recording", params={"download": 1}, headers=viewer)
+    assert "attachment" in saved.headers["content-disposition"]
+    assert (await client.get("/api/conversations/call-2/recording", headers=viewer)).status_code == 404
+    assert (await client.get("/api/conversations/call-1/recording")).status_code == 401
+    entries = await accounts.audit_entries()
+    assert [(e["action"], e["target"]) for e in entries[:2]] == [
+        ("downloaded", "call-1"),
+        ("listened", "call-1"),
+    ]
     assert (await client.get("/api/conversations", params={"limit": 0}, headers=viewer)).status_code == 400

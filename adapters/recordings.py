@@ -1,0 +1,131 @@
+"""Call recordings: spooled to the data folder while the call runs, encoded (Opus in Ogg, with PyAV) and put in
+the object store when it ends. A spool left behind by a killed engine is finished at the next start, so nothing
+said before the kill is lost.
+
+Spool files: <data dir>/recordings/<conversation id>.pcm (16 kHz interleaved 16-bit stereo, appended with
+unbuffered writes) and its .json (when the call started). Objects: recordings/<conversation id>.ogg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import structlog
+
+from adapters.postgres import Database
+from engine.ports import ObjectStore
+from engine.recording import RATE
+
+log = structlog.get_logger("taina.recordings")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CONTENT_TYPE = "audio/ogg"
+
+
+def recording_key(conversation_id: str) -> str:
+    return f"recordings/{conversation_id}.ogg"
+
+
+class FileSpool:
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def write(self, pcm: bytes) -> None:
+        os.write(self._fd, pcm)  # straight to the kernel: a killed process loses nothing written
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def encode_ogg_opus(pcm: bytes, rate: int = RATE, bit_rate: int = 32_000) -> bytes:
+    """Interleaved 16-bit stereo PCM as Opus in Ogg."""
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 4], dtype=np.int16)
+    out_buffer = io.BytesIO()
+    with av.open(out_buffer, "w", format="ogg") as container:
+        stream = container.add_stream("libopus", rate=rate, layout="stereo")
+        stream.bit_rate = bit_rate
+        step = rate * 2 * 2  # one second of interleaved stereo samples, per frame handed to the encoder
+        for start in range(0, len(samples), step):
+            frame = av.AudioFrame.from_ndarray(
+                samples[start : start + step].reshape(1, -1), format="s16", layout="stereo"
+            )
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out_buffer.getvalue()
+
+
+class Recordings:
+    def __init__(self, folder: Path, store: ObjectStore, database: Database) -> None:
+        self._folder = folder
+        self._store = store
+        self._db = database
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def open(self, conversation_id: str) -> FileSpool:
+        if not _ID.match(conversation_id):
+            raise ValueError(f"invalid conversation id {conversation_id!r}")
+        (self._folder / f"{conversation_id}.json").write_text(
+            json.dumps({"conversation_id": conversation_id, "started": time.time(), "rate": RATE})
+        )
+        return FileSpool(self._folder / f"{conversation_id}.pcm")
+
+    async def finish(self, conversation_id: str) -> str | None:
+        """Encode the call's spool, store it, note it on the conversation, and remove the spool. The key, or
+        None if nothing was recorded."""
+        spool = self._folder / f"{conversation_id}.pcm"
+        if not spool.exists():
+            return None
+        pcm = await asyncio.to_thread(spool.read_bytes)
+        if len(pcm) < 4:
+            self._remove(conversation_id)
+            return None
+        encoded = await asyncio.to_thread(encode_ogg_opus, pcm)
+        key = recording_key(conversation_id)
+        await self._store.put(key, encoded, CONTENT_TYPE)
+        seconds = len(pcm) / 4 / RATE
+        await self._db.pool.execute(
+            "INSERT INTO conversations (id, recording_key, recording_seconds) VALUES ($1, $2, $3)"
+            " ON CONFLICT (id) DO UPDATE SET recording_key = $2, recording_seconds = $3,"
+            " ended_at = COALESCE(conversations.ended_at,"
+            " conversations.started_at + make_interval(secs => $3))",
+            conversation_id,
+            key,
+            seconds,
+        )
+        self._remove(conversation_id)
+        log.info("recording.stored", conversation_id=conversation_id, key=key, seconds=round(seconds, 1))
+        return key
+
+    async def recover(self) -> list[str]:
+        """Finish every spool a previous run left (it was killed mid-call): their keys."""
+        keys = []
+        for spool in sorted(self._folder.glob("*.pcm")):
+            conversation_id = spool.stem
+            try:
+                key = await self.finish(conversation_id)
+            except Exception:
+                log.error("recording.recover_failed", conversation_id=conversation_id, exc_info=True)
+                continue
+            if key is not None:
+                log.warning("recording.recovered", conversation_id=conversation_id, key=key)
+                keys.append(key)
+        return keys
+
+    async def audio(self, conversation_id: str) -> bytes:
+        return await self._store.get(recording_key(conversation_id))
+
+    def _remove(self, conversation_id: str) -> None:
+        for suffix in (".pcm", ".json"):
+            (self._folder / f"{conversation_id}{suffix}").unlink(missing_ok=True)

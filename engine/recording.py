@@ -1,0 +1,82 @@
+"""A call's recording: the caller on the left channel, the assistant on the right, aligned by time.
+
+Both sides are cut into 20 ms slots by when they were heard (the caller's frame timestamps) or sent (the
+playout's due times), so a pause, an interruption or a late frame lands where it happened. Slots are written
+to a spool a little behind the newest (``lag_slots``), as 16 kHz interleaved 16-bit stereo, with silence
+where a side had nothing. The spool is the adapter's (a file that survives a crash); encoding and upload
+happen when the call ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.audio import Pcm
+from engine.ports import Spool
+from engine.resample import Decimator
+
+RATE = 16_000
+SLOT_S = 0.02
+SLOT = int(RATE * SLOT_S)
+
+
+class CallRecorder:
+    def __init__(self, spool: Spool, started_at: float, lag_slots: int = 10) -> None:
+        self._spool = spool
+        self._t0 = started_at
+        self._lag = lag_slots
+        self._left: dict[int, Pcm] = {}
+        self._right: dict[int, Pcm] = {}
+        self._written = 0  # slots already in the spool
+        self._newest = -1
+        self._decimator: Decimator | None = None
+        self._silence = np.zeros(SLOT, np.int16)
+        self.closed = False
+
+    def caller(self, samples: Pcm, ended_at: float) -> None:
+        """A 20 ms frame of the caller at 16 kHz, heard at ``ended_at`` (its last sample)."""
+        self._put(self._left, samples, ended_at)
+
+    def assistant(self, samples: Pcm, rate: int, sent_at: float) -> None:
+        """A 20 ms frame of what the assistant sent (silence included), at ``rate``, leaving at ``sent_at``."""
+        if rate != RATE:
+            if self._decimator is None:
+                self._decimator = Decimator(rate // RATE)
+            samples = self._decimator.push(samples)
+        self._put(self._right, samples, sent_at + SLOT_S)
+
+    def close(self) -> None:
+        """Write every slot left and close the spool."""
+        if self.closed:
+            return
+        self._flush(self._newest + 1)
+        self._spool.close()
+        self.closed = True
+
+    @property
+    def seconds(self) -> float:
+        return self._written * SLOT_S
+
+    def _put(self, side: dict[int, Pcm], samples: Pcm, ended_at: float) -> None:
+        if self.closed:
+            return
+        slot = round((ended_at - self._t0) / SLOT_S) - 1
+        if slot < self._written:
+            return  # older than what is already written (or from before the call)
+        side[slot] = samples[:SLOT] if len(samples) >= SLOT else np.pad(samples, (0, SLOT - len(samples)))
+        if slot > self._newest:
+            self._newest = slot
+            if slot - self._written >= 2 * self._lag:
+                self._flush(slot - self._lag)
+
+    def _flush(self, until: int) -> None:
+        """Write slots up to (not including) ``until``."""
+        if until <= self._written:
+            return
+        count = until - self._written
+        block = np.empty((count * SLOT, 2), np.int16)
+        for i, slot in enumerate(range(self._written, until)):
+            block[i * SLOT : (i + 1) * SLOT, 0] = self._left.pop(slot, self._silence)
+            block[i * SLOT : (i + 1) * SLOT, 1] = self._right.pop(slot, self._silence)
+        self._written = until
+        self._spool.write(block.tobytes())
