@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -131,6 +132,67 @@ def test_talking_over_the_assistant_stops_its_reply(
             browser.close()
     logs = server.logs()
     assert '"turn.barge_in"' in logs and '"turn.interrupted"' in logs
+
+
+def test_a_killed_engine_keeps_the_recording_up_to_the_kill(
+    chromium: str, data_dir: Path, tmp_path: Path, database_url: str
+) -> None:
+    """SIGKILL during a browser call; on restart the spooled recording is stored and listed with its call."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    env = {"DATABASE_URL": database_url}
+    server = start_server(data_dir, env)
+    microphone = speech_wav(tmp_path / "question.wav", QUESTION, tail_s=6.0)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium, headless=True, args=chromium_flags(microphone)
+            )
+            page = open_page(browser, server)
+            page.get_by_test_id("talk").click()
+            clicked = time.monotonic()
+            page.wait_for_selector('[data-role="assistant"]', timeout=45_000)  # a whole turn, then more audio
+            time.sleep(1.5)
+            lasted = time.monotonic() - clicked
+            server.process.send_signal(signal.SIGKILL)
+            server.process.wait(timeout=10)
+            browser.close()
+    except Exception:
+        print(server.logs())
+        raise
+    spools = list((data_dir / "recordings").glob("*.pcm"))
+    assert len(spools) == 1, "the call's spool is on disk after the kill"
+    conversation_id = spools[0].stem
+
+    admin = subprocess.run(
+        [sys.executable, "-m", "taina.cli", "admin", "create", "--email", "jefa@clinica.do", "--password-stdin"],
+        input="una-clave-larga-2026\n", capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "TAINA_DATA_DIR": str(data_dir), **env},
+    )  # fmt: skip
+    assert admin.returncode == 0, admin.stderr
+    restarted = start_server(data_dir, env)
+    try:
+        assert (data_dir / "objects" / "recordings" / f"{conversation_id}.ogg").is_file()
+        assert list((data_dir / "recordings").glob("*.pcm")) == []
+        assert '"recording.recovered"' in restarted.logs()
+        login = httpx.post(f"{restarted.url}/api/auth/login",
+                           json={"email": "jefa@clinica.do", "password": "una-clave-larga-2026"})  # fmt: skip
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        calls = httpx.get(f"{restarted.url}/api/conversations", headers=headers).json()["conversations"]
+        (call,) = [c for c in calls if c["id"] == conversation_id]
+        # Everything up to the kill, less the connection's set-up and the last instants not yet written.
+        assert call["recording_seconds"] >= lasted - 2.5, (call, lasted)
+        audio = httpx.get(f"{restarted.url}/api/conversations/{conversation_id}/recording", headers=headers)
+        assert audio.status_code == 200 and audio.content[:4] == b"OggS"
+    except Exception:
+        print(restarted.logs())
+        raise
+    finally:
+        stop_server(restarted)
 
 
 def test_refused_microphone_is_explained(chromium: str, server: Server) -> None:
