@@ -159,8 +159,16 @@ class WebRtcSettings:
         10.0, "A call that delivers no audio for this long (including while connecting) is hung up, in s."
     )
 
+    access_token: str = knob(
+        "",
+        "When set, a call needs it: the page is opened as /?token=<it> (the voice page is public otherwise).",
+        secret=True,
+    )
+    offers_per_minute: int = knob(20, "Calls one address may start in a minute; then 429.")
+
     def check(self) -> None:
         _require(1 <= self.max_sessions <= 10_000, "TAINA_WEBRTC_MAX_SESSIONS must be 1-10000")
+        _require(1 <= self.offers_per_minute <= 10_000, "TAINA_WEBRTC_OFFERS_PER_MINUTE must be 1-10000")
         _require(1 <= self.media_timeout_s <= 300, "TAINA_WEBRTC_MEDIA_TIMEOUT_S must be 1-300")
         for address in self.ice_addresses:
             try:

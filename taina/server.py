@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from engine.loop_watch import watch_loop
 from engine.session import Session
 from taina.admin_api import admin_router
 from taina.appointments_api import appointments_router
-from taina.auth import Auth, Tokens, signing_key
+from taina.auth import Auth, RateLimiter, Tokens, signing_key
 from taina.http_errors import ApiError, answer_errors_as_json
 from taina.runtime import Runtime, new_session_id
 
@@ -75,6 +76,7 @@ async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
 def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
     sessions = SessionRegistry(settings.webrtc.max_sessions)
+    offers = RateLimiter(settings.webrtc.offers_per_minute)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -108,6 +110,16 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.post("/api/rtc/offer")
     async def offer(request: Request) -> dict[str, str]:
         """Answer a browser's WebRTC offer ({"sdp", "type": "offer"}) and start a voice session."""
+        address = request.client.host if request.client else ""
+        token = settings.webrtc.access_token
+        if token and not hmac.compare_digest(
+            request.headers.get("authorization", "").encode(), f"Bearer {token}".encode()
+        ):
+            raise ApiError(401, "this assistant needs its access link: open the page with ?token=...")
+        wait = offers.retry_after(address)
+        if wait > 0:
+            raise ApiError(429, f"too many calls started from this address; try again in {int(wait) + 1} s")
+        offers.hit(address)
         body = await read_json_body(request, settings.http.max_signalling_bytes)
         if len(sessions) >= sessions.capacity:
             raise ApiError(503, "the assistant is at capacity; try again in a moment")

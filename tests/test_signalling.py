@@ -127,3 +127,25 @@ def test_the_outbound_audio_level_matches_aiortcs_own(amplitude: int) -> None:
     original = webrtc._original_audio_level(frame)
     assert webrtc.audio_level_dbov(frame) == original
     assert rtp.compute_audio_level_dbov is webrtc.audio_level_dbov  # the one aiortc's sender calls
+
+
+def test_calls_can_need_the_access_link_and_are_rate_limited(tmp_path: Path, shared_models: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").symlink_to(shared_models)
+    token = "enlace-de-la-clinica"
+    srv = start_server(data, {"TAINA_WEBRTC_ACCESS_TOKEN": token, "TAINA_WEBRTC_OFFERS_PER_MINUTE": "3"})
+    try:
+        offer = '{"type": "offer", "sdp": "v=0"}'
+        bare = post(srv, offer)
+        assert bare.status_code == 401 and "?token=" in bare.json()["error"]
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        answers = [
+            httpx.post(f"{srv.url}/api/rtc/offer", content=offer, headers=headers, timeout=30)
+            for _ in range(4)
+        ]
+        assert [a.status_code for a in answers] == [400, 400, 400, 429]
+        assert "try again" in answers[-1].json()["error"]
+        assert httpx.get(f"{srv.url}/healthz").json()["status"] == "ok"
+    finally:
+        stop_server(srv)

@@ -19,6 +19,8 @@ const replyEl = document.getElementById("reply");
 
 // Tests set ?raw=1 so the fake microphone reaches the server unaltered; people keep echo cancellation on.
 const raw = new URLSearchParams(location.search).has("raw");
+// An assistant that needs its access link is opened as /?token=...
+const accessToken = new URLSearchParams(location.search).get("token");
 
 // What the page has heard of the reply, for people (the ring) and for tests.
 window.tainaAudio = { peakRms: 0, loudFrames: 0, loudAt: [] };
@@ -182,9 +184,11 @@ async function start() {
   try {
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIceGathering(pc, 3000);
+    const headers = { "Content-Type": "application/json" };
+    if (accessToken) headers.Authorization = "Bearer " + accessToken;
     const response = await fetch("/api/rtc/offer", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers,
       body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
     });
     const body = await response.json().catch(() => ({}));
