@@ -123,6 +123,22 @@ class Recordings:
                 keys.append(key)
         return keys
 
+    async def enforce_retention(self, days: int) -> int:
+        """Delete calls that started over ``days`` ago: recording first, then the rows. How many went."""
+        if days <= 0:
+            return 0
+        rows = await self._db.fetch(
+            "SELECT id, recording_key FROM conversations WHERE started_at < now() - make_interval(days => $1)",
+            days,
+        )
+        for row in rows:
+            if row["recording_key"]:
+                await self._store.delete(row["recording_key"])
+            await self._db.pool.execute("DELETE FROM conversations WHERE id = $1", row["id"])
+        if rows:
+            log.info("recording.retention", deleted=len(rows), days=days)
+        return len(rows)
+
     async def audio(self, conversation_id: str) -> bytes:
         return await self._store.get(recording_key(conversation_id))
 

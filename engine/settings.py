@@ -413,6 +413,18 @@ class OpenAISettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    prefix: ClassVar[str] = "TAINA_RECORDINGS"
+    enabled: bool = knob(True, "Record every call (caller left, assistant right) into the object store.")
+    retention_days: int = knob(
+        90, "Calls older than this are deleted, recording and rows, by an hourly job; 0 keeps them forever."
+    )
+
+    def check(self) -> None:
+        _require(0 <= self.retention_days <= 36_500, "TAINA_RECORDINGS_RETENTION_DAYS must be 0-36500")
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     prefix: ClassVar[str] = "TAINA_AUTH"
     secret: str = knob(
@@ -593,6 +605,7 @@ class Settings:
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     appointments: AppointmentsSettings = field(default_factory=AppointmentsSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
     deepgram: DeepgramSettings = field(default_factory=DeepgramSettings)
     elevenlabs: ElevenLabsSettings = field(default_factory=ElevenLabsSettings)
 

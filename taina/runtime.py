@@ -111,7 +111,9 @@ class Runtime:
                 self.settings.data_dir / "recordings",
                 backend.knowledge_parts.objects,
                 backend.knowledge_parts.database,
-            ),
+            )
+            if self.settings.recordings.enabled
+            else None,
         )
         log.info("runtime.language_model", language_model=runtime.assistant.language_model)
         return runtime

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.conversation_journal import Conversations
+from adapters.recordings import Recordings
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
 from engine.loop_watch import watch_loop
 from engine.session import Session
@@ -73,6 +74,16 @@ async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
     return parsed
 
 
+async def _retention(recordings: Recordings, days: int, every_s: float = 3600.0) -> None:
+    """Hourly: delete calls past the retention period (recording and rows)."""
+    while True:
+        try:
+            await recordings.enforce_retention(days)
+        except Exception:
+            log.error("recording.retention_failed", exc_info=True)
+        await asyncio.sleep(every_s)
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
     sessions = SessionRegistry(settings.webrtc.max_sessions)
@@ -80,11 +91,15 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        background = [asyncio.create_task(watch_loop(), name="loop-watch")]
         if runtime.recordings is not None:
             await runtime.recordings.recover()  # calls cut short by a kill: their recordings, now
-        watcher = asyncio.create_task(watch_loop(), name="loop-watch")
+            background.append(
+                asyncio.create_task(_retention(runtime.recordings, settings.recordings.retention_days))
+            )
         yield
-        watcher.cancel()
+        for task in background:
+            task.cancel()
         await sessions.stop_all()
 
     app = FastAPI(title="TAINA Voice", version="0.1.0", lifespan=lifespan)

@@ -18,6 +18,7 @@ from adapters.file_store import FileStore
 from adapters.recordings import Recordings, recording_key
 from engine.audio import rms_dbfs
 from engine.dialogue import Dialogue
+from engine.ports import TurnEntry
 from engine.recording import RATE, SLOT, CallRecorder
 from engine.session import Session
 from engine.settings import Settings
@@ -135,3 +136,31 @@ async def test_a_spool_left_by_a_killed_engine_is_finished_at_the_next_start(
     (row,) = await database.fetch("SELECT recording_key, ended_at FROM conversations WHERE id = 'killed'")
     assert row["recording_key"] == recording_key("killed") and row["ended_at"] is not None
     assert await next_run.recover() == []  # done once
+
+
+async def test_calls_past_the_retention_period_are_deleted_recording_and_rows(
+    backend: Backend, tmp_path: Path
+) -> None:
+    database = backend.knowledge_parts.database
+    store = FileStore(tmp_path / "objects")
+    recordings = Recordings(tmp_path / "spool", store, database)
+    journal = PostgresJournal(database)
+    for conversation_id in ("old", "new"):
+        journal.started(conversation_id, "whisper", "policy", "espeak-ng")
+        journal.turn(conversation_id, TurnEntry(1, "Hola", "Hola.", False, {"first_audio": 600.0}))
+    await journal.aclose()
+    for conversation_id in ("old", "new"):
+        spool = recordings.open(conversation_id)
+        spool.write(np.zeros(RATE * 4, np.int16).tobytes())
+        spool.close()
+        await recordings.finish(conversation_id)
+    await database.pool.execute(
+        "UPDATE conversations SET started_at = now() - interval '100 days' WHERE id = 'old'"
+    )
+
+    assert await recordings.enforce_retention(0) == 0  # 0 keeps everything
+    assert await recordings.enforce_retention(90) == 1
+    assert not await store.exists(recording_key("old")) and await store.exists(recording_key("new"))
+    rows = await database.fetch("SELECT conversation_id FROM turns")
+    assert [r["conversation_id"] for r in rows] == ["new"]
+    assert [c["id"] for c in await Conversations(database).recent()] == ["new"]
