@@ -24,6 +24,7 @@ from engine.session import Session
 from taina.admin_api import admin_router
 from taina.appointments_api import appointments_router
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
+from taina.documents_api import documents_router
 from taina.http_errors import ApiError, answer_errors_as_json
 from taina.runtime import Runtime, new_session_id
 
@@ -163,4 +164,5 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(appointments_router(backend.appointments, settings.appointments.api_token, auth))
         database = backend.knowledge_parts.database
         app.include_router(admin_router(auth, backend.accounts, Conversations(database), runtime.recordings))
+        app.include_router(documents_router(auth, backend.knowledge, settings.ingest.max_bytes))
     return app

@@ -71,7 +71,14 @@ class KnowledgeService:
             )
         return await self.ingest(name, await asyncio.to_thread(path.read_bytes))
 
-    async def ingest(self, name: str, data: bytes) -> IngestResult:
+    async def reindex(self, document_id: str) -> IngestResult | None:
+        """Extract, chunk and embed a stored document again from its original (None if there is none)."""
+        row = await self.store.document(document_id)
+        if row is None or not row.object_key:
+            return None
+        return await self.ingest(row.name, await self.objects.get(row.object_key), force=True)
+
+    async def ingest(self, name: str, data: bytes, force: bool = False) -> IngestResult:
         try:
             check_name(name)
             media_type = media_type_of(name)
@@ -83,7 +90,12 @@ class KnowledgeService:
 
         sha = hashlib.sha256(data).hexdigest()
         existing = await self.store.by_name(name)
-        if existing is not None and existing.status == "ready" and existing.content_sha256 == sha:
+        if (
+            not force
+            and existing is not None
+            and existing.status == "ready"
+            and existing.content_sha256 == sha
+        ):
             return IngestResult(name, "unchanged", existing.id, existing.title, existing.chunk_count)
         twin = await self.store.by_content(sha)
         if twin is not None and twin.name != name:
