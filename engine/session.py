@@ -150,8 +150,7 @@ class Session:
                 responding = group.create_task(self._respond(), name=f"respond-{self.id}")
                 await listening
                 responding.cancel()
-                if self._reply is not None and self._reply.task is not None:
-                    self._reply.task.cancel()
+                await self._cut_reply(hung_up=True)  # a reply cut by the hang-up is a turn too
         except* Exception as failure:
             self.error = failure.exceptions[0]
             self._log.error("session.failed", exc_info=self.error)
@@ -383,14 +382,19 @@ class Session:
         if barge is not None:  # the caller started talking near the end of the reply: now it is a turn
             self.turns.to(TurnState.USER_SPEAKING)
 
-    async def _cut_reply(self) -> None:
+    async def _cut_reply(self, hung_up: bool = False) -> None:
         """Stop the reply in flight for good: model and text-to-speech cancelled, its queued audio dropped."""
         reply = self._reply
         if reply is None or reply.task is None or reply.task.done():
             self.transport.clear_output()
             self.transport.resume_output()
             return
-        await self.dialogue.interruptible()  # a booking write finishes first (its audio stays paused)
+        # A booking write finishes first (its audio stays paused); after a hang-up, not for long.
+        try:
+            async with asyncio.timeout(5 if hung_up else None):
+                await self.dialogue.interruptible()
+        except TimeoutError:
+            self._log.warning("turn.write_outlived_hang_up", turn=reply.turn_id)
         reply.cut = True
         reply.task.cancel()
         await asyncio.wait([reply.task])
@@ -398,7 +402,9 @@ class Session:
         self.transport.resume_output()
         heard = reply.speaker.heard(reply.speaker.frames_queued - dropped)
         self.dialogue.interrupted(heard)
-        self._log.info("turn.interrupted", turn=reply.turn_id, heard=heard, frames_dropped=dropped)
+        self._log.info(
+            "turn.interrupted", turn=reply.turn_id, heard=heard, frames_dropped=dropped, hung_up=hung_up
+        )
         self._record(reply, heard, interrupted=True)
 
     def _record(self, reply: _Reply, said: str, interrupted: bool) -> None:

@@ -5,6 +5,7 @@ GET  /api/appointments/catalogue             services, doctors, sites
 GET  /api/appointments/slots?service_id&date[&site_id&doctor_id&limit]
 POST /api/appointments                       book; needs an Idempotency-Key header (a retry returns the first)
 GET  /api/appointments?phone=...             a patient's upcoming appointments
+GET  /api/appointments/upcoming[?site_id&doctor_id]  every upcoming appointment (the built-in service)
 GET  /api/appointments/{id}
 PATCH /api/appointments/{id}                 {"starts_at"}: reschedule with the same doctor
 DELETE /api/appointments/{id}                cancel
@@ -97,6 +98,22 @@ def appointments_router(
             appointments.book(slot, request.patient_name, request.patient_phone, idempotency_key)
         )
         return appointment_json(booked)
+
+    @router.get("/upcoming", dependencies=reader)
+    async def upcoming(
+        site_id: Annotated[str | None, Query(max_length=64)] = None,
+        doctor_id: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> dict[str, Any]:
+        """Every booked appointment not yet over, soonest first, optionally of one site or doctor."""
+        listing = getattr(appointments, "upcoming", None)
+        if listing is None:
+            raise ApiError(501, "the connected booking system does not list all appointments; search by phone")
+        found = [
+            a
+            for a in await listing()
+            if (site_id is None or a.site_id == site_id) and (doctor_id is None or a.doctor_id == doctor_id)
+        ]
+        return {"appointments": [appointment_json(a) for a in found]}
 
     @router.get("", dependencies=reader)
     async def by_phone(phone: Annotated[str, Query(min_length=1, max_length=24)]) -> dict[str, Any]:

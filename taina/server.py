@@ -112,6 +112,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def page() -> FileResponse:
         return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
 
+    @app.get("/admin", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(WEB / "admin.html", headers={"Cache-Control": "no-cache"})
+
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/metrics", include_in_schema=False)

@@ -175,6 +175,10 @@ async def test_bad_tokens_get_401_and_low_roles_403(
         "/api/appointments", json=booking, headers={**bearer(editor), "Idempotency-Key": "k-123456"}
     )
     assert made.status_code == 201, made.text
+    upcoming = await client.get(
+        "/api/appointments/upcoming", params={"site_id": slot["site_id"]}, headers=bearer(viewer)
+    )
+    assert [a["id"] for a in upcoming.json()["appointments"]] == [made.json()["id"]]
     cancel = await client.delete(f"/api/appointments/{made.json()['id']}", headers=bearer(viewer))
     assert cancel.status_code == 403
     assert len(await backend.appointments.find_by_patient("8095551234")) == 1

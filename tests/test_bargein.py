@@ -173,3 +173,19 @@ async def test_a_booking_write_is_never_cut_half_way(question: np.ndarray, over:
     assert [a.tool for a in first.actions] == ["book"] and first.actions[0].result["booked"]
     tool_results = [m for m in dialogue.history if m.role == "tool"]
     assert len(tool_results) == 1 and "apt-1" in tool_results[0].content
+
+
+async def test_a_reply_cut_by_the_hang_up_is_recorded_with_what_was_heard(question: np.ndarray) -> None:
+    tts = ToneTts(seconds=2.0, pace=0.05)
+    transport = ScriptedTransport(call(question, tail=1.6), realtime=True)  # hangs up ~1 s into the reply
+    records: list[TurnRecord] = []
+    session = Session(
+        "hang", transport, ScriptedStt(QUESTION), Dialogue(EchoResponder()), tts, SETTINGS, records.append
+    )
+    run = asyncio.create_task(session.run())
+    await asyncio.sleep(0.3 + len(question) / 16_000 + 1.6)
+    transport.hung_up.set()
+    await asyncio.wait_for(run, 20)
+    assert session.error is None
+    (record,) = records
+    assert record.interrupted and record.reply.startswith("Entendí") and "Muy pronto" not in record.reply

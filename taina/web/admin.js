@@ -1,0 +1,377 @@
+// The dashboard: log in, then documents, conversations (with recordings and waterfalls), appointments, users
+// and the audit log, each through the REST API with the access token. What a role cannot do is not shown,
+// and the API refuses it anyway.
+"use strict";
+
+const ROLES = ["viewer", "editor", "admin"];
+const OUTCOMES = { answered: "Respondida", booked: "Cita reservada", failed: "Error", silent: "Sin voz" };
+const STATUS = { ready: "Lista", failed: "Falló", refused: "Rechazado", unchanged: "Sin cambios", duplicate: "Duplicado" };
+const STAGE_COLOURS = { transcript: "#1d4ed8", first_token: "#a16207", first_clause: "#7c3aed",
+  tts_first_audio: "#0891b2", first_audio: "#0b7a75" };
+
+let session = JSON.parse(sessionStorage.getItem("taina.session") || "null");
+let me = null;
+const $ = (selector) => document.querySelector(selector);
+
+function problem(message) {
+  const box = $("#problem");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+async function api(path, options = {}, retried = false) {
+  const headers = { ...(options.headers || {}) };
+  if (session) headers.Authorization = "Bearer " + session.access_token;
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401 && session && !retried && path !== "/api/auth/refresh") {
+    const renewed = await fetch("/api/auth/refresh", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: session.refresh_token }),
+    });
+    if (renewed.ok) {
+      saveSession(await renewed.json());
+      return api(path, options, true);
+    }
+    showLogin();
+    throw new Error("La sesión terminó; entra de nuevo.");
+  }
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error(body.error || "El servidor respondió " + response.status);
+  }
+  return response;
+}
+
+const json = async (path, options) => (await api(path, options)).json();
+
+function saveSession(tokens) {
+  session = tokens;
+  sessionStorage.setItem("taina.session", JSON.stringify(tokens));
+}
+
+function may(role) {
+  return me && ROLES.indexOf(me.role) >= ROLES.indexOf(role);
+}
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function button(label, onClick, className = "secondary") {
+  const b = document.createElement("button");
+  b.textContent = label;
+  b.className = className;
+  b.addEventListener("click", (event) => { event.stopPropagation(); onClick().catch((err) => problem(err.message)); });
+  return b;
+}
+
+function when(iso) {
+  return new Date(iso).toLocaleString("es-DO", { dateStyle: "medium", timeStyle: "short" });
+}
+
+// -- log in / out -----------------------------------------------------------------------------------------
+
+function showLogin() {
+  session = null;
+  sessionStorage.removeItem("taina.session");
+  $("#app").hidden = true;
+  $("#login").hidden = false;
+}
+
+$("#login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const error = event.target.querySelector(".error");
+  error.hidden = true;
+  const response = await fetch("/api/auth/login", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: form.get("email"), password: form.get("password") }),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    error.textContent = response.status === 401 ? "Correo o contraseña incorrectos." : body.error || "No se pudo entrar.";
+    error.hidden = false;
+    return;
+  }
+  saveSession(body);
+  start();
+});
+
+$("#logout").addEventListener("click", async () => {
+  await api("/api/auth/logout", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: session.refresh_token }),
+  }).catch(() => {});
+  showLogin();
+});
+
+// -- tabs -------------------------------------------------------------------------------------------------
+
+const loaders = {};
+
+function openTab(name) {
+  document.querySelectorAll("#tabs button").forEach((b) => {
+    if (b.dataset.tab === name) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  });
+  document.querySelectorAll("[data-panel]").forEach((panel) => { panel.hidden = panel.dataset.panel !== name; });
+  problem("");
+  loaders[name]().catch((err) => problem(err.message));
+}
+
+document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => openTab(b.dataset.tab)));
+
+// -- documents --------------------------------------------------------------------------------------------
+
+loaders.documents = async () => {
+  const { documents } = await json("/api/documents");
+  const body = $("#documents");
+  body.replaceChildren();
+  for (const doc of documents) {
+    const row = document.createElement("tr");
+    cell(row, doc.title || doc.name).title = doc.name;
+    cell(row, STATUS[doc.status] || doc.status, "status-" + doc.status).title = doc.error || "";
+    cell(row, String(doc.chunks));
+    cell(row, when(doc.updated_at));
+    const actions = cell(row, "");
+    if (may("editor")) {
+      actions.append(button("Reindexar", async () => {
+        await api(`/api/documents/${doc.id}/reindex`, { method: "POST" });
+        await loaders.documents();
+      }), " ", button("Eliminar", async () => {
+        if (!confirm(`¿Eliminar «${doc.name}»?`)) return;
+        await api(`/api/documents/${doc.id}`, { method: "DELETE" });
+        await loaders.documents();
+      }, "danger"));
+    }
+    body.appendChild(row);
+  }
+};
+
+$("#files").addEventListener("change", (event) => {
+  const files = [...event.target.files];
+  if (!files.length) return;
+  const form = new FormData();
+  files.forEach((f) => form.append("files", f, f.name));
+  const progress = $("#upload-progress");
+  progress.hidden = false;
+  progress.value = 0;
+  const request = new XMLHttpRequest(); // XHR, for upload progress
+  request.open("POST", "/api/documents");
+  request.setRequestHeader("Authorization", "Bearer " + session.access_token);
+  request.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; };
+  request.onload = () => {
+    progress.hidden = true;
+    event.target.value = "";
+    let body = {};
+    try { body = JSON.parse(request.responseText); } catch (_err) { /* shown below */ }
+    if (request.status !== 200) { problem(body.error || "La subida falló (" + request.status + ")."); return; }
+    const list = $("#upload-results");
+    list.replaceChildren();
+    for (const result of body.results) {
+      const item = document.createElement("li");
+      item.className = "status-" + result.status;
+      item.textContent = `${result.name}: ${STATUS[result.status] || result.status}` + (result.error ? ` — ${result.error}` : "");
+      list.appendChild(item);
+    }
+    loaders.documents().catch((err) => problem(err.message));
+  };
+  request.onerror = () => { progress.hidden = true; problem("No se pudo subir: el servidor no respondió."); };
+  request.send(form);
+});
+
+$("#search-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const q = $("#search").value.trim();
+  if (!q) return;
+  try {
+    const { passages } = await json("/api/search?" + new URLSearchParams({ q, k: "5" }));
+    const list = $("#passages");
+    list.replaceChildren();
+    for (const p of passages) {
+      const item = document.createElement("li");
+      const head = document.createElement("strong");
+      head.textContent = `${p.title} — ${p.heading}`;
+      item.append(head, document.createElement("br"), p.text);
+      list.appendChild(item);
+    }
+    if (!passages.length) list.textContent = "Nada encontrado.";
+  } catch (err) { problem(err.message); }
+});
+
+// -- conversations ----------------------------------------------------------------------------------------
+
+loaders.conversations = async () => {
+  const { conversations } = await json("/api/conversations");
+  const body = $("#conversations");
+  body.replaceChildren();
+  for (const c of conversations) {
+    const row = document.createElement("tr");
+    row.dataset.id = c.id;
+    cell(row, when(c.started_at));
+    cell(row, `${Math.round(c.seconds)} s`);
+    cell(row, String(c.turns));
+    cell(row, OUTCOMES[c.outcome] || c.outcome);
+    row.addEventListener("click", () => showConversation(c.id).catch((err) => problem(err.message)));
+    body.appendChild(row);
+  }
+};
+
+async function showConversation(id) {
+  const c = await json(`/api/conversations/${id}`);
+  $("#conversation").hidden = false;
+  $("#conversation-title").textContent = `${when(c.started_at)} · ${OUTCOMES[c.outcome] || c.outcome}`;
+  const audio = $("#recording");
+  audio.hidden = c.recording_seconds === null;
+  audio.dataset.seconds = c.recording_seconds === null ? "" : String(c.recording_seconds);
+  if (c.recording_seconds !== null) {
+    const blob = await (await api(`/api/conversations/${id}/recording`)).blob(); // the token rides in a header
+    if (audio.src) URL.revokeObjectURL(audio.src);
+    audio.src = URL.createObjectURL(blob);
+  }
+  const list = $("#turns");
+  list.replaceChildren();
+  const longest = Math.max(1000, ...c.turns.map((t) => Math.max(...Object.values(t.timings_ms), 0)));
+  for (const turn of c.turns) {
+    const item = document.createElement("li");
+    const said = document.createElement("div");
+    said.className = "said";
+    said.textContent = "Paciente: " + turn.transcript;
+    const reply = document.createElement("div");
+    reply.className = "reply" + (turn.interrupted ? " interrupted" : "");
+    reply.textContent = "TAINA: " + turn.reply;
+    item.append(said, reply, waterfall(turn.timings_ms, longest));
+    list.appendChild(item);
+  }
+}
+
+function waterfall(timings, longest) {
+  // One bar per stage, from the previous stage to this one, in ms after the caller stopped speaking.
+  const bar = document.createElement("div");
+  bar.className = "waterfall";
+  bar.title = Object.entries(timings).map(([k, v]) => `${k}: ${Math.round(v)} ms`).join(" · ");
+  let previous = timings.end_of_speech || 0;
+  for (const [stage, colour] of Object.entries(STAGE_COLOURS)) {
+    if (!(stage in timings)) continue;
+    const span = document.createElement("span");
+    span.style.left = (100 * previous) / longest + "%";
+    span.style.width = Math.max(0.5, (100 * (timings[stage] - previous)) / longest) + "%";
+    span.style.background = colour;
+    span.textContent = stage;
+    bar.appendChild(span);
+    previous = Math.max(previous, timings[stage]);
+  }
+  return bar;
+}
+
+// -- appointments -----------------------------------------------------------------------------------------
+
+let catalogue = null;
+
+loaders.appointments = async () => {
+  if (!catalogue) {
+    catalogue = await json("/api/appointments/catalogue");
+    for (const site of catalogue.sites) $("#site-filter").add(new Option(site.name, site.id));
+    for (const doctor of catalogue.doctors) $("#doctor-filter").add(new Option(doctor.name, doctor.id));
+  }
+  const filters = new URLSearchParams();
+  if ($("#site-filter").value) filters.set("site_id", $("#site-filter").value);
+  if ($("#doctor-filter").value) filters.set("doctor_id", $("#doctor-filter").value);
+  const { appointments } = await json("/api/appointments/upcoming?" + filters);
+  const sites = Object.fromEntries(catalogue.sites.map((s) => [s.id, s.name]));
+  const body = $("#appointments");
+  body.replaceChildren();
+  for (const a of appointments) {
+    const row = document.createElement("tr");
+    cell(row, when(a.starts_at));
+    cell(row, `${a.patient_name} (${a.patient_phone})`);
+    cell(row, a.doctor_name);
+    cell(row, sites[a.site_id] || a.site_id);
+    const actions = cell(row, "");
+    if (may("editor")) {
+      actions.append(button("Cancelar", async () => {
+        if (!confirm(`¿Cancelar la cita de ${a.patient_name}?`)) return;
+        await api(`/api/appointments/${a.id}`, { method: "DELETE" });
+        await loaders.appointments();
+      }, "danger"));
+    }
+    body.appendChild(row);
+  }
+};
+
+$("#site-filter").addEventListener("change", () => loaders.appointments().catch((err) => problem(err.message)));
+$("#doctor-filter").addEventListener("change", () => loaders.appointments().catch((err) => problem(err.message)));
+
+// -- users and audit (admin) ------------------------------------------------------------------------------
+
+loaders.users = async () => {
+  const { users } = await json("/api/users");
+  const body = $("#users");
+  body.replaceChildren();
+  for (const u of users) {
+    const row = document.createElement("tr");
+    cell(row, u.email);
+    cell(row, { viewer: "Lectura", editor: "Editor", admin: "Administrador" }[u.role]);
+    cell(row, u.disabled ? "Desactivado" : "Activo");
+    const actions = cell(row, "");
+    if (u.id !== me.id) {
+      actions.append(button(u.disabled ? "Activar" : "Desactivar", async () => {
+        await api(`/api/users/${u.id}`, {
+          method: "PATCH", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ disabled: !u.disabled }),
+        });
+        await loaders.users();
+      }));
+    }
+    body.appendChild(row);
+  }
+};
+
+$("#user-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  try {
+    await api("/api/users", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(Object.fromEntries(form.entries())),
+    });
+    event.target.reset();
+    await loaders.users();
+  } catch (err) { problem(err.message); }
+});
+
+loaders.audit = async () => {
+  const { entries } = await json("/api/audit?limit=200");
+  const body = $("#audit");
+  body.replaceChildren();
+  for (const e of entries) {
+    const row = document.createElement("tr");
+    cell(row, when(e.at));
+    cell(row, e.user || "—");
+    cell(row, e.action);
+    cell(row, e.target);
+    body.appendChild(row);
+  }
+};
+
+// -- start ------------------------------------------------------------------------------------------------
+
+async function start() {
+  try {
+    me = await json("/api/auth/me");
+  } catch (_err) {
+    showLogin();
+    return;
+  }
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  $("#who").textContent = `${me.email} · ${{ viewer: "lectura", editor: "editor", admin: "administrador" }[me.role]}`;
+  document.querySelectorAll("[data-role-min]").forEach((el) => { el.hidden = !may(el.dataset.roleMin); });
+  openTab("documents");
+}
+
+if (session) start(); else showLogin();
