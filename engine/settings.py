@@ -349,6 +349,11 @@ class DialogueSettings:
         "policy (the embedded Spanish dialogue policy), openai, or auto (openai when OPENAI_API_KEY is set).",
     )
     assistant_name: str = knob("TAINA", "The assistant's name, as it introduces itself.")
+    system_prompt: str = knob(
+        "",
+        "The language model's instructions; empty: the built-in Spanish prompt. {assistant} and {organisation} "
+        "are filled in.",
+    )
     organisation: str = knob(
         "Centro Médico Caribe Salud", "Whose assistant it is (said in the system prompt)."
     )

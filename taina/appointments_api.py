@@ -107,7 +107,9 @@ def appointments_router(
         """Every booked appointment not yet over, soonest first, optionally of one site or doctor."""
         listing = getattr(appointments, "upcoming", None)
         if listing is None:
-            raise ApiError(501, "the connected booking system does not list all appointments; search by phone")
+            raise ApiError(
+                501, "the connected booking system does not list all appointments; search by phone"
+            )
         found = [
             a
             for a in await listing()

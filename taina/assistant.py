@@ -33,11 +33,19 @@ class Assistant:
             self.language_model = "echo"
         else:
             self.language_model = self._openai.name if self._openai else DialoguePolicy.name
-        self._system_prompt = SYSTEM_PROMPT.format(
-            assistant=settings.dialogue.assistant_name, organisation=settings.dialogue.organisation
+        self._system_prompt = ""
+        self.configure(settings)
+
+    def configure(self, settings: Settings) -> None:
+        """New conversations follow ``settings`` (the prompt, names, retrieval); calls in progress keep theirs."""
+        self.settings = settings
+        template = settings.dialogue.system_prompt or SYSTEM_PROMPT
+        prompt = template.replace("{assistant}", settings.dialogue.assistant_name).replace(
+            "{organisation}", settings.dialogue.organisation
         )
-        if backend is not None:
-            self._system_prompt += "\n\nCatálogo de citas:\n" + describe_catalogue(backend.catalogue)
+        if self.backend is not None:
+            prompt += "\n\nCatálogo de citas:\n" + describe_catalogue(self.backend.catalogue)
+        self._system_prompt = prompt
 
     def now(self) -> datetime:
         return now_in_clinic(self.settings.dialogue.now)

@@ -101,6 +101,14 @@ class Runtime:
             self.recordings,
         )
 
+    def apply(self, settings: Settings) -> None:
+        """Settings changed from the dashboard: new calls use them (the providers in use stay until restart)."""
+        if settings.espeak != self.settings.espeak:
+            self.tts = EspeakTextToSpeech(EspeakEngine(settings.espeak))
+        self.settings = settings
+        self.assistant.configure(settings)
+        log.info("runtime.settings_applied")
+
     def with_backend(self, backend: Backend) -> Runtime:
         """This runtime answering from ``backend``'s documents and booking in its appointments system."""
         runtime = dataclasses.replace(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 from collections.abc import AsyncIterator
@@ -21,12 +22,14 @@ from adapters.recordings import Recordings
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
 from engine.loop_watch import watch_loop
 from engine.session import Session
+from engine.settings import SettingsError
 from taina.admin_api import admin_router
 from taina.appointments_api import appointments_router
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
 from taina.documents_api import documents_router
 from taina.http_errors import ApiError, answer_errors_as_json
 from taina.runtime import Runtime, new_session_id
+from taina.settings_api import StoredSettings, effective, settings_router
 
 WEB = Path(__file__).parent / "web"
 log = structlog.get_logger("taina.server")
@@ -85,6 +88,19 @@ async def _retention(recordings: Recordings, days: int, every_s: float = 3600.0)
         await asyncio.sleep(every_s)
 
 
+async def _apply_stored(stored: StoredSettings, runtime: Runtime) -> None:
+    """Settings changed from the dashboard earlier, over the environment's (ignored, with an error, if bad)."""
+    overrides = await stored.load()
+    if not overrides:
+        return
+    try:
+        settings = effective(overrides)
+    except SettingsError as exc:
+        log.error("settings.stored_ignored", reason=str(exc))
+        return
+    runtime.apply(dataclasses.replace(settings, data_dir=runtime.settings.data_dir))
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
     sessions = SessionRegistry(settings.webrtc.max_sessions)
@@ -92,6 +108,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if stored_settings is not None:
+            await _apply_stored(stored_settings, runtime)
         background = [asyncio.create_task(watch_loop(), name="loop-watch")]
         if runtime.recordings is not None:
             await runtime.recordings.recover()  # calls cut short by a kill: their recordings, now
@@ -157,6 +175,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         return {"type": "answer", "sdp": answer, "session_id": session.id}
 
     backend = runtime.assistant.backend
+    stored_settings: StoredSettings | None = None
     if backend is not None:
         auth = Auth(
             backend.accounts,
@@ -169,4 +188,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         database = backend.knowledge_parts.database
         app.include_router(admin_router(auth, backend.accounts, Conversations(database), runtime.recordings))
         app.include_router(documents_router(auth, backend.knowledge, settings.ingest.max_bytes))
+        stored_settings = StoredSettings(database)
+        app.include_router(settings_router(auth, stored_settings, runtime))
     return app

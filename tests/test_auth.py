@@ -307,3 +307,77 @@ async def test_conversations_with_their_turns(
         ("listened", "call-1"),
     ]
     assert (await client.get("/api/conversations", params={"limit": 0}, headers=viewer)).status_code == 400
+
+
+async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backend, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from engine.settings import Settings
+    from taina.runtime import Runtime
+    from taina.settings_api import StoredSettings, settings_router
+
+    class FakeAssistant:
+        language_model = "policy"
+
+        def __init__(self) -> None:
+            self.configured: list[Settings] = []
+
+        def configure(self, settings: Settings) -> None:
+            self.configured.append(settings)
+
+    class Voice:
+        name = "espeak-ng"
+
+    settings = Settings.from_env({"TAINA_DATA_DIR": str(tmp_path)})
+    assistant = FakeAssistant()
+    runtime = Runtime(settings, Voice(), assistant, Voice(), None)  # type: ignore[arg-type]
+    runtime.speech_to_text = lambda: Voice()  # type: ignore[method-assign,assignment,return-value]
+    runtime.text_to_speech = lambda: Voice()  # type: ignore[method-assign,assignment,return-value]
+    auth_settings = AuthSettings(secret=KEY)
+    accounts = backend.accounts
+    auth = Auth(accounts, Tokens(KEY, auth_settings), auth_settings)
+    stored = StoredSettings(backend.knowledge_parts.database)
+    app = FastAPI()
+    answer_errors_as_json(app)
+    app.include_router(auth.router())
+    app.include_router(settings_router(auth, stored, runtime))
+    await make_user(accounts, "admin@clinica.do", "admin")
+    await make_user(accounts, "editor@clinica.do", "editor")
+    async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        admin = bearer((await login(client, "admin@clinica.do"))["access_token"])
+        editor = bearer((await login(client, "editor@clinica.do"))["access_token"])
+        assert (await client.get("/api/settings", headers=editor)).status_code == 403
+        listed = (await client.get("/api/settings", headers=admin)).json()
+        rows = {s["name"]: s for s in listed["settings"]}
+        assert (
+            rows["TAINA_TURN_MIN_INTERRUPTION_MS"]["value"] == "500"
+            and listed["providers"]["language_model"] == "policy"
+        )
+
+        change = {
+            "values": {"TAINA_TURN_MIN_INTERRUPTION_MS": "700", "TAINA_DIALOGUE_ORGANISATION": "Clínica Sur"}
+        }
+        changed = await client.put("/api/settings", json=change, headers=admin)
+        assert changed.status_code == 200, changed.text
+        assert runtime.settings.turn.min_interruption_ms == 700 and runtime.settings.data_dir == tmp_path
+        assert assistant.configured[-1].dialogue.organisation == "Clínica Sur"
+        assert await stored.load() == {
+            "TAINA_TURN_MIN_INTERRUPTION_MS": "700",
+            "TAINA_DIALOGUE_ORGANISATION": "Clínica Sur",
+        }
+
+        for bad, message in (
+            ({"TAINA_ENDPOINT_SILENCE_MS": "5"}, "TAINA_ENDPOINT_SILENCE_MS must be"),
+            ({"TAINA_TURN_INTERRUPTIBLE": "quizás"}, "TAINA_TURN_INTERRUPTIBLE"),
+            ({"DATABASE_URL": "postgres://elsewhere"}, "cannot be changed here"),
+        ):
+            refused = await client.put("/api/settings", json={"values": bad}, headers=admin)
+            assert refused.status_code == 400 and message in refused.json()["error"], refused.text
+        assert runtime.settings.turn.min_interruption_ms == 700  # nothing changed by the refused ones
+
+        back = await client.put(
+            "/api/settings", json={"values": {"TAINA_TURN_MIN_INTERRUPTION_MS": None}}, headers=admin
+        )
+        assert back.status_code == 200 and runtime.settings.turn.min_interruption_ms == 500
+        assert replace(runtime.settings, dialogue=settings.dialogue).turn == settings.turn
+    assert "settings_changed" in [e["action"] for e in await accounts.audit_entries()]

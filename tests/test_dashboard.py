@@ -116,6 +116,20 @@ def test_the_dashboard_end_to_end(chromium: str, data_dir: Path, tmp_path: Path,
                 == "cancelled"
             )
 
+            # Settings: a change is applied and shown; a bad value is refused with its reason.
+            page.get_by_role("button", name="Ajustes").click()
+            rate = page.locator("[name=TAINA_ESPEAK_RATE]")
+            rate.wait_for(timeout=10_000)
+            rate.fill("180")
+            page.get_by_role("button", name="Guardar").click()
+            page.wait_for_function("document.querySelector('[name=TAINA_ESPEAK_RATE]')?.dataset.original === '180'",
+                                   timeout=10_000)  # fmt: skip
+            page.locator("[name=TAINA_ENDPOINT_SILENCE_MS]").fill("5")
+            page.get_by_role("button", name="Guardar").click()
+            page.wait_for_selector(
+                "#problem:not([hidden]):has-text('TAINA_ENDPOINT_SILENCE_MS')", timeout=10_000
+            )
+
             # A viewer: no delete buttons, no users tab, and the API says no anyway.
             viewer = browser.new_context().new_page()
             log_in(viewer, server.url, "lectura@clinica.do")

@@ -293,7 +293,17 @@ loaders.appointments = async () => {
     cell(row, sites[a.site_id] || a.site_id);
     const actions = cell(row, "");
     if (may("editor")) {
-      actions.append(button("Cancelar", async () => {
+      actions.append(button("Mover", async () => {
+        const local = new Date(a.starts_at)
+          .toLocaleString("sv-SE", { timeZone: "America/Santo_Domingo" }).replace(" ", "T").slice(0, 16);
+        const answer = prompt("Nueva fecha y hora (AAAA-MM-DDTHH:MM, hora de la clínica):", local);
+        if (!answer) return;
+        await api(`/api/appointments/${a.id}`, {
+          method: "PATCH", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ starts_at: answer.length === 16 ? answer + ":00-04:00" : answer }),
+        });
+        await loaders.appointments();
+      }), " ", button("Cancelar", async () => {
         if (!confirm(`¿Cancelar la cita de ${a.patient_name}?`)) return;
         await api(`/api/appointments/${a.id}`, { method: "DELETE" });
         await loaders.appointments();
@@ -341,6 +351,59 @@ $("#user-form").addEventListener("submit", async (event) => {
     });
     event.target.reset();
     await loaders.users();
+  } catch (err) { problem(err.message); }
+});
+
+const SETTING_LABELS = {
+  TAINA_ESPEAK_VOICE: "Voz (espeak-ng)", TAINA_ESPEAK_RATE: "Velocidad de habla (palabras/min)",
+  TAINA_ESPEAK_PITCH: "Tono de la voz", TAINA_DIALOGUE_ASSISTANT_NAME: "Nombre de la asistente",
+  TAINA_DIALOGUE_ORGANISATION: "Organización", TAINA_DIALOGUE_SYSTEM_PROMPT: "Instrucciones del modelo",
+  TAINA_ENDPOINT_SILENCE_MS: "Silencio que cierra el turno (ms)",
+  TAINA_ENDPOINT_SILENCE_COMPLETE_MS: "…tras una frase completa (ms)",
+  TAINA_ENDPOINT_SILENCE_INCOMPLETE_MS: "…tras «y…», «este…» (ms)",
+  TAINA_ENDPOINT_PAUSE_MS: "Pausa para reconocer por adelantado (ms)",
+  TAINA_ENDPOINT_MIN_UTTERANCE_MS: "Habla mínima para un turno (ms)",
+  TAINA_TURN_MIN_INTERRUPTION_MS: "Habla mínima para interrumpir (ms)",
+  TAINA_TURN_INTERRUPTIBLE: "Se puede interrumpir (true/false)",
+  TAINA_TURN_PREEMPTIVE_GENERATION: "Respuesta anticipada (true/false)",
+};
+
+loaders.settings = async () => {
+  const { settings, providers } = await json("/api/settings");
+  $("#providers").textContent = Object.values(providers).join(" · ");
+  const form = $("#settings-form");
+  form.replaceChildren();
+  for (const s of settings) {
+    const label = document.createElement("label");
+    label.append(SETTING_LABELS[s.name] || s.name);
+    const input = document.createElement(s.name.endsWith("SYSTEM_PROMPT") ? "textarea" : "input");
+    input.name = s.name;
+    input.value = s.value;
+    input.dataset.original = s.value;
+    const help = document.createElement("small");
+    help.textContent = `${s.help} (predeterminado: ${s.default || "—"})`;
+    label.append(input, help);
+    form.appendChild(label);
+  }
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.textContent = "Guardar";
+  form.appendChild(save);
+};
+
+$("#settings-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const values = {};
+  event.target.querySelectorAll("[name]").forEach((input) => {
+    if (input.value !== input.dataset.original) values[input.name] = input.value;
+  });
+  if (!Object.keys(values).length) return;
+  try {
+    await api("/api/settings", {
+      method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ values }),
+    });
+    problem("");
+    await loaders.settings();
   } catch (err) { problem(err.message); }
 });
 
