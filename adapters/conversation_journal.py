@@ -110,7 +110,9 @@ class Conversations:
             "SELECT c.*, EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at)) AS seconds,"
             " (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count,"
             ' (SELECT bool_or(t.actions @> \'[{"tool": "book_appointment", "result": {"booked": {}}}]\') FROM turns t'
-            "   WHERE t.conversation_id = c.id) AS booked"
+            "   WHERE t.conversation_id = c.id) AS booked,"
+            ' (SELECT bool_or(t.actions @> \'[{"tool": "hand_off_to_staff"}]\') FROM turns t'
+            "   WHERE t.conversation_id = c.id) AS handed_off"
             " FROM conversations c ORDER BY c.started_at DESC LIMIT $1 OFFSET $2",
             limit,
             offset,
@@ -122,7 +124,9 @@ class Conversations:
             "SELECT c.*, EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at)) AS seconds,"
             " (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count,"
             ' (SELECT bool_or(t.actions @> \'[{"tool": "book_appointment", "result": {"booked": {}}}]\') FROM turns t'
-            "   WHERE t.conversation_id = c.id) AS booked"
+            "   WHERE t.conversation_id = c.id) AS booked,"
+            ' (SELECT bool_or(t.actions @> \'[{"tool": "hand_off_to_staff"}]\') FROM turns t'
+            "   WHERE t.conversation_id = c.id) AS handed_off"
             " FROM conversations c WHERE c.id = $1",
             conversation_id,
         )
@@ -157,13 +161,17 @@ def _conversation(row: Any) -> dict[str, Any]:
         "ended_at": row["ended_at"].isoformat() if row["ended_at"] else None,
         "seconds": round(float(row["seconds"]), 1),
         "turns": turns,
-        "outcome": "failed"
-        if row["failed"]
-        else "booked"
-        if row["booked"]
-        else "answered"
-        if turns
-        else "silent",
+        "outcome": _outcome(row, turns),
         "providers": {"stt": row["stt"], "lm": row["lm"], "tts": row["tts"]},
         "recording_seconds": round(float(row["recording_seconds"]), 2) if row["recording_key"] else None,
     }
+
+
+def _outcome(row: Any, turns: int) -> str:
+    if row["failed"]:
+        return "failed"
+    if row["booked"]:
+        return "booked"
+    if row["handed_off"]:
+        return "handed_off"
+    return "answered" if turns else "silent"

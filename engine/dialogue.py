@@ -45,7 +45,8 @@ Reglas:
   paciente; antes de reservar, mover o cancelar, repite en voz alta el servicio, el médico, la sede, la fecha,
   la hora, el nombre y el teléfono, y espera un "sí". Si una herramienta devuelve un error, explícalo con
   sencillez y busca otra opción.
-- Si piden hablar con una persona, di que pueden llamar a recepción en horario de oficina."""
+- Si piden hablar con una persona, usa hand_off_to_staff y di que pueden llamar a recepción en horario de
+  oficina."""
 
 NOT_AVAILABLE = "Disculpe, ahora mismo tengo un problema técnico. ¿Me lo puede repetir en un momento?"
 TOO_MANY_STEPS = "Disculpe, no pude completar eso. ¿Le ayudo con otra cosa?"

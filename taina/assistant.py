@@ -13,6 +13,7 @@ from adapters.policy.policy import DialoguePolicy
 from adapters.policy.when import now_in_clinic
 from engine.appointment_tools import AppointmentTools, describe_catalogue
 from engine.dialogue import SYSTEM_PROMPT, Dialogue
+from engine.handoff import hand_off_tool
 from engine.settings import Settings, SettingsError
 from engine.tools import Toolbox
 from taina.backend import Backend
@@ -60,7 +61,7 @@ class Assistant:
         return Dialogue(
             self._openai or DialoguePolicy(backend.catalogue),
             backend.knowledge,
-            Toolbox(tools.tools()),
+            Toolbox([*tools.tools(), hand_off_tool()]),
             system_prompt=self._system_prompt,
             now=self.now,
             passages=settings.passages,

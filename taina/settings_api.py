@@ -117,7 +117,9 @@ def settings_router(auth: Auth, stored: StoredSettings, runtime: Runtime) -> API
         except SettingsError as exc:
             raise ApiError(400, str(exc)) from None
         try:
-            runtime.apply(settings)  # first: a voice espeak-ng does not have fails here, before anything is kept
+            runtime.apply(
+                settings
+            )  # first: a voice espeak-ng does not have fails here, before anything is kept
         except Exception as exc:
             raise ApiError(400, f"these settings cannot be used: {exc}") from None
         await stored.save(body.values, caller.user_id)

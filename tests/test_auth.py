@@ -272,6 +272,14 @@ async def test_conversations_with_their_turns(
     booked = {"tool": "book_appointment", "arguments": {}, "result": {"booked": {"id": "a1"}}}
     journal.turn("call-1", TurnEntry(2, "Sí, resérvela.", "Listo.", False, {"first_audio": 700.0}, [booked]))
     journal.ended("call-1", 2, False)
+    journal.started("call-3", "whisper", "policy", "espeak-ng")
+    handoff = {
+        "tool": "hand_off_to_staff",
+        "arguments": {"reason": "una persona"},
+        "result": {"handed_off": True},
+    }
+    journal.turn("call-3", TurnEntry(1, "Quiero hablar con una persona", "Puede llamar a recepción.", False,
+                                     {"first_audio": 650.0}, [handoff]))  # fmt: skip
     journal.started("call-2", "whisper", "policy", "espeak-ng")
     journal.turn("call-2", TurnEntry(1, "Hola", "Hola, ¿en qué", True, {"first_audio": 600.0}))
     journal.ended("call-2", 1, False)
@@ -280,7 +288,11 @@ async def test_conversations_with_their_turns(
     viewer = bearer((await login(client, "viewer@clinica.do"))["access_token"])
     assert (await client.get("/api/conversations")).status_code == 401
     listed = (await client.get("/api/conversations", headers=viewer)).json()["conversations"]
-    assert {c["id"]: c["outcome"] for c in listed} == {"call-1": "booked", "call-2": "answered"}
+    assert {c["id"]: c["outcome"] for c in listed} == {
+        "call-1": "booked",
+        "call-2": "answered",
+        "call-3": "handed_off",
+    }
     assert all(c["turns"] >= 1 and c["seconds"] >= 0 for c in listed)
     one = (await client.get("/api/conversations/call-1", headers=viewer)).json()
     assert [t["turn"] for t in one["turns"]] == [1, 2]

@@ -47,7 +47,10 @@ async def test_small_talk(talk: Dialogue) -> None:
     assert await reply(talk, "Muchas gracias") == REPLIES["thanks"]
     assert await reply(talk, "Quiero hablar con una persona") == REPLIES["human"]
     assert talk.last is not None and talk.last.sources == ()
-    assert [m.role for m in talk.history] == ["user", "assistant"] * 3  # the conversation is remembered
+    # Asking for a person marks the call as handed off to the staff (a tool call), then says how to reach them.
+    assert [a.tool for a in talk.last.actions] == ["hand_off_to_staff"]
+    roles = ["user", "assistant"] * 2 + ["user", "assistant", "tool", "assistant"]
+    assert [m.role for m in talk.history] == roles  # the conversation is remembered
 
 
 async def test_without_an_appointments_system_it_says_how_to_book_instead() -> None:

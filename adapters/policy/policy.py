@@ -9,6 +9,7 @@ One instance serves one conversation: it remembers the booking in progress.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,8 @@ from adapters.policy.answers import compose_answer
 from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, classify
 from adapters.policy.when import now_in_clinic
-from engine.ports import Catalogue, Cited, LanguageModelEvent, Prompt, TextDelta
+from engine.handoff import HAND_OFF
+from engine.ports import Catalogue, Cited, LanguageModelEvent, Prompt, TextDelta, ToolCall
 
 log = structlog.get_logger("taina.policy")
 
@@ -54,6 +56,8 @@ class DialoguePolicy:
     def step(self, prompt: Prompt) -> list[LanguageModelEvent]:
         now = prompt.now or now_in_clinic()
         last = prompt.messages[-1] if prompt.messages else None
+        if last is not None and last.role == "tool" and _called(prompt, last.tool_call_id) == HAND_OFF:
+            return [TextDelta(REPLIES["human"]), Cited(())]
         if last is not None and last.role == "tool" and self.booking is not None:
             return [*self.booking.result(_result(last.content), now), Cited(())]
         said = next((m.content for m in reversed(prompt.messages) if m.role == "user"), "").strip()
@@ -74,6 +78,9 @@ class DialoguePolicy:
             if handled is not None:
                 return list(handled)
         intent = classify(said) if said else "information"
+        if intent == "human":  # marked as handed off; the reply comes with the tool's result
+            call_id = f"handoff-{zlib.crc32(said.encode()):08x}"
+            return [ToolCall(call_id, HAND_OFF, json.dumps({"reason": said[:200]}, ensure_ascii=False))]
         if intent in ("book", "reschedule", "cancel"):
             if booking is None:
                 return [TextDelta(NO_BOOKING[intent])]
@@ -91,6 +98,15 @@ class DialoguePolicy:
                 Cited(()),
             ]
         return [TextDelta(f"{answer.text} {pending}".strip()), Cited(answer.document_ids)]
+
+
+def _called(prompt: Prompt, call_id: str) -> str:
+    """The name of the tool whose result has ``call_id``."""
+    for message in reversed(prompt.messages):
+        for call in message.tool_calls:
+            if call.id == call_id:
+                return call.name
+    return ""
 
 
 def _result(content: str) -> dict[str, Any]:

@@ -4,7 +4,8 @@
 "use strict";
 
 const ROLES = ["viewer", "editor", "admin"];
-const OUTCOMES = { answered: "Respondida", booked: "Cita reservada", failed: "Error", silent: "Sin voz" };
+const OUTCOMES = { answered: "Respondida", booked: "Cita reservada", handed_off: "Pasada al personal",
+  failed: "Error", silent: "Sin voz" };
 const STATUS = { ready: "Lista", failed: "Falló", refused: "Rechazado", unchanged: "Sin cambios", duplicate: "Duplicado" };
 const STAGE_COLOURS = { transcript: "#1d4ed8", first_token: "#a16207", first_clause: "#7c3aed",
   tts_first_audio: "#0891b2", first_audio: "#0b7a75" };
