@@ -134,6 +134,10 @@ class Dialogue:
         """Return once no booking write is half-way: its result is in the memory before the turn is cut."""
         await self._writes_done.wait()
 
+    def opened_with(self, greeting: str) -> None:
+        """The assistant spoke first: the model sees its greeting as the conversation's first message."""
+        self.history.append(Message("assistant", greeting))
+
     def interrupted(self, spoken: str) -> None:
         """The caller interrupted the last reply after ``spoken``: remember only what was really said."""
         outcome = self.last

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -148,6 +148,9 @@ class Session:
                 self._group = group
                 listening = group.create_task(self._listen(), name=f"listen-{self.id}")
                 responding = group.create_task(self._respond(), name=f"respond-{self.id}")
+                greeting = self._settings.dialogue.greeting.strip()
+                if greeting:
+                    self._greet(greeting)
                 await listening
                 responding.cancel()
                 await self._cut_reply(hung_up=True)  # a reply cut by the hang-up is a turn too
@@ -325,6 +328,18 @@ class Session:
             self._run_reply(reply, preview), name=f"reply-{self.id}-{turn_id}"
         )
 
+    def _greet(self, greeting: str) -> None:
+        """The assistant opens the call (the caller can talk over it, as over any reply)."""
+        self.turns.to(TurnState.THINKING)
+        turn_id = self.turns.turn_id
+        waterfall = Waterfall(time.monotonic())
+        reply = self._reply = _Reply(turn_id, "", waterfall, self._speaker(turn_id, waterfall))
+        self.dialogue.opened_with(greeting)
+        assert self._group is not None
+        reply.task = self._group.create_task(
+            self._run_reply(reply, fixed=greeting), name=f"greeting-{self.id}"
+        )
+
     def _speaker(self, turn_id: int, waterfall: Waterfall) -> Speaker:
         def first_frame_out(at: float) -> None:
             waterfall.mark("first_audio", at)
@@ -339,14 +354,18 @@ class Session:
             self.tts, self.transport, self._settings.audio.frame_ms, waterfall, first_frame_out, live
         )
 
-    async def _run_reply(self, reply: _Reply, preview: Preview | None = None) -> None:
-        """Model text through the clause chunker into a queue, and from it into speech, side by side."""
+    async def _run_reply(
+        self, reply: _Reply, preview: Preview | None = None, fixed: str | None = None
+    ) -> None:
+        """Model text (or ``fixed`` text, a greeting) through the clause chunker into a queue, and from it into
+        speech, side by side."""
         clauses: asyncio.Queue[str | None] = asyncio.Queue()
         waterfall = reply.waterfall
 
         async def write() -> None:
             chunker = ClauseChunker()
-            async with contextlib.aclosing(self.dialogue.reply(reply.transcript, preview)) as pieces:
+            source = _once(fixed) if fixed is not None else self.dialogue.reply(reply.transcript, preview)
+            async with contextlib.aclosing(source) as pieces:
                 async for piece in pieces:
                     waterfall.mark("first_token")
                     for clause in chunker.push(piece):
@@ -371,7 +390,8 @@ class Session:
             group.create_task(write())
             group.create_task(speak())
         outcome = self.dialogue.last
-        self._record(reply, outcome.reply if outcome else "", interrupted=False)
+        said = fixed if fixed is not None else outcome.reply if outcome else ""
+        self._record(reply, said, interrupted=False)
         self._reply_finished(reply)
 
     def _reply_finished(self, reply: _Reply) -> None:
@@ -466,3 +486,7 @@ class Session:
     def _state_changed(self, old: TurnState, new: TurnState) -> None:
         self.transport.send_event({"type": "state", "state": new.value, "turn": self.turns.turn_id})
         self._log.debug("turn.state", old=old.value, new=new.value)
+
+
+async def _once(text: str) -> AsyncGenerator[str]:
+    yield text

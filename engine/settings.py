@@ -349,6 +349,9 @@ class DialogueSettings:
         "policy (the embedded Spanish dialogue policy), openai, or auto (openai when OPENAI_API_KEY is set).",
     )
     assistant_name: str = knob("TAINA", "The assistant's name, as it introduces itself.")
+    greeting: str = knob(
+        "", "What the assistant says when a call starts, before the caller speaks; empty: it waits for them."
+    )
     system_prompt: str = knob(
         "",
         "The language model's instructions; empty: the built-in Spanish prompt. {assistant} and {organisation} "

@@ -35,7 +35,7 @@ class TurnState(enum.Enum):
 
 
 _ALLOWED: dict[TurnState, frozenset[TurnState]] = {
-    TurnState.LISTENING: frozenset({TurnState.USER_SPEAKING}),
+    TurnState.LISTENING: frozenset({TurnState.USER_SPEAKING, TurnState.THINKING}),  # thinking: a greeting
     TurnState.USER_SPEAKING: frozenset({TurnState.LISTENING, TurnState.THINKING}),
     TurnState.THINKING: frozenset(
         {TurnState.LISTENING, TurnState.ASSISTANT_SPEAKING, TurnState.USER_SPEAKING}

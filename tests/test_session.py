@@ -79,3 +79,29 @@ async def test_an_empty_transcript_goes_back_to_listening(utterance: np.ndarray)
     transport.hung_up.set()
     await asyncio.wait_for(run, 10)
     assert states[-2:] == ["thinking", "listening"] and records == []
+
+
+async def test_a_greeting_opens_the_call_and_the_caller_answers_it() -> None:
+    audio = np.concatenate([silence(1.5), speech("Quiero una cita para mañana."), silence(1.0)])
+    transport = ScriptedTransport(audio, realtime=True)
+    records: list[TurnRecord] = []
+
+    def done(record: TurnRecord) -> None:
+        records.append(record)
+        if len(records) == 2:
+            transport.hung_up.set()
+
+    greeting = "Hola, soy TAINA. ¿En qué le puedo ayudar?"
+    settings = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent", "TAINA_DIALOGUE_GREETING": greeting})
+    dialogue = Dialogue(EchoResponder())
+    session = Session(
+        "greet", transport, ScriptedStt("Quiero una cita para mañana."), dialogue, ToneTts(), settings, done
+    )
+    await asyncio.wait_for(session.run(), 30)
+    assert session.error is None
+    first, second = records
+    assert (first.turn_id, first.transcript, first.reply, first.interrupted) == (1, "", greeting, False)
+    assert second.turn_id == 2 and second.transcript == "Quiero una cita para mañana."
+    assert dialogue.history[0].role == "assistant" and dialogue.history[0].content == greeting
+    states = [e["state"] for e in transport.events if e["type"] == "state"]
+    assert states[:3] == ["thinking", "assistant_speaking", "listening"]

@@ -37,7 +37,6 @@ def test_short_noise_and_empty_transcripts_go_back_to_listening() -> None:
 @pytest.mark.parametrize(
     ("path", "bad"),
     [
-        ([], TurnState.THINKING),
         ([], TurnState.ASSISTANT_SPEAKING),
         ([TurnState.USER_SPEAKING], TurnState.ASSISTANT_SPEAKING),
         ([TurnState.USER_SPEAKING], TurnState.USER_SPEAKING),

@@ -358,7 +358,8 @@ $("#user-form").addEventListener("submit", async (event) => {
 const SETTING_LABELS = {
   TAINA_ESPEAK_VOICE: "Voz (espeak-ng)", TAINA_ESPEAK_RATE: "Velocidad de habla (palabras/min)",
   TAINA_ESPEAK_PITCH: "Tono de la voz", TAINA_DIALOGUE_ASSISTANT_NAME: "Nombre de la asistente",
-  TAINA_DIALOGUE_ORGANISATION: "Organización", TAINA_DIALOGUE_SYSTEM_PROMPT: "Instrucciones del modelo",
+  TAINA_DIALOGUE_ORGANISATION: "Organización", TAINA_DIALOGUE_GREETING: "Saludo al empezar la llamada",
+  TAINA_DIALOGUE_SYSTEM_PROMPT: "Instrucciones del modelo",
   TAINA_ENDPOINT_SILENCE_MS: "Silencio que cierra el turno (ms)",
   TAINA_ENDPOINT_SILENCE_COMPLETE_MS: "…tras una frase completa (ms)",
   TAINA_ENDPOINT_SILENCE_INCOMPLETE_MS: "…tras «y…», «este…» (ms)",
