@@ -25,20 +25,30 @@ class Assistant:
     def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
         self.settings = settings
         self.backend = backend
-        choice = settings.dialogue.language_model
-        if choice == "openai" and not settings.openai.api_key:
-            raise SettingsError("TAINA_DIALOGUE_LANGUAGE_MODEL=openai needs OPENAI_API_KEY")
-        use_openai = choice == "openai" or (choice == "auto" and bool(settings.openai.api_key))
-        self._openai = OpenAIChat(settings.openai) if use_openai and backend is not None else None
-        if backend is None:
-            self.language_model = "echo"
-        else:
-            self.language_model = self._openai.name if self._openai else DialoguePolicy.name
+        self._openai: OpenAIChat | None = None
+        self._retired: list[OpenAIChat] = []  # clients calls in progress may still use; closed with us
+        self.language_model = "echo"
         self._system_prompt = ""
         self.configure(settings)
 
     def configure(self, settings: Settings) -> None:
-        """New conversations follow ``settings`` (the prompt, names, retrieval); calls in progress keep theirs."""
+        """New conversations follow ``settings`` (the model, the prompt, names, retrieval); calls in progress
+        keep theirs. SettingsError if the model asked for cannot be used."""
+        choice = settings.dialogue.language_model
+        if choice == "openai" and not settings.openai.api_key:
+            raise SettingsError("TAINA_DIALOGUE_LANGUAGE_MODEL=openai needs OPENAI_API_KEY")
+        use_openai = self.backend is not None and (
+            choice == "openai" or (choice == "auto" and bool(settings.openai.api_key))
+        )
+        if use_openai and (self._openai is None or settings.openai != self.settings.openai):
+            if self._openai is not None:
+                self._retired.append(self._openai)
+            self._openai = OpenAIChat(settings.openai)
+        elif not use_openai and self._openai is not None:
+            self._retired.append(self._openai)
+            self._openai = None
+        if self.backend is not None:
+            self.language_model = self._openai.name if self._openai else DialoguePolicy.name
         self.settings = settings
         template = settings.dialogue.system_prompt or SYSTEM_PROMPT
         prompt = template.replace("{assistant}", settings.dialogue.assistant_name).replace(
@@ -71,5 +81,5 @@ class Assistant:
         )
 
     async def close(self) -> None:
-        if self._openai is not None:
-            await self._openai.close()
+        for client in [*self._retired, *([self._openai] if self._openai else [])]:
+            await client.close()

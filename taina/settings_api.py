@@ -1,7 +1,8 @@
 """Settings from the dashboard (admin): the voice, the assistant's words and the turn-taking knobs, stored in
 PostgreSQL over the environment's values, checked by the same rules as at start-up, and applied to new calls.
 
-GET /api/settings    the editable settings (value, default, help) and the providers in use (read only)
+GET /api/settings    the editable settings (value, default, help) and the providers in use. The language
+                     model is a choice here (policy, openai, auto); API keys stay in the environment.
 PUT /api/settings    {"values": {"TAINA_ESPEAK_RATE": "180", "TAINA_TURN_MIN_INTERRUPTION_MS": null, ...}}
                      null puts a setting back to the environment's value; a bad value is a 400 naming it
 """
@@ -23,6 +24,7 @@ from taina.http_errors import ApiError
 from taina.runtime import Runtime
 
 EDITABLE = (
+    "TAINA_DIALOGUE_LANGUAGE_MODEL",
     "TAINA_ESPEAK_VOICE",
     "TAINA_ESPEAK_RATE",
     "TAINA_ESPEAK_PITCH",

@@ -393,3 +393,15 @@ async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backe
         assert back.status_code == 200 and runtime.settings.turn.min_interruption_ms == 500
         assert replace(runtime.settings, dialogue=settings.dialogue).turn == settings.turn
     assert "settings_changed" in [e["action"] for e in await accounts.audit_entries()]
+
+
+def test_the_language_model_choice_is_checked_when_it_changes(tmp_path: Path) -> None:
+    from engine.settings import Settings, SettingsError
+    from taina.assistant import Assistant
+
+    assistant = Assistant(Settings.from_env({"TAINA_DATA_DIR": str(tmp_path)}))
+    with pytest.raises(SettingsError, match="needs OPENAI_API_KEY"):
+        assistant.configure(
+            Settings.from_env({"TAINA_DATA_DIR": str(tmp_path), "TAINA_DIALOGUE_LANGUAGE_MODEL": "openai"})
+        )
+    assert assistant.language_model == "echo"  # unchanged

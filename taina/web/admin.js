@@ -356,6 +356,7 @@ $("#user-form").addEventListener("submit", async (event) => {
 });
 
 const SETTING_LABELS = {
+  TAINA_DIALOGUE_LANGUAGE_MODEL: "Modelo de lenguaje (policy, openai, auto)",
   TAINA_ESPEAK_VOICE: "Voz (espeak-ng)", TAINA_ESPEAK_RATE: "Velocidad de habla (palabras/min)",
   TAINA_ESPEAK_PITCH: "Tono de la voz", TAINA_DIALOGUE_ASSISTANT_NAME: "Nombre de la asistente",
   TAINA_DIALOGUE_ORGANISATION: "Organización", TAINA_DIALOGUE_GREETING: "Saludo al empezar la llamada",
