@@ -196,7 +196,7 @@ $("#search-form").addEventListener("submit", async (event) => {
     for (const p of passages) {
       const item = document.createElement("li");
       const head = document.createElement("strong");
-      head.textContent = `${p.title} — ${p.heading}`;
+      head.textContent = p.heading.startsWith(p.title) ? p.heading : `${p.title} — ${p.heading}`;
       item.append(head, document.createElement("br"), p.text);
       list.appendChild(item);
     }
