@@ -99,6 +99,18 @@ class PostgresJournal:
         await self._db.pool.execute(query, *args)
 
 
+# A call with what the list shows of it: length, turn count, and whether it booked or was handed off.
+_SUMMARY = (
+    "SELECT c.*, EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at)) AS seconds,"
+    " (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count,"
+    ' (SELECT bool_or(t.actions @> \'[{"tool": "book_appointment", "result": {"booked": {}}}]\') FROM turns t'
+    "   WHERE t.conversation_id = c.id) AS booked,"
+    ' (SELECT bool_or(t.actions @> \'[{"tool": "hand_off_to_staff"}]\') FROM turns t'
+    "   WHERE t.conversation_id = c.id) AS handed_off"
+    " FROM conversations c"
+)
+
+
 class Conversations:
     """Reading what the journal wrote: the list of calls and one call with its turns."""
 
@@ -107,13 +119,7 @@ class Conversations:
 
     async def recent(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         rows = await self._db.fetch(
-            "SELECT c.*, EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at)) AS seconds,"
-            " (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count,"
-            ' (SELECT bool_or(t.actions @> \'[{"tool": "book_appointment", "result": {"booked": {}}}]\') FROM turns t'
-            "   WHERE t.conversation_id = c.id) AS booked,"
-            ' (SELECT bool_or(t.actions @> \'[{"tool": "hand_off_to_staff"}]\') FROM turns t'
-            "   WHERE t.conversation_id = c.id) AS handed_off"
-            " FROM conversations c ORDER BY c.started_at DESC LIMIT $1 OFFSET $2",
+            f"{_SUMMARY} ORDER BY c.started_at DESC LIMIT $1 OFFSET $2",
             limit,
             offset,
         )
@@ -121,13 +127,7 @@ class Conversations:
 
     async def one(self, conversation_id: str) -> dict[str, Any] | None:
         rows = await self._db.fetch(
-            "SELECT c.*, EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at)) AS seconds,"
-            " (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count,"
-            ' (SELECT bool_or(t.actions @> \'[{"tool": "book_appointment", "result": {"booked": {}}}]\') FROM turns t'
-            "   WHERE t.conversation_id = c.id) AS booked,"
-            ' (SELECT bool_or(t.actions @> \'[{"tool": "hand_off_to_staff"}]\') FROM turns t'
-            "   WHERE t.conversation_id = c.id) AS handed_off"
-            " FROM conversations c WHERE c.id = $1",
+            f"{_SUMMARY} WHERE c.id = $1",
             conversation_id,
         )
         if not rows:

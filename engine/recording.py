@@ -53,10 +53,6 @@ class CallRecorder:
         self._spool.close()
         self.closed = True
 
-    @property
-    def seconds(self) -> float:
-        return self._written * SLOT_S
-
     def _put(self, side: dict[int, Pcm], samples: Pcm, ended_at: float) -> None:
         if self.closed:
             return

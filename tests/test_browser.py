@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Server, start_server, stop_server
+from conftest import ACCOUNT_PASSWORD, Server, create_account, start_server, stop_server
 from playwright.sync_api import Browser, Page, sync_playwright
 from speech import speech_wav
 
@@ -139,8 +138,6 @@ def test_a_killed_engine_keeps_the_recording_up_to_the_kill(
 ) -> None:
     """SIGKILL during a browser call; on restart the spooled recording is stored and listed with its call."""
     import signal
-    import subprocess
-    import sys
 
     import httpx
 
@@ -168,19 +165,14 @@ def test_a_killed_engine_keeps_the_recording_up_to_the_kill(
     assert len(spools) == 1, "the call's spool is on disk after the kill"
     conversation_id = spools[0].stem
 
-    admin = subprocess.run(
-        [sys.executable, "-m", "taina.cli", "admin", "create", "--email", "jefa@clinica.do", "--password-stdin"],
-        input="una-clave-larga-2026\n", capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "TAINA_DATA_DIR": str(data_dir), **env},
-    )  # fmt: skip
-    assert admin.returncode == 0, admin.stderr
+    create_account(data_dir, "jefa@clinica.do", env=env)
     restarted = start_server(data_dir, env)
     try:
         assert (data_dir / "objects" / "recordings" / f"{conversation_id}.ogg").is_file()
         assert list((data_dir / "recordings").glob("*.pcm")) == []
         assert '"recording.recovered"' in restarted.logs()
         login = httpx.post(f"{restarted.url}/api/auth/login",
-                           json={"email": "jefa@clinica.do", "password": "una-clave-larga-2026"})  # fmt: skip
+                           json={"email": "jefa@clinica.do", "password": ACCOUNT_PASSWORD})  # fmt: skip
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         calls = httpx.get(f"{restarted.url}/api/conversations", headers=headers).json()["conversations"]
         (call,) = [c for c in calls if c["id"] == conversation_id]

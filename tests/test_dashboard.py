@@ -4,34 +4,22 @@ sees no delete buttons and the API refuses the calls anyway."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import start_server, stop_server
+from conftest import ACCOUNT_PASSWORD, create_account, start_server, stop_server
 from playwright.sync_api import Page, sync_playwright
 from speech import speech_wav
 from test_browser import QUESTION, chromium_flags
 
 pytestmark = pytest.mark.browser
-PASSWORD = "una-clave-larga-2026"
+PASSWORD = ACCOUNT_PASSWORD
 HOURS = """# Horario de los domingos
 
 El Centro Médico Taínos permanece cerrado los domingos y los días feriados.
 """
-
-
-def create_account(data_dir: Path, env: dict[str, str], email: str, role: str) -> None:
-    made = subprocess.run(
-        [sys.executable, "-m", "taina.cli", "admin", "create", "--email", email, "--password-stdin", "--role", role],
-        input=PASSWORD + "\n", capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "TAINA_DATA_DIR": str(data_dir), **env},
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
 
 
 def log_in(page: Page, url: str, email: str) -> None:
@@ -44,8 +32,8 @@ def log_in(page: Page, url: str, email: str) -> None:
 
 def test_the_dashboard_end_to_end(chromium: str, data_dir: Path, tmp_path: Path, database_url: str) -> None:
     env = {"DATABASE_URL": database_url, "TAINA_NOW": "2026-11-25T09:00:00"}
-    create_account(data_dir, env, "jefa@clinica.do", "admin")
-    create_account(data_dir, env, "lectura@clinica.do", "viewer")
+    create_account(data_dir, "jefa@clinica.do", "admin", env)
+    create_account(data_dir, "lectura@clinica.do", "viewer", env)
     server = start_server(data_dir, env)
     microphone = speech_wav(tmp_path / "question.wav", QUESTION, tail_s=4.0)
     document = tmp_path / "domingos.md"

@@ -3,9 +3,6 @@ that the document allows or not, the answer is never a 5xx."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,22 +10,17 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from conftest import Server, start_server, stop_server
+from conftest import ACCOUNT_PASSWORD, Server, create_account, start_server, stop_server
 from hypothesis import HealthCheck, given, settings
 
-PASSWORD = "una-clave-larga-2026"
+PASSWORD = ACCOUNT_PASSWORD
 
 
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> Iterator[tuple[Server, str]]:
     data = tmp_path_factory.mktemp("openapi")
     (data / "models").symlink_to(shared_models)
-    made = subprocess.run(
-        [sys.executable, "-m", "taina.cli", "admin", "create", "--email", "jefa@clinica.do", "--password-stdin"],
-        input=PASSWORD + "\n", capture_output=True, text=True, timeout=180, check=False,
-        env={**os.environ, "TAINA_DATA_DIR": str(data)},
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    create_account(data, "jefa@clinica.do")
     server = start_server(data)
     login = httpx.post(
         f"{server.url}/api/auth/login", json={"email": "jefa@clinica.do", "password": PASSWORD}
