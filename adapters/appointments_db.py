@@ -17,7 +17,7 @@ import asyncpg
 
 from adapters.policy.when import CLINIC_TIMEZONE
 from adapters.postgres import Database
-from engine.ports import (
+from engine.ports.appointments import (
     Appointment,
     AppointmentNotFound,
     Catalogue,

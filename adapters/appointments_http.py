@@ -17,7 +17,7 @@ import httpx
 import structlog
 
 from adapters.http_retry import backoff_s, error_text, retryable
-from engine.ports import (
+from engine.ports.appointments import (
     Appointment,
     AppointmentNotFound,
     Catalogue,
@@ -43,7 +43,7 @@ class HttpAppointments:
         headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
         self._client = client or httpx.AsyncClient(timeout=settings.timeout_s, headers=headers)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self._client.aclose()
 
     async def catalogue(self) -> Catalogue:

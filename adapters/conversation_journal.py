@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 
 from adapters.postgres import Database
-from engine.ports import TurnEntry
+from engine.ports.records import TurnEntry
 
 log = structlog.get_logger("taina.journal")
 

@@ -24,7 +24,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from engine.audio import AudioFrame
-from engine.ports import ProviderError, Transcript
+from engine.ports.speech import ProviderError, Transcript
 from engine.settings import PROCESSING_RATE, DeepgramSettings
 
 log = structlog.get_logger("taina.deepgram")

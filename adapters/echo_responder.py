@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from engine.ports import LanguageModelEvent, Prompt, TextDelta
+from engine.ports.language import LanguageModelEvent, Prompt, TextDelta
 
 
 class EchoResponder:

@@ -30,7 +30,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from engine.audio import AudioChunk
-from engine.ports import ProviderError
+from engine.ports.speech import ProviderError
 from engine.settings import ElevenLabsSettings
 
 log = structlog.get_logger("taina.elevenlabs")

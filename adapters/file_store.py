@@ -6,7 +6,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from engine.ports import StorageError, check_key
+from engine.ports.storage import StorageError, check_key
 
 
 class FileStore:
@@ -57,5 +57,5 @@ class FileStore:
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         return None

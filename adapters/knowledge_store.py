@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adapters.postgres import Database
-from engine.ports import Passage
+from engine.ports.knowledge import Passage
 from engine.settings import RetrievalSettings
 
 _WORD = re.compile(r"\w{3,}")

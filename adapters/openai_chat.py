@@ -21,7 +21,7 @@ import httpx
 import structlog
 
 from adapters.http_retry import backoff_s, error_text, retryable
-from engine.ports import (
+from engine.ports.language import (
     LanguageModelError,
     LanguageModelEvent,
     Message,
@@ -61,7 +61,7 @@ class OpenAIChat:
         )
         self._client = client or httpx.AsyncClient(timeout=timeout)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self._client.aclose()
 
     def request_body(self, prompt: Prompt) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class OpenAIEmbedder:
     async def embed_passages(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return await self._embed(texts)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self._client.aclose()
 
     async def _embed(self, texts: Sequence[str]) -> NDArray[np.float32]:

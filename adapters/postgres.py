@@ -96,7 +96,7 @@ class Database:
         log.info("database.ready", url=redact(url), embedded=server is not None)
         return cls(pool, server)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self.pool.close()
         if self._server is not None:
             await asyncio.to_thread(self._server.stop)

@@ -21,7 +21,7 @@ import numpy as np
 import structlog
 
 from adapters.postgres import Database
-from engine.ports import ObjectStore
+from engine.ports.storage import ObjectStore
 from engine.recording import RATE
 
 log = structlog.get_logger("taina.recordings")

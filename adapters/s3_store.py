@@ -12,7 +12,7 @@ from typing import Any
 import aioboto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from engine.ports import StorageError, check_key
+from engine.ports.storage import StorageError, check_key
 from engine.settings import StorageSettings
 
 
@@ -83,6 +83,6 @@ class S3Store:
             raise
         return True
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self._stack.aclose()
         self._client = None

@@ -120,7 +120,7 @@ class FileTransport(PlayoutOutput):
     def send_event(self, event: dict[str, Any]) -> None:
         return None  # a file has no screen to show events on
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self._hung_up.set()
         if self._pump is not None:
             self._pump.cancel()

@@ -194,7 +194,7 @@ class WebRtcTransport(PlayoutOutput):
         else:
             self._unsent.append(message)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self._playout.clear()
         self.reply_track.stop()
         await self.pc.close()

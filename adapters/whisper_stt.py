@@ -22,7 +22,7 @@ import numpy as np
 import structlog
 
 from engine.audio import AudioFrame, Pcm
-from engine.ports import Transcript
+from engine.ports.speech import Transcript
 from engine.settings import PROCESSING_RATE, WhisperSettings
 
 _WINDOW_STEP = 100  # mel frames (1 s) by which the encoder window grows

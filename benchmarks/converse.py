@@ -51,7 +51,7 @@ async def _runs(base: Runtime, folder: Path, count: int) -> list[dict[str, Any]]
         return await _turns(runtime, folder, count)
     finally:
         await runtime.aclose()
-        await backend.close()
+        await backend.aclose()
 
 
 async def _turns(runtime: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:

@@ -75,8 +75,8 @@ async def _measure(settings: Settings, turns: int) -> dict[str, list[float]]:
             script = [line.format(phone=f"809555{conversation:04d}") for line in BOOKING]
             done += await _turns(assistant.dialogue(f"b{conversation}"), script, times["booking"])
     finally:
-        await assistant.close()
-        await backend.close()
+        await assistant.aclose()
+        await backend.aclose()
     return {**times, "retrieval": retrieval_ms}
 
 

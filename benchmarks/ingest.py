@@ -62,7 +62,7 @@ async def _measure(runs: int) -> dict[str, Any]:
             await embedder.embed_passages(texts)
             embed_s = time.perf_counter() - started
         finally:
-            await db.close()
+            await db.aclose()
     assert result.status == "ready" and extracted.pages == pages
     return {
         "benchmark": "ingest",

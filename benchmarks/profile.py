@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from engine.audio import AudioChunk, AudioFrame
-from engine.ports import LanguageModelEvent, Prompt, TextDelta, Transcript
+from engine.ports.language import LanguageModelEvent, Prompt, TextDelta
+from engine.ports.speech import Transcript
 
 TRANSCRIPT = "¿A qué hora abren los sábados?"
 REPLY = (

@@ -129,7 +129,7 @@ async def _measure(runs: int) -> dict[str, Any]:
                     "load_and_index_s": round(build_s, 1),
                 }
         finally:
-            await db.close()
+            await db.aclose()
     result["target_p95_ms_at_100k"] = TARGET_P95_MS
     result["meets_target"] = result["100000"]["p95_ms"] <= TARGET_P95_MS
     return result

@@ -17,15 +17,15 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from engine.ports import (
+from engine.ports.appointments import (
     Appointment,
     AppointmentNotFound,
     Appointments,
     Catalogue,
     Slot,
     SlotTaken,
-    ToolSpec,
 )
+from engine.ports.language import ToolSpec
 from engine.spoken import written_moment, written_phone
 from engine.tools import Tool, ToolError, ToolResult
 

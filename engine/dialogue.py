@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 
 import structlog
 
-from engine.ports import (
+from engine.ports.knowledge import KnowledgeBase, Passage
+from engine.ports.language import (
     Cited,
-    KnowledgeBase,
     LanguageModel,
     LanguageModelError,
     LanguageModelEvent,
     Message,
-    Passage,
     Prompt,
     TextDelta,
     ToolCall,

@@ -13,7 +13,7 @@ import structlog
 
 from engine.audio import AudioChunk, AudioFrame
 from engine.metrics import PROVIDER_FAILOVERS
-from engine.ports import ProviderError, SpeechToText, SpeechToTextStream, TextToSpeech, Transcript
+from engine.ports.speech import ProviderError, SpeechToText, SpeechToTextStream, TextToSpeech, Transcript
 
 log = structlog.get_logger("taina.failover")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.ports import ToolSpec
+from engine.ports.language import ToolSpec
 from engine.tools import Tool
 
 HAND_OFF = "hand_off_to_staff"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.audio import Pcm
-from engine.ports import Spool
+from engine.ports.records import Spool
 from engine.resample import Decimator
 
 RATE = 16_000

@@ -38,15 +38,9 @@ from engine.endpointing import (
     sounds_finished,
 )
 from engine.metrics import observe_turn
-from engine.ports import (
-    CallRecordings,
-    ConversationJournal,
-    SpeechToText,
-    SpeechToTextStream,
-    TextToSpeech,
-    Transport,
-    TurnEntry,
-)
+from engine.ports.records import CallRecordings, ConversationJournal, TurnEntry
+from engine.ports.speech import SpeechToText, SpeechToTextStream, TextToSpeech
+from engine.ports.transport import Transport
 from engine.recording import CallRecorder
 from engine.resample import InputConditioner
 from engine.settings import PROCESSING_RATE, Settings
@@ -174,7 +168,7 @@ class Session:
                     await provider.aclose()
                 except Exception:
                     self._log.warning("provider.close_failed", provider=provider.name, exc_info=True)
-            await self.transport.close()
+            await self.transport.aclose()
             if self._journal is not None:
                 self._journal.ended(self.id, len(self.records), self.error is not None)
             await self._finish_recording()

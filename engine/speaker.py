@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.audio import AudioFrame, Pcm
-from engine.ports import TextToSpeech, Transport
+from engine.ports.speech import TextToSpeech
+from engine.ports.transport import Transport
 from engine.resample import OutputConditioner
 from engine.spoken import speakable
 from engine.waterfall import Waterfall

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from engine.ports import ToolCall, ToolSpec
+from engine.ports.language import ToolCall, ToolSpec
 
 log = structlog.get_logger("taina.tools")
 

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from adapters.accounts_db import Role
 from adapters.appointments_http import appointment_json, slot_json
-from engine.ports import AppointmentNotFound, Appointments, Slot, SlotTaken
+from engine.ports.appointments import AppointmentNotFound, Appointments, Slot, SlotTaken
 from taina.auth import Auth
 from taina.http_errors import ApiError
 

@@ -80,6 +80,6 @@ class Assistant:
             memory=settings.memory,
         )
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         for client in [*self._retired, *([self._openai] if self._openai else [])]:
-            await client.close()
+            await client.aclose()

@@ -11,7 +11,7 @@ from adapters.accounts_db import Accounts
 from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import HttpAppointments
 from adapters.policy.when import now_in_clinic
-from engine.ports import Appointments, Catalogue
+from engine.ports.appointments import Appointments, Catalogue
 from engine.settings import Settings
 from taina.knowledge.ingest import KnowledgeService
 from taina.knowledge.open import Knowledge, ingest_sample_if_empty
@@ -52,8 +52,8 @@ class Backend:
             catalogue = await appointments.catalogue()
         except BaseException:
             if http is not None:
-                await http.close()
-            await knowledge.close()
+                await http.aclose()
+            await knowledge.aclose()
             raise
         log.info(
             "backend.ready",
@@ -67,7 +67,7 @@ class Backend:
         """On a first start with no documents, the sample centre's documents (TAINA_INGEST_SAMPLE_KB)."""
         await ingest_sample_if_empty(self.knowledge, self.settings)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         if self._http is not None:
-            await self._http.close()
-        await self.knowledge_parts.close()
+            await self._http.aclose()
+        await self.knowledge_parts.aclose()

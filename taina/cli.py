@@ -127,7 +127,7 @@ def _expand(paths: list[str]) -> list[Path]:
 
 async def _with_knowledge(settings: Settings, work: Callable[[KnowledgeService], Awaitable[int]]) -> int:
     from adapters.postgres import DatabaseError
-    from engine.ports import StorageError
+    from engine.ports.storage import StorageError
     from taina.knowledge.open import Knowledge
 
     try:
@@ -137,13 +137,13 @@ async def _with_knowledge(settings: Settings, work: Callable[[KnowledgeService],
     try:
         return await work(knowledge.service)
     finally:
-        await knowledge.close()
+        await knowledge.aclose()
 
 
 async def _with_backend(settings: Settings, work: Callable[[Backend], Awaitable[int]]) -> int:
     from adapters.appointments_http import AppointmentsUnavailable
     from adapters.postgres import DatabaseError
-    from engine.ports import StorageError
+    from engine.ports.storage import StorageError
     from taina.backend import Backend
 
     try:
@@ -153,7 +153,7 @@ async def _with_backend(settings: Settings, work: Callable[[Backend], Awaitable[
     try:
         return await work(backend)
     finally:
-        await backend.close()
+        await backend.aclose()
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -185,7 +185,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 else:
                     print(f"TAINA: {''.join(pieces).strip()}", flush=True)
         finally:
-            await assistant.close()
+            await assistant.aclose()
 
     return asyncio.run(_with_backend(_settings(quiet=True), work))
 
@@ -253,7 +253,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
         except UserExists as exc:
             return _fail(str(exc), code=1)
         finally:
-            await database.close()
+            await database.aclose()
         print(f"created {user.role} {user.email} ({user.id})")
         return 0
 

@@ -19,7 +19,9 @@ from adapters.webrtc import offer_ice_addresses
 from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
 from engine.failover import FailoverSpeechToText, FailoverTextToSpeech
-from engine.ports import ConversationJournal, SpeechToText, TextToSpeech, Transport
+from engine.ports.records import ConversationJournal
+from engine.ports.speech import SpeechToText, TextToSpeech
+from engine.ports.transport import Transport
 from engine.session import Session, TurnRecord
 from engine.settings import Settings
 from taina.assistant import Assistant
@@ -132,7 +134,7 @@ class Runtime:
     async def aclose(self) -> None:
         if isinstance(self.journal, PostgresJournal):
             await self.journal.aclose()
-        await self.assistant.close()
+        await self.assistant.aclose()
 
 
 def _user_model_dir(path: str) -> Path:

@@ -246,7 +246,7 @@ async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterato
         settings, Knowledge(database, objects, service), appointments, await appointments.catalogue()
     )
     yield opened
-    await opened.close()
+    await opened.aclose()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from speech import tone
 
 from engine.audio import AudioChunk, AudioFrame
 from engine.playout import PacedPlayout, PlayoutOutput
-from engine.ports import Transcript
+from engine.ports.speech import Transcript
 
 
 class ScriptedTransport(PlayoutOutput):
@@ -66,7 +66,7 @@ class ScriptedTransport(PlayoutOutput):
         self.events.append(event)
         self.event_times.append(time.monotonic())
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self.closed = True
 
 

@@ -12,7 +12,7 @@ import pytest
 from adapters.appointments_db import BuiltInAppointments
 from adapters.policy.when import now_in_clinic
 from adapters.postgres import Database
-from engine.ports import AppointmentNotFound, SlotTaken
+from engine.ports.appointments import AppointmentNotFound, SlotTaken
 from engine.settings import DatabaseSettings
 
 NOW = now_in_clinic("2026-11-25T09:00:00")  # a Wednesday
@@ -26,7 +26,7 @@ async def appointments(database_url: str, tmp_path: Path) -> AsyncIterator[Built
     assert await service.seed_sample_centre()
     assert not await service.seed_sample_centre()  # only once
     yield service
-    await database.close()
+    await database.aclose()
 
 
 async def test_free_slots_follow_working_hours(appointments: BuiltInAppointments) -> None:

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import AppointmentsUnavailable, HttpAppointments
 from adapters.policy.when import CLINIC_TIMEZONE
-from engine.ports import AppointmentNotFound, Appointments, SlotTaken
+from engine.ports.appointments import AppointmentNotFound, Appointments, SlotTaken
 from engine.settings import AppointmentsSettings
 from taina.appointments_api import appointments_router
 from taina.backend import Backend
@@ -62,7 +62,7 @@ async def over_http(backend: Backend) -> AsyncIterator[tuple[Appointments, Fault
     async with serving_here(api(built_in, faults)) as url:
         adapter = HttpAppointments(AppointmentsSettings(url=url, token=TOKEN, timeout_s=5, retries=2))
         yield adapter, faults, url
-        await adapter.close()
+        await adapter.aclose()
 
 
 @pytest.fixture(params=["built-in", "http"])
@@ -210,4 +210,4 @@ async def test_an_unreachable_booking_system_is_one_clear_error() -> None:
     )
     with pytest.raises(AppointmentsUnavailable, match="ConnectError"):
         await adapter.catalogue()
-    await adapter.close()
+    await adapter.aclose()

@@ -24,7 +24,7 @@ from adapters.accounts_db import Accounts
 from adapters.conversation_journal import Conversations, PostgresJournal
 from adapters.file_store import FileStore
 from adapters.recordings import Recordings
-from engine.ports import TurnEntry
+from engine.ports.records import TurnEntry
 from engine.settings import AuthSettings
 from taina.admin_api import admin_router
 from taina.appointments_api import appointments_router

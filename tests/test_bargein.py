@@ -15,7 +15,7 @@ from speech import noise, silence, speech
 
 from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
-from engine.ports import LanguageModelEvent, Prompt, TextDelta, ToolCall, ToolSpec
+from engine.ports.language import LanguageModelEvent, Prompt, TextDelta, ToolCall, ToolSpec
 from engine.session import Session, TurnRecord
 from engine.settings import Settings
 from engine.tools import Tool, Toolbox

@@ -13,7 +13,7 @@ from fake_deepgram import KEY, FakeDeepgram
 from adapters.deepgram_stt import DeepgramSpeechToText, listen_url
 from engine.audio import AudioFrame
 from engine.failover import FailoverSpeechToText
-from engine.ports import ProviderError, Transcript
+from engine.ports.speech import ProviderError, Transcript
 from engine.settings import DeepgramSettings, Settings
 
 FRAME = 320  # 20 ms at 16 kHz

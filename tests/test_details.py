@@ -7,7 +7,7 @@ from pathlib import Path
 from adapters.appointments_db import SAMPLE_DOCTORS, SAMPLE_SERVICES, SAMPLE_SITES
 from adapters.policy.details import find_details, find_name
 from adapters.policy.when import now_in_clinic, parse_when
-from engine.ports import Catalogue, Doctor, Service, Site
+from engine.ports.appointments import Catalogue, Doctor, Service, Site
 
 LABELLED = Path(__file__).parent / "dialogue_slots.tsv"
 NOW = now_in_clinic("2026-11-25T09:00:00")

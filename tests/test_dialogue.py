@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from engine.dialogue import NOT_AVAILABLE, TOO_MANY_STEPS, Dialogue
-from engine.ports import (
+from engine.ports.knowledge import Passage
+from engine.ports.language import (
     Cited,
     LanguageModelError,
     LanguageModelEvent,
-    Passage,
     Prompt,
     TextDelta,
     ToolCall,

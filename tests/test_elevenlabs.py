@@ -13,7 +13,7 @@ from fake_elevenlabs import KEY, MS_PER_CHAR, FakeElevenLabs
 from adapters.elevenlabs_tts import ElevenLabsTextToSpeech, VoicedError, clauses, stream_url
 from engine.audio import AudioChunk
 from engine.failover import FailoverTextToSpeech, remainder
-from engine.ports import ProviderError
+from engine.ports.speech import ProviderError
 from engine.settings import ElevenLabsSettings, Settings
 
 SENTENCE = "Tengo el jueves a las tres, con la doctora Tavárez."

@@ -13,7 +13,7 @@ from speech import silence, speech
 from adapters.conversation_journal import PostgresJournal
 from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
-from engine.ports import TurnEntry
+from engine.ports.records import TurnEntry
 from engine.session import Session
 from engine.settings import Settings
 from engine.waterfall import STAGES

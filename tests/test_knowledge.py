@@ -15,7 +15,7 @@ from conftest import S3Server
 from adapters.file_store import FileStore
 from adapters.knowledge_store import KnowledgeStore
 from adapters.postgres import Database, DatabaseError, migrations
-from engine.ports import ObjectStore, StorageError
+from engine.ports.storage import ObjectStore, StorageError
 from engine.settings import DatabaseSettings, IngestSettings, RetrievalSettings
 from taina.knowledge.ingest import KnowledgeService
 
@@ -37,7 +37,7 @@ async def open_service(
 async def kb(database_url: str, tmp_path: Path, e5: Any) -> AsyncIterator[KnowledgeService]:
     database, service = await open_service(database_url, FileStore(tmp_path / "objects"), e5)
     yield service
-    await database.close()
+    await database.aclose()
 
 
 async def test_migrations_run_once_even_with_two_engines_starting_together(database_url: str) -> None:
@@ -49,7 +49,7 @@ async def test_migrations_run_once_even_with_two_engines_starting_together(datab
     rows = await third.fetch("SELECT version FROM schema_migrations ORDER BY version")
     assert [r["version"] for r in rows] == [version for version, _name, _sql in migrations()]
     for database in (first, second, third):
-        await database.close()
+        await database.aclose()
 
 
 async def test_the_sample_centre_answers_spoken_questions(kb: KnowledgeService) -> None:
@@ -215,14 +215,14 @@ async def test_s3_store_on_a_real_s3_server(
     row = await kb.store.document(result.id or "")
     assert row is not None and row.object_key and await store.exists(row.object_key)
     assert await kb.delete(row.id) and not await store.exists(row.object_key)
-    await database.close()
-    await store.close()
+    await database.aclose()
+    await store.aclose()
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
     wrong = S3Store.from_url(f"s3://{s3_server.bucket}", StorageSettings())
     with pytest.raises(StorageError, match="cannot use the S3 bucket"):
         await wrong.check()
-    await wrong.close()
+    await wrong.aclose()
 
 
 async def test_concurrent_ingests_of_one_name_leave_one_document(kb: KnowledgeService) -> None:

@@ -13,7 +13,7 @@ from fake_openai_chat import KEY, FakeOpenAIChat, Reply
 
 from adapters.openai_chat import OpenAIChat
 from engine.dialogue import NOT_AVAILABLE
-from engine.ports import LanguageModelError, Message, Prompt, TextDelta, ToolCall, ToolSpec
+from engine.ports.language import LanguageModelError, Message, Prompt, TextDelta, ToolCall, ToolSpec
 from engine.settings import Settings
 from taina.assistant import Assistant
 from taina.backend import Backend
@@ -90,7 +90,7 @@ async def test_the_fake_speaks_what_the_official_client_reads(
                 names.append(call.function.name if call.function and call.function.name else "")
                 arguments.append(call.function.arguments if call.function and call.function.arguments else "")
             finish = choice.finish_reason or finish
-    await client.close()
+    await client.aclose()
     assert "".join(text) == "Sí, tengo." and "list_available_slots" in names and finish == "tool_calls"
     assert json.loads("".join(arguments)) == {"service_id": "pediatria", "date": None} and usage == 59
 
@@ -264,7 +264,7 @@ async def test_a_booking_through_openai_tool_calls(backend: Backend) -> None:
             assert done == "¡Listo! Su cita quedó reservada."
             assert talk.last.actions[0].tool == "book_appointment" and talk.last.actions[0].ok
         finally:
-            await assistant.close()
+            await assistant.aclose()
     [booked] = await backend.appointments.find_by_patient("8095557777")
     assert booked.doctor_id == "tavarez" and booked.starts_at.isoformat() == "2026-11-26T20:00:00+00:00"
     assert (
@@ -281,4 +281,4 @@ async def test_an_unreachable_model_is_apologised_for(backend: Backend) -> None:
     assistant = Assistant(Settings.from_env(env), backend)
     talk = assistant.dialogue("down")
     assert "".join([p async for p in talk.reply("Hola")]) == NOT_AVAILABLE
-    await assistant.close()
+    await assistant.aclose()

@@ -70,7 +70,7 @@ async def test_embeddings_in_order_with_the_right_request(fake: tuple[FakeOpenAI
         "input": ["uno", "dos", "tres"],
         "dimensions": 384,
     }
-    await embedder.close()
+    await embedder.aclose()
 
 
 async def test_rate_limits_and_server_errors_are_retried(fake: tuple[FakeOpenAI, str]) -> None:
@@ -83,7 +83,7 @@ async def test_rate_limits_and_server_errors_are_retried(fake: tuple[FakeOpenAI,
     server.failures = [(500, {})] * 3
     with pytest.raises(EmbeddingError, match="answered 500"):
         await embedder.embed_queries(["hola"])
-    await embedder.close()
+    await embedder.aclose()
 
 
 async def test_a_malformed_answer_is_a_clear_error(fake: tuple[FakeOpenAI, str]) -> None:
@@ -95,4 +95,4 @@ async def test_a_malformed_answer_is_a_clear_error(fake: tuple[FakeOpenAI, str])
             await embedder.embed_queries(["hola"])
     finally:
         server.malformed = False
-        await embedder.close()
+        await embedder.aclose()

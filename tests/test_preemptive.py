@@ -13,7 +13,7 @@ from scripted import ScriptedStt, ScriptedTransport, ToneTts
 from speech import silence, speech
 
 from engine.dialogue import Dialogue
-from engine.ports import LanguageModelEvent, Prompt, TextDelta
+from engine.ports.language import LanguageModelEvent, Prompt, TextDelta
 from engine.session import Session, TurnRecord
 from engine.settings import Settings
 

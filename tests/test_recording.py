@@ -18,7 +18,7 @@ from adapters.file_store import FileStore
 from adapters.recordings import Recordings, recording_key
 from engine.audio import rms_dbfs
 from engine.dialogue import Dialogue
-from engine.ports import TurnEntry
+from engine.ports.records import TurnEntry
 from engine.recording import RATE, SLOT, CallRecorder
 from engine.session import Session
 from engine.settings import Settings

@@ -15,7 +15,7 @@ import snowballstemmer
 
 from adapters.policy.when import plain
 from engine.chunking import sentences
-from engine.ports import Passage
+from engine.ports.knowledge import Passage
 
 STOPWORDS = frozenset(
     """de la que el en y a los del se las por un para con no una su al lo como mas pero sus le ya o este si

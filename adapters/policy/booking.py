@@ -17,7 +17,8 @@ from typing import Any, Literal
 from adapters.policy.details import find_details, find_name
 from adapters.policy.intents import classify, is_yes
 from adapters.policy.when import When, parse_when, plain
-from engine.ports import Catalogue, TextDelta, ToolCall
+from engine.ports.appointments import Catalogue
+from engine.ports.language import TextDelta, ToolCall
 from engine.spoken import written_day, written_phone
 
 Kind = Literal["book", "reschedule", "cancel"]

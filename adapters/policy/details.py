@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from adapters.policy.when import NUMBERS, plain
-from engine.ports import Catalogue
+from engine.ports.appointments import Catalogue
 
 # The sample centre's services by their specialists' names, then by everyday words (accent-free stems).
 SPECIALTY_WORDS: dict[str, tuple[str, ...]] = {

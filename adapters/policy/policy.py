@@ -21,7 +21,8 @@ from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, classify
 from adapters.policy.when import now_in_clinic
 from engine.handoff import HAND_OFF
-from engine.ports import Catalogue, Cited, LanguageModelEvent, Prompt, TextDelta, ToolCall
+from engine.ports.appointments import Catalogue
+from engine.ports.language import Cited, LanguageModelEvent, Prompt, TextDelta, ToolCall
 
 log = structlog.get_logger("taina.policy")
 

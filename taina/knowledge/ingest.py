@@ -16,7 +16,8 @@ from typing import Literal
 import structlog
 
 from adapters.knowledge_store import KnowledgeStore, NewDocument, new_document_id
-from engine.ports import Embedder, ObjectStore, Passage
+from engine.ports.knowledge import Embedder, Passage
+from engine.ports.storage import ObjectStore
 from engine.settings import IngestSettings
 from taina.knowledge.chunks import chunk_sections
 from taina.knowledge.extract import ExtractionError, check_name, extract, media_type_of

@@ -10,7 +10,8 @@ import structlog
 from adapters.file_store import FileStore
 from adapters.knowledge_store import KnowledgeStore
 from adapters.postgres import Database
-from engine.ports import Embedder, ObjectStore
+from engine.ports.knowledge import Embedder
+from engine.ports.storage import ObjectStore
 from engine.settings import Settings
 from taina.knowledge.ingest import KnowledgeService
 
@@ -55,9 +56,9 @@ class Knowledge:
         )
         return cls(database, objects, service)
 
-    async def close(self) -> None:
-        await self.objects.close()
-        await self.database.close()
+    async def aclose(self) -> None:
+        await self.objects.aclose()
+        await self.database.aclose()
 
 
 SAMPLE_KB = Path(__file__).resolve().parent.parent / "sample_kb"

@@ -1,0 +1,75 @@
+"""The language model: the prompt it sees and the events it streams back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from engine.ports.knowledge import Passage
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The model asks for a tool: ``arguments`` is the JSON text it wrote (checked by the toolbox, not here)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that asked for tools
+    tool_call_id: str = ""  # tool messages: which call this is the result of
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the reply as the language model produces it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cited:
+    """The documents the reply was actually drawn from (a model that knows says so; others cite nothing)."""
+
+    document_ids: tuple[str, ...]
+
+
+LanguageModelEvent = TextDelta | ToolCall | Cited
+
+
+class LanguageModelError(RuntimeError):
+    """The model could not answer (unreachable, refused, timed out, broke off) after its adapter's retries."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call: ``parameters`` is a JSON Schema object (the subset engine.tools checks)."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Everything the model sees for one step of a turn."""
+
+    messages: Sequence[Message]  # the system prompt first, then the conversation, tool results included
+    tools: Sequence[ToolSpec] = ()
+    passages: Sequence[Passage] = ()  # retrieved for the user's last utterance, best first (also in the text)
+    now: datetime | None = None  # the clinic's current time
+
+
+class LanguageModel(Protocol):
+    name: str
+
+    def respond(self, prompt: Prompt) -> AsyncIterator[LanguageModelEvent]:
+        """Stream the assistant's next step: text deltas, then any tool calls. Cancelling the iteration stops it
+        at once (barge-in); the caller runs the tools and calls again with their results appended."""
