@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import structlog
 
 from adapters.http_retry import backoff_s, error_text, retryable
+from engine.options import Section, knob
 from engine.ports.appointments import (
     Appointment,
     AppointmentNotFound,
@@ -27,7 +28,30 @@ from engine.ports.appointments import (
     Slot,
     SlotTaken,
 )
-from engine.settings import AppointmentsSettings
+
+
+class AppointmentsSettings(Section):
+    prefix: ClassVar[str] = "TAINA_APPOINTMENTS"
+    url: str = knob(
+        "",
+        "An external booking system speaking TAINA's appointments API; empty means the built-in service.",
+        env="APPOINTMENTS_URL",
+        form=(r"^$|^https?://", "be an http(s) URL"),
+    )
+    token: str = knob("", "Bearer token sent to APPOINTMENTS_URL.", env="APPOINTMENTS_TOKEN", secret=True)
+    timeout_s: float = knob(5.0, "Time limit of one request to the booking system, in s.", gt=0, le=120)
+    retries: int = knob(
+        2, "Retries after a failed connection, a timeout or a 5xx (bookings carry a key).", ge=0, le=10
+    )
+    api_token: str = knob(
+        "",
+        "When set, this server's /api/appointments routes need 'Authorization: Bearer <token>'.",
+        secret=True,
+    )
+    seed_sample: bool = knob(
+        True, "Load the sample centre's services, doctors and hours into an empty built-in service."
+    )
+
 
 log = structlog.get_logger("taina.appointments")
 

@@ -16,16 +16,64 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
 import structlog
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from engine.audio import AudioFrame
+from engine.audio import PROCESSING_RATE, AudioFrame
+from engine.options import Section, knob
 from engine.ports.speech import ProviderError, Transcript
-from engine.settings import PROCESSING_RATE, DeepgramSettings
+
+SAMPLE_KEYTERMS = (
+    "Caribe Salud", "Piantini", "Los Jardines", "Tavárez", "Almonte", "Polanco", "Sención", "Cabral", "Batista",
+    "ARS Humano", "SENASA", "ARS Universal", "Mapfre Salud", "cardiología", "pediatría",
+)  # fmt: skip
+
+
+class DeepgramSettings(Section):
+    prefix: ClassVar[str] = "TAINA_DEEPGRAM"
+    api_key: str = knob(
+        "",
+        "Deepgram API key: speech-to-text is Deepgram's when it is set.",
+        env="DEEPGRAM_API_KEY",
+        secret=True,
+    )
+    url: str = knob(
+        "wss://api.deepgram.com/v1/listen",
+        "Deepgram's live transcription WebSocket.",
+        env="DEEPGRAM_URL",
+        form=(r"^wss?://", "be a ws:// or wss:// URL"),
+    )
+    model: str = knob("nova-3", "Deepgram model.")
+    language: Literal["es", "es-419", "multi"] = knob("es", "es, es-419 or multi.")
+    endpointing_ms: int = knob(
+        300, "Deepgram's own endpointing, in ms (the engine's endpointer finalizes first).", ge=10, le=5_000
+    )
+    utterance_end_ms: int = knob(
+        1_000, "Deepgram's UtteranceEnd gap, in ms (at least 1000).", ge=1_000, le=5_000
+    )
+    smart_format: bool = knob(True, "Numbers, dates and punctuation formatted by Deepgram.")
+    keyterms: tuple[str, ...] = knob(
+        SAMPLE_KEYTERMS,
+        "Comma-separated names Deepgram should expect: doctors, sites, insurers (nova-3 keyterm).",
+    )
+    keepalive_s: float = knob(
+        4.0, "KeepAlive sent after this long without audio, in s (Deepgram closes after ~10 s).", ge=0.5, le=9
+    )
+    finalize_timeout_s: float = knob(
+        1.5,
+        "Longest wait for the final transcript after Finalize, in s; then the turn fails over to Whisper.",
+        ge=0.1,
+        le=10,
+    )
+    connect_timeout_s: float = knob(3.0, "Longest wait for the WebSocket handshake, in s.", ge=0.1, le=30)
+    reconnects: int = knob(
+        2, "Reconnections tried within one utterance (its audio is sent again).", ge=0, le=10
+    )
+
 
 log = structlog.get_logger("taina.deepgram")
 

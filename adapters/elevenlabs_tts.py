@@ -21,17 +21,70 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
 import numpy as np
 import structlog
 import websockets
+from pydantic import field_validator
 from websockets.asyncio.client import ClientConnection
 
 from engine.audio import AudioChunk
+from engine.options import Section, knob
 from engine.ports.speech import ProviderError
-from engine.settings import ElevenLabsSettings
+
+
+class ElevenLabsSettings(Section):
+    prefix: ClassVar[str] = "TAINA_ELEVENLABS"
+    api_key: str = knob(
+        "",
+        "ElevenLabs API key: text-to-speech is ElevenLabs' when it is set.",
+        env="ELEVENLABS_API_KEY",
+        secret=True,
+    )
+    url: str = knob(
+        "wss://api.elevenlabs.io",
+        "ElevenLabs' WebSocket origin.",
+        env="ELEVENLABS_URL",
+        form=(r"^wss?://", "be a ws:// or wss:// URL"),
+    )
+    voice_id: str = knob("21m00Tcm4TlvDq8ikWAM", "The voice.", env="ELEVENLABS_VOICE_ID")
+    model: str = knob("eleven_flash_v2_5", "The model.", env="ELEVENLABS_MODEL")
+    output_format: Literal["pcm_16000", "pcm_24000"] = knob(
+        "pcm_24000", "pcm_16000 or pcm_24000: raw 16-bit audio, decoded straight into frames."
+    )
+    stability: float = knob(0.5, "Voice stability, 0-1.", ge=0, le=1)
+    similarity_boost: float = knob(0.75, "Voice similarity boost, 0-1.", ge=0, le=1)
+    speed: float = knob(1.0, "Speaking speed, 0.7-1.2.", ge=0.7, le=1.2)
+    chunk_length_schedule: tuple[str, ...] = knob(
+        ("120", "160", "250", "290"), "Characters buffered before each generation (50-500 each)."
+    )
+    inactivity_timeout_s: int = knob(
+        20, "Server-side inactivity timeout of a connection, in s (up to 180).", ge=5, le=180
+    )
+    first_audio_timeout_s: float = knob(
+        2.0,
+        "Longest wait for a sentence's first audio, in s; then the sentence fails over to espeak-ng.",
+        ge=0.1,
+        le=30,
+    )
+    stall_timeout_s: float = knob(
+        2.0, "Longest gap between two audio messages of one sentence, in s.", ge=0.1, le=30
+    )
+    connect_timeout_s: float = knob(3.0, "Longest wait for the WebSocket handshake, in s.", ge=0.1, le=30)
+
+    @field_validator("chunk_length_schedule")
+    @classmethod
+    def _schedule(cls, schedule: tuple[str, ...]) -> tuple[str, ...]:
+        if not schedule or not all(v.isdigit() and 50 <= int(v) <= 500 for v in schedule):
+            raise ValueError("TAINA_ELEVENLABS_CHUNK_LENGTH_SCHEDULE must be numbers from 50 to 500")
+        return schedule
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.output_format.removeprefix("pcm_"))
+
 
 log = structlog.get_logger("taina.elevenlabs")
 

@@ -10,11 +10,20 @@ import asyncio
 import ctypes
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
 
 import numpy as np
 
 from engine.audio import AudioChunk
-from engine.settings import EspeakSettings
+from engine.options import Section, knob
+
+
+class EspeakSettings(Section):
+    prefix: ClassVar[str] = "TAINA_ESPEAK"
+    voice: str = knob("es-419", "espeak-ng voice (es-419 is Latin American Spanish).")
+    rate: int = knob(165, "Speaking rate in words per minute (80-450).", ge=80, le=450)
+    pitch: int = knob(50, "Voice pitch, 0-99.", ge=0, le=99)
+
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1

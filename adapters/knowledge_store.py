@@ -13,14 +13,32 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from adapters.postgres import Database
+from engine.options import Section, knob
 from engine.ports.knowledge import Passage
-from engine.settings import RetrievalSettings
+
+
+class RetrievalSettings(Section):
+    prefix: ClassVar[str] = "TAINA_RETRIEVAL"
+    candidates: int = knob(
+        40, "Passages each of vector and full-text search put forward before fusion.", ge=5, le=1_000
+    )
+    rrf_k: int = knob(60, "Reciprocal rank fusion constant (higher flattens the ranks).", ge=1, le=1_000)
+    ef_search: int = knob(100, "HNSW search breadth (pgvector hnsw.ef_search).", ge=10, le=1_000)
+    text_budget: int = knob(
+        2_000,
+        "Most passages full-text search ranks for one question: the question's rarest words are used while the "
+        "passages they appear in add up to no more than this.",
+        ge=10,
+        le=1_000_000,
+    )
+    max_terms: int = knob(8, "Most words of a question used for full-text search, rarest first.", ge=1, le=32)
+
 
 _WORD = re.compile(r"\w{3,}")
 MAX_QUERY_CHARS = 1_000

@@ -15,12 +15,13 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import structlog
 
 from adapters.http_retry import backoff_s, error_text, retryable
+from engine.options import Section, knob
 from engine.ports.language import (
     LanguageModelError,
     LanguageModelEvent,
@@ -30,7 +31,31 @@ from engine.ports.language import (
     ToolCall,
     ToolSpec,
 )
-from engine.settings import OpenAISettings
+
+
+class OpenAISettings(Section):
+    prefix: ClassVar[str] = "TAINA_OPENAI"
+    api_key: str = knob(
+        "", "OpenAI API key: the chat model is OpenAI's when it is set.", env="OPENAI_API_KEY", secret=True
+    )
+    base_url: str = knob(
+        "https://api.openai.com/v1",
+        "Any OpenAI-compatible server's /v1 URL.",
+        env="OPENAI_BASE_URL",
+        form=(r"^https?://", "be an http(s) URL"),
+    )
+    model: str = knob("gpt-4o-mini", "Chat model.", env="OPENAI_MODEL")
+    temperature: float = knob(0.3, "Sampling temperature.", ge=0, le=2)
+    max_tokens: int = knob(300, "Most tokens in one reply (spoken replies are short).", ge=16, le=4_096)
+    connect_timeout_s: float = knob(5.0, "Time to connect to the server, in s.", gt=0, le=300)
+    first_token_timeout_s: float = knob(
+        10.0, "Time from the request to the first streamed chunk, in s.", gt=0, le=300
+    )
+    stall_timeout_s: float = knob(10.0, "Longest gap between two streamed chunks, in s.", gt=0, le=300)
+    retries: int = knob(
+        2, "Retries after a 429, a 5xx or a failed connection (before anything was streamed).", ge=0, le=10
+    )
+
 
 log = structlog.get_logger("taina.openai")
 

@@ -8,14 +8,45 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import ClassVar, Literal
 
 import httpx
 import numpy as np
 import structlog
 from numpy.typing import NDArray
+from pydantic import model_validator
 
 from adapters.http_retry import backoff_s, error_text, retryable
-from engine.settings import EmbeddingSettings
+from engine.options import Section, knob
+
+
+class EmbeddingSettings(Section):
+    prefix: ClassVar[str] = "TAINA_EMBEDDINGS"
+    provider: Literal["auto", "e5", "openai"] = knob(
+        "auto", "e5 (local multilingual-e5-small), openai, or auto (openai when OPENAI_API_KEY is set)."
+    )
+    openai_api_key: str = knob(
+        "", "OpenAI API key; also selects OpenAI embeddings under auto.", env="OPENAI_API_KEY", secret=True
+    )
+    openai_base_url: str = knob(
+        "https://api.openai.com/v1",
+        "Any OpenAI-compatible server's /v1 URL.",
+        env="OPENAI_BASE_URL",
+        form=(r"^https?://", "be an http(s) URL"),
+    )
+    openai_model: str = knob("text-embedding-3-small", "OpenAI embedding model (asked for 384 dimensions).")
+    timeout_s: float = knob(20.0, "Time limit of one embeddings request, in s.", gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _key_for_openai(self) -> EmbeddingSettings:
+        if self.provider == "openai" and not self.openai_api_key:
+            raise ValueError("TAINA_EMBEDDINGS_PROVIDER=openai needs OPENAI_API_KEY")
+        return self
+
+    @property
+    def use_openai(self) -> bool:
+        return self.provider == "openai" or (self.provider == "auto" and bool(self.openai_api_key))
+
 
 log = structlog.get_logger("taina.embeddings")
 _RETRIES = 3

@@ -11,14 +11,29 @@ import re
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
 from pgvector.asyncpg import register_vector
 
-from engine.settings import DatabaseSettings
+from engine.options import Section, knob
+
+
+class DatabaseSettings(Section):
+    prefix: ClassVar[str] = "TAINA_DATABASE"
+    url: str = knob(
+        "",
+        "PostgreSQL (with pgvector) to use, e.g. postgresql://user:pass@host/db; empty starts an embedded "
+        "server under the data folder.",
+        env="DATABASE_URL",
+        secret=True,
+        form=(r"^$|^postgres(ql)?://", "start with postgresql://"),
+    )
+    pool_size: int = knob(10, "Most connections the engine holds open.", ge=1, le=200)
+    connect_timeout_s: float = knob(10.0, "How long to wait for the database at start, in s.", ge=0.5, le=120)
+
 
 log = structlog.get_logger("taina.database")
 _MIGRATION_LOCK = 0x7A17A  # advisory lock key shared by every engine on this database

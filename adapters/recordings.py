@@ -15,14 +15,28 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import av
 import numpy as np
 import structlog
 
 from adapters.postgres import Database
+from engine.options import Section, knob
 from engine.ports.storage import ObjectStore
 from engine.recording import RATE
+
+
+class RecordingSettings(Section):
+    prefix: ClassVar[str] = "TAINA_RECORDINGS"
+    enabled: bool = knob(True, "Record every call (caller left, assistant right) into the object store.")
+    retention_days: int = knob(
+        90,
+        "Calls older than this are deleted, recording and rows, by an hourly job; 0 keeps them forever.",
+        ge=0,
+        le=36_500,
+    )
+
 
 log = structlog.get_logger("taina.recordings")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

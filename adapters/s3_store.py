@@ -7,13 +7,26 @@ AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, profiles, instance roles) a
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import aioboto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from engine.options import Section, knob
 from engine.ports.storage import StorageError, check_key
-from engine.settings import StorageSettings
+
+
+class StorageSettings(Section):
+    prefix: ClassVar[str] = "TAINA_STORAGE"
+    url: str = knob(
+        "",
+        "Where originals and recordings are kept: file:///path, or s3://bucket/prefix (credentials, region and "
+        "AWS_ENDPOINT_URL from the standard AWS variables); empty means file://<data dir>/objects.",
+        env="TAINA_STORAGE",
+        form=(r"^$|^file://|^s3://", "be file:///path or s3://bucket/prefix"),
+    )
+    sse: Literal["", "AES256", "aws:kms"] = knob("", "S3 server-side encryption: empty, AES256 or aws:kms.")
+    kms_key_id: str = knob("", "KMS key for aws:kms server-side encryption (empty: the bucket's default).")
 
 
 class S3Store:

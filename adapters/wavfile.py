@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.audio import AudioFrame, Pcm, samples_per_frame
+from engine.audio import AudioFrame, AudioSettings, Pcm, samples_per_frame
 from engine.playout import PacedPlayout, PlayoutOutput
-from engine.settings import AudioSettings
 
 
 class WavError(ValueError):

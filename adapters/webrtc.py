@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import aioice.ice
 import aiortc.rtp
@@ -28,10 +28,47 @@ import numpy as np
 import structlog
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
+from pydantic import field_validator
 
-from engine.audio import AudioFrame
+from engine.audio import AudioFrame, AudioSettings
+from engine.options import Section, knob
 from engine.playout import PacedPlayout, PlayoutOutput
-from engine.settings import AudioSettings, WebRtcSettings
+
+
+class WebRtcSettings(Section):
+    prefix: ClassVar[str] = "TAINA_WEBRTC"
+    ice_addresses: tuple[str, ...] = knob(
+        (),
+        "Comma-separated local IP addresses offered as ICE host candidates; empty means every non-loopback "
+        "address of the machine. When set, remote candidates on other addresses are ignored too "
+        "(tests use 127.0.0.1).",
+    )
+    max_sessions: int = knob(
+        50, "Most voice sessions served at once; further offers get 503.", ge=1, le=10_000
+    )
+    media_timeout_s: float = knob(
+        10.0,
+        "A call that delivers no audio for this long (including while connecting) is hung up, in s.",
+        ge=1,
+        le=300,
+    )
+    access_token: str = knob(
+        "",
+        "When set, a call needs it: the page is opened as /?token=<it> (the voice page is public otherwise).",
+        secret=True,
+    )
+    offers_per_minute: int = knob(20, "Calls one address may start in a minute; then 429.", ge=1, le=10_000)
+
+    @field_validator("ice_addresses")
+    @classmethod
+    def _addresses(cls, addresses: tuple[str, ...]) -> tuple[str, ...]:
+        for address in addresses:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"TAINA_WEBRTC_ICE_ADDRESSES: {address!r} is not an IP address") from None
+        return addresses
+
 
 log = structlog.get_logger("taina.webrtc")
 _original_host_addresses = aioice.ice.get_host_addresses

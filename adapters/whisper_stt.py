@@ -17,13 +17,30 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import structlog
 
-from engine.audio import AudioFrame, Pcm
+from engine.audio import PROCESSING_RATE, AudioFrame, Pcm
+from engine.options import Section, knob
 from engine.ports.speech import Transcript
-from engine.settings import PROCESSING_RATE, WhisperSettings
+
+
+class WhisperSettings(Section):
+    prefix: ClassVar[str] = "TAINA_WHISPER"
+    model_dir: str = knob(
+        "",
+        "Folder of a CTranslate2 Whisper model to use instead of the bundled Whisper base "
+        "(its files are trusted as they are).",
+    )
+    language: str = knob("es", "Language spoken to the assistant (ISO 639-1).")
+    beam_size: int = knob(1, "Beam width of the Whisper decoder (1 is greedy and fastest).", ge=1, le=10)
+    cpu_threads: int = knob(2, "CPU threads Whisper may use.", ge=1, le=64)
+    no_speech_threshold: float = knob(
+        0.6, "Utterances Whisper rates as no speech above this probability are dropped.", gt=0, le=1
+    )
+
 
 _WINDOW_STEP = 100  # mel frames (1 s) by which the encoder window grows
 _MAX_WINDOW = 3000  # Whisper's full 30 s window

@@ -27,7 +27,7 @@ from adapters.deepgram_stt import DeepgramSpeechToText
 from adapters.elevenlabs_tts import ElevenLabsTextToSpeech
 from engine.audio import AudioFrame
 from engine.resample import OutputConditioner
-from engine.settings import Settings
+from taina.settings import Settings
 
 TARGET_MEDIAN_US = 100.0
 

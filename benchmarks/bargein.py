@@ -22,7 +22,7 @@ from benchmarks.profile import LatencyProfile, ProfiledModel, ProfiledSpeechToTe
 from engine.audio import AudioFrame, Pcm
 from engine.dialogue import Dialogue
 from engine.session import Session, _Barge
-from engine.settings import Settings
+from taina.settings import Settings
 
 SESSIONS = 10
 INTERRUPTIONS = 4  # per session
@@ -82,7 +82,7 @@ async def _measure(settings: Settings, profile: LatencyProfile, question: Pcm) -
             ProfiledSpeechToText(profile),
             Dialogue(ProfiledModel(profile)),
             ProfiledTextToSpeech(profile),
-            settings,
+            settings.session(),
             done,
         )
         session.barges = []

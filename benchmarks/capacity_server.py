@@ -22,7 +22,7 @@ from benchmarks.profile import LatencyProfile, ProfiledModel, ProfiledSpeechToTe
 from engine import playout
 from engine.dialogue import Dialogue
 from engine.session import Session
-from engine.settings import Settings
+from taina.settings import Settings
 
 _late = {"frames": 0, "late": 0}
 _original_next_frame = playout.PacedPlayout.next_frame
@@ -65,7 +65,7 @@ def create_app() -> FastAPI:
             ProfiledSpeechToText(profile),
             Dialogue(ProfiledModel(profile)),
             ProfiledTextToSpeech(profile),
-            settings,
+            settings.session(),
         )
         task = asyncio.create_task(session.run())
         tasks.add(task)

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from adapters.espeak_tts import EspeakEngine
+from adapters.espeak_tts import EspeakEngine, EspeakSettings
 from adapters.wavfile import read_wav, write_wav
-from engine.settings import EspeakSettings, Settings
 from taina.converse import NoTurnError, converse
 from taina.runtime import Runtime
+from taina.settings import Settings
 
 TARGET_MEDIAN_MS = 800.0
 QUESTIONS = [

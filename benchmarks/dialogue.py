@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.settings import Settings
+from taina.settings import Settings
 
 TARGET_P95_MS = 60.0
 NOW = "2026-11-25T09:00:00"

@@ -11,19 +11,18 @@ from typing import Any
 import numpy as np
 import soxr
 
-from engine.audio import AudioFrame
+from engine.audio import PROCESSING_RATE, AudioFrame
 from engine.endpointing import Endpointer
 from engine.resample import InputConditioner, downmix
-from engine.settings import PROCESSING_RATE, Settings
+from taina.settings import Settings
 
 TARGET_MEDIAN_US = 50.0
 
 
 def _inbound_frames(seconds: float) -> list[AudioFrame]:
     """48 kHz stereo frames: alternating speech-like bursts and quiet, so the VAD does real work."""
-    from adapters.espeak_tts import EspeakEngine
+    from adapters.espeak_tts import EspeakEngine, EspeakSettings
     from engine.resample import resample
-    from engine.settings import EspeakSettings
 
     voice = EspeakEngine(EspeakSettings())
     sentence = voice.synthesize_now("Buenos días, quisiera saber a qué hora abren los sábados en Santiago.")

@@ -10,11 +10,10 @@ from typing import Any
 
 from adapters.e5_embedder import E5Embedder
 from adapters.file_store import FileStore
-from adapters.knowledge_store import KnowledgeStore
-from adapters.postgres import Database
-from engine.settings import DatabaseSettings, IngestSettings, RetrievalSettings
+from adapters.knowledge_store import KnowledgeStore, RetrievalSettings
+from adapters.postgres import Database, DatabaseSettings
 from taina.knowledge.extract import extract
-from taina.knowledge.ingest import KnowledgeService
+from taina.knowledge.ingest import IngestSettings, KnowledgeService
 
 TARGET_PAGES_PER_S = 10.0
 SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.espeak_tts import EspeakEngine
+from adapters.espeak_tts import EspeakEngine, EspeakSettings
 from adapters.wavfile import FileTransport
 from benchmarks.profile import (
     TRANSCRIPT,
@@ -38,7 +38,7 @@ from engine.audio import AudioFrame, Pcm
 from engine.dialogue import Dialogue
 from engine.resample import resample
 from engine.session import Session, TurnRecord
-from engine.settings import EspeakSettings, Settings
+from taina.settings import Settings
 
 TARGET_P95_MS = 10.0
 CONCURRENCY = ((1, 8), (10, 4), (50, 3))  # (sessions, turns each)
@@ -112,7 +112,7 @@ async def run_sessions(
             ProfiledSpeechToText(profile, clock),
             Dialogue(ProfiledModel(profile, clock)),
             ProfiledTextToSpeech(profile, clock),
-            settings,
+            settings.session(),
             done,
         )
         await session.run()

@@ -31,7 +31,7 @@ import numpy as np
 from adapters.wavfile import write_wav
 from benchmarks.latency import gap_s, percentile, run_sessions, spoken_question
 from benchmarks.profile import REPLY, TRANSCRIPT, LatencyProfile
-from engine.settings import Settings
+from taina.settings import Settings
 
 PIPECAT = "pipecat-ai[silero]==1.14.0"
 SESSIONS = 10

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.knowledge_store import KnowledgeStore
-from adapters.postgres import Database
-from engine.settings import DatabaseSettings, RetrievalSettings
+from adapters.knowledge_store import KnowledgeStore, RetrievalSettings
+from adapters.postgres import Database, DatabaseSettings
 
 SIZES = (10_000, 100_000)
 TARGET_P95_MS = 20.0

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+
+from engine.options import Section, knob
 
 Pcm = NDArray[np.int16]
 
@@ -134,3 +137,20 @@ class FrameRing:
 
     def __len__(self) -> int:
         return self._size
+
+
+# The engine's fixed processing format: webrtcvad and Whisper both take 16 kHz mono.
+PROCESSING_RATE = 16_000
+
+
+class AudioSettings(Section):
+    prefix: ClassVar[str] = "TAINA_AUDIO"
+    frame_ms: Literal[10, 20, 30] = knob(
+        20, "Length of one audio frame on the engine's paths, in ms (10, 20 or 30)."
+    )
+    output_rate: int = knob(
+        48_000, "Sample rate of the audio the assistant sends out, in Hz.", ge=8_000, le=48_000
+    )
+    playout_queue_ms: int = knob(
+        30_000, "Most reply audio queued ahead of the paced output, in ms (back-pressure beyond).", ge=1_000
+    )

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import model_validator
 
 from engine.audio import AudioFrame, FrameRing
-from engine.settings import EndpointSettings, VadSettings
-from engine.vad import SpeechDetector, VoiceClassifier
+from engine.options import Section, knob
+from engine.vad import SpeechDetector, VadSettings, VoiceClassifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +216,50 @@ class Endpointer:
         if duration < self._min_utterance:
             return UtteranceDiscarded(duration)
         return UtteranceEnded(started_at, end_of_speech, now, forced)
+
+
+class EndpointSettings(Section):
+    prefix: ClassVar[str] = "TAINA_ENDPOINT"
+    silence_ms: int = knob(
+        440,
+        "Silence after speech that ends the user's turn, in ms (counted in whole frames: keep it a multiple).",
+        ge=100,
+        le=5_000,
+    )
+    pause_ms: int = knob(
+        200,
+        "Silence after which speech-to-text starts on the audio so far, in case the turn is over (ms).",
+        gt=0,
+    )
+    min_utterance_ms: int = knob(
+        200, "Speech shorter than this (a cough, a click) is not a turn, in ms.", ge=0, le=5_000
+    )
+    max_utterance_ms: int = knob(
+        20_000, "A turn is ended after this much speech, in ms.", ge=1_000, le=120_000
+    )
+    preroll_ms: int = knob(
+        300, "Audio kept from before speech starts and sent along with it, in ms.", ge=0, le=2_000
+    )
+    silence_complete_ms: int = knob(
+        300,
+        "Silence that ends the turn once the transcript so far is a complete sentence or question, in ms.",
+    )
+    silence_incomplete_ms: int = knob(
+        1_000,
+        'Silence that ends the turn when the transcript so far trails off ("y...", "este..."), in ms.',
+    )
+
+    @model_validator(mode="after")
+    def _silences_in_order(self) -> EndpointSettings:
+        if not self.pause_ms < self.silence_ms:
+            raise ValueError("TAINA_ENDPOINT_PAUSE_MS must be above 0 and below TAINA_ENDPOINT_SILENCE_MS")
+        if not self.pause_ms < self.silence_complete_ms <= self.silence_ms:
+            raise ValueError(
+                "TAINA_ENDPOINT_SILENCE_COMPLETE_MS must be above TAINA_ENDPOINT_PAUSE_MS and at most "
+                "TAINA_ENDPOINT_SILENCE_MS"
+            )
+        if not self.silence_ms <= self.silence_incomplete_ms <= 5_000:
+            raise ValueError(
+                "TAINA_ENDPOINT_SILENCE_INCOMPLETE_MS must be between TAINA_ENDPOINT_SILENCE_MS and 5000"
+            )
+        return self

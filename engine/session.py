@@ -21,15 +21,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
-from engine.audio import AudioFrame
+from engine.audio import PROCESSING_RATE, AudioFrame, AudioSettings
 from engine.chunking import ClauseChunker
 from engine.dialogue import Dialogue, Preview
 from engine.endpointing import (
     Endpointer,
+    EndpointSettings,
     SpeechPaused,
     SpeechResumed,
     UtteranceDiscarded,
@@ -43,11 +44,23 @@ from engine.ports.speech import SpeechToText, SpeechToTextStream, TextToSpeech
 from engine.ports.transport import Transport
 from engine.recording import CallRecorder
 from engine.resample import InputConditioner
-from engine.settings import PROCESSING_RATE, Settings
 from engine.speaker import Speaker
 from engine.tools import Action
-from engine.turns import TurnState, TurnTaker, is_backchannel
+from engine.turns import TurnSettings, TurnState, TurnTaker, is_backchannel
+from engine.vad import VadSettings
 from engine.waterfall import Waterfall
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What one conversation needs to know: its audio format, how it hears speech and takes turns, and
+    what it says first."""
+
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    endpoint: EndpointSettings = field(default_factory=EndpointSettings)
+    turn: TurnSettings = field(default_factory=TurnSettings)
+    greeting: str = ""  # said when the call starts, before the caller speaks; empty: wait for them
 
 
 @dataclass(frozen=True)
@@ -96,7 +109,7 @@ class Session:
         stt: SpeechToText,
         dialogue: Dialogue,
         tts: TextToSpeech,
-        settings: Settings,
+        settings: SessionSettings,
         on_turn: Callable[[TurnRecord], None] | None = None,
         journal: ConversationJournal | None = None,
         recordings: CallRecordings | None = None,
@@ -142,7 +155,7 @@ class Session:
                 self._group = group
                 listening = group.create_task(self._listen(), name=f"listen-{self.id}")
                 responding = group.create_task(self._respond(), name=f"respond-{self.id}")
-                greeting = self._settings.dialogue.greeting.strip()
+                greeting = self._settings.greeting.strip()
                 if greeting:
                     self._greet(greeting)
                 await listening

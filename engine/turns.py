@@ -14,6 +14,9 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
+from typing import ClassVar
+
+from engine.options import Section, knob
 
 # Sounds a listener makes while the other one talks: not an interruption, whatever their length.
 BACKCHANNELS = frozenset(
@@ -83,3 +86,20 @@ class TurnTaker:
         old, self.state, self.turn_id = self.state, state, turn_id
         if self._on_change is not None:
             self._on_change(old, state)
+
+
+class TurnSettings(Section):
+    prefix: ClassVar[str] = "TAINA_TURN"
+    min_interruption_ms: int = knob(
+        500,
+        "Speech while the assistant has the floor that interrupts it (its audio pauses at once), in ms. "
+        'Shorter speech (a cough, "ajá") does not.',
+        ge=100,
+        le=3_000,
+    )
+    interruptible: bool = knob(True, "Whether the caller can interrupt the assistant by speaking.")
+    preemptive_generation: bool = knob(
+        False,
+        "Start the reply on the transcript heard at the first pause, before the turn is sure to be over; "
+        "thrown away if the final transcript differs. Needs a speech-to-text that gives interim results.",
+    )

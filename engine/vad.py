@@ -7,10 +7,12 @@ lasts ``start_ms``, both to start speech and to interrupt a pause that has begun
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import webrtcvad
 
 from engine.audio import AudioFrame, rms_dbfs
-from engine.settings import VadSettings
+from engine.options import Section, knob
 
 
 class VoiceClassifier:
@@ -63,3 +65,20 @@ class SpeechDetector:
     def reset(self) -> None:
         self.speaking = False
         self.voiced_run = 0
+
+
+class VadSettings(Section):
+    prefix: ClassVar[str] = "TAINA_VAD"
+    aggressiveness: int = knob(
+        2, "webrtcvad mode, 0 (least) to 3 (most aggressive at calling audio non-speech).", ge=0, le=3
+    )
+    min_energy_dbfs: float = knob(
+        -50.0, "Frames quieter than this (dBFS) count as silence whatever webrtcvad says.", ge=-90, le=0
+    )
+    start_ms: int = knob(
+        60,
+        "Voiced run that starts speech, in ms. A shorter voiced run inside a pause (a click, a noise burst) "
+        "does not reset the pause either.",
+        ge=20,
+        le=1_000,
+    )

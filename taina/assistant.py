@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import structlog
+from pydantic import field_validator
 
 from adapters.echo_responder import EchoResponder
 from adapters.openai_chat import OpenAIChat
@@ -14,9 +16,59 @@ from adapters.policy.when import now_in_clinic
 from engine.appointment_tools import AppointmentTools, describe_catalogue
 from engine.dialogue import SYSTEM_PROMPT, Dialogue
 from engine.handoff import hand_off_tool
-from engine.settings import Settings, SettingsError
+from engine.options import Section, SettingsError, knob
 from engine.tools import Toolbox
 from taina.backend import Backend
+
+if TYPE_CHECKING:
+    from taina.settings import Settings
+
+
+class DialogueSettings(Section):
+    prefix: ClassVar[str] = "TAINA_DIALOGUE"
+    language_model: Literal["auto", "policy", "openai"] = knob(
+        "auto",
+        "policy (the embedded Spanish dialogue policy), openai, or auto (openai when OPENAI_API_KEY is set).",
+    )
+    assistant_name: str = knob("TAINA", "The assistant's name, as it introduces itself.")
+    greeting: str = knob(
+        "", "What the assistant says when a call starts, before the caller speaks; empty: it waits for them."
+    )
+    system_prompt: str = knob(
+        "",
+        "The language model's instructions; empty: the built-in Spanish prompt. {assistant} and {organisation} "
+        "are filled in.",
+    )
+    organisation: str = knob(
+        "Centro Médico Caribe Salud", "Whose assistant it is (said in the system prompt)."
+    )
+    now: str = knob(
+        "",
+        "Fixes the clinic's clock (ISO 8601, e.g. 2026-11-25T09:00); empty means the real time. For tests and demos.",
+        env="TAINA_NOW",
+    )
+    passages: int = knob(4, "Passages retrieved per user turn and given to the model.", ge=1, le=20)
+    min_similarity: float = knob(
+        0.0,
+        "Passages less similar than this to what was said are not given to the model (0 gives them all).",
+        ge=-1,
+        le=1,
+    )
+    max_steps: int = knob(8, "Most model calls in one turn (each tool round trip is one more).", ge=2, le=20)
+    memory: int = knob(
+        40, "Most messages of the conversation kept for the model (tool results included).", ge=4, le=400
+    )
+
+    @field_validator("now")
+    @classmethod
+    def _iso(cls, now: str) -> str:
+        if now:
+            try:
+                datetime.fromisoformat(now)
+            except ValueError:
+                raise ValueError(f"TAINA_NOW must be an ISO 8601 date and time, got {now!r}") from None
+        return now
+
 
 log = structlog.get_logger("taina.assistant")
 

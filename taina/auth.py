@@ -20,17 +20,41 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from adapters.accounts_db import ROLES, Accounts, Role, User
-from engine.settings import AuthSettings
+from engine.options import Section, knob
 from taina.http_errors import ApiError
+
+
+class AuthSettings(Section):
+    prefix: ClassVar[str] = "TAINA_AUTH"
+    secret: str = knob(
+        "",
+        "Key that signs access and refresh tokens (HS256), 32 characters or more; empty: one is made and kept "
+        "in <data dir>/auth_secret.",
+        secret=True,
+    )
+    access_ttl_s: int = knob(900, "How long an access token lasts, in s.", ge=60, le=86_400)
+    refresh_ttl_s: int = knob(7 * 24 * 3600, "How long a refresh token lasts (unless logged out), in s.")
+    login_attempts: int = knob(
+        5, "Failed logins allowed per e-mail and per address in a minute; then 429.", ge=1, le=100
+    )
+
+    @model_validator(mode="after")
+    def _lengths(self) -> AuthSettings:
+        if self.secret and len(self.secret) < 32:
+            raise ValueError("TAINA_AUTH_SECRET must be 32 characters or more")
+        if not self.access_ttl_s < self.refresh_ttl_s <= 90 * 86_400:
+            raise ValueError("TAINA_AUTH_REFRESH_TTL_S must be above the access token's and at most 90 days")
+        return self
+
 
 ALGORITHM = "HS256"
 _hasher = PasswordHasher()

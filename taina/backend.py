@@ -4,6 +4,7 @@ store, embedder) and the appointments system (built-in on the same database, or 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -12,9 +13,11 @@ from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import HttpAppointments
 from adapters.policy.when import now_in_clinic
 from engine.ports.appointments import Appointments, Catalogue
-from engine.settings import Settings
 from taina.knowledge.ingest import KnowledgeService
 from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+
+if TYPE_CHECKING:
+    from taina.settings import Settings
 
 log = structlog.get_logger("taina.backend")
 

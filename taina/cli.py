@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import os
 import sys
@@ -13,7 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.settings import Settings, SettingsError, describe
+from engine.options import SettingsError
+from taina.settings import Settings, describe
 
 if TYPE_CHECKING:
     from adapters.knowledge_store import DocumentRow
@@ -37,7 +37,7 @@ def _settings(quiet: bool = False) -> Settings:
     settings = Settings.from_env()
     log = settings.log
     if quiet and "TAINA_LOG_LEVEL" not in os.environ:
-        log = dataclasses.replace(log, level="warning")
+        log = log.model_copy(update={"level": "warning"})
     configure_logging(log)
     return settings
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import ClassVar, Literal
 
 import structlog
 
-from engine.settings import LogSettings
+from engine.options import Section, knob
+
+
+class LogSettings(Section):
+    prefix: ClassVar[str] = "TAINA_LOG"
+    level: Literal["debug", "info", "warning", "error"] = knob(
+        "info", "Log level: debug, info, warning or error."
+    )
+    format: Literal["json", "console", "auto"] = knob(
+        "auto", "Log format: json, console, or auto (console on a terminal, JSON otherwise)."
+    )
 
 
 def configure_logging(settings: LogSettings) -> None:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -23,9 +24,11 @@ from engine.ports.records import ConversationJournal
 from engine.ports.speech import SpeechToText, TextToSpeech
 from engine.ports.transport import Transport
 from engine.session import Session, TurnRecord
-from engine.settings import Settings
 from taina.assistant import Assistant
 from taina.backend import Backend
+
+if TYPE_CHECKING:
+    from taina.settings import Settings
 
 log = structlog.get_logger("taina.runtime")
 
@@ -97,7 +100,7 @@ class Runtime:
             self.speech_to_text(),
             self.assistant.dialogue(sid),
             self.text_to_speech(),
-            self.settings,
+            self.settings.session(),
             on_turn,
             self.journal,
             self.recordings,

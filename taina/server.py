@@ -21,8 +21,8 @@ from adapters.conversation_journal import Conversations
 from adapters.recordings import Recordings
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
 from engine.loop_watch import watch_loop
+from engine.options import SettingsError
 from engine.session import Session
-from engine.settings import SettingsError
 from taina.admin_api import admin_router
 from taina.appointments_api import appointments_router
 from taina.auth import Auth, RateLimiter, Tokens, signing_key

@@ -18,10 +18,11 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from adapters.postgres import Database
-from engine.settings import Settings, SettingsError, describe
+from engine.options import SettingsError
 from taina.auth import Auth, Principal
 from taina.http_errors import ApiError
 from taina.runtime import Runtime
+from taina.settings import Settings, describe
 
 EDITABLE = (
     "TAINA_DIALOGUE_LANGUAGE_MODEL",

@@ -229,10 +229,10 @@ async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterato
     from adapters.knowledge_store import KnowledgeStore
     from adapters.policy.when import now_in_clinic
     from adapters.postgres import Database
-    from engine.settings import Settings
     from taina.backend import Backend
     from taina.knowledge.ingest import KnowledgeService
     from taina.knowledge.open import Knowledge
+    from taina.settings import Settings
 
     settings = Settings.from_env(
         {"TAINA_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url, "TAINA_NOW": TEST_NOW}

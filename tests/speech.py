@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters.espeak_tts import EspeakEngine
+from adapters.espeak_tts import EspeakEngine, EspeakSettings
 from adapters.wavfile import write_wav
 from engine.audio import Pcm
 from engine.resample import resample
-from engine.settings import EspeakSettings
 
 _engine: EspeakEngine | None = None
 

@@ -11,9 +11,8 @@ import pytest
 
 from adapters.appointments_db import BuiltInAppointments
 from adapters.policy.when import now_in_clinic
-from adapters.postgres import Database
+from adapters.postgres import Database, DatabaseSettings
 from engine.ports.appointments import AppointmentNotFound, SlotTaken
-from engine.settings import DatabaseSettings
 
 NOW = now_in_clinic("2026-11-25T09:00:00")  # a Wednesday
 THURSDAY = date(2026, 11, 26)

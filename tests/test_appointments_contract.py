@@ -15,10 +15,9 @@ from conftest import serving_here
 from fastapi import FastAPI, Request, Response
 
 from adapters.appointments_db import BuiltInAppointments
-from adapters.appointments_http import AppointmentsUnavailable, HttpAppointments
+from adapters.appointments_http import AppointmentsSettings, AppointmentsUnavailable, HttpAppointments
 from adapters.policy.when import CLINIC_TIMEZONE
 from engine.ports.appointments import AppointmentNotFound, Appointments, SlotTaken
-from engine.settings import AppointmentsSettings
 from taina.appointments_api import appointments_router
 from taina.backend import Backend
 from taina.http_errors import answer_errors_as_json

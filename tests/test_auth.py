@@ -25,10 +25,9 @@ from adapters.conversation_journal import Conversations, PostgresJournal
 from adapters.file_store import FileStore
 from adapters.recordings import Recordings
 from engine.ports.records import TurnEntry
-from engine.settings import AuthSettings
 from taina.admin_api import admin_router
 from taina.appointments_api import appointments_router
-from taina.auth import Auth, RateLimiter, Tokens, hash_password
+from taina.auth import Auth, AuthSettings, RateLimiter, Tokens, hash_password
 from taina.backend import Backend
 from taina.http_errors import answer_errors_as_json
 
@@ -324,8 +323,8 @@ async def test_conversations_with_their_turns(
 async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backend, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from engine.settings import Settings
     from taina.runtime import Runtime
+    from taina.settings import Settings
     from taina.settings_api import StoredSettings, settings_router
 
     class FakeAssistant:
@@ -396,8 +395,9 @@ async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backe
 
 
 def test_the_language_model_choice_is_checked_when_it_changes(tmp_path: Path) -> None:
-    from engine.settings import Settings, SettingsError
+    from engine.options import SettingsError
     from taina.assistant import Assistant
+    from taina.settings import Settings
 
     assistant = Assistant(Settings.from_env({"TAINA_DATA_DIR": str(tmp_path)}))
     with pytest.raises(SettingsError, match="needs OPENAI_API_KEY"):

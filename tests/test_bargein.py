@@ -17,8 +17,8 @@ from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
 from engine.ports.language import LanguageModelEvent, Prompt, TextDelta, ToolCall, ToolSpec
 from engine.session import Session, TurnRecord
-from engine.settings import Settings
 from engine.tools import Tool, Toolbox
+from taina.settings import Settings
 
 QUESTION = "Quiero saber el horario de la clínica."
 OVER = "Espere, mejor quiero una cita para el martes."
@@ -51,7 +51,7 @@ async def serve(
         if len(records) == turns:
             transport.hung_up.set()
 
-    session = Session("barge", transport, stt, dialogue, tts, SETTINGS, done)
+    session = Session("barge", transport, stt, dialogue, tts, SETTINGS.session(), done)
     await asyncio.wait_for(session.run(), 40)
     assert session.error is None
     return session, transport, records
@@ -180,7 +180,13 @@ async def test_a_reply_cut_by_the_hang_up_is_recorded_with_what_was_heard(questi
     transport = ScriptedTransport(call(question, tail=1.6), realtime=True)  # hangs up ~1 s into the reply
     records: list[TurnRecord] = []
     session = Session(
-        "hang", transport, ScriptedStt(QUESTION), Dialogue(EchoResponder()), tts, SETTINGS, records.append
+        "hang",
+        transport,
+        ScriptedStt(QUESTION),
+        Dialogue(EchoResponder()),
+        tts,
+        SETTINGS.session(),
+        records.append,
     )
     run = asyncio.create_task(session.run())
     await asyncio.sleep(0.3 + len(question) / 16_000 + 1.6)

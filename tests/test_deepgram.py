@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from fake_deepgram import KEY, FakeDeepgram
 
-from adapters.deepgram_stt import DeepgramSpeechToText, listen_url
+from adapters.deepgram_stt import DeepgramSettings, DeepgramSpeechToText, listen_url
 from engine.audio import AudioFrame
 from engine.failover import FailoverSpeechToText
 from engine.ports.speech import ProviderError, Transcript
-from engine.settings import DeepgramSettings, Settings
+from taina.settings import Settings
 
 FRAME = 320  # 20 ms at 16 kHz
 

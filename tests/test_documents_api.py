@@ -11,8 +11,7 @@ from conftest import serving_here
 from fastapi import FastAPI
 
 from adapters.accounts_db import Accounts
-from engine.settings import AuthSettings
-from taina.auth import Auth, Tokens, hash_password
+from taina.auth import Auth, AuthSettings, Tokens, hash_password
 from taina.backend import Backend
 from taina.documents_api import documents_router
 from taina.http_errors import answer_errors_as_json

@@ -10,11 +10,17 @@ import numpy as np
 import pytest
 from fake_elevenlabs import KEY, MS_PER_CHAR, FakeElevenLabs
 
-from adapters.elevenlabs_tts import ElevenLabsTextToSpeech, VoicedError, clauses, stream_url
+from adapters.elevenlabs_tts import (
+    ElevenLabsSettings,
+    ElevenLabsTextToSpeech,
+    VoicedError,
+    clauses,
+    stream_url,
+)
 from engine.audio import AudioChunk
 from engine.failover import FailoverTextToSpeech, remainder
 from engine.ports.speech import ProviderError
-from engine.settings import ElevenLabsSettings, Settings
+from taina.settings import Settings
 
 SENTENCE = "Tengo el jueves a las tres, con la doctora Tavárez."
 

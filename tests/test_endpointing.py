@@ -9,6 +9,7 @@ from engine.audio import Pcm
 from engine.endpointing import (
     Endpointer,
     EndpointEvent,
+    EndpointSettings,
     SpeechPaused,
     SpeechResumed,
     UtteranceDiscarded,
@@ -16,7 +17,7 @@ from engine.endpointing import (
     UtteranceStarted,
     sounds_finished,
 )
-from engine.settings import EndpointSettings, VadSettings
+from engine.vad import VadSettings
 
 START = 100.0
 

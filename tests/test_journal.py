@@ -15,9 +15,9 @@ from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
 from engine.ports.records import TurnEntry
 from engine.session import Session
-from engine.settings import Settings
 from engine.waterfall import STAGES
 from taina.backend import Backend
+from taina.settings import Settings
 
 
 def histogram_count(stage: str) -> float:
@@ -37,7 +37,7 @@ async def test_a_session_keeps_its_conversation_and_turns(backend: Backend) -> N
     settings = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent"})
     stt = ScriptedStt("Quiero una cita para mañana.")
     session = Session(
-        "conv-1", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings, hang_up, journal
+        "conv-1", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings.session(), hang_up, journal
     )
     await asyncio.wait_for(session.run(), 30)
     await journal.aclose()

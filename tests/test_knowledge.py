@@ -13,11 +13,10 @@ import pytest
 from conftest import S3Server
 
 from adapters.file_store import FileStore
-from adapters.knowledge_store import KnowledgeStore
-from adapters.postgres import Database, DatabaseError, migrations
+from adapters.knowledge_store import KnowledgeStore, RetrievalSettings
+from adapters.postgres import Database, DatabaseError, DatabaseSettings, migrations
 from engine.ports.storage import ObjectStore, StorageError
-from engine.settings import DatabaseSettings, IngestSettings, RetrievalSettings
-from taina.knowledge.ingest import KnowledgeService
+from taina.knowledge.ingest import IngestSettings, KnowledgeService
 
 SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
 QUESTIONS = Path(__file__).parent / "kb_questions.tsv"
@@ -194,8 +193,7 @@ async def test_unwritable_file_store_is_one_clear_error(tmp_path: Path) -> None:
 async def test_s3_store_on_a_real_s3_server(
     s3_server: S3Server, database_url: str, e5: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from adapters.s3_store import S3Store
-    from engine.settings import StorageSettings
+    from adapters.s3_store import S3Store, StorageSettings
 
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)

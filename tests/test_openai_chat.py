@@ -14,9 +14,9 @@ from fake_openai_chat import KEY, FakeOpenAIChat, Reply
 from adapters.openai_chat import OpenAIChat
 from engine.dialogue import NOT_AVAILABLE
 from engine.ports.language import LanguageModelError, Message, Prompt, TextDelta, ToolCall, ToolSpec
-from engine.settings import Settings
 from taina.assistant import Assistant
 from taina.backend import Backend
+from taina.settings import Settings
 
 TOOL = ToolSpec(
     "list_available_slots",

@@ -12,8 +12,7 @@ from conftest import serving
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from adapters.openai_embedder import EmbeddingError, OpenAIEmbedder
-from engine.settings import EmbeddingSettings
+from adapters.openai_embedder import EmbeddingError, EmbeddingSettings, OpenAIEmbedder
 
 
 class FakeOpenAI:

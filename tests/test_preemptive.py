@@ -15,7 +15,7 @@ from speech import silence, speech
 from engine.dialogue import Dialogue
 from engine.ports.language import LanguageModelEvent, Prompt, TextDelta
 from engine.session import Session, TurnRecord
-from engine.settings import Settings
+from taina.settings import Settings
 
 SAID = "Quiero una cita para mañana."
 
@@ -52,7 +52,7 @@ async def converse(audio: np.ndarray, stt: ScriptedStt, preemptive: bool) -> tup
     settings = Settings.from_env(
         {"TAINA_DATA_DIR": "/nonexistent", "TAINA_TURN_PREEMPTIVE_GENERATION": str(preemptive).lower()}
     )
-    session = Session("pre", transport, stt, Dialogue(model), ToneTts(), settings, done)
+    session = Session("pre", transport, stt, Dialogue(model), ToneTts(), settings.session(), done)
     await asyncio.wait_for(session.run(), 30)
     assert session.error is None
     return model, records[0]

@@ -21,8 +21,8 @@ from engine.dialogue import Dialogue
 from engine.ports.records import TurnEntry
 from engine.recording import RATE, SLOT, CallRecorder
 from engine.session import Session
-from engine.settings import Settings
 from taina.backend import Backend
+from taina.settings import Settings
 
 
 class MemorySpool:
@@ -93,7 +93,7 @@ async def test_a_session_is_recorded_stored_and_listed(backend: Backend, tmp_pat
         asyncio.get_running_loop().call_later(0.3, transport.hung_up.set)
 
     session = Session("rec-1", transport, ScriptedStt("Quiero una cita para mañana."), Dialogue(EchoResponder()),
-                      ToneTts(seconds=0.5), settings, hang_up, journal, recordings)  # fmt: skip
+                      ToneTts(seconds=0.5), settings.session(), hang_up, journal, recordings)  # fmt: skip
     await asyncio.wait_for(session.run(), 30)
     await journal.aclose()
     assert session.error is None

@@ -12,8 +12,8 @@ from speech import silence, speech
 from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
 from engine.session import Session, TurnRecord
-from engine.settings import Settings
 from engine.waterfall import STAGES
+from taina.settings import Settings
 
 
 def make_session(transport: ScriptedTransport, stt: ScriptedStt) -> tuple[Session, list[TurnRecord]]:
@@ -24,7 +24,9 @@ def make_session(transport: ScriptedTransport, stt: ScriptedStt) -> tuple[Sessio
         transport.hung_up.set()
 
     settings = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent"})
-    return Session("test", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings, done), records
+    return Session(
+        "test", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings.session(), done
+    ), records
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,13 @@ async def test_a_greeting_opens_the_call_and_the_caller_answers_it() -> None:
     settings = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent", "TAINA_DIALOGUE_GREETING": greeting})
     dialogue = Dialogue(EchoResponder())
     session = Session(
-        "greet", transport, ScriptedStt("Quiero una cita para mañana."), dialogue, ToneTts(), settings, done
+        "greet",
+        transport,
+        ScriptedStt("Quiero una cita para mañana."),
+        dialogue,
+        ToneTts(),
+        settings.session(),
+        done,
     )
     await asyncio.wait_for(session.run(), 30)
     assert session.error is None

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.settings import Settings, SettingsError, describe
+from engine.options import SettingsError
+from taina.settings import Settings, describe
 
 
 def test_defaults_and_environment() -> None:
@@ -18,7 +19,7 @@ def test_defaults_and_environment() -> None:
     ("name", "value", "message"),
     [
         ("TAINA_VAD_AGGRESSIVENESS", "7", "TAINA_VAD_AGGRESSIVENESS must be 0-3"),
-        ("TAINA_HTTP_PORT", "eighty", "TAINA_HTTP_PORT must be a int"),
+        ("TAINA_HTTP_PORT", "eighty", "TAINA_HTTP_PORT must be an integer"),
         ("TAINA_ENDPOINT_PAUSE_MS", "900", "below TAINA_ENDPOINT_SILENCE_MS"),
         ("TAINA_WEBRTC_ICE_ADDRESSES", "localhost", "is not an IP address"),
         ("TAINA_AUDIO_FRAME_MS", "25", "10, 20 or 30"),

@@ -5,8 +5,7 @@ import pytest
 from frames import frames_of
 from speech import noise, silence, speech
 
-from engine.settings import VadSettings
-from engine.vad import SpeechDetector, VoiceClassifier
+from engine.vad import SpeechDetector, VadSettings, VoiceClassifier
 
 
 def voiced_flags(pcm: np.ndarray, settings: VadSettings | None = None) -> list[bool]:

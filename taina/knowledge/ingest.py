@@ -11,16 +11,37 @@ import asyncio
 import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import ClassVar, Literal
 
 import structlog
+from pydantic import model_validator
 
 from adapters.knowledge_store import KnowledgeStore, NewDocument, new_document_id
+from engine.options import Section, knob
 from engine.ports.knowledge import Embedder, Passage
 from engine.ports.storage import ObjectStore
-from engine.settings import IngestSettings
 from taina.knowledge.chunks import chunk_sections
 from taina.knowledge.extract import ExtractionError, check_name, extract, media_type_of
+
+
+class IngestSettings(Section):
+    prefix: ClassVar[str] = "TAINA_INGEST"
+    max_bytes: int = knob(50_000_000, "Largest document accepted, in bytes.", ge=1_000, le=2_000_000_000)
+    max_unpacked_bytes: int = knob(
+        200_000_000, "Most a DOCX may unpack to (zip bombs are refused), in bytes."
+    )
+    chunk_words: int = knob(90, "Target length of a passage, in words.", ge=20, le=400)
+    overlap_sentences: int = knob(1, "Sentences repeated at the start of the next passage.", ge=0, le=5)
+    sample_kb: bool = knob(
+        True, "Ingest the sample medical centre on first start when there are no documents."
+    )
+
+    @model_validator(mode="after")
+    def _unpacked_at_least_packed(self) -> IngestSettings:
+        if self.max_unpacked_bytes < self.max_bytes:
+            raise ValueError("TAINA_INGEST_MAX_UNPACKED_BYTES must be >= MAX_BYTES")
+        return self
+
 
 log = structlog.get_logger("taina.ingest")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -12,8 +13,10 @@ from adapters.knowledge_store import KnowledgeStore
 from adapters.postgres import Database
 from engine.ports.knowledge import Embedder
 from engine.ports.storage import ObjectStore
-from engine.settings import Settings
 from taina.knowledge.ingest import KnowledgeService
+
+if TYPE_CHECKING:
+    from taina.settings import Settings
 
 log = structlog.get_logger("taina.knowledge")
 
