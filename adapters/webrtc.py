@@ -4,9 +4,8 @@
   without bound); a call that delivers no audio for ``media_timeout_s`` is treated as hung up.
 - Outbound: a track whose ``recv`` is paced by the engine's PacedPlayout (20 ms, silence fill).
 - Events (state, transcripts) go to the page over the data channel the page opens, named "events".
-- Which local addresses ICE offers is a setting; aioice never offers 127.0.0.1 by itself.
-- aiortc computes each outbound frame's RFC 6465 audio level (an RTP header extension) in a Python loop over
-  its samples: a tenth of a call's CPU. ``audio_level_dbov`` is the same formula in numpy, put in its place.
+- Which local addresses ICE offers is a setting; aioice never offers 127.0.0.1 by itself. That, and a faster
+  audio level for aiortc's sender, are patches the app applies at start (adapters/library_patches.py).
 """
 
 from __future__ import annotations
@@ -14,15 +13,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator
 from fractions import Fraction
 from typing import Any, ClassVar
 
-import aioice.ice
-import aiortc.rtp
 import av
 import numpy as np
 import structlog
@@ -71,43 +67,12 @@ class WebRtcSettings(Section):
 
 
 log = structlog.get_logger("taina.webrtc")
-_original_host_addresses = aioice.ice.get_host_addresses
 _EVENTS_BUFFERED = 64
 _MIN_AUDIO_LEVEL = -127
 
 
-def audio_level_dbov(frame: av.AudioFrame) -> int:
-    """A packed 16-bit frame's level in dBov, -127 (silence) to 0, as RFC 6465 Appendix A computes it."""
-    count = frame.samples * len(frame.layout.channels)
-    samples = np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=count)
-    if not samples.size:
-        return _MIN_AUDIO_LEVEL
-    power = float(np.dot(samples, samples.astype(np.float64))) / (frame.samples * 32767.0 * 32767.0)
-    if power <= 0:
-        return _MIN_AUDIO_LEVEL
-    return round(min(0.0, max(float(_MIN_AUDIO_LEVEL), 10 * math.log10(power))))
-
-
-_original_audio_level = aiortc.rtp.compute_audio_level_dbov
-aiortc.rtp.compute_audio_level_dbov = audio_level_dbov
-
-
 class SignallingError(ValueError):
     """The offer cannot be answered; the message says why, for the caller."""
-
-
-def offer_ice_addresses(addresses: tuple[str, ...]) -> None:
-    """Make ICE offer exactly ``addresses`` as host candidates (empty: aioice's own choice)."""
-    if not addresses:
-        aioice.ice.get_host_addresses = _original_host_addresses
-        return
-    for address in addresses:
-        ipaddress.ip_address(address)  # ValueError on a typo, at start-up
-
-    def configured(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return [a for a in addresses if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
-
-    aioice.ice.get_host_addresses = configured
 
 
 def _loopback_only(addresses: tuple[str, ...]) -> bool:

@@ -31,7 +31,7 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from adapters.webrtc import offer_ice_addresses
+from adapters.library_patches import offer_ice_addresses
 from benchmarks.latency import spoken_question
 
 LEVELS = (4, 8, 16, 24, 32, 40)

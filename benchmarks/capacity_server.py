@@ -17,7 +17,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from adapters.webrtc import WebRtcTransport, offer_ice_addresses
+from adapters import library_patches
+from adapters.webrtc import WebRtcTransport
 from benchmarks.profile import LatencyProfile, ProfiledModel, ProfiledSpeechToText, ProfiledTextToSpeech
 from engine import playout
 from engine.dialogue import Dialogue
@@ -50,7 +51,7 @@ def create_app() -> FastAPI:
             "TAINA_WEBRTC_MAX_SESSIONS": "500",
         }
     )
-    offer_ice_addresses(settings.webrtc.ice_addresses)
+    library_patches.apply(settings.webrtc.ice_addresses)  # as the app does
     profile = LatencyProfile(seconds_per_clause=1.0)
     tasks: set[asyncio.Task[None]] = set()
     app = FastAPI()

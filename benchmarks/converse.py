@@ -18,8 +18,8 @@ import numpy as np
 
 from adapters.espeak_tts import EspeakEngine, EspeakSettings
 from adapters.wavfile import read_wav, write_wav
+from taina.app import App
 from taina.converse import NoTurnError, converse
-from taina.runtime import Runtime
 from taina.settings import Settings
 
 TARGET_MEDIAN_MS = 800.0
@@ -41,20 +41,12 @@ def _percentile(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 1)
 
 
-async def _runs(base: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:
-    from taina.backend import Backend
-
-    backend = await Backend.open(base.settings)
-    await backend.load_samples()
-    runtime = base.with_backend(backend)
-    try:
-        return await _turns(runtime, folder, count)
-    finally:
-        await runtime.aclose()
-        await backend.aclose()
+async def _runs(settings: Settings, folder: Path, count: int) -> list[dict[str, Any]]:
+    async with App.open(settings, speech=True, samples=True, progress=False) as app:
+        return await _turns(app, folder, count)
 
 
-async def _turns(runtime: Runtime, folder: Path, count: int) -> list[dict[str, Any]]:
+async def _turns(runtime: App, folder: Path, count: int) -> list[dict[str, Any]]:
     voice = EspeakEngine(EspeakSettings(rate=150))
     results = []
     for i in range(count):
@@ -81,11 +73,7 @@ def run(runs: int | None) -> dict[str, Any]:
         from taina.logs import configure_logging
 
         configure_logging(settings.log)
-        runtime = Runtime.build(settings, progress=False)
-        try:
-            results = asyncio.run(_runs(runtime, folder, count))
-        finally:
-            runtime.close()
+        results = asyncio.run(_runs(settings, folder, count))
     answered = [r for r in results if not r.get("unanswered")]
     stages = answered[0]["timings_ms"].keys()
     first_audio = [r["timings_ms"]["first_audio"] for r in answered]

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from taina.assistant import Assistant
+from taina.backend import Backend
 from taina.settings import Settings
 
 TARGET_P95_MS = 60.0
@@ -43,12 +45,14 @@ def _questions() -> list[str]:
 
 
 async def _measure(settings: Settings, turns: int) -> dict[str, list[float]]:
-    from taina.assistant import Assistant
-    from taina.backend import Backend
+    from taina.app import App
 
-    backend = await Backend.open(settings)
-    await backend.load_samples()
-    assistant = Assistant(settings, backend)
+    async with App.open(settings, samples=True) as app:
+        assert app.backend is not None
+        return await _timed(app.assistant, app.backend, turns)
+
+
+async def _timed(assistant: Assistant, backend: Backend, turns: int) -> dict[str, list[float]]:
     search = backend.knowledge.search
     retrieval_ms: list[float] = []
 
@@ -75,8 +79,7 @@ async def _measure(settings: Settings, turns: int) -> dict[str, list[float]]:
             script = [line.format(phone=f"809555{conversation:04d}") for line in BOOKING]
             done += await _turns(assistant.dialogue(f"b{conversation}"), script, times["booking"])
     finally:
-        await assistant.aclose()
-        await backend.aclose()
+        backend.knowledge.search = search  # type: ignore[method-assign]
     return {**times, "retrieval": retrieval_ms}
 
 

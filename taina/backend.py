@@ -13,6 +13,7 @@ from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import HttpAppointments
 from adapters.policy.when import now_in_clinic
 from engine.ports.appointments import Appointments, Catalogue
+from engine.ports.knowledge import Embedder
 from taina.knowledge.ingest import KnowledgeService
 from taina.knowledge.open import Knowledge, ingest_sample_if_empty
 
@@ -39,9 +40,9 @@ class Backend:
         return self.knowledge_parts.service
 
     @classmethod
-    async def open(cls, settings: Settings) -> Backend:
+    async def open(cls, settings: Settings, embedder: Embedder | None = None) -> Backend:
         """Everything checked now: an unreachable database, store or booking system fails here, with its reason."""
-        knowledge = await Knowledge.open(settings)
+        knowledge = await Knowledge.open(settings, embedder)
         http: HttpAppointments | None = None
         try:
             appointments: Appointments

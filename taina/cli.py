@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -17,10 +18,8 @@ from taina.settings import Settings, describe
 
 if TYPE_CHECKING:
     from adapters.knowledge_store import DocumentRow
-    from engine.audio import AudioFrame
-    from taina.backend import Backend
+    from taina.app import App
     from taina.knowledge.ingest import KnowledgeService
-    from taina.runtime import Runtime
 
 EXIT_USAGE = 2
 
@@ -43,43 +42,25 @@ def _settings(quiet: bool = False) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from taina.runtime import Runtime
-
     settings = _settings()
     host = args.host or settings.http.host
     port = settings.http.port if args.port is None else args.port
-    runtime = Runtime.build(settings)
-    try:
-        return asyncio.run(_serve(runtime, host, port))
-    finally:
-        runtime.close()
 
+    async def work(app: App) -> int:
+        import uvicorn
 
-async def _serve(runtime: Runtime, host: str, port: int) -> int:
-    import uvicorn
-
-    from taina.server import create_app
-
-    async def work(backend: Backend) -> int:
-        await backend.load_samples()
-        serving = runtime.with_backend(backend)
-        try:
-            app = create_app(serving)
-            server = uvicorn.Server(
-                uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-            )
-            print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
-            await server.serve()
-        finally:
-            await serving.aclose()
+        server = uvicorn.Server(
+            uvicorn.Config(app.http(), host=host, port=port, log_level="warning", access_log=False)
+        )
+        print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
+        await server.serve()
         return 0
 
-    return await _with_backend(runtime.settings, work)
+    return asyncio.run(_with_app(settings, work, speech=True))
 
 
 def cmd_converse(args: argparse.Namespace) -> int:
     from adapters.wavfile import WavError, read_wav
-    from taina.runtime import Runtime
 
     source, out = Path(args.input), Path(args.out)
     try:
@@ -88,30 +69,18 @@ def cmd_converse(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not out.parent.is_dir():
         return _fail(f"{out.parent}: the folder for --out does not exist")
-    settings = _settings()
-    runtime = Runtime.build(settings)
-    try:
-        return asyncio.run(_converse(runtime, audio, out, str(source)))
-    finally:
-        runtime.close()
 
+    async def work(app: App) -> int:
+        from taina.converse import NoTurnError, converse
 
-async def _converse(runtime: Runtime, audio: AudioFrame, out: Path, name: str) -> int:
-    from taina.converse import NoTurnError, converse
-
-    async def work(backend: Backend) -> int:
-        await backend.load_samples()
-        talking = runtime.with_backend(backend)
         try:
-            result = await converse(talking, audio, out, name=name)
+            result = await converse(app, audio, out, name=str(source))
         except NoTurnError as exc:
             return _fail(str(exc), code=1)
-        finally:
-            await talking.aclose()
         print(json.dumps(result.as_json(), ensure_ascii=False))
         return 0
 
-    return await _with_backend(runtime.settings, work)
+    return asyncio.run(_with_app(_settings(), work, speech=True))
 
 
 def _expand(paths: list[str]) -> list[Path]:
@@ -140,54 +109,51 @@ async def _with_knowledge(settings: Settings, work: Callable[[KnowledgeService],
         await knowledge.aclose()
 
 
-async def _with_backend(settings: Settings, work: Callable[[Backend], Awaitable[int]]) -> int:
+async def _with_app(
+    settings: Settings, work: Callable[[App], Awaitable[int]], speech: bool = False, samples: bool = True
+) -> int:
+    """``work`` with the whole app open; a database, store, booking system or model that cannot be used exits 1
+    with its reason."""
     from adapters.appointments_http import AppointmentsUnavailable
     from adapters.postgres import DatabaseError
+    from adapters.whisper_model import ModelError
     from engine.ports.storage import StorageError
-    from taina.backend import Backend
+    from taina.app import App
 
     try:
-        backend = await Backend.open(settings)
-    except (DatabaseError, StorageError, AppointmentsUnavailable) as exc:
+        async with contextlib.AsyncExitStack() as stack:
+            app = await stack.enter_async_context(App.open(settings, speech=speech, samples=samples))
+            return await work(app)
+    except (DatabaseError, StorageError, AppointmentsUnavailable, ModelError) as exc:
         return _fail(str(exc), code=1)
-    try:
-        return await work(backend)
-    finally:
-        await backend.aclose()
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """Text conversation through the same dialogue the voice session uses: one utterance per input line."""
 
-    async def work(backend: Backend) -> int:
-        from taina.assistant import Assistant
-        from taina.runtime import new_session_id
+    async def work(app: App) -> int:
+        from taina.app import new_session_id
 
-        await backend.load_samples()
-        assistant = Assistant(backend.settings, backend)
-        dialogue = assistant.dialogue(new_session_id())
+        dialogue = app.assistant.dialogue(new_session_id())
         interactive = sys.stdin.isatty() and not args.json
-        try:
-            while True:
-                if interactive:
-                    print("usted> ", end="", file=sys.stderr, flush=True)
-                line = await asyncio.to_thread(sys.stdin.readline)
-                if not line:
-                    return 0
-                said = line.strip()
-                if not said:
-                    continue
-                pieces = [piece async for piece in dialogue.reply(said)]
-                outcome = dialogue.last
-                assert outcome is not None
-                if args.json:
-                    print(json.dumps(outcome.as_json(), ensure_ascii=False), flush=True)
-                else:
-                    print(f"TAINA: {''.join(pieces).strip()}", flush=True)
-        finally:
-            await assistant.aclose()
+        while True:
+            if interactive:
+                print("usted> ", end="", file=sys.stderr, flush=True)
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                return 0
+            said = line.strip()
+            if not said:
+                continue
+            pieces = [piece async for piece in dialogue.reply(said)]
+            outcome = dialogue.last
+            assert outcome is not None
+            if args.json:
+                print(json.dumps(outcome.as_json(), ensure_ascii=False), flush=True)
+            else:
+                print(f"TAINA: {''.join(pieces).strip()}", flush=True)
 
-    return asyncio.run(_with_backend(_settings(quiet=True), work))
+    return asyncio.run(_with_app(_settings(quiet=True), work))
 
 
 def cmd_appointments(args: argparse.Namespace) -> int:
@@ -196,8 +162,9 @@ def cmd_appointments(args: argparse.Namespace) -> int:
     from adapters.policy.when import CLINIC_TIMEZONE
     from engine.spoken import written_moment
 
-    async def work(backend: Backend) -> int:
-        appointments = backend.appointments
+    async def work(app: App) -> int:
+        assert app.backend is not None
+        appointments = app.backend.appointments
         if args.phone:
             try:
                 upcoming = await appointments.find_by_patient(args.phone)
@@ -216,7 +183,7 @@ def cmd_appointments(args: argparse.Namespace) -> int:
             print(f"{a.id}  {when:42} {a.doctor_name:28} {a.site_id:14} {a.patient_name} ({a.patient_phone})")
         return 0
 
-    return asyncio.run(_with_backend(_settings(quiet=True), work))
+    return asyncio.run(_with_app(_settings(quiet=True), work, samples=False))
 
 
 def cmd_admin(args: argparse.Namespace) -> int:

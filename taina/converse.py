@@ -9,7 +9,7 @@ from typing import Any
 from adapters.wavfile import FileTransport, write_wav
 from engine.audio import AudioFrame
 from engine.session import TurnRecord
-from taina.runtime import Runtime
+from taina.app import App
 
 
 class NoTurnError(RuntimeError):
@@ -32,16 +32,16 @@ class ConverseResult:
         }
 
 
-async def converse(runtime: Runtime, audio: AudioFrame, out: Path, name: str = "the input") -> ConverseResult:
+async def converse(app: App, audio: AudioFrame, out: Path, name: str = "the input") -> ConverseResult:
     """One turn: ``audio`` (as read by read_wav) plays as the microphone; the reply is written to ``out``."""
-    transport = FileTransport(audio, runtime.settings.audio)
+    transport = FileTransport(audio, app.settings.audio)
     records: list[TurnRecord] = []
 
     def turn_done(record: TurnRecord) -> None:
         records.append(record)
         transport.hang_up()
 
-    session = runtime.new_session(transport, on_turn=turn_done)
+    session = app.new_session(transport, on_turn=turn_done)
     await session.run()
     if session.error is not None:
         raise session.error

@@ -24,11 +24,11 @@ from engine.loop_watch import watch_loop
 from engine.options import SettingsError
 from engine.session import Session
 from taina.admin_api import admin_router
+from taina.app import App, new_session_id
 from taina.appointments_api import appointments_router
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
 from taina.documents_api import documents_router
 from taina.http_errors import ApiError, answer_errors_as_json
-from taina.runtime import Runtime, new_session_id
 from taina.settings_api import StoredSettings, effective, settings_router
 
 WEB = Path(__file__).parent / "web"
@@ -88,7 +88,7 @@ async def _retention(recordings: Recordings, days: int, every_s: float = 3600.0)
         await asyncio.sleep(every_s)
 
 
-async def _apply_stored(stored: StoredSettings, runtime: Runtime) -> None:
+async def _apply_stored(stored: StoredSettings, runtime: App) -> None:
     """Settings changed from the dashboard earlier, over the environment's (ignored, with an error, if bad)."""
     overrides = await stored.load()
     if not overrides:
@@ -101,7 +101,7 @@ async def _apply_stored(stored: StoredSettings, runtime: Runtime) -> None:
     runtime.apply(dataclasses.replace(settings, data_dir=runtime.settings.data_dir))
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: App) -> FastAPI:
     settings = runtime.settings
     sessions = SessionRegistry(settings.webrtc.max_sessions)
     offers = RateLimiter(settings.webrtc.offers_per_minute)
@@ -174,7 +174,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         sessions.start(session)
         return {"type": "answer", "sdp": answer, "session_id": session.id}
 
-    backend = runtime.assistant.backend
+    backend = runtime.backend
     stored_settings: StoredSettings | None = None
     if backend is not None:
         auth = Auth(

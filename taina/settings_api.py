@@ -19,9 +19,9 @@ from pydantic import BaseModel, Field
 
 from adapters.postgres import Database
 from engine.options import SettingsError
+from taina.app import App
 from taina.auth import Auth, Principal
 from taina.http_errors import ApiError
-from taina.runtime import Runtime
 from taina.settings import Settings, describe
 
 EDITABLE = (
@@ -76,7 +76,7 @@ def effective(overrides: Mapping[str, str]) -> Settings:
     return Settings.from_env({**os.environ, **overrides})
 
 
-def settings_router(auth: Auth, stored: StoredSettings, runtime: Runtime) -> APIRouter:
+def settings_router(auth: Auth, stored: StoredSettings, runtime: App) -> APIRouter:
     router = APIRouter(tags=["settings"])
     admin = Depends(auth.require("admin"))  # a default, not an annotation: those are strings here
 

@@ -224,29 +224,15 @@ TEST_NOW = "2026-11-25T09:00:00"  # a Wednesday morning in Santo Domingo
 async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterator[object]:
     """The embedded default's backend on a fresh database: the sample centre's appointments seeded, no documents
     (tests that want documents ingest them), the clock fixed at TEST_NOW."""
-    from adapters.appointments_db import BuiltInAppointments
-    from adapters.file_store import FileStore
-    from adapters.knowledge_store import KnowledgeStore
-    from adapters.policy.when import now_in_clinic
-    from adapters.postgres import Database
-    from taina.backend import Backend
-    from taina.knowledge.ingest import KnowledgeService
-    from taina.knowledge.open import Knowledge
+    from taina.app import App
     from taina.settings import Settings
 
     settings = Settings.from_env(
         {"TAINA_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url, "TAINA_NOW": TEST_NOW}
     )
-    database = await Database.open(settings.database, settings.data_dir)
-    objects = FileStore(tmp_path / "objects")
-    service = KnowledgeService(KnowledgeStore(database, settings.retrieval), objects, e5, settings.ingest)  # type: ignore[arg-type]
-    appointments = BuiltInAppointments(database, lambda: now_in_clinic(TEST_NOW))
-    await appointments.seed_sample_centre()
-    opened = Backend(
-        settings, Knowledge(database, objects, service), appointments, await appointments.catalogue()
-    )
-    yield opened
-    await opened.aclose()
+    async with App.open(settings, embedder=e5) as app:
+        assert app.backend is not None
+        yield app.backend
 
 
 @contextlib.contextmanager

@@ -323,7 +323,7 @@ async def test_conversations_with_their_turns(
 async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backend, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from taina.runtime import Runtime
+    from taina.app import App
     from taina.settings import Settings
     from taina.settings_api import StoredSettings, settings_router
 
@@ -341,7 +341,7 @@ async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backe
 
     settings = Settings.from_env({"TAINA_DATA_DIR": str(tmp_path)})
     assistant = FakeAssistant()
-    runtime = Runtime(settings, Voice(), assistant, Voice(), None)  # type: ignore[arg-type]
+    runtime = App(settings, assistant)  # type: ignore[arg-type]
     runtime.speech_to_text = lambda: Voice()  # type: ignore[method-assign,assignment,return-value]
     runtime.text_to_speech = lambda: Voice()  # type: ignore[method-assign,assignment,return-value]
     auth_settings = AuthSettings(secret=KEY)

@@ -12,7 +12,8 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack
 from conftest import Server, start_server, stop_server
 
-from adapters.webrtc import filter_remote_candidates, offer_ice_addresses
+from adapters.library_patches import offer_ice_addresses
+from adapters.webrtc import filter_remote_candidates
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,9 @@ def test_the_outbound_audio_level_matches_aiortcs_own(amplitude: int) -> None:
     import numpy as np
     from aiortc import rtp
 
-    from adapters import webrtc
+    from adapters import library_patches as webrtc
+
+    webrtc.apply(("127.0.0.1",))  # as the app does at start
 
     rng = np.random.default_rng(amplitude)
     samples = (rng.uniform(-1, 1, 960) * amplitude).astype(np.int16)

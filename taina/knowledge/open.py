@@ -32,7 +32,7 @@ def object_store(settings: Settings) -> ObjectStore:
     return S3Store.from_url(url, settings.storage)
 
 
-def embedder(settings: Settings) -> Embedder:
+def embedder_for(settings: Settings) -> Embedder:
     if settings.embeddings.use_openai:
         from adapters.openai_embedder import OpenAIEmbedder
 
@@ -49,13 +49,16 @@ class Knowledge:
     service: KnowledgeService
 
     @classmethod
-    async def open(cls, settings: Settings) -> Knowledge:
+    async def open(cls, settings: Settings, embedder: Embedder | None = None) -> Knowledge:
         """Everything the knowledge base needs, checked now: an unreachable store fails here, not later."""
         objects = object_store(settings)
         await objects.check()
         database = await Database.open(settings.database, settings.data_dir)
         service = KnowledgeService(
-            KnowledgeStore(database, settings.retrieval), objects, embedder(settings), settings.ingest
+            KnowledgeStore(database, settings.retrieval),
+            objects,
+            embedder or embedder_for(settings),
+            settings.ingest,
         )
         return cls(database, objects, service)
 

@@ -1,0 +1,59 @@
+"""Changes to aiortc and aioice that the app applies once at start (``apply``), each with why and the
+upstream version it was checked against. Nothing here runs at import."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+
+import aioice.ice
+import aiortc.rtp
+import av
+import numpy as np
+
+_MIN_AUDIO_LEVEL = -127
+_original_host_addresses = aioice.ice.get_host_addresses
+_original_audio_level = aiortc.rtp.compute_audio_level_dbov
+
+
+def apply(ice_addresses: tuple[str, ...]) -> None:
+    """Every patch below, for a process that answers calls."""
+    offer_ice_addresses(ice_addresses)
+    # aiortc 1.16.0 computes the RFC 6465 level of every outbound frame in a Python loop over its samples
+    # (rtp.compute_audio_level_dbov, called by RTCRtpSender for each packet): about a tenth of a call's CPU.
+    # The same formula in numpy, checked against aiortc's own on five signals (tests).
+    aiortc.rtp.compute_audio_level_dbov = audio_level_dbov
+
+
+def offer_ice_addresses(addresses: tuple[str, ...]) -> None:
+    """Make ICE offer exactly ``addresses`` as host candidates (empty: aioice's own choice).
+
+    aioice 0.13.0 has no option for which local addresses become host candidates (it takes every interface's);
+    tests and single-interface deployments need exactly the configured ones, so its module-level
+    ``get_host_addresses`` is replaced."""
+    if not addresses:
+        aioice.ice.get_host_addresses = _original_host_addresses
+        return
+    for address in addresses:
+        ipaddress.ip_address(address)  # ValueError on a typo, at start-up
+
+    def configured(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in addresses if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+    aioice.ice.get_host_addresses = configured
+
+
+def audio_level_dbov(frame: av.AudioFrame) -> int:
+    """A packed 16-bit frame's level in dBov, -127 (silence) to 0, as RFC 6465 Appendix A computes it."""
+    count = frame.samples * len(frame.layout.channels)
+    samples = np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=count)
+    if not samples.size:
+        return _MIN_AUDIO_LEVEL
+    power = float(np.dot(samples, samples.astype(np.float64))) / (frame.samples * 32767.0 * 32767.0)
+    if power <= 0:
+        return _MIN_AUDIO_LEVEL
+    return round(min(0.0, max(float(_MIN_AUDIO_LEVEL), 10 * math.log10(power))))
+
+
+_original_audio_level = aiortc.rtp.compute_audio_level_dbov
+aiortc.rtp.compute_audio_level_dbov = audio_level_dbov

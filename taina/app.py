@@ -1,0 +1,148 @@
+"""The composition root: the one place that turns settings into adapters, and owns their whole lifetime.
+
+    async with App.open(settings, speech=True, samples=True) as app:
+        session = app.new_session(transport)       # a call
+        fastapi_app = app.http()                   # the HTTP face
+
+``open`` builds, in order: the speech models, the database and object store with the knowledge base, the
+appointments system, the assistant (which language model, the prompt, the tools), the conversation journal
+and the call recordings; it closes them in reverse. ``serve``, ``converse``, ``chat``, ``ingest`` and the
+benchmarks all go through it. Settings changed from the dashboard reach it through ``apply``, and everything
+reads ``app.settings`` when it needs a value, never a copy taken earlier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from adapters import library_patches
+from adapters.conversation_journal import PostgresJournal
+from adapters.recordings import Recordings
+from engine.ports.knowledge import Embedder
+from engine.ports.records import ConversationJournal
+from engine.ports.speech import SpeechToText, TextToSpeech
+from engine.ports.transport import Transport
+from engine.session import Session, TurnRecord
+from taina.assistant import Assistant
+from taina.backend import Backend
+from taina.speech import Speech
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from taina.settings import Settings
+
+log = structlog.get_logger("taina.app")
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class NoSpeech(RuntimeError):
+    """The app was opened without speech models (speech=False) but a call asked for them."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    assistant: Assistant
+    backend: Backend | None = None  # documents, appointments and accounts; None for a speech-only app
+    speech: Speech | None = None  # the speech models; None for text-only commands
+    journal: ConversationJournal | None = None  # conversations kept in the database
+    recordings: Recordings | None = None  # and their recordings in the object store
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        speech: bool = False,
+        samples: bool = False,
+        backend: Backend | None = None,
+        embedder: Embedder | None = None,
+        progress: bool | None = None,
+    ) -> AsyncIterator[App]:
+        """Everything checked now: a missing model, an unreachable database, store or booking system fails here,
+        with its reason. ``speech`` loads the speech models; ``samples`` loads the sample centre's documents
+        into an empty knowledge base; ``backend`` uses one already open (tests share one) instead of opening
+        and closing one; ``embedder`` one already loaded."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        async with contextlib.AsyncExitStack() as stack:
+            voices: Speech | None = None
+            if speech:
+                library_patches.apply(settings.webrtc.ice_addresses)
+                voices = Speech(settings, progress)
+                stack.callback(voices.close)
+            if backend is None:
+                backend = await Backend.open(settings, embedder)
+                stack.push_async_callback(backend.aclose)
+            if samples:
+                await backend.load_samples()
+            assistant = Assistant(settings, backend)
+            stack.push_async_callback(assistant.aclose)
+            journal = PostgresJournal(backend.knowledge_parts.database)
+            stack.push_async_callback(journal.aclose)
+            recordings = (
+                Recordings(
+                    settings.data_dir / "recordings",
+                    backend.knowledge_parts.objects,
+                    backend.knowledge_parts.database,
+                )
+                if settings.recordings.enabled
+                else None
+            )
+            log.info("app.ready", data_dir=str(settings.data_dir), language_model=assistant.language_model)
+            yield cls(settings, assistant, backend, voices, journal, recordings)
+
+    def speech_to_text(self) -> SpeechToText:
+        return self._speech().speech_to_text()
+
+    def text_to_speech(self) -> TextToSpeech:
+        return self._speech().text_to_speech()
+
+    def new_session(
+        self,
+        transport: Transport,
+        on_turn: Callable[[TurnRecord], None] | None = None,
+        session_id: str | None = None,
+    ) -> Session:
+        sid = session_id or new_session_id()
+        return Session(
+            sid,
+            transport,
+            self.speech_to_text(),
+            self.assistant.dialogue(sid),
+            self.text_to_speech(),
+            self.settings.session(),
+            on_turn,
+            self.journal,
+            self.recordings,
+        )
+
+    def apply(self, settings: Settings) -> None:
+        """Settings changed from the dashboard: new calls use them (the providers in use stay until restart).
+        Raises, changing nothing, if they cannot be used (an unknown voice, a model without its key)."""
+        if self.speech is not None:
+            self.speech.apply(settings)
+        self.assistant.configure(settings)
+        self.settings = settings
+        log.info("app.settings_applied")
+
+    def http(self) -> FastAPI:
+        """The HTTP face: the voice page, signalling, the dashboard and the REST API."""
+        from taina.server import create_app
+
+        return create_app(self)
+
+    def _speech(self) -> Speech:
+        if self.speech is None:
+            raise NoSpeech("this app was opened without speech (App.open(..., speech=True))")
+        return self.speech
