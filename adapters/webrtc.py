@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -22,7 +23,14 @@ from typing import Any, ClassVar
 import av
 import numpy as np
 import structlog
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamError
 from pydantic import field_validator
 
@@ -54,6 +62,22 @@ class WebRtcSettings(Section):
         secret=True,
     )
     offers_per_minute: int = knob(20, "Calls one address may start in a minute; then 429.", ge=1, le=10_000)
+    ice_servers: tuple[str, ...] = knob(
+        (),
+        "Comma-separated STUN and TURN server URLs (stun:host:3478, turn:host:3478?transport=udp); empty: none, "
+        "and no third party's server is ever asked. Production behind NAT needs at least a STUN server.",
+    )
+    turn_username: str = knob("", "User name for the TURN servers in TAINA_WEBRTC_ICE_SERVERS.")
+    turn_password: str = knob("", "Password for the TURN servers in TAINA_WEBRTC_ICE_SERVERS.", secret=True)
+    max_remote_candidates: int = knob(
+        16, "Most ICE candidates of one offer that the server sends checks to.", ge=1, le=100
+    )
+    allowed_candidate_networks: tuple[str, ...] = knob(
+        (),
+        "Comma-separated private networks (CIDR) callers' ICE candidates may be in, e.g. the clinic's LAN "
+        "192.168.0.0/16; empty: only public addresses (private, link-local, loopback and cloud-metadata "
+        "addresses are never sent to).",
+    )
 
     @field_validator("ice_addresses")
     @classmethod
@@ -65,10 +89,45 @@ class WebRtcSettings(Section):
                 raise ValueError(f"TAINA_WEBRTC_ICE_ADDRESSES: {address!r} is not an IP address") from None
         return addresses
 
+    @field_validator("allowed_candidate_networks")
+    @classmethod
+    def _networks(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TAINA_WEBRTC_ALLOWED_CANDIDATE_NETWORKS: {network!r} is not a network (CIDR)"
+                ) from None
+        return networks
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _servers(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(
+                    f"TAINA_WEBRTC_ICE_SERVERS: {url!r} must start with stun:, stuns:, turn: or turns:"
+                )
+        return urls
+
 
 log = structlog.get_logger("taina.webrtc")
 _EVENTS_BUFFERED = 64
 _MIN_AUDIO_LEVEL = -127
+
+
+def ice_servers(webrtc: WebRtcSettings) -> list[RTCIceServer]:
+    """Only the STUN and TURN servers the operator configured: with none, aiortc would ask a third party's
+    public STUN server on every call (its built-in default)."""
+    return [
+        RTCIceServer(
+            urls=url,
+            username=webrtc.turn_username or None if url.startswith("turn") else None,
+            credential=webrtc.turn_password or None if url.startswith("turn") else None,
+        )
+        for url in webrtc.ice_servers
+    ]
 
 
 class SignallingError(ValueError):
@@ -79,31 +138,73 @@ def _loopback_only(addresses: tuple[str, ...]) -> bool:
     return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
-def filter_remote_candidates(sdp: str, addresses: tuple[str, ...]) -> str:
-    """With loopback-only ICE, drop the offer's candidates on other addresses so nothing leaves the machine."""
-    if not _loopback_only(addresses):
-        return sdp
-    kept = []
-    for line in sdp.splitlines():
-        if line.startswith("a=candidate:"):
-            fields = line.split()
-            try:
-                if len(fields) < 5 or not ipaddress.ip_address(fields[4]).is_loopback:
-                    continue
-            except ValueError:  # an mDNS name (xxx.local)
-                continue
-        kept.append(line)
-    return "\r\n".join(kept) + "\r\n"
-
-
 def check_offer(sdp: Any, kind: Any) -> str:
+    """The offer's SDP if it is one this engine can answer; SignallingError saying what is wrong otherwise."""
     if kind != "offer":
         raise SignallingError('"type" must be "offer"')
     if not isinstance(sdp, str) or not sdp.startswith("v=0"):
         raise SignallingError('"sdp" must be an SDP session description starting with "v=0"')
-    if not any(line.startswith("m=audio") for line in sdp.splitlines()):
+    sections = sdp.split("\nm=")[1:]
+    audio = [s for s in sections if s.startswith("audio")]
+    if not audio:
         raise SignallingError("the offer has no audio track: the page must send the microphone")
+    if len(audio) > 1:
+        raise SignallingError(f"the offer has {len(audio)} audio tracks: send one microphone")
+    media = audio[0].split("\n", 1)[0].split()
+    if len(media) < 4 or not media[1].split("/")[0].isdigit() or not all(f.isdigit() for f in media[3:]):
+        raise SignallingError(
+            'the SDP offer\'s "m=audio" line must be "m=audio <port> <protocol> <formats...>"'
+        )
+    opus = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE | re.MULTILINE)
+    if not any(m.group(1) in media[3:] for m in opus.finditer(audio[0])):
+        raise SignallingError(
+            "the SDP offer's audio must include Opus (48 kHz): other codecs are not answered"
+        )
     return sdp
+
+
+def screen_remote_candidates(sdp: str, webrtc: WebRtcSettings) -> str:
+    """The offer with only the remote ICE candidates this server may send to.
+
+    Each listed candidate makes the server send STUN checks to its address: an anonymous caller could list
+    internal addresses and ports and use the server to probe them. So at most ``max_remote_candidates`` are
+    kept, and only public addresses, those in ``allowed_candidate_networks``, and loopback ones when the server
+    itself offers only loopback (tests). mDNS names (xxx.local) resolve on the local network, so they are kept
+    only where local networks are allowed. A browser behind a NAT still connects: its address is learnt from
+    the checks it sends (a peer-reflexive candidate), which needs no listed candidate.
+    """
+    allowed = [ipaddress.ip_network(n, strict=False) for n in webrtc.allowed_candidate_networks]
+    loopback = _loopback_only(webrtc.ice_addresses)
+    kept, seen, dropped = [], 0, 0
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            if (
+                seen >= webrtc.max_remote_candidates
+                or len(fields) < 6
+                or not _may_reach(fields[4], allowed, loopback)
+            ):
+                dropped += 1
+                continue
+            seen += 1
+        kept.append(line)
+    if dropped:
+        log.info("webrtc.candidates_dropped", dropped=dropped, kept=seen)
+    return "\r\n".join(kept) + "\r\n"
+
+
+def _may_reach(
+    address: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network], loopback: bool
+) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address.endswith(".local") and bool(allowed)  # an mDNS name
+    if loopback:
+        return ip.is_loopback
+    if any(ip in network for network in allowed):
+        return True
+    return ip.is_global and not ip.is_multicast
 
 
 class ReplyTrack(MediaStreamTrack):
@@ -148,18 +249,18 @@ class WebRtcTransport(PlayoutOutput):
         cls, offer_sdp: str, audio: AudioSettings, webrtc: WebRtcSettings
     ) -> tuple[WebRtcTransport, str]:
         """Accept a browser's offer; returns the transport and the SDP answer (ICE gathering complete)."""
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(webrtc)))
         transport = cls(pc, audio, webrtc)
         try:
-            offer = RTCSessionDescription(
-                sdp=filter_remote_candidates(offer_sdp, webrtc.ice_addresses), type="offer"
-            )
+            offer = RTCSessionDescription(sdp=screen_remote_candidates(offer_sdp, webrtc), type="offer")
             try:
                 await pc.setRemoteDescription(offer)
-            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError) as exc:
                 raise SignallingError(
                     f"the SDP offer could not be read: {exc or exc.__class__.__name__}"
                 ) from None
+            except (InvalidAccessError, OperationError, InvalidStateError) as exc:
+                raise SignallingError(f"the SDP offer cannot be answered: {exc}") from None
             receivers = [t for t in pc.getTransceivers() if t.kind == "audio"]
             if not receivers:
                 raise SignallingError("the offer has no audio track: the page must send the microphone")

@@ -13,7 +13,7 @@ from aiortc.mediastreams import AudioStreamTrack
 from conftest import Server, start_server, stop_server
 
 from adapters.library_patches import offer_ice_addresses
-from adapters.webrtc import filter_remote_candidates
+from adapters.webrtc import WebRtcSettings, ice_servers, screen_remote_candidates
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +109,42 @@ def test_loopback_only_ice_drops_other_remote_candidates() -> None:
         "a=candidate:2 1 udp 2122260223 192.168.1.20 50001 typ host",
         "a=candidate:3 1 udp 2122260223 4f1c-abc.local 50002 typ host",
     ])  # fmt: skip
-    kept = filter_remote_candidates(sdp, ("127.0.0.1",))
+    kept = screen_remote_candidates(sdp, WebRtcSettings(ice_addresses=("127.0.0.1",)))
     assert "127.0.0.1" in kept and "192.168" not in kept and ".local" not in kept
-    assert filter_remote_candidates(sdp, ("203.0.113.5",)) == sdp
+
+
+def test_remote_candidates_are_capped_and_never_internal_unless_allowed() -> None:
+    """An anonymous caller must not make the server send UDP to internal addresses (a network probe)."""
+    internal = ["10.0.0.7", "172.16.3.4", "192.168.1.20", "169.254.169.254", "127.0.0.1", "fd00:ec2::254",
+                "fe80::1", "100.64.0.1", "224.0.0.251", "4f1c-abc.local"]  # fmt: skip
+    public = [f"1.2.3.{i}" for i in range(1, 41)]  # only screened here: nothing is sent anywhere
+    lines = ["v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111"] + [
+        f"a=candidate:{i} 1 udp 2122260223 {address} {50000 + i} typ host"
+        for i, address in enumerate(internal + public)
+    ]
+    sdp = "\r\n".join(lines)
+    import ipaddress
+
+    screened = screen_remote_candidates(sdp, WebRtcSettings())
+    kept = [line.split()[4] for line in screened.splitlines() if line.startswith("a=candidate:")]
+    assert not set(kept) & set(internal)
+    assert len(kept) == WebRtcSettings().max_remote_candidates
+    lan = screen_remote_candidates(sdp, WebRtcSettings(allowed_candidate_networks=("192.168.0.0/16",)))
+    lan_kept = [line.split()[4] for line in lan.splitlines() if line.startswith("a=candidate:")]
+    assert "192.168.1.20" in lan_kept and "4f1c-abc.local" in lan_kept
+    assert not [a for a in lan_kept if a != "4f1c-abc.local" and ipaddress.ip_address(a).is_link_local]
+    assert "169.254.169.254" not in lan_kept and "10.0.0.7" not in lan_kept
+
+
+def test_no_stun_or_turn_server_unless_configured() -> None:
+    """With none configured, aiortc must not fall back to its built-in third-party STUN server."""
+    assert ice_servers(WebRtcSettings()) == []
+    servers = ice_servers(
+        WebRtcSettings(ice_servers=("stun:stun.clinic.example:3478", "turn:turn.clinic.example:3478"),
+                       turn_username="u", turn_password="p")
+    )  # fmt: skip
+    assert [s.urls for s in servers] == ["stun:stun.clinic.example:3478", "turn:turn.clinic.example:3478"]
+    assert servers[0].username is None and (servers[1].username, servers[1].credential) == ("u", "p")
 
 
 @pytest.mark.parametrize("amplitude", [0, 1, 300, 12_000, 32_767])
@@ -152,3 +185,42 @@ def test_calls_can_need_the_access_link_and_are_rate_limited(tmp_path: Path, sha
         assert httpx.get(f"{srv.url}/healthz").json()["status"] == "ok"
     finally:
         stop_server(srv)
+
+
+def _mangled(sdp: str, how: str) -> str:
+    """A real aiortc offer broken in one way a careless or hostile client might."""
+    lines = sdp.split("\r\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("m=audio"))
+    media = lines[at].split()
+    if how == "port":
+        lines[at] = " ".join([media[0], "abc", *media[2:]])
+    elif how == "no formats":
+        lines[at] = " ".join(media[:3])
+    elif how == "only PCMU":
+        lines[at] = " ".join([*media[:3], "0"])
+        lines.insert(at + 1, "a=rtpmap:0 PCMU/8000")
+    elif how == "no rtpmap":
+        lines = [line for line in lines if not line.startswith("a=rtpmap")]
+    elif how == "unknown codec":
+        lines[at] = " ".join([*media[:3], "99"])
+        lines = [line for line in lines if not line.startswith("a=rtpmap")]
+        lines.insert(at + 1, "a=rtpmap:99 FOO/8000")
+    elif how == "two audio sections":
+        section_end = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("m=")), len(lines))
+        lines[section_end:section_end] = lines[at:section_end]
+    return "\r\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "how", ["port", "no formats", "only PCMU", "no rtpmap", "unknown codec", "two audio sections"]
+)
+async def test_malformed_audio_offers_get_a_400_naming_the_problem(server: Server, how: str) -> None:
+    pc, sdp = await client_offer(with_audio=True)
+    await pc.close()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        before = (await client.get("/healthz")).json()["sessions"]
+        offer = {"type": "offer", "sdp": _mangled(sdp, how)}
+        response = await client.post("/api/rtc/offer", json=offer)
+        assert response.status_code == 400, response.text
+        assert "SDP" in response.json()["error"] or "audio" in response.json()["error"]
+        assert (await client.get("/healthz")).json()["sessions"] <= before  # no session was started
