@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
+from taina.clinic.keyterms import SAMPLE_KEYTERMS
+
 # The engine's fixed processing format: webrtcvad and Whisper both take 16 kHz mono.
 PROCESSING_RATE = 16_000
 
@@ -482,12 +484,6 @@ class AppointmentsSettings:
         )
         _require(0 < self.timeout_s <= 120, "TAINA_APPOINTMENTS_TIMEOUT_S must be above 0 and at most 120")
         _require(0 <= self.retries <= 10, "TAINA_APPOINTMENTS_RETRIES must be 0-10")
-
-
-SAMPLE_KEYTERMS = (
-    "Caribe Salud", "Piantini", "Los Jardines", "Tavárez", "Almonte", "Polanco", "Sención", "Cabral", "Batista",
-    "ARS Humano", "SENASA", "ARS Universal", "Mapfre Salud", "cardiología", "pediatría",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)

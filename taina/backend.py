@@ -10,9 +10,10 @@ import structlog
 from adapters.accounts_db import Accounts
 from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import HttpAppointments
-from adapters.policy.when import now_in_clinic
 from engine.ports.appointments import Appointments, Catalogue
 from engine.settings import Settings
+from taina.clinic.clock import ClinicClock
+from taina.clinic.sample import SAMPLE_CENTRE
 from taina.knowledge.ingest import KnowledgeService
 from taina.knowledge.open import Knowledge, ingest_sample_if_empty
 
@@ -45,8 +46,9 @@ class Backend:
             if settings.appointments.url:
                 appointments = http = HttpAppointments(settings.appointments)
             else:
-                built = BuiltInAppointments(knowledge.database, lambda: now_in_clinic(settings.dialogue.now))
-                if settings.appointments.seed_sample and await built.seed_sample_centre():
+                clock = ClinicClock(settings.dialogue.now)
+                built = BuiltInAppointments(knowledge.database, clock, clock.timezone)
+                if settings.appointments.seed_sample and await built.seed(SAMPLE_CENTRE):
                     log.info("appointments.sample_seeded")
                 appointments = built
             catalogue = await appointments.catalogue()

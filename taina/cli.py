@@ -193,8 +193,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_appointments(args: argparse.Namespace) -> int:
     from adapters.appointments_db import BuiltInAppointments
     from adapters.appointments_http import appointment_json
-    from adapters.policy.when import CLINIC_TIMEZONE
     from engine.spoken import written_moment
+    from taina.clinic.clock import CLINIC_TIMEZONE
 
     async def work(backend: Backend) -> int:
         appointments = backend.appointments

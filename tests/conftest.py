@@ -227,10 +227,11 @@ async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterato
     from adapters.appointments_db import BuiltInAppointments
     from adapters.file_store import FileStore
     from adapters.knowledge_store import KnowledgeStore
-    from adapters.policy.when import now_in_clinic
     from adapters.postgres import Database
     from engine.settings import Settings
     from taina.backend import Backend
+    from taina.clinic.clock import CLINIC_TIMEZONE, now_in_clinic
+    from taina.clinic.sample import SAMPLE_CENTRE
     from taina.knowledge.ingest import KnowledgeService
     from taina.knowledge.open import Knowledge
 
@@ -240,8 +241,8 @@ async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterato
     database = await Database.open(settings.database, settings.data_dir)
     objects = FileStore(tmp_path / "objects")
     service = KnowledgeService(KnowledgeStore(database, settings.retrieval), objects, e5, settings.ingest)  # type: ignore[arg-type]
-    appointments = BuiltInAppointments(database, lambda: now_in_clinic(TEST_NOW))
-    await appointments.seed_sample_centre()
+    appointments = BuiltInAppointments(database, lambda: now_in_clinic(TEST_NOW), CLINIC_TIMEZONE)
+    await appointments.seed(SAMPLE_CENTRE)
     opened = Backend(
         settings, Knowledge(database, objects, service), appointments, await appointments.catalogue()
     )
