@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.knowledge_store import KnowledgeStore
+from adapters.passage_store import PostgresPassageStore
 from adapters.postgres import Database
 from engine.settings import DatabaseSettings, RetrievalSettings
 
@@ -108,7 +108,7 @@ async def _measure(runs: int) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory() as tmp:
         db = await Database.open(DatabaseSettings(), Path(tmp))
-        store = KnowledgeStore(db, RetrievalSettings())
+        store = PostgresPassageStore(db, RetrievalSettings())
         try:
             for size in SIZES:
                 started = time.perf_counter()

@@ -14,8 +14,8 @@ from engine.ports.appointments import Appointments, Catalogue
 from engine.settings import Settings
 from taina.clinic.clock import ClinicClock
 from taina.clinic.sample import SAMPLE_CENTRE
-from taina.knowledge.ingest import KnowledgeService
-from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+from taina.knowledge.ingest import Library
+from taina.knowledge.open import KnowledgeParts, ingest_sample_if_empty
 
 log = structlog.get_logger("taina.backend")
 
@@ -23,7 +23,7 @@ log = structlog.get_logger("taina.backend")
 @dataclass
 class Backend:
     settings: Settings
-    knowledge_parts: Knowledge
+    knowledge_parts: KnowledgeParts
     appointments: Appointments
     catalogue: Catalogue
     _http: HttpAppointments | None = None
@@ -33,13 +33,13 @@ class Backend:
         return Accounts(self.knowledge_parts.database)
 
     @property
-    def knowledge(self) -> KnowledgeService:
-        return self.knowledge_parts.service
+    def knowledge(self) -> Library:
+        return self.knowledge_parts.library
 
     @classmethod
     async def open(cls, settings: Settings) -> Backend:
         """Everything checked now: an unreachable database, store or booking system fails here, with its reason."""
-        knowledge = await Knowledge.open(settings)
+        knowledge = await KnowledgeParts.open(settings)
         http: HttpAppointments | None = None
         try:
             appointments: Appointments

@@ -226,25 +226,25 @@ async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterato
     (tests that want documents ingest them), the clock fixed at TEST_NOW."""
     from adapters.appointments_db import BuiltInAppointments
     from adapters.file_store import FileStore
-    from adapters.knowledge_store import KnowledgeStore
+    from adapters.passage_store import PostgresPassageStore
     from adapters.postgres import Database
     from engine.settings import Settings
     from taina.backend import Backend
     from taina.clinic.clock import CLINIC_TIMEZONE, now_in_clinic
     from taina.clinic.sample import SAMPLE_CENTRE
-    from taina.knowledge.ingest import KnowledgeService
-    from taina.knowledge.open import Knowledge
+    from taina.knowledge.ingest import Library
+    from taina.knowledge.open import KnowledgeParts
 
     settings = Settings.from_env(
         {"TAINA_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url, "TAINA_NOW": TEST_NOW}
     )
     database = await Database.open(settings.database, settings.data_dir)
     objects = FileStore(tmp_path / "objects")
-    service = KnowledgeService(KnowledgeStore(database, settings.retrieval), objects, e5, settings.ingest)  # type: ignore[arg-type]
+    service = Library(PostgresPassageStore(database, settings.retrieval), objects, e5, settings.ingest)  # type: ignore[arg-type]
     appointments = BuiltInAppointments(database, lambda: now_in_clinic(TEST_NOW), CLINIC_TIMEZONE)
     await appointments.seed(SAMPLE_CENTRE)
     opened = Backend(
-        settings, Knowledge(database, objects, service), appointments, await appointments.catalogue()
+        settings, KnowledgeParts(database, objects, service), appointments, await appointments.catalogue()
     )
     yield opened
     await opened.aclose()
