@@ -49,7 +49,7 @@ async def _measure(settings: Settings, turns: int) -> dict[str, list[float]]:
     backend = await Backend.open(settings)
     await backend.load_samples()
     assistant = Assistant(settings, backend)
-    search = backend.knowledge.search
+    search = backend.library.search
     retrieval_ms: list[float] = []
 
     async def timed_search(query: str, k: int = 5) -> Any:
@@ -59,7 +59,7 @@ async def _measure(settings: Settings, turns: int) -> dict[str, list[float]]:
         finally:
             retrieval_ms.append((time.perf_counter() - start) * 1000)
 
-    backend.knowledge.search = timed_search  # type: ignore[method-assign]
+    backend.library.search = timed_search  # type: ignore[method-assign]
     times: dict[str, list[float]] = {"question": [], "booking": []}
     questions = _questions()
     try:

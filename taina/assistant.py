@@ -71,7 +71,7 @@ class Assistant:
         return Dialogue(
             self._openai
             or DialoguePolicy(backend.catalogue, assistant=self.identity.assistant, now=self.now),
-            backend.knowledge,
+            backend.library,
             Toolbox([*tools.tools(), hand_off_tool()]),
             system_prompt=self._system_prompt,
             now=self.now,

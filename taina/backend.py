@@ -33,7 +33,7 @@ class Backend:
         return Accounts(self.knowledge_parts.database)
 
     @property
-    def knowledge(self) -> Library:
+    def library(self) -> Library:
         return self.knowledge_parts.library
 
     @classmethod
@@ -67,7 +67,7 @@ class Backend:
 
     async def load_samples(self) -> None:
         """On a first start with no documents, the sample centre's documents (TAINA_INGEST_SAMPLE_KB)."""
-        await ingest_sample_if_empty(self.knowledge, self.settings)
+        await ingest_sample_if_empty(self.library, self.settings)
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -19,7 +19,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
 @pytest.fixture
 async def talk(backend: Backend) -> Dialogue:
     for name in ("lista-de-precios.pdf", "seguros-aceptados.html", "preguntas-frecuentes.md"):
-        assert (await backend.knowledge.ingest_path(SAMPLE / name)).status == "ready"
+        assert (await backend.library.ingest_path(SAMPLE / name)).status == "ready"
     return Assistant(backend.settings, backend).dialogue("policy-test")
 
 
