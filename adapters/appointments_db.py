@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import asyncpg
 
-from adapters.policy.when import CLINIC_TIMEZONE
 from adapters.postgres import Database
 from engine.ports.appointments import (
     Appointment,
@@ -31,32 +31,16 @@ from engine.ports.appointments import (
 _COLUMNS = """a.id, a.doctor_id, d.name AS doctor_name, a.service_id, a.site_id, a.patient_name, a.patient_phone,
               a.starts_at, a.ends_at, a.status"""
 
-# The sample centre (taina/sample_kb/medicos.html): sites, services, doctors and their hours.
-SAMPLE_SITES = [
-    ("santo-domingo", "Santo Domingo (Piantini)", "Av. Abraham Lincoln núm. 1020"),
-    ("santiago", "Santiago (Los Jardines Metropolitanos)", "Av. Juan Pablo Duarte núm. 215"),
-]
-SAMPLE_SERVICES = [
-    ("cardiologia", "Cardiología", 20), ("pediatria", "Pediatría", 20), ("ginecologia", "Ginecología y obstetricia", 20),
-    ("medicina-interna", "Medicina interna", 20), ("medicina-general", "Medicina general", 15),
-    ("dermatologia", "Dermatología", 20), ("ortopedia", "Ortopedia y traumatología", 20),
-    ("endocrinologia", "Endocrinología", 20), ("psicologia", "Psicología", 50),
-]  # fmt: skip
-MORNING, AFTERNOON, DAY = (time(8), time(12)), (time(14), time(18)), (time(8), time(17))
-SAMPLE_DOCTORS: list[tuple[str, str, str, list[tuple[str, int, tuple[time, time]]]]] = [
-    ("almonte", "Dr. Rafael Almonte Peña", "cardiologia", [("santo-domingo", d, MORNING) for d in (0, 2, 4)]),
-    ("tavarez", "Dra. Carolina Tavárez", "cardiologia", [("santiago", d, AFTERNOON) for d in (1, 3)]),
-    ("rosario", "Dra. Yokasta Rosario", "pediatria", [("santo-domingo", d, MORNING) for d in range(5)]),
-    ("guzman", "Dr. Luis Manuel Guzmán", "pediatria", [("santiago", d, DAY) for d in (0, 2, 5)]),
-    ("cabral", "Dra. Mariel Cabral", "ginecologia",
-     [("santo-domingo", 1, DAY), ("santo-domingo", 3, DAY), ("santiago", 4, DAY)]),
-    ("polanco", "Dr. José Ernesto Polanco", "medicina-interna", [("santo-domingo", d, DAY) for d in range(5)]),
-    ("batista", "Dra. Ana Julia Batista", "medicina-general", [("santiago", d, DAY) for d in range(6)]),
-    ("sencion", "Dra. Paola Sención", "dermatologia", [("santo-domingo", 2, DAY), ("santiago", 3, DAY)]),
-    ("jimenez", "Dr. Héctor Jiménez Ureña", "ortopedia", [("santiago", d, DAY) for d in (0, 2)]),
-    ("mejia", "Dra. Rosa Elena Mejía", "endocrinologia", [("santo-domingo", 0, DAY)]),
-    ("fermin", "Lic. Miguel Ángel Fermín", "psicologia", [("santiago", d, DAY) for d in range(5)]),
-]  # fmt: skip
+Hours = tuple[str, int, tuple[time, time]]  # site id, weekday (Monday is 0), from and until
+
+
+@dataclass(frozen=True)
+class CentreSeed:
+    """A centre's sites, services, doctors and their working hours, for an empty built-in service."""
+
+    sites: Sequence[tuple[str, str, str]]  # id, name, address
+    services: Sequence[tuple[str, str, int]]  # id, name, minutes
+    doctors: Sequence[tuple[str, str, str, Sequence[Hours]]]  # id, name, service id, hours
 
 
 def normalize_phone(phone: str) -> str:
@@ -67,23 +51,26 @@ def normalize_phone(phone: str) -> str:
 
 
 class BuiltInAppointments:
-    def __init__(self, database: Database, now: Callable[[], datetime]) -> None:
+    """``now`` is the clinic's clock and ``timezone`` its zone: doctors' hours are local times there."""
+
+    def __init__(self, database: Database, now: Callable[[], datetime], timezone: tzinfo) -> None:
         self.db = database
         self._now = now
+        self._timezone = timezone
 
-    async def seed_sample_centre(self) -> bool:
-        """Load the sample centre's sites, services, doctors and hours if there are none yet."""
+    async def seed(self, centre: CentreSeed) -> bool:
+        """Load ``centre``'s sites, services, doctors and hours if there are none yet."""
         async with self.db.pool.acquire() as connection, connection.transaction():
             if await connection.fetchval("SELECT count(*) FROM doctors"):
                 return False
-            await connection.executemany("INSERT INTO sites VALUES ($1, $2, $3)", SAMPLE_SITES)
-            await connection.executemany("INSERT INTO services VALUES ($1, $2, $3)", SAMPLE_SERVICES)
+            await connection.executemany("INSERT INTO sites VALUES ($1, $2, $3)", centre.sites)
+            await connection.executemany("INSERT INTO services VALUES ($1, $2, $3)", centre.services)
             await connection.executemany(
-                "INSERT INTO doctors VALUES ($1, $2, $3)", [(i, n, s) for i, n, s, _ in SAMPLE_DOCTORS]
+                "INSERT INTO doctors VALUES ($1, $2, $3)", [(i, n, s) for i, n, s, _ in centre.doctors]
             )
             await connection.executemany(
                 "INSERT INTO working_hours VALUES ($1, $2, $3, $4, $5)",
-                [(i, site, day, a, b) for i, _n, _s, hours in SAMPLE_DOCTORS for site, day, (a, b) in hours],
+                [(i, site, day, a, b) for i, _n, _s, hours in centre.doctors for site, day, (a, b) in hours],
             )
         return True
 
@@ -121,7 +108,7 @@ class BuiltInAppointments:
         if not hours:
             await self._check_known(service_id, site_id, doctor_id)
             return []
-        day_start = datetime.combine(day, time(0), CLINIC_TIMEZONE)
+        day_start = datetime.combine(day, time(0), self._timezone)
         booked = await self.db.fetch(
             """SELECT doctor_id, starts_at, ends_at FROM appointments
                WHERE status = 'booked' AND doctor_id = ANY($1::text[]) AND starts_at < $3 AND ends_at > $2""",
@@ -131,8 +118,8 @@ class BuiltInAppointments:
         slots: list[Slot] = []
         for h in hours:
             length = timedelta(minutes=h["minutes"])
-            start = datetime.combine(day, h["starts"], CLINIC_TIMEZONE)
-            end = datetime.combine(day, h["ends"], CLINIC_TIMEZONE)
+            start = datetime.combine(day, h["starts"], self._timezone)
+            end = datetime.combine(day, h["ends"], self._timezone)
             while start + length <= end:
                 taken = any(
                     b["doctor_id"] == h["doctor_id"]
@@ -258,8 +245,8 @@ class BuiltInAppointments:
 
     async def _within_hours(self, slot: Slot) -> bool:
         """The slot is one of the doctor's: their service, at that site, on the grid of their working hours."""
-        local = slot.starts_at.astimezone(CLINIC_TIMEZONE)
-        end = slot.ends_at.astimezone(CLINIC_TIMEZONE)
+        local = slot.starts_at.astimezone(self._timezone)
+        end = slot.ends_at.astimezone(self._timezone)
         rows = await self.db.fetch(
             """SELECT w.starts, s.minutes FROM working_hours w JOIN doctors d ON d.id = w.doctor_id
                  JOIN services s ON s.id = d.service_id

@@ -27,11 +27,6 @@ from engine.audio import PROCESSING_RATE, AudioFrame
 from engine.options import Section, knob
 from engine.ports.speech import ProviderError, Transcript
 
-SAMPLE_KEYTERMS = (
-    "Caribe Salud", "Piantini", "Los Jardines", "Tavárez", "Almonte", "Polanco", "Sención", "Cabral", "Batista",
-    "ARS Humano", "SENASA", "ARS Universal", "Mapfre Salud", "cardiología", "pediatría",
-)  # fmt: skip
-
 
 class DeepgramSettings(Section):
     prefix: ClassVar[str] = "TAINA_DEEPGRAM"
@@ -57,8 +52,9 @@ class DeepgramSettings(Section):
     )
     smart_format: bool = knob(True, "Numbers, dates and punctuation formatted by Deepgram.")
     keyterms: tuple[str, ...] = knob(
-        SAMPLE_KEYTERMS,
-        "Comma-separated names Deepgram should expect: doctors, sites, insurers (nova-3 keyterm).",
+        (),
+        "Comma-separated names Deepgram should expect: doctors, sites, insurers (nova-3 keyterm); empty: the "
+        "clinic's own (taina/clinic/keyterms.py).",
     )
     keepalive_s: float = knob(
         4.0, "KeepAlive sent after this long without audio, in s (Deepgram closes after ~10 s).", ge=0.5, le=9

@@ -53,7 +53,7 @@ async def _measure(settings: Settings, turns: int) -> dict[str, list[float]]:
 
 
 async def _timed(assistant: Assistant, backend: Backend, turns: int) -> dict[str, list[float]]:
-    search = backend.knowledge.search
+    search = backend.library.search
     retrieval_ms: list[float] = []
 
     async def timed_search(query: str, k: int = 5) -> Any:
@@ -63,7 +63,7 @@ async def _timed(assistant: Assistant, backend: Backend, turns: int) -> dict[str
         finally:
             retrieval_ms.append((time.perf_counter() - start) * 1000)
 
-    backend.knowledge.search = timed_search  # type: ignore[method-assign]
+    backend.library.search = timed_search  # type: ignore[method-assign]
     times: dict[str, list[float]] = {"question": [], "booking": []}
     questions = _questions()
     try:
@@ -79,7 +79,7 @@ async def _timed(assistant: Assistant, backend: Backend, turns: int) -> dict[str
             script = [line.format(phone=f"809555{conversation:04d}") for line in BOOKING]
             done += await _turns(assistant.dialogue(f"b{conversation}"), script, times["booking"])
     finally:
-        backend.knowledge.search = search  # type: ignore[method-assign]
+        backend.library.search = search  # type: ignore[method-assign]
     return {**times, "retrieval": retrieval_ms}
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from adapters.e5_embedder import E5Embedder
 from adapters.file_store import FileStore
-from adapters.knowledge_store import KnowledgeStore, RetrievalSettings
+from adapters.passage_store import PostgresPassageStore, RetrievalSettings
 from adapters.postgres import Database, DatabaseSettings
 from taina.knowledge.extract import extract
-from taina.knowledge.ingest import IngestSettings, KnowledgeService
+from taina.knowledge.ingest import IngestSettings, Library
 
 TARGET_PAGES_PER_S = 10.0
 SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
@@ -47,8 +47,11 @@ async def _measure(runs: int) -> dict[str, Any]:
     extract_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
         db = await Database.open(DatabaseSettings(), Path(tmp))
-        service = KnowledgeService(
-            KnowledgeStore(db, RetrievalSettings()), FileStore(Path(tmp) / "objects"), embedder, settings
+        service = Library(
+            PostgresPassageStore(db, RetrievalSettings()),
+            FileStore(Path(tmp) / "objects"),
+            embedder,
+            settings,
         )
         try:
             started = time.perf_counter()
@@ -66,12 +69,12 @@ async def _measure(runs: int) -> dict[str, Any]:
     return {
         "benchmark": "ingest",
         "pages": pages,
-        "passages": result.chunks,
+        "passages": result.passages,
         "pages_per_s": round(pages / total_s, 2),
         "seconds": round(total_s, 2),
         "extract_share": f"{extract_s / total_s:.0%}",
         "embedding_share": f"{min(embed_s / total_s, 1):.0%}",
-        "embedding_ms_per_passage": round(embed_s * 1000 / max(result.chunks, 1), 1),
+        "embedding_ms_per_passage": round(embed_s * 1000 / max(result.passages, 1), 1),
         "target_pages_per_s": TARGET_PAGES_PER_S,
         "meets_target": pages / total_s >= TARGET_PAGES_PER_S,
     }

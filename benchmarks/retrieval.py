@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.knowledge_store import KnowledgeStore, RetrievalSettings
+from adapters.passage_store import PostgresPassageStore, RetrievalSettings
 from adapters.postgres import Database, DatabaseSettings
 
 SIZES = (10_000, 100_000)
@@ -107,7 +107,7 @@ async def _measure(runs: int) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory() as tmp:
         db = await Database.open(DatabaseSettings(), Path(tmp))
-        store = KnowledgeStore(db, RetrievalSettings())
+        store = PostgresPassageStore(db, RetrievalSettings())
         try:
             for size in SIZES:
                 started = time.perf_counter()

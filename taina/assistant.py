@@ -12,13 +12,15 @@ from pydantic import field_validator
 from adapters.echo_responder import EchoResponder
 from adapters.openai_chat import OpenAIChat
 from adapters.policy.policy import DialoguePolicy
-from adapters.policy.when import now_in_clinic
 from engine.appointment_tools import AppointmentTools, describe_catalogue
-from engine.dialogue import SYSTEM_PROMPT, Dialogue
+from engine.dialogue import Dialogue
 from engine.handoff import hand_off_tool
 from engine.options import Section, SettingsError, knob
 from engine.tools import Toolbox
 from taina.backend import Backend
+from taina.clinic.clock import ClinicClock
+from taina.clinic.identity import ClinicIdentity
+from taina.clinic.prompt import SYSTEM_PROMPT
 
 if TYPE_CHECKING:
     from taina.settings import Settings
@@ -102,16 +104,14 @@ class Assistant:
         if self.backend is not None:
             self.language_model = self._openai.name if self._openai else DialoguePolicy.name
         self.settings = settings
-        template = settings.dialogue.system_prompt or SYSTEM_PROMPT
-        prompt = template.replace("{assistant}", settings.dialogue.assistant_name).replace(
-            "{organisation}", settings.dialogue.organisation
-        )
+        self.identity = ClinicIdentity.from_settings(settings)
+        prompt = self.identity.fill(settings.dialogue.system_prompt or SYSTEM_PROMPT)
         if self.backend is not None:
             prompt += "\n\nCatálogo de citas:\n" + describe_catalogue(self.backend.catalogue)
         self._system_prompt = prompt
 
     def now(self) -> datetime:
-        return now_in_clinic(self.settings.dialogue.now)
+        return ClinicClock(self.settings.dialogue.now).now()
 
     def dialogue(self, conversation_id: str) -> Dialogue:
         """A new conversation: its own memory, its own booking in progress."""
@@ -121,8 +121,9 @@ class Assistant:
         tools = AppointmentTools(backend.appointments, backend.catalogue, conversation_id, self.now)
         settings = self.settings.dialogue
         return Dialogue(
-            self._openai or DialoguePolicy(backend.catalogue),
-            backend.knowledge,
+            self._openai
+            or DialoguePolicy(backend.catalogue, assistant=self.identity.assistant, now=self.now),
+            backend.library,
             Toolbox([*tools.tools(), hand_off_tool()]),
             system_prompt=self._system_prompt,
             now=self.now,

@@ -11,11 +11,12 @@ import structlog
 from adapters.accounts_db import Accounts
 from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import HttpAppointments
-from adapters.policy.when import now_in_clinic
 from engine.ports.appointments import Appointments, Catalogue
 from engine.ports.knowledge import Embedder
-from taina.knowledge.ingest import KnowledgeService
-from taina.knowledge.open import Knowledge, ingest_sample_if_empty
+from taina.clinic.clock import ClinicClock
+from taina.clinic.sample import SAMPLE_CENTRE
+from taina.knowledge.ingest import Library
+from taina.knowledge.open import KnowledgeParts, ingest_sample_if_empty
 
 if TYPE_CHECKING:
     from taina.settings import Settings
@@ -26,7 +27,7 @@ log = structlog.get_logger("taina.backend")
 @dataclass
 class Backend:
     settings: Settings
-    knowledge_parts: Knowledge
+    knowledge_parts: KnowledgeParts
     appointments: Appointments
     catalogue: Catalogue
     _http: HttpAppointments | None = None
@@ -36,21 +37,22 @@ class Backend:
         return Accounts(self.knowledge_parts.database)
 
     @property
-    def knowledge(self) -> KnowledgeService:
-        return self.knowledge_parts.service
+    def library(self) -> Library:
+        return self.knowledge_parts.library
 
     @classmethod
     async def open(cls, settings: Settings, embedder: Embedder | None = None) -> Backend:
         """Everything checked now: an unreachable database, store or booking system fails here, with its reason."""
-        knowledge = await Knowledge.open(settings, embedder)
+        knowledge = await KnowledgeParts.open(settings, embedder)
         http: HttpAppointments | None = None
         try:
             appointments: Appointments
             if settings.appointments.url:
                 appointments = http = HttpAppointments(settings.appointments)
             else:
-                built = BuiltInAppointments(knowledge.database, lambda: now_in_clinic(settings.dialogue.now))
-                if settings.appointments.seed_sample and await built.seed_sample_centre():
+                clock = ClinicClock(settings.dialogue.now)
+                built = BuiltInAppointments(knowledge.database, clock, clock.timezone)
+                if settings.appointments.seed_sample and await built.seed(SAMPLE_CENTRE):
                     log.info("appointments.sample_seeded")
                 appointments = built
             catalogue = await appointments.catalogue()
@@ -69,7 +71,7 @@ class Backend:
 
     async def load_samples(self) -> None:
         """On a first start with no documents, the sample centre's documents (TAINA_INGEST_SAMPLE_KB)."""
-        await ingest_sample_if_empty(self.knowledge, self.settings)
+        await ingest_sample_if_empty(self.library, self.settings)
 
     async def aclose(self) -> None:
         if self._http is not None:

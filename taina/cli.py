@@ -17,9 +17,9 @@ from engine.options import SettingsError
 from taina.settings import Settings, describe
 
 if TYPE_CHECKING:
-    from adapters.knowledge_store import DocumentRow
+    from engine.ports.knowledge import DocumentRow
     from taina.app import App
-    from taina.knowledge.ingest import KnowledgeService
+    from taina.knowledge.ingest import Library
 
 EXIT_USAGE = 2
 
@@ -94,17 +94,17 @@ def _expand(paths: list[str]) -> list[Path]:
     return files
 
 
-async def _with_knowledge(settings: Settings, work: Callable[[KnowledgeService], Awaitable[int]]) -> int:
+async def _with_knowledge(settings: Settings, work: Callable[[Library], Awaitable[int]]) -> int:
     from adapters.postgres import DatabaseError
     from engine.ports.storage import StorageError
-    from taina.knowledge.open import Knowledge
+    from taina.knowledge.open import KnowledgeParts
 
     try:
-        knowledge = await Knowledge.open(settings)
+        knowledge = await KnowledgeParts.open(settings)
     except (DatabaseError, StorageError) as exc:
         return _fail(str(exc), code=1)
     try:
-        return await work(knowledge.service)
+        return await work(knowledge.library)
     finally:
         await knowledge.aclose()
 
@@ -159,8 +159,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_appointments(args: argparse.Namespace) -> int:
     from adapters.appointments_db import BuiltInAppointments
     from adapters.appointments_http import appointment_json
-    from adapters.policy.when import CLINIC_TIMEZONE
     from engine.spoken import written_moment
+    from taina.clinic.clock import CLINIC_TIMEZONE
 
     async def work(app: App) -> int:
         assert app.backend is not None
@@ -234,7 +234,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not files:
         return _fail("no files to ingest")
 
-    async def work(kb: KnowledgeService) -> int:
+    async def work(kb: Library) -> int:
         show_bar = not args.json and sys.stderr.isatty()
         failures = 0
         with tqdm(total=len(files), unit="doc", desc="Ingiriendo", disable=not show_bar) as bar:
@@ -244,7 +244,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 if args.json:
                     print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
                 else:
-                    detail = result.error or f"{result.chunks} passages"
+                    detail = result.error or f"{result.passages} passages"
                     bar.write(f"{result.status:9} {path}  {detail}")
                 bar.update()
         return 1 if failures else 0
@@ -256,7 +256,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not args.query.strip():
         return _fail("the question is empty")
 
-    async def work(kb: KnowledgeService) -> int:
+    async def work(kb: Library) -> int:
         passages = await kb.search(args.query, args.k)
         if args.json:
             print(json.dumps([asdict(p) for p in passages], ensure_ascii=False))
@@ -270,7 +270,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_documents(args: argparse.Namespace) -> int:
-    async def work(kb: KnowledgeService) -> int:
+    async def work(kb: Library) -> int:
         if args.action == "list":
             rows = await kb.store.documents()
             if args.json:

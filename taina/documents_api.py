@@ -19,13 +19,13 @@ from starlette.datastructures import UploadFile
 
 from taina.auth import Auth, Principal
 from taina.http_errors import ApiError
-from taina.knowledge.ingest import KnowledgeService
+from taina.knowledge.ingest import Library
 
 DocumentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="document id")]
 MAX_FILES = 50
 
 
-def documents_router(auth: Auth, knowledge: KnowledgeService, max_bytes: int) -> APIRouter:
+def documents_router(auth: Auth, knowledge: Library, max_bytes: int) -> APIRouter:
     router = APIRouter(tags=["documents"])
     viewer = Depends(auth.require("viewer"))  # defaults, not annotations: those are strings here
     editor = Depends(auth.require("editor"))

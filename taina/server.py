@@ -187,7 +187,7 @@ def create_app(runtime: App) -> FastAPI:
         app.include_router(appointments_router(backend.appointments, settings.appointments.api_token, auth))
         database = backend.knowledge_parts.database
         app.include_router(admin_router(auth, backend.accounts, Conversations(database), runtime.recordings))
-        app.include_router(documents_router(auth, backend.knowledge, settings.ingest.max_bytes))
+        app.include_router(documents_router(auth, backend.library, settings.ingest.max_bytes))
         stored_settings = StoredSettings(database)
         app.include_router(settings_router(auth, stored_settings, runtime))
     return app

@@ -28,9 +28,9 @@ from adapters.appointments_http import AppointmentsSettings
 from adapters.deepgram_stt import DeepgramSettings
 from adapters.elevenlabs_tts import ElevenLabsSettings
 from adapters.espeak_tts import EspeakSettings
-from adapters.knowledge_store import RetrievalSettings
 from adapters.openai_chat import OpenAISettings
 from adapters.openai_embedder import EmbeddingSettings
+from adapters.passage_store import RetrievalSettings
 from adapters.postgres import DatabaseSettings
 from adapters.recordings import RecordingSettings
 from adapters.s3_store import StorageSettings

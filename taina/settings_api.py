@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from adapters.postgres import Database
+from adapters.settings_db import SettingsOverrides
 from engine.options import SettingsError
 from taina.app import App
 from taina.auth import Auth, Principal
@@ -48,27 +49,11 @@ class SettingsChange(BaseModel):
     values: dict[str, str | None] = Field(max_length=len(EDITABLE))
 
 
-class StoredSettings:
+class StoredSettings(SettingsOverrides):
+    """The dashboard's editable settings (EDITABLE) as stored in the database."""
+
     def __init__(self, database: Database) -> None:
-        self._db = database
-
-    async def load(self) -> dict[str, str]:
-        rows = await self._db.fetch("SELECT name, value FROM settings_overrides")
-        return {r["name"]: r["value"] for r in rows if r["name"] in EDITABLE}
-
-    async def save(self, values: Mapping[str, str | None], user_id: str) -> None:
-        async with self._db.pool.acquire() as connection, connection.transaction():
-            for name, value in values.items():
-                if value is None:
-                    await connection.execute("DELETE FROM settings_overrides WHERE name = $1", name)
-                else:
-                    await connection.execute(
-                        "INSERT INTO settings_overrides (name, value, updated_by) VALUES ($1, $2, $3)"
-                        " ON CONFLICT (name) DO UPDATE SET value = $2, updated_by = $3, updated_at = now()",
-                        name,
-                        value,
-                        user_id,
-                    )
+        super().__init__(database, EDITABLE)
 
 
 def effective(overrides: Mapping[str, str]) -> Settings:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from adapters.appointments_db import BuiltInAppointments
-from adapters.policy.when import now_in_clinic
 from adapters.postgres import Database, DatabaseSettings
 from engine.ports.appointments import AppointmentNotFound, SlotTaken
+from taina.clinic.clock import CLINIC_TIMEZONE, now_in_clinic
+from taina.clinic.sample import SAMPLE_CENTRE
 
 NOW = now_in_clinic("2026-11-25T09:00:00")  # a Wednesday
 THURSDAY = date(2026, 11, 26)
@@ -21,9 +22,9 @@ THURSDAY = date(2026, 11, 26)
 @pytest.fixture
 async def appointments(database_url: str, tmp_path: Path) -> AsyncIterator[BuiltInAppointments]:
     database = await Database.open(DatabaseSettings(url=database_url, pool_size=4), tmp_path)
-    service = BuiltInAppointments(database, lambda: NOW)
-    assert await service.seed_sample_centre()
-    assert not await service.seed_sample_centre()  # only once
+    service = BuiltInAppointments(database, lambda: NOW, CLINIC_TIMEZONE)
+    assert await service.seed(SAMPLE_CENTRE)
+    assert not await service.seed(SAMPLE_CENTRE)  # only once
     yield service
     await database.aclose()
 

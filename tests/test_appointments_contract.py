@@ -16,10 +16,10 @@ from fastapi import FastAPI, Request, Response
 
 from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import AppointmentsSettings, AppointmentsUnavailable, HttpAppointments
-from adapters.policy.when import CLINIC_TIMEZONE
 from engine.ports.appointments import AppointmentNotFound, Appointments, SlotTaken
 from taina.appointments_api import appointments_router
 from taina.backend import Backend
+from taina.clinic.clock import CLINIC_TIMEZONE
 from taina.http_errors import answer_errors_as_json
 
 THURSDAY = date(2026, 11, 26)

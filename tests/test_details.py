@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.appointments_db import SAMPLE_DOCTORS, SAMPLE_SERVICES, SAMPLE_SITES
 from adapters.policy.details import find_details, find_name
-from adapters.policy.when import now_in_clinic, parse_when
+from adapters.policy.when import parse_when
 from engine.ports.appointments import Catalogue, Doctor, Service, Site
+from taina.clinic.clock import now_in_clinic
+from taina.clinic.sample import SAMPLE_DOCTORS, SAMPLE_SERVICES, SAMPLE_SITES
 
 LABELLED = Path(__file__).parent / "dialogue_slots.tsv"
 NOW = now_in_clinic("2026-11-25T09:00:00")

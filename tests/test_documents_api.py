@@ -35,7 +35,7 @@ async def api(
     app = FastAPI()
     answer_errors_as_json(app)
     app.include_router(auth.router())
-    app.include_router(documents_router(auth, backend.knowledge, max_bytes=5_000))
+    app.include_router(documents_router(auth, backend.library, max_bytes=5_000))
     headers = {}
     async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
         for role in ("editor", "viewer"):

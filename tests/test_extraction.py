@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from engine.chunking import sentences
-from taina.knowledge.chunks import chunk_sections
 from taina.knowledge.extract import ExtractionError, Section, check_name, extract
+from taina.knowledge.passages import split_passages
 
 SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
 LIMIT = 200_000_000
@@ -54,7 +54,7 @@ def test_sentences_and_chunks_respect_headings_with_overlap() -> None:
         "Con el Dr. Peña a las 7:00 a. m. Luego, Av. Duarte núm. 5.", "Fin."
     ]  # fmt: skip
     long_text = " ".join(f"Esta es la oración número {i} del texto." for i in range(30))
-    chunks = chunk_sections("Doc", [Section("Uno", [long_text]), Section("Dos", ["Corta."])], 30, 1)
+    chunks = split_passages("Doc", [Section("Uno", [long_text]), Section("Dos", ["Corta."])], 30, 1)
     headings = [c.heading for c in chunks]
     assert headings[-1] == "Doc — Dos" and chunks[-1].text == "Corta."
     first, second = chunks[0].text, chunks[1].text

@@ -13,27 +13,25 @@ import pytest
 from conftest import S3Server
 
 from adapters.file_store import FileStore
-from adapters.knowledge_store import KnowledgeStore, RetrievalSettings
+from adapters.passage_store import PostgresPassageStore, RetrievalSettings
 from adapters.postgres import Database, DatabaseError, DatabaseSettings, migrations
 from engine.ports.storage import ObjectStore, StorageError
-from taina.knowledge.ingest import IngestSettings, KnowledgeService
+from taina.knowledge.ingest import IngestSettings, Library
 
 SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
 QUESTIONS = Path(__file__).parent / "kb_questions.tsv"
 
 
-async def open_service(
-    url: str, objects: ObjectStore, e5: Any, **ingest: Any
-) -> tuple[Database, KnowledgeService]:
+async def open_service(url: str, objects: ObjectStore, e5: Any, **ingest: Any) -> tuple[Database, Library]:
     database = await Database.open(DatabaseSettings(url=url), Path("/nonexistent"))
-    service = KnowledgeService(
-        KnowledgeStore(database, RetrievalSettings()), objects, e5, IngestSettings(**ingest)
+    service = Library(
+        PostgresPassageStore(database, RetrievalSettings()), objects, e5, IngestSettings(**ingest)
     )
     return database, service
 
 
 @pytest.fixture
-async def kb(database_url: str, tmp_path: Path, e5: Any) -> AsyncIterator[KnowledgeService]:
+async def kb(database_url: str, tmp_path: Path, e5: Any) -> AsyncIterator[Library]:
     database, service = await open_service(database_url, FileStore(tmp_path / "objects"), e5)
     yield service
     await database.aclose()
@@ -51,7 +49,7 @@ async def test_migrations_run_once_even_with_two_engines_starting_together(datab
         await database.aclose()
 
 
-async def test_the_sample_centre_answers_spoken_questions(kb: KnowledgeService) -> None:
+async def test_the_sample_centre_answers_spoken_questions(kb: Library) -> None:
     results = [await kb.ingest_path(path) for path in sorted(SAMPLE.iterdir())]
     assert len(results) >= 8 and all(r.status == "ready" for r in results), results
     assert {path.suffix for path in SAMPLE.iterdir()} >= {".md", ".html", ".pdf", ".docx"}
@@ -93,7 +91,7 @@ def password_pdf() -> bytes:
 
 
 async def test_bad_documents_get_clear_errors_and_nothing_ingested_changes(
-    kb: KnowledgeService, tmp_path: Path
+    kb: Library, tmp_path: Path
 ) -> None:
     good = await kb.ingest("horario.md", b"# Horario\n\nAbrimos de lunes a viernes de 8:00 a 17:00.\n")
     assert good.status == "ready"
@@ -129,7 +127,7 @@ async def test_bad_documents_get_clear_errors_and_nothing_ingested_changes(
     assert len(stored) == 1  # only the good document's original
 
 
-async def assert_term_counts_match(kb: KnowledgeService) -> None:
+async def assert_term_counts_match(kb: Library) -> None:
     """term_stats, kept up to date by every write, equals a fresh count over the whole table."""
     kept = await kb.store.db.fetch(
         "SELECT lexeme, passages FROM term_stats WHERE passages > 0 ORDER BY lexeme"
@@ -138,7 +136,7 @@ async def assert_term_counts_match(kb: KnowledgeService) -> None:
     assert [tuple(r) for r in kept] == [tuple(r) for r in fresh]
 
 
-async def test_reingest_replaces_and_delete_removes(kb: KnowledgeService, tmp_path: Path) -> None:
+async def test_reingest_replaces_and_delete_removes(kb: Library, tmp_path: Path) -> None:
     first = await kb.ingest("precios.md", b"# Precios\n\nLa consulta general cuesta RD$1,000.\n")
     again = await kb.ingest("precios.md", b"# Precios\n\nLa consulta general cuesta RD$1,000.\n")
     assert again.status == "unchanged" and again.id == first.id
@@ -167,7 +165,7 @@ async def test_reingest_replaces_and_delete_removes(kb: KnowledgeService, tmp_pa
     assert not await kb.delete(first.id or "")
 
 
-async def test_hostile_queries_are_harmless(kb: KnowledgeService) -> None:
+async def test_hostile_queries_are_harmless(kb: Library) -> None:
     await kb.ingest("seguros.md", b"# Seguros\n\nAceptamos ARS Humano y ARS Universal.\n")
     for query in ("'; DROP TABLE documents; --", "a & b | !c <-> (d", "seguro " * 20_000, "¿?", "   "):
         passages = await kb.search(query, k=3)
@@ -223,7 +221,7 @@ async def test_s3_store_on_a_real_s3_server(
     await wrong.aclose()
 
 
-async def test_concurrent_ingests_of_one_name_leave_one_document(kb: KnowledgeService) -> None:
+async def test_concurrent_ingests_of_one_name_leave_one_document(kb: Library) -> None:
     texts = [f"# Nota\n\nVersión {i} del texto de prueba.\n".encode() for i in range(3)]
     results = await asyncio.gather(*(kb.ingest("nota.md", t) for t in texts), return_exceptions=True)
     assert any(not isinstance(r, BaseException) and r.status == "ready" for r in results)

@@ -90,7 +90,7 @@ async def test_the_fake_speaks_what_the_official_client_reads(
                 names.append(call.function.name if call.function and call.function.name else "")
                 arguments.append(call.function.arguments if call.function and call.function.arguments else "")
             finish = choice.finish_reason or finish
-    await client.aclose()
+    await client.close()
     assert "".join(text) == "Sí, tengo." and "list_available_slots" in names and finish == "tool_calls"
     assert json.loads("".join(arguments)) == {"service_id": "pediatria", "date": None} and usage == 59
 

@@ -3,6 +3,7 @@ PostgreSQL with e5 embeddings, through the same Dialogue the voice session uses.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
 @pytest.fixture
 async def talk(backend: Backend) -> Dialogue:
     for name in ("lista-de-precios.pdf", "seguros-aceptados.html", "preguntas-frecuentes.md"):
-        assert (await backend.knowledge.ingest_path(SAMPLE / name)).status == "ready"
+        assert (await backend.library.ingest_path(SAMPLE / name)).status == "ready"
     return Assistant(backend.settings, backend).dialogue("policy-test")
 
 
@@ -57,3 +58,15 @@ async def test_without_an_appointments_system_it_says_how_to_book_instead() -> N
     plain = Dialogue(DialoguePolicy(catalogue=None))
     assert await reply(plain, "Quiero hacer una cita con la pediatra") == NO_BOOKING["book"]
     assert await reply(plain, "Necesito cancelar mi cita") == NO_BOOKING["cancel"]
+
+
+async def test_it_introduces_itself_by_the_name_it_is_given() -> None:
+    named = Dialogue(DialoguePolicy(catalogue=None, assistant="Anacaona"))
+    greeting = await reply(named, "Buenos días")
+    assert "Soy Anacaona" in greeting and "TAINA" not in greeting
+
+
+async def test_the_assistant_passes_the_configured_name_to_the_policy(backend: Backend) -> None:
+    dialogue = dataclasses.replace(backend.settings.dialogue, assistant_name="Anacaona")
+    talk = Assistant(dataclasses.replace(backend.settings, dialogue=dialogue), backend).dialogue("named")
+    assert "Soy Anacaona" in await reply(talk, "Hola")

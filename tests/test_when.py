@@ -6,7 +6,8 @@ from datetime import date, time
 
 import pytest
 
-from adapters.policy.when import When, now_in_clinic, parse_when
+from adapters.policy.when import When, parse_when
+from taina.clinic.clock import now_in_clinic
 
 NOW = now_in_clinic("2026-11-25T09:00:00")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,6 @@ import structlog
 from adapters.policy.answers import compose_answer
 from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, classify
-from adapters.policy.when import now_in_clinic
 from engine.handoff import HAND_OFF
 from engine.ports.appointments import Catalogue
 from engine.ports.language import Cited, LanguageModelEvent, Prompt, TextDelta, ToolCall
@@ -29,14 +28,23 @@ log = structlog.get_logger("taina.policy")
 NOT_KNOWN = (
     "No tengo esa información. ¿Le puedo ayudar con otra cosa, como horarios, precios, seguros o médicos?"
 )
-REPLIES: dict[Intent, str] = {
-    "greeting": "¡Hola! Soy TAINA, la asistente virtual. ¿En qué le puedo ayudar?",
-    "thanks": "¡Con mucho gusto! ¿Le ayudo con algo más?",
-    "goodbye": "Gracias por llamar. ¡Que tenga un buen día!",
-    "human": "Todavía no puedo pasarle con una persona desde aquí. Puede llamar a recepción en horario de oficina.",
-    "affirm": "Perfecto. ¿En qué más le puedo ayudar?",
-    "deny": "Entendido. ¿En qué más le puedo ayudar?",
-}
+# The name it says when it is given none (the default of TAINA_DIALOGUE_ASSISTANT_NAME).
+DEFAULT_ASSISTANT = "TAINA"
+
+
+def replies(assistant: str) -> dict[Intent, str]:
+    """What it says to small talk, introducing itself as ``assistant``."""
+    return {
+        "greeting": f"¡Hola! Soy {assistant}, la asistente virtual. ¿En qué le puedo ayudar?",
+        "thanks": "¡Con mucho gusto! ¿Le ayudo con algo más?",
+        "goodbye": "Gracias por llamar. ¡Que tenga un buen día!",
+        "human": "Todavía no puedo pasarle con una persona desde aquí. Puede llamar a recepción en horario de oficina.",
+        "affirm": "Perfecto. ¿En qué más le puedo ayudar?",
+        "deny": "Entendido. ¿En qué más le puedo ayudar?",
+    }
+
+
+REPLIES = replies(DEFAULT_ASSISTANT)
 NO_BOOKING = {  # when no appointments system is configured
     "book": "Todavía no puedo hacer citas por voz. Puede reservarla por teléfono, por WhatsApp o en recepción.",
     "reschedule": "Todavía no puedo cambiar citas por voz. Puede hacerlo por teléfono, por WhatsApp o en recepción.",
@@ -45,20 +53,31 @@ NO_BOOKING = {  # when no appointments system is configured
 
 
 class DialoguePolicy:
+    """``assistant`` is the name it introduces itself by; ``now`` the clinic's clock, for prompts that bring no
+    time (the dialogue gives every prompt its own); by default the computer's local time."""
+
     name = "policy"
 
-    def __init__(self, catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        *,
+        assistant: str = DEFAULT_ASSISTANT,
+        now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    ) -> None:
         self.booking = Booking(catalogue) if catalogue is not None else None
+        self.replies = replies(assistant)
+        self._now = now
 
     async def respond(self, prompt: Prompt) -> AsyncIterator[LanguageModelEvent]:
         for event in self.step(prompt):
             yield event
 
     def step(self, prompt: Prompt) -> list[LanguageModelEvent]:
-        now = prompt.now or now_in_clinic()
+        now = prompt.now or self._now()
         last = prompt.messages[-1] if prompt.messages else None
         if last is not None and last.role == "tool" and _called(prompt, last.tool_call_id) == HAND_OFF:
-            return [TextDelta(REPLIES["human"]), Cited(())]
+            return [TextDelta(self.replies["human"]), Cited(())]
         if last is not None and last.role == "tool" and self.booking is not None:
             return [*self.booking.result(_result(last.content), now), Cited(())]
         said = next((m.content for m in reversed(prompt.messages) if m.role == "user"), "").strip()
@@ -88,7 +107,7 @@ class DialoguePolicy:
             return list(booking.start(intent, said, now))
         pending = booking.pending_question(now) if booking is not None else ""
         if intent != "information":
-            reply = REPLIES[intent]
+            reply = self.replies[intent]
             if pending and intent in ("greeting", "thanks"):
                 reply = f"{reply.split('¿')[0].strip()} {pending}"
             return [TextDelta(reply), Cited(())]

@@ -1,8 +1,8 @@
 """When a person wants an appointment, from how they say it in (Dominican) Spanish.
 
 "mañana a las tres y media", "el jueves que viene en la tarde", "pasado mañana temprano",
-"el 5 de diciembre a las 10", "no, mejor a las cuatro". Times are the clinic's local time
-(America/Santo_Domingo); "now" comes from the caller, so tests can fix it (TAINA_NOW).
+"el 5 de diciembre a las 10", "no, mejor a las cuatro". Times are the clinic's local time: "now" comes from
+the caller (the app's clinic clock, taina/clinic/clock.py), so tests can fix it (TAINA_NOW).
 
 A bare hour from 1 to 6 means the afternoon ("a las tres" is 15:00): nobody books a clinic at 3 a.m.
 """
@@ -14,9 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-CLINIC_TIMEZONE = ZoneInfo("America/Santo_Domingo")
 PartOfDay = Literal["mañana", "tarde", "noche"]
 
 MONTHS = {m: i + 1 for i, m in enumerate(
@@ -52,18 +50,6 @@ class When:
             self.at or (None if self.part_of_day else earlier.at),
             self.part_of_day or (None if self.at else earlier.part_of_day),
         )
-
-
-def now_in_clinic(fixed: str = "") -> datetime:
-    """The clinic's current time, or ``fixed`` (ISO 8601, as in TAINA_NOW) when given."""
-    if fixed:
-        moment = datetime.fromisoformat(fixed)
-        return (
-            moment.replace(tzinfo=CLINIC_TIMEZONE)
-            if moment.tzinfo is None
-            else moment.astimezone(CLINIC_TIMEZONE)
-        )
-    return datetime.now(CLINIC_TIMEZONE)
 
 
 def plain(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Documents in: check, extract, chunk, embed, keep the original, replace the passages in one transaction.
+"""Documents in: check, extract, split into passages, embed, keep the original, replace the passages in one transaction.
 
 Whatever goes wrong with one document is recorded on it (or refused before anything is stored), the rest of a
 batch goes on, and a document that was already ingested keeps its passages until a good new version replaces
@@ -16,12 +16,11 @@ from typing import ClassVar, Literal
 import structlog
 from pydantic import model_validator
 
-from adapters.knowledge_store import KnowledgeStore, NewDocument, new_document_id
 from engine.options import Section, knob
-from engine.ports.knowledge import Embedder, Passage
+from engine.ports.knowledge import Embedder, NewDocument, Passage, PassageStore, new_document_id
 from engine.ports.storage import ObjectStore
-from taina.knowledge.chunks import chunk_sections
 from taina.knowledge.extract import ExtractionError, check_name, extract, media_type_of
+from taina.knowledge.passages import split_passages
 
 
 class IngestSettings(Section):
@@ -54,18 +53,21 @@ class IngestResult:
     status: Status
     id: str | None = None
     title: str | None = None
-    chunks: int = 0
+    passages: int = 0
     error: str | None = None
 
     def as_json(self) -> dict[str, object]:
-        return asdict(self)
+        """As the API and the CLI say it: the passages are "chunks" there."""
+        fields = asdict(self)
+        return {("chunks" if name == "passages" else name): value for name, value in fields.items()}
 
 
-class KnowledgeService:
-    """The knowledge base: ingestion and deletion for operators, search for the conversation."""
+class Library:
+    """The organisation's documents: ingestion and deletion for operators, search for the conversation (it is
+    the KnowledgeBase the dialogue searches). Documents and passages are in ``store``, originals in ``objects``."""
 
     def __init__(
-        self, store: KnowledgeStore, objects: ObjectStore, embedder: Embedder, settings: IngestSettings
+        self, store: PassageStore, objects: ObjectStore, embedder: Embedder, settings: IngestSettings
     ) -> None:
         self.store = store
         self.objects = objects
@@ -94,7 +96,7 @@ class KnowledgeService:
         return await self.ingest(name, await asyncio.to_thread(path.read_bytes))
 
     async def reindex(self, document_id: str) -> IngestResult | None:
-        """Extract, chunk and embed a stored document again from its original (None if there is none)."""
+        """Extract, split and embed a stored document again from its original (None if there is none)."""
         row = await self.store.document(document_id)
         if row is None or not row.object_key:
             return None
@@ -129,10 +131,10 @@ class KnowledgeService:
             extracted = await asyncio.to_thread(extract, name, data, self._settings.max_unpacked_bytes)
         except ExtractionError as exc:
             return await self._failed(name, media_type, len(data), str(exc))
-        chunks = chunk_sections(
+        passages = split_passages(
             extracted.title, extracted.sections, self._settings.chunk_words, self._settings.overlap_sentences
         )
-        vectors = await self.embedder.embed_passages([f"{c.heading}. {c.text}" for c in chunks])
+        vectors = await self.embedder.embed_passages([f"{p.heading}. {p.text}" for p in passages])
 
         document_id = existing.id if existing is not None else new_document_id()
         key = f"documents/{document_id}/{sha[:16]}{PurePosixPath(name).suffix.lower()}"
@@ -140,7 +142,7 @@ class KnowledgeService:
         document = NewDocument(name, extracted.title, media_type, sha, len(data), key, extracted.pages)
         try:
             document_id = await self.store.replace(
-                document_id, document, [(c.heading, c.text) for c in chunks], vectors, self.embedder.name
+                document_id, document, [(p.heading, p.text) for p in passages], vectors, self.embedder.name
             )
         except BaseException:
             if existing is None or existing.object_key != key:
@@ -149,9 +151,13 @@ class KnowledgeService:
         if existing is not None and existing.object_key and existing.object_key != key:
             await self.objects.delete(existing.object_key)
         log.info(
-            "document.ingested", id=document_id, name=name, chunks=len(chunks), replaced=existing is not None
+            "document.ingested",
+            id=document_id,
+            name=name,
+            chunks=len(passages),
+            replaced=existing is not None,
         )
-        return IngestResult(name, "ready", document_id, extracted.title, len(chunks))
+        return IngestResult(name, "ready", document_id, extracted.title, len(passages))
 
     async def delete(self, document_id: str) -> bool:
         row = await self.store.delete(document_id)

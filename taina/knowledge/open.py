@@ -1,4 +1,4 @@
-"""Builds the knowledge base from settings: database, object store and embedder (part of the composition root)."""
+"""Builds the library from settings: database, object store and embedder (part of the composition root)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import structlog
 
 from adapters.file_store import FileStore
-from adapters.knowledge_store import KnowledgeStore
+from adapters.passage_store import PostgresPassageStore
 from adapters.postgres import Database
 from engine.ports.knowledge import Embedder
 from engine.ports.storage import ObjectStore
-from taina.knowledge.ingest import KnowledgeService
+from taina.knowledge.ingest import Library
 
 if TYPE_CHECKING:
     from taina.settings import Settings
@@ -43,24 +43,24 @@ def embedder_for(settings: Settings) -> Embedder:
 
 
 @dataclass
-class Knowledge:
+class KnowledgeParts:
     database: Database
     objects: ObjectStore
-    service: KnowledgeService
+    library: Library
 
     @classmethod
-    async def open(cls, settings: Settings, embedder: Embedder | None = None) -> Knowledge:
+    async def open(cls, settings: Settings, embedder: Embedder | None = None) -> KnowledgeParts:
         """Everything the knowledge base needs, checked now: an unreachable store fails here, not later."""
         objects = object_store(settings)
         await objects.check()
         database = await Database.open(settings.database, settings.data_dir)
-        service = KnowledgeService(
-            KnowledgeStore(database, settings.retrieval),
+        library = Library(
+            PostgresPassageStore(database, settings.retrieval),
             objects,
             embedder or embedder_for(settings),
             settings.ingest,
         )
-        return cls(database, objects, service)
+        return cls(database, objects, library)
 
     async def aclose(self) -> None:
         await self.objects.aclose()
@@ -70,14 +70,14 @@ class Knowledge:
 SAMPLE_KB = Path(__file__).resolve().parent.parent / "sample_kb"
 
 
-async def ingest_sample_if_empty(service: KnowledgeService, settings: Settings) -> None:
+async def ingest_sample_if_empty(library: Library, settings: Settings) -> None:
     """On a first start with no documents, load the sample medical centre so the assistant has something to say."""
-    if not settings.ingest.sample_kb or await service.store.documents():
+    if not settings.ingest.sample_kb or await library.store.documents():
         return
     files = sorted(p for p in SAMPLE_KB.iterdir() if p.is_file())
     log.info("knowledge.sample_loading", documents=len(files), folder=str(SAMPLE_KB))
     for path in files:
-        result = await service.ingest_path(path)
+        result = await library.ingest_path(path)
         if result.status != "ready":
             log.warning("knowledge.sample_failed", name=path.name, error=result.error)
     log.info("knowledge.sample_loaded", documents=len(files))

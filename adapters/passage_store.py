@@ -10,9 +10,6 @@ ranking every passage it appears in would make search time grow with the corpus.
 from __future__ import annotations
 
 import re
-import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,7 +17,7 @@ from numpy.typing import NDArray
 
 from adapters.postgres import Database
 from engine.options import Section, knob
-from engine.ports.knowledge import Passage
+from engine.ports.knowledge import DocumentRow, NewDocument, Passage, new_document_id
 
 
 class RetrievalSettings(Section):
@@ -43,37 +40,6 @@ class RetrievalSettings(Section):
 _WORD = re.compile(r"\w{3,}")
 MAX_QUERY_CHARS = 1_000
 _MAX_QUERY_WORDS = 32
-
-
-@dataclass(frozen=True)
-class DocumentRow:
-    id: str
-    name: str
-    title: str
-    media_type: str
-    status: str
-    error: str | None
-    content_sha256: str | None
-    size_bytes: int
-    object_key: str | None
-    pages: int | None
-    chunk_count: int
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class NewDocument:
-    name: str
-    title: str
-    media_type: str
-    content_sha256: str
-    size_bytes: int
-    object_key: str
-    pages: int | None
-
-
-def new_document_id() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 def query_words(question: str) -> str:
@@ -100,7 +66,9 @@ _REMOVE_TERMS = """
 """
 
 
-class KnowledgeStore:
+class PostgresPassageStore:
+    """The PassageStore port in PostgreSQL (the tables keep their first names: documents, chunks)."""
+
     def __init__(self, database: Database, settings: RetrievalSettings) -> None:
         self.db = database
         self._settings = settings

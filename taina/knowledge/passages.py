@@ -9,7 +9,7 @@ from taina.knowledge.extract import Section
 
 
 @dataclass(frozen=True)
-class Chunk:
+class NewPassage:
     heading: str
     text: str
 
@@ -19,8 +19,8 @@ def _split_long(sentence: str, limit: int) -> list[str]:
     return [" ".join(words[i : i + limit]) for i in range(0, len(words), limit)]
 
 
-def chunk_sections(title: str, sections: list[Section], target_words: int, overlap: int) -> list[Chunk]:
-    chunks: list[Chunk] = []
+def split_passages(title: str, sections: list[Section], target_words: int, overlap: int) -> list[NewPassage]:
+    passages: list[NewPassage] = []
     for section in sections:
         heading = title if not section.heading or section.heading == title else f"{title} — {section.heading}"
         pieces: list[str] = []
@@ -32,9 +32,9 @@ def chunk_sections(title: str, sections: list[Section], target_words: int, overl
         for piece in pieces:
             current.append(piece)
             if sum(len(p.split()) for p in current) >= target_words:
-                chunks.append(Chunk(heading, "\n".join(current)))
+                passages.append(NewPassage(heading, "\n".join(current)))
                 current = current[-overlap:] if overlap else []
                 carried = len(current)
         if len(current) > carried:
-            chunks.append(Chunk(heading, "\n".join(current)))
-    return chunks
+            passages.append(NewPassage(heading, "\n".join(current)))
+    return passages
