@@ -67,6 +67,6 @@ async def test_it_introduces_itself_by_the_name_it_is_given() -> None:
 
 
 async def test_the_assistant_passes_the_configured_name_to_the_policy(backend: Backend) -> None:
-    dialogue = dataclasses.replace(backend.settings.dialogue, assistant_name="Anacaona")
+    dialogue = backend.settings.dialogue.model_copy(update={"assistant_name": "Anacaona"})
     talk = Assistant(dataclasses.replace(backend.settings, dialogue=dialogue), backend).dialogue("named")
     assert "Soy Anacaona" in await reply(talk, "Hola")
