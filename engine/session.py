@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -42,6 +42,7 @@ from engine.ports.records import CallRecordings, ConversationJournal, TurnEntry
 from engine.ports.speech import SpeechToText, SpeechToTextStream, TextToSpeech
 from engine.ports.transport import Transport
 from engine.recording import CallRecorder
+from engine.reply import Reply
 from engine.resample import InputConditioner
 from engine.settings import PROCESSING_RATE, Settings
 from engine.speaker import Speaker
@@ -79,13 +80,14 @@ class _Utterance:
 
 
 @dataclass
-class _Reply:
+class _Turn:
+    """A reply being said: its handle, timings, voice and task."""
+
     turn_id: int
-    transcript: str
+    reply: Reply
     waterfall: Waterfall
     speaker: Speaker
     task: asyncio.Task[None] | None = None
-    cut: bool = False
 
 
 class Session:
@@ -123,7 +125,7 @@ class Session:
         self._stream: SpeechToTextStream | None = None
         self._barge: _Barge | None = None
         self._ignoring = False  # an utterance over a reply that cannot be interrupted
-        self._reply: _Reply | None = None
+        self._reply: _Turn | None = None  # the reply being said; None once it is cut
         self._utterances: asyncio.Queue[_Utterance] = asyncio.Queue()
         self._group: asyncio.TaskGroup | None = None
         self._log = structlog.get_logger("taina.session")
@@ -315,24 +317,20 @@ class Session:
         if previous is not None and previous.task is not None and not previous.task.done():
             await asyncio.wait([previous.task])  # it is playing its last frames
         self.transport.send_event({"type": "transcript", "role": "user", "text": transcript, "turn": turn_id})
-        reply = _Reply(turn_id, transcript, waterfall, self._speaker(turn_id, waterfall))
-        self._reply = reply
-        assert self._group is not None
-        reply.task = self._group.create_task(
-            self._run_reply(reply, preview), name=f"reply-{self.id}-{turn_id}"
+        self._start_reply(
+            self.dialogue.reply(transcript, preview), turn_id, waterfall, f"reply-{self.id}-{turn_id}"
         )
 
     def _greet(self, greeting: str) -> None:
         """The assistant opens the call (the caller can talk over it, as over any reply)."""
         self.turns.to(TurnState.THINKING)
-        turn_id = self.turns.turn_id
-        waterfall = Waterfall(time.monotonic())
-        reply = self._reply = _Reply(turn_id, "", waterfall, self._speaker(turn_id, waterfall))
-        self.dialogue.opened_with(greeting)
+        reply = self.dialogue.opened_with(greeting)
+        self._start_reply(reply, self.turns.turn_id, Waterfall(time.monotonic()), f"greeting-{self.id}")
+
+    def _start_reply(self, reply: Reply, turn_id: int, waterfall: Waterfall, name: str) -> None:
+        turn = self._reply = _Turn(turn_id, reply, waterfall, self._speaker(turn_id, waterfall))
         assert self._group is not None
-        reply.task = self._group.create_task(
-            self._run_reply(reply, fixed=greeting), name=f"greeting-{self.id}"
-        )
+        turn.task = self._group.create_task(self._run_reply(turn), name=name)
 
     def _speaker(self, turn_id: int, waterfall: Waterfall) -> Speaker:
         def first_frame_out(at: float) -> None:
@@ -342,24 +340,20 @@ class Session:
 
         def live() -> bool:
             reply = self._reply
-            return reply is not None and reply.turn_id == turn_id and not reply.cut
+            return reply is not None and reply.turn_id == turn_id
 
         return Speaker(
             self.tts, self.transport, self._settings.audio.frame_ms, waterfall, first_frame_out, live
         )
 
-    async def _run_reply(
-        self, reply: _Reply, preview: Preview | None = None, fixed: str | None = None
-    ) -> None:
-        """Model text (or ``fixed`` text, a greeting) through the clause chunker into a queue, and from it into
-        speech, side by side."""
+    async def _run_reply(self, turn: _Turn) -> None:
+        """The reply's text through the clause chunker into a queue, and from it into speech, side by side."""
         clauses: asyncio.Queue[str | None] = asyncio.Queue()
-        waterfall = reply.waterfall
+        waterfall = turn.waterfall
 
         async def write() -> None:
             chunker = ClauseChunker()
-            source = _once(fixed) if fixed is not None else self.dialogue.reply(reply.transcript, preview)
-            async with contextlib.aclosing(source) as pieces:
+            async with contextlib.aclosing(turn.reply) as pieces:
                 async for piece in pieces:
                     waterfall.mark("first_token")
                     for clause in chunker.push(piece):
@@ -375,20 +369,18 @@ class Session:
         async def speak() -> None:
             while (clause := await clauses.get()) is not None:
                 self.transport.send_event(
-                    {"type": "transcript", "role": "assistant", "text": clause, "turn": reply.turn_id}
+                    {"type": "transcript", "role": "assistant", "text": clause, "turn": turn.turn_id}
                 )
-                await reply.speaker.say(clause)
-            await reply.speaker.finish()
+                await turn.speaker.say(clause)
+            await turn.speaker.finish()
 
         async with asyncio.TaskGroup() as group:
             group.create_task(write())
             group.create_task(speak())
-        outcome = self.dialogue.last
-        said = fixed if fixed is not None else outcome.reply if outcome else ""
-        self._record(reply, said, interrupted=False)
-        self._reply_finished(reply)
+        self._record(turn)
+        self._reply_finished(turn)
 
-    def _reply_finished(self, reply: _Reply) -> None:
+    def _reply_finished(self, reply: _Turn) -> None:
         if self.turns.turn_id != reply.turn_id or not self.turns.assistant_has_floor:
             return  # the caller has the floor already
         self.turns.to(TurnState.LISTENING)
@@ -398,8 +390,8 @@ class Session:
 
     async def _cut_reply(self, hung_up: bool = False) -> None:
         """Stop the reply in flight for good: model and text-to-speech cancelled, its queued audio dropped."""
-        reply = self._reply
-        if reply is None or reply.task is None or reply.task.done():
+        turn = self._reply
+        if turn is None or turn.task is None or turn.task.done():
             self.transport.clear_output()
             self.transport.resume_output()
             return
@@ -408,28 +400,29 @@ class Session:
             async with asyncio.timeout(5 if hung_up else None):
                 await self.dialogue.interruptible()
         except TimeoutError:
-            self._log.warning("turn.write_outlived_hang_up", turn=reply.turn_id)
-        reply.cut = True
-        reply.task.cancel()
-        await asyncio.wait([reply.task])
+            self._log.warning("turn.write_outlived_hang_up", turn=turn.turn_id)
+        self._reply = None  # no more of its audio goes out
+        turn.task.cancel()
+        await asyncio.wait([turn.task])
         dropped = self.transport.clear_output()
         self.transport.resume_output()
-        heard = reply.speaker.heard(reply.speaker.frames_queued - dropped)
-        self.dialogue.interrupted(heard)
+        heard = turn.speaker.heard(turn.speaker.frames_queued - dropped)
+        turn.reply.cut(heard)
         self._log.info(
-            "turn.interrupted", turn=reply.turn_id, heard=heard, frames_dropped=dropped, hung_up=hung_up
+            "turn.interrupted", turn=turn.turn_id, heard=heard, frames_dropped=dropped, hung_up=hung_up
         )
-        self._record(reply, heard, interrupted=True)
+        self._record(turn)
 
-    def _record(self, reply: _Reply, said: str, interrupted: bool) -> None:
-        outcome = self.dialogue.last
+    def _record(self, turn: _Turn) -> None:
+        reply = turn.reply
+        interrupted = reply.interrupted
         record = TurnRecord(
-            reply.turn_id,
-            reply.transcript,
-            said,
-            reply.waterfall.as_ms(),
-            tuple(outcome.actions) if outcome else (),
-            outcome.sources if outcome else (),
+            turn.turn_id,
+            reply.said,
+            reply.text,
+            turn.waterfall.as_ms(),
+            tuple(reply.actions),
+            reply.sources,
             interrupted,
         )
         self.records.append(record)
@@ -480,7 +473,3 @@ class Session:
     def _state_changed(self, old: TurnState, new: TurnState) -> None:
         self.transport.send_event({"type": "state", "state": new.value, "turn": self.turns.turn_id})
         self._log.debug("turn.state", old=old.value, new=new.value)
-
-
-async def _once(text: str) -> AsyncGenerator[str]:
-    yield text
