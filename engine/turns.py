@@ -63,9 +63,6 @@ class TurnTaker:
         """Whether user speech now would be an interruption."""
         return self.state in _RESUMABLE
 
-    def can(self, new: TurnState) -> bool:
-        return new in _ALLOWED[self.state]
-
     def to(self, new: TurnState) -> None:
         old = self.state
         if new not in _ALLOWED[old]:
