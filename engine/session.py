@@ -47,7 +47,7 @@ from engine.resample import InputConditioner
 from engine.settings import PROCESSING_RATE, Settings
 from engine.speaker import Speaker
 from engine.tools import Action
-from engine.turns import TurnState, TurnTaker, is_backchannel
+from engine.turns import Interruption, TurnState, TurnTaker, is_backchannel
 from engine.waterfall import Waterfall
 
 
@@ -62,21 +62,11 @@ class TurnRecord:
     interrupted: bool = False
 
 
-@dataclass
-class _Barge:
-    """The caller speaking while the assistant has the floor."""
-
-    started_at: float  # the first voiced frame
-    floor: TurnState  # what the assistant was doing
-    turn_id: int  # the reply's turn
-    paused: bool = False  # past the minimum: the reply's audio is paused
-
-
 @dataclass(frozen=True)
 class _Utterance:
     stream: SpeechToTextStream
     ended: UtteranceEnded
-    barge: _Barge | None
+    interruption: bool  # it paused the reply in flight
 
 
 @dataclass
@@ -123,8 +113,7 @@ class Session:
         self._preview: Preview | None = None  # the reply started on an interim transcript
         self._last_interim = ""
         self._stream: SpeechToTextStream | None = None
-        self._barge: _Barge | None = None
-        self._ignoring = False  # an utterance over a reply that cannot be interrupted
+        self._overheard_at = 0.0  # the first voiced frame of the speech over the assistant
         self._reply: _Turn | None = None  # the reply being said; None once it is cut
         self._utterances: asyncio.Queue[_Utterance] = asyncio.Queue()
         self._group: asyncio.TaskGroup | None = None
@@ -213,19 +202,18 @@ class Session:
         if event is None:
             if stream is not None:
                 await stream.send(frame)
-                barge = self._barge
                 if (
-                    barge is not None
-                    and not barge.paused
+                    self.turns.interruption is Interruption.PENDING
                     and self._endpointer.voiced_for >= self._min_interruption
                 ):
-                    self._barge_in(barge)
+                    self._barge_in(self._overheard_at)
         elif isinstance(event, UtteranceStarted):
             await self._utterance_started(event)
         elif stream is None:
-            if not self._ignoring:
+            if self.turns.interruption is not Interruption.IGNORED:
                 raise RuntimeError(f"{type(event).__name__} outside an utterance")
-            self._ignoring = not isinstance(event, (UtteranceEnded, UtteranceDiscarded))
+            if isinstance(event, (UtteranceEnded, UtteranceDiscarded)):
+                self.turns.overheard_ended()
         elif isinstance(event, SpeechPaused):
             await stream.send(frame)
             stream.speech_paused()
@@ -237,19 +225,22 @@ class Session:
         elif isinstance(event, UtteranceDiscarded):
             self._stream = None
             await stream.aclose()
-            barge, self._barge = self._barge, None
-            if barge is None:
+            interruption = self.turns.interruption
+            if interruption is Interruption.PENDING:
+                self.turns.overheard_ended()
+            elif interruption is not Interruption.PAUSED:
                 self.turns.to(TurnState.LISTENING)
-            elif barge.paused:
-                self._resume(barge)
+            elif self.turns.state is TurnState.USER_SPEAKING:  # the interruption itself
+                self._resume()
+            # else: a sound while the interruption is transcribed
 
     async def _utterance_started(self, event: UtteranceStarted) -> None:
         self._last_interim = ""
         if self.turns.assistant_has_floor:
+            self.turns.overheard(self._interruptible)
             if not self._interruptible:
-                self._ignoring = True
                 return
-            self._barge = _Barge(event.started_at, self.turns.state, self.turns.turn_id)
+            self._overheard_at = event.started_at
         elif self.turns.state is TurnState.LISTENING:
             self.turns.to(TurnState.USER_SPEAKING)
         self._stream = stream = self.stt.open(on_interim=self._interim)
@@ -258,27 +249,33 @@ class Session:
 
     async def _utterance_ended(self, stream: SpeechToTextStream, event: UtteranceEnded) -> None:
         self._stream = None
-        barge, self._barge = self._barge, None
-        if barge is not None and not barge.paused:
+        if self.turns.interruption is Interruption.PENDING:
             # Too short to interrupt (a cough, "ajá") and the reply never stopped.
+            self.turns.overheard_ended()
             await stream.aclose()
             return
+        interruption = self.turns.interruption is Interruption.PAUSED
+        if interruption and self.turns.state is not TurnState.USER_SPEAKING:
+            interruption = False  # more speech while the interruption is transcribed
         if self.turns.state is TurnState.USER_SPEAKING:
             self.turns.to(TurnState.THINKING)
-        self._utterances.put_nowait(_Utterance(stream, event, barge))
+        self._utterances.put_nowait(_Utterance(stream, event, interruption))
 
-    def _barge_in(self, barge: _Barge) -> None:
-        """The caller has spoken over the assistant for the minimum interruption: pause the reply's audio."""
+    def _barge_in(self, started_at: float) -> None:
+        """The caller has spoken over the assistant for the minimum interruption (from ``started_at``, the
+        first voiced frame): pause the reply's audio."""
         self.transport.pause_output()
-        barge.paused = True
-        self._log.info("turn.barge_in", turn=barge.turn_id, floor=barge.floor.value)
-        self.transport.send_event({"type": "interrupted", "turn": barge.turn_id})
-        self.turns.to(TurnState.USER_SPEAKING)
+        assert self.turns.interrupted is not None
+        floor, turn_id = self.turns.interrupted
+        self._log.info("turn.barge_in", turn=turn_id, floor=floor.value)
+        self.transport.send_event({"type": "interrupted", "turn": turn_id})
+        self.turns.barge_in()
 
-    def _resume(self, barge: _Barge) -> None:
+    def _resume(self) -> None:
         """A false interruption: the reply goes on where it paused."""
-        self._log.info("turn.resumed", turn=barge.turn_id)
-        self.turns.resume(barge.floor, barge.turn_id)
+        assert self.turns.interrupted is not None
+        self._log.info("turn.resumed", turn=self.turns.interrupted[1])
+        self.turns.give_back()
         self.transport.resume_output()
         reply = self._reply
         if reply is None or reply.task is None or reply.task.done():
@@ -298,16 +295,19 @@ class Session:
         transcript = (await utterance.stream.finish()).text.strip()
         waterfall.mark("transcript")
         preview, self._preview = self._preview, None
-        barge = utterance.barge
-        if preview is not None and (barge is not None or not transcript):
+        if preview is not None and (utterance.interruption or not transcript):
             preview.cancel()
             preview = None
-        if barge is not None:
+        if utterance.interruption:
             if is_backchannel(transcript):
-                self._log.info("turn.false_interruption", turn=barge.turn_id, transcript=transcript)
-                self._resume(barge)
+                assert self.turns.interrupted is not None
+                self._log.info(
+                    "turn.false_interruption", turn=self.turns.interrupted[1], transcript=transcript
+                )
+                self._resume()
                 return
             await self._cut_reply()
+            self.turns.cut()
         elif not transcript:
             self._log.info("turn.no_speech", turn=turn_id)
             if self.turns.state is TurnState.THINKING and self.turns.turn_id == turn_id:
@@ -383,9 +383,11 @@ class Session:
     def _reply_finished(self, reply: _Turn) -> None:
         if self.turns.turn_id != reply.turn_id or not self.turns.assistant_has_floor:
             return  # the caller has the floor already
+        overheard = self.turns.interruption is Interruption.PENDING
+        if overheard:
+            self.turns.overheard_ended()
         self.turns.to(TurnState.LISTENING)
-        barge, self._barge = self._barge, None
-        if barge is not None:  # the caller started talking near the end of the reply: now it is a turn
+        if overheard:  # the caller started talking near the end of the reply: now it is a turn
             self.turns.to(TurnState.USER_SPEAKING)
 
     async def _cut_reply(self, hung_up: bool = False) -> None:
@@ -458,7 +460,7 @@ class Session:
         if (
             self._preemptive
             and stable
-            and self._barge is None
+            and self.turns.interruption is Interruption.NONE
             and self.turns.state is TurnState.USER_SPEAKING
             and (self._preview is None or not self._preview.matches(text))
         ):
