@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from engine.turns import Interruption, InvalidTransition, TurnState, TurnTaker, is_backchannel
@@ -87,8 +89,8 @@ def test_backchannels_are_not_interruptions(said: str, backchannel: bool) -> Non
     assert is_backchannel(said) is backchannel
 
 
-def _speaking() -> TurnTaker:
-    turns = TurnTaker()
+def _speaking(on_change: Callable[[TurnState, TurnState], None] | None = None) -> TurnTaker:
+    turns = TurnTaker(on_change)
     for state in (TurnState.USER_SPEAKING, TurnState.THINKING, TurnState.ASSISTANT_SPEAKING):
         turns.to(state)
     return turns
@@ -96,8 +98,8 @@ def _speaking() -> TurnTaker:
 
 def test_speech_over_the_assistant_pauses_it_and_a_false_interruption_gives_the_floor_back() -> None:
     seen: list[TurnState] = []
-    turns = _speaking()
-    turns._on_change = lambda _old, new: seen.append(new)
+    turns = _speaking(lambda _old, new: seen.append(new))
+    seen.clear()
     turns.overheard(interruptible=True)
     assert turns.interruption is Interruption.PENDING and turns.interrupted == (
         TurnState.ASSISTANT_SPEAKING,
