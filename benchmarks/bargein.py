@@ -21,7 +21,7 @@ from benchmarks.latency import percentile, spoken_question
 from benchmarks.profile import LatencyProfile, ProfiledModel, ProfiledSpeechToText, ProfiledTextToSpeech
 from engine.audio import AudioFrame, Pcm
 from engine.dialogue import Dialogue
-from engine.session import Session, _Barge
+from engine.session import Session
 from taina.settings import Settings
 
 SESSIONS = 10
@@ -47,9 +47,9 @@ class _WatchedSession(Session):
 
     barges: list[float]
 
-    def _barge_in(self, barge: _Barge) -> None:
-        self.barges.append(barge.started_at)
-        super()._barge_in(barge)
+    def _barge_in(self, started_at: float) -> None:
+        self.barges.append(started_at)
+        super()._barge_in(started_at)
 
 
 def _audio(question: Pcm, settings: Settings, profile: LatencyProfile) -> AudioFrame:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
@@ -27,8 +26,9 @@ from engine.ports.language import (
     TextDelta,
     ToolCall,
 )
+from engine.reply import Outcome, Reply
 from engine.spoken import written_day, written_time
-from engine.tools import Action, Toolbox
+from engine.tools import Toolbox
 
 log = structlog.get_logger("taina.dialogue")
 
@@ -69,23 +69,6 @@ def _normal(text: str) -> str:
     return " ".join(text.lower().strip(" .,;:!?¿¡…").split())
 
 
-@dataclass
-class TurnOutcome:
-    said: str
-    reply: str = ""
-    actions: list[Action] = field(default_factory=list)
-    sources: tuple[str, ...] = ()
-    completed: bool = False
-    interrupted: bool = False  # the caller spoke over the reply; ``reply`` is then what was actually said
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "reply": self.reply,
-            "actions": [a.as_json() for a in self.actions],
-            "sources": list(self.sources),
-        }
-
-
 class Dialogue:
     def __init__(
         self,
@@ -105,7 +88,7 @@ class Dialogue:
         self.toolbox = toolbox or Toolbox()
         self.system_prompt = system_prompt
         self.history: list[Message] = []
-        self.last: TurnOutcome | None = None
+        self._last: Reply | None = None
         self._now = now
         self._passages = passages
         self._min_similarity = min_similarity
@@ -114,25 +97,31 @@ class Dialogue:
         self._writes_done = asyncio.Event()  # clear while a write tool's round trip is in flight
         self._writes_done.set()
 
+    @property
+    def last(self) -> Reply | None:
+        """The latest reply's handle (for text callers; the voice session keeps each turn's own)."""
+        return self._last
+
     async def interruptible(self) -> None:
         """Return once no booking write is half-way: its result is in the memory before the turn is cut."""
         await self._writes_done.wait()
 
-    def opened_with(self, greeting: str) -> None:
-        """The assistant spoke first: the model sees its greeting as the conversation's first message."""
-        self.history.append(Message("assistant", greeting))
+    def opened_with(self, greeting: str) -> Reply:
+        """The assistant speaks first: the model sees its greeting as the conversation's first message (only
+        what the caller heard of it, if they talk over it). Iterating the handle gives the greeting."""
+        message = Message("assistant", greeting)
+        self.history.append(message)
+        reply = self._last = Reply("", lambda cut: self._remember_cut(cut, [message]))
+        return reply.streams(_fixed(reply, greeting))
 
-    def interrupted(self, spoken: str) -> None:
-        """The caller interrupted the last reply after ``spoken``: remember only what was really said."""
-        outcome = self.last
-        if outcome is None:
-            return
-        outcome.interrupted, outcome.reply = True, spoken.strip()
-        last = self.history[-1] if self.history else None
-        if last is not None and last.role == "assistant" and not last.tool_calls:
-            self.history.pop()
-        if outcome.reply:
-            self.history.append(Message("assistant", outcome.reply + "…"))
+    def _remember_cut(self, reply: Reply, written: list[Message]) -> None:
+        """``reply`` was cut: instead of its closing message, the memory keeps what the caller heard of it."""
+        for message in written:
+            at = next((i for i in range(len(self.history) - 1, -1, -1) if self.history[i] is message), None)
+            if at is not None:
+                del self.history[at]
+        if reply.text:
+            self.history.append(Message("assistant", reply.text + "…"))
 
     def preview(self, said: str) -> Preview:
         """Start the reply to ``said`` now, in the background, for a ``reply`` that may come with it."""
@@ -156,26 +145,35 @@ class Dialogue:
         preview.task = asyncio.create_task(run(), name="dialogue-preview")
         return preview
 
-    async def reply(self, said: str, preview: Preview | None = None) -> AsyncGenerator[str]:
-        """Stream the reply to ``said`` as text pieces; ``self.last`` holds the turn's outcome when it ends.
+    def reply(self, said: str, preview: Preview | None = None) -> Reply:
+        """The reply to ``said``: iterating the handle streams it as text pieces; it holds the turn's outcome.
 
-        Closing the iteration early (barge-in) keeps what was already said in the memory, marked incomplete.
+        Closing the iteration early keeps what was already said in the memory, marked incomplete; cutting the
+        handle then (barge-in) keeps only what the caller heard.
         """
-        outcome = self.last = TurnOutcome(said)
+        written: list[Message] = []  # the reply's closing message, once it is in the memory
+        reply = self._last = Reply(said, lambda cut: self._remember_cut(cut, written))
+        return reply.streams(self._reply(reply, preview, written))
+
+    async def _reply(
+        self, reply: Reply, preview: Preview | None, written: list[Message]
+    ) -> AsyncGenerator[str]:
+        said = reply.said
         ahead = preview if preview is not None and preview.matches(said) else None
         if preview is not None and ahead is None:
             preview.cancel()
             log.info("dialogue.preview_discarded", previewed=preview.said, said=said)
         self.history.append(Message("user", said))
-        if ahead is not None:
-            await ahead.retrieved.wait()
-            passages = ahead.passages
-        else:
-            passages = await self._retrieve(said)
+        passages: list[Passage] = []
         cited: tuple[str, ...] | None = None
         spoken: list[str] = []  # the whole turn's words
         text: list[str] = []  # this step's words (the last step's are the assistant's closing message)
         try:
+            if ahead is not None:
+                await ahead.retrieved.wait()
+                passages = ahead.passages
+            else:
+                passages = await self._retrieve(said)
             for step in range(self._max_steps):
                 prompt = Prompt(self._messages(passages), self.toolbox.specs, passages, self._now())
                 text = []
@@ -189,6 +187,7 @@ class Dialogue:
                                 piece = " " + piece  # a new step's words after the last step's
                             text.append(piece)
                             spoken.append(piece)
+                            reply.text = "".join(spoken).strip()
                             yield piece
                         elif isinstance(event, ToolCall):
                             calls.append(event)
@@ -201,6 +200,7 @@ class Dialogue:
                     )
                     text.append(apology)
                     spoken.append(apology)
+                    reply.text = "".join(spoken).strip()
                     yield apology
                     break
                 if not calls:
@@ -212,7 +212,7 @@ class Dialogue:
                 try:
                     for call in calls:
                         action = await self.toolbox.call(call)
-                        outcome.actions.append(action)
+                        reply.actions.append(action)
                         self.history.append(
                             Message(
                                 "tool", json.dumps(action.result, ensure_ascii=False), tool_call_id=call.id
@@ -224,18 +224,26 @@ class Dialogue:
                 log.warning("dialogue.too_many_steps", steps=self._max_steps)
                 text = [TOO_MANY_STEPS]
                 spoken.append(TOO_MANY_STEPS)
+                reply.text = "".join(spoken).strip()
                 yield TOO_MANY_STEPS
-            outcome.completed = True
+            reply.outcome = Outcome.COMPLETED
+        except Exception:
+            reply.outcome = Outcome.FAILED
+            raise
         finally:
+            if reply.outcome is Outcome.PENDING:
+                reply.outcome = Outcome.CANCELLED  # closed early (or its task cancelled)
             if ahead is not None:
                 ahead.cancel()
-            outcome.reply = "".join(spoken).strip()
+            reply.text = "".join(spoken).strip()
             if cited is None:
-                cited = tuple(dict.fromkeys(p.document_id for p in passages)) if outcome.reply else ()
-            outcome.sources = cited
+                cited = tuple(dict.fromkeys(p.document_id for p in passages)) if reply.text else ()
+            reply.sources = cited
             closing = "".join(text).strip()
             if closing:
-                self.history.append(Message("assistant", closing))
+                message = Message("assistant", closing)
+                self.history.append(message)
+                written.append(message)
             self._forget()
 
     async def _retrieve(self, said: str) -> list[Passage]:
@@ -263,3 +271,14 @@ class Dialogue:
         while cut < len(self.history) and self.history[cut].role != "user":
             cut += 1
         del self.history[:cut]
+
+
+async def _fixed(reply: Reply, text: str) -> AsyncGenerator[str]:
+    """A reply whose words are known before it starts (a greeting)."""
+    try:
+        reply.text = text.strip()
+        yield text
+        reply.outcome = Outcome.COMPLETED
+    finally:
+        if reply.outcome is Outcome.PENDING:
+            reply.outcome = Outcome.CANCELLED

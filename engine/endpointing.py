@@ -198,13 +198,6 @@ class Endpointer:
             return SpeechPaused(now)
         return None
 
-    def reset(self) -> None:
-        """Forget any utterance in progress (the session stopped listening)."""
-        self._detector.reset()
-        self._preroll.clear()
-        self._paused = False
-        self._silence = self._default_silence
-
     def _end(self, now: float, forced: bool) -> EndpointEvent:
         detector = self._detector
         end_of_speech = now if forced else detector.last_speech_at

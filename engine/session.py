@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -43,10 +43,11 @@ from engine.ports.records import CallRecordings, ConversationJournal, TurnEntry
 from engine.ports.speech import SpeechToText, SpeechToTextStream, TextToSpeech
 from engine.ports.transport import Transport
 from engine.recording import CallRecorder
+from engine.reply import Reply
 from engine.resample import InputConditioner
 from engine.speaker import Speaker
 from engine.tools import Action
-from engine.turns import TurnSettings, TurnState, TurnTaker, is_backchannel
+from engine.turns import Interruption, TurnSettings, TurnState, TurnTaker, is_backchannel
 from engine.vad import VadSettings
 from engine.waterfall import Waterfall
 
@@ -74,31 +75,22 @@ class TurnRecord:
     interrupted: bool = False
 
 
-@dataclass
-class _Barge:
-    """The caller speaking while the assistant has the floor."""
-
-    started_at: float  # the first voiced frame
-    floor: TurnState  # what the assistant was doing
-    turn_id: int  # the reply's turn
-    paused: bool = False  # past the minimum: the reply's audio is paused
-
-
 @dataclass(frozen=True)
 class _Utterance:
     stream: SpeechToTextStream
     ended: UtteranceEnded
-    barge: _Barge | None
+    interruption: bool  # it paused the reply in flight
 
 
 @dataclass
-class _Reply:
+class _Turn:
+    """A reply being said: its handle, timings, voice and task."""
+
     turn_id: int
-    transcript: str
+    reply: Reply
     waterfall: Waterfall
     speaker: Speaker
     task: asyncio.Task[None] | None = None
-    cut: bool = False
 
 
 class Session:
@@ -134,9 +126,8 @@ class Session:
         self._preview: Preview | None = None  # the reply started on an interim transcript
         self._last_interim = ""
         self._stream: SpeechToTextStream | None = None
-        self._barge: _Barge | None = None
-        self._ignoring = False  # an utterance over a reply that cannot be interrupted
-        self._reply: _Reply | None = None
+        self._overheard_at = 0.0  # the first voiced frame of the speech over the assistant
+        self._reply: _Turn | None = None  # the reply being said; None once it is cut
         self._utterances: asyncio.Queue[_Utterance] = asyncio.Queue()
         self._group: asyncio.TaskGroup | None = None
         self._log = structlog.get_logger("taina.session")
@@ -224,19 +215,18 @@ class Session:
         if event is None:
             if stream is not None:
                 await stream.send(frame)
-                barge = self._barge
                 if (
-                    barge is not None
-                    and not barge.paused
+                    self.turns.interruption is Interruption.PENDING
                     and self._endpointer.voiced_for >= self._min_interruption
                 ):
-                    self._barge_in(barge)
+                    self._barge_in(self._overheard_at)
         elif isinstance(event, UtteranceStarted):
             await self._utterance_started(event)
         elif stream is None:
-            if not self._ignoring:
+            if self.turns.interruption is not Interruption.IGNORED:
                 raise RuntimeError(f"{type(event).__name__} outside an utterance")
-            self._ignoring = not isinstance(event, (UtteranceEnded, UtteranceDiscarded))
+            if isinstance(event, (UtteranceEnded, UtteranceDiscarded)):
+                self.turns.overheard_ended()
         elif isinstance(event, SpeechPaused):
             await stream.send(frame)
             stream.speech_paused()
@@ -248,19 +238,22 @@ class Session:
         elif isinstance(event, UtteranceDiscarded):
             self._stream = None
             await stream.aclose()
-            barge, self._barge = self._barge, None
-            if barge is None:
+            interruption = self.turns.interruption
+            if interruption is Interruption.PENDING:
+                self.turns.overheard_ended()
+            elif interruption is not Interruption.PAUSED:
                 self.turns.to(TurnState.LISTENING)
-            elif barge.paused:
-                self._resume(barge)
+            elif self.turns.state is TurnState.USER_SPEAKING:  # the interruption itself
+                self._resume()
+            # else: a sound while the interruption is transcribed
 
     async def _utterance_started(self, event: UtteranceStarted) -> None:
         self._last_interim = ""
         if self.turns.assistant_has_floor:
+            self.turns.overheard(self._interruptible)
             if not self._interruptible:
-                self._ignoring = True
                 return
-            self._barge = _Barge(event.started_at, self.turns.state, self.turns.turn_id)
+            self._overheard_at = event.started_at
         elif self.turns.state is TurnState.LISTENING:
             self.turns.to(TurnState.USER_SPEAKING)
         self._stream = stream = self.stt.open(on_interim=self._interim)
@@ -269,27 +262,33 @@ class Session:
 
     async def _utterance_ended(self, stream: SpeechToTextStream, event: UtteranceEnded) -> None:
         self._stream = None
-        barge, self._barge = self._barge, None
-        if barge is not None and not barge.paused:
+        if self.turns.interruption is Interruption.PENDING:
             # Too short to interrupt (a cough, "ajá") and the reply never stopped.
+            self.turns.overheard_ended()
             await stream.aclose()
             return
+        interruption = self.turns.interruption is Interruption.PAUSED
+        if interruption and self.turns.state is not TurnState.USER_SPEAKING:
+            interruption = False  # more speech while the interruption is transcribed
         if self.turns.state is TurnState.USER_SPEAKING:
             self.turns.to(TurnState.THINKING)
-        self._utterances.put_nowait(_Utterance(stream, event, barge))
+        self._utterances.put_nowait(_Utterance(stream, event, interruption))
 
-    def _barge_in(self, barge: _Barge) -> None:
-        """The caller has spoken over the assistant for the minimum interruption: pause the reply's audio."""
+    def _barge_in(self, started_at: float) -> None:
+        """The caller has spoken over the assistant for the minimum interruption (from ``started_at``, the
+        first voiced frame): pause the reply's audio."""
         self.transport.pause_output()
-        barge.paused = True
-        self._log.info("turn.barge_in", turn=barge.turn_id, floor=barge.floor.value)
-        self.transport.send_event({"type": "interrupted", "turn": barge.turn_id})
-        self.turns.to(TurnState.USER_SPEAKING)
+        assert self.turns.interrupted is not None
+        floor, turn_id = self.turns.interrupted
+        self._log.info("turn.barge_in", turn=turn_id, floor=floor.value)
+        self.transport.send_event({"type": "interrupted", "turn": turn_id})
+        self.turns.barge_in()
 
-    def _resume(self, barge: _Barge) -> None:
+    def _resume(self) -> None:
         """A false interruption: the reply goes on where it paused."""
-        self._log.info("turn.resumed", turn=barge.turn_id)
-        self.turns.resume(barge.floor, barge.turn_id)
+        assert self.turns.interrupted is not None
+        self._log.info("turn.resumed", turn=self.turns.interrupted[1])
+        self.turns.give_back()
         self.transport.resume_output()
         reply = self._reply
         if reply is None or reply.task is None or reply.task.done():
@@ -309,16 +308,19 @@ class Session:
         transcript = (await utterance.stream.finish()).text.strip()
         waterfall.mark("transcript")
         preview, self._preview = self._preview, None
-        barge = utterance.barge
-        if preview is not None and (barge is not None or not transcript):
+        if preview is not None and (utterance.interruption or not transcript):
             preview.cancel()
             preview = None
-        if barge is not None:
+        if utterance.interruption:
             if is_backchannel(transcript):
-                self._log.info("turn.false_interruption", turn=barge.turn_id, transcript=transcript)
-                self._resume(barge)
+                assert self.turns.interrupted is not None
+                self._log.info(
+                    "turn.false_interruption", turn=self.turns.interrupted[1], transcript=transcript
+                )
+                self._resume()
                 return
             await self._cut_reply()
+            self.turns.cut()
         elif not transcript:
             self._log.info("turn.no_speech", turn=turn_id)
             if self.turns.state is TurnState.THINKING and self.turns.turn_id == turn_id:
@@ -328,24 +330,20 @@ class Session:
         if previous is not None and previous.task is not None and not previous.task.done():
             await asyncio.wait([previous.task])  # it is playing its last frames
         self.transport.send_event({"type": "transcript", "role": "user", "text": transcript, "turn": turn_id})
-        reply = _Reply(turn_id, transcript, waterfall, self._speaker(turn_id, waterfall))
-        self._reply = reply
-        assert self._group is not None
-        reply.task = self._group.create_task(
-            self._run_reply(reply, preview), name=f"reply-{self.id}-{turn_id}"
+        self._start_reply(
+            self.dialogue.reply(transcript, preview), turn_id, waterfall, f"reply-{self.id}-{turn_id}"
         )
 
     def _greet(self, greeting: str) -> None:
         """The assistant opens the call (the caller can talk over it, as over any reply)."""
         self.turns.to(TurnState.THINKING)
-        turn_id = self.turns.turn_id
-        waterfall = Waterfall(time.monotonic())
-        reply = self._reply = _Reply(turn_id, "", waterfall, self._speaker(turn_id, waterfall))
-        self.dialogue.opened_with(greeting)
+        reply = self.dialogue.opened_with(greeting)
+        self._start_reply(reply, self.turns.turn_id, Waterfall(time.monotonic()), f"greeting-{self.id}")
+
+    def _start_reply(self, reply: Reply, turn_id: int, waterfall: Waterfall, name: str) -> None:
+        turn = self._reply = _Turn(turn_id, reply, waterfall, self._speaker(turn_id, waterfall))
         assert self._group is not None
-        reply.task = self._group.create_task(
-            self._run_reply(reply, fixed=greeting), name=f"greeting-{self.id}"
-        )
+        turn.task = self._group.create_task(self._run_reply(turn), name=name)
 
     def _speaker(self, turn_id: int, waterfall: Waterfall) -> Speaker:
         def first_frame_out(at: float) -> None:
@@ -355,24 +353,20 @@ class Session:
 
         def live() -> bool:
             reply = self._reply
-            return reply is not None and reply.turn_id == turn_id and not reply.cut
+            return reply is not None and reply.turn_id == turn_id
 
         return Speaker(
             self.tts, self.transport, self._settings.audio.frame_ms, waterfall, first_frame_out, live
         )
 
-    async def _run_reply(
-        self, reply: _Reply, preview: Preview | None = None, fixed: str | None = None
-    ) -> None:
-        """Model text (or ``fixed`` text, a greeting) through the clause chunker into a queue, and from it into
-        speech, side by side."""
+    async def _run_reply(self, turn: _Turn) -> None:
+        """The reply's text through the clause chunker into a queue, and from it into speech, side by side."""
         clauses: asyncio.Queue[str | None] = asyncio.Queue()
-        waterfall = reply.waterfall
+        waterfall = turn.waterfall
 
         async def write() -> None:
             chunker = ClauseChunker()
-            source = _once(fixed) if fixed is not None else self.dialogue.reply(reply.transcript, preview)
-            async with contextlib.aclosing(source) as pieces:
+            async with contextlib.aclosing(turn.reply) as pieces:
                 async for piece in pieces:
                     waterfall.mark("first_token")
                     for clause in chunker.push(piece):
@@ -388,31 +382,31 @@ class Session:
         async def speak() -> None:
             while (clause := await clauses.get()) is not None:
                 self.transport.send_event(
-                    {"type": "transcript", "role": "assistant", "text": clause, "turn": reply.turn_id}
+                    {"type": "transcript", "role": "assistant", "text": clause, "turn": turn.turn_id}
                 )
-                await reply.speaker.say(clause)
-            await reply.speaker.finish()
+                await turn.speaker.say(clause)
+            await turn.speaker.finish()
 
         async with asyncio.TaskGroup() as group:
             group.create_task(write())
             group.create_task(speak())
-        outcome = self.dialogue.last
-        said = fixed if fixed is not None else outcome.reply if outcome else ""
-        self._record(reply, said, interrupted=False)
-        self._reply_finished(reply)
+        self._record(turn)
+        self._reply_finished(turn)
 
-    def _reply_finished(self, reply: _Reply) -> None:
+    def _reply_finished(self, reply: _Turn) -> None:
         if self.turns.turn_id != reply.turn_id or not self.turns.assistant_has_floor:
             return  # the caller has the floor already
+        overheard = self.turns.interruption is Interruption.PENDING
+        if overheard:
+            self.turns.overheard_ended()
         self.turns.to(TurnState.LISTENING)
-        barge, self._barge = self._barge, None
-        if barge is not None:  # the caller started talking near the end of the reply: now it is a turn
+        if overheard:  # the caller started talking near the end of the reply: now it is a turn
             self.turns.to(TurnState.USER_SPEAKING)
 
     async def _cut_reply(self, hung_up: bool = False) -> None:
         """Stop the reply in flight for good: model and text-to-speech cancelled, its queued audio dropped."""
-        reply = self._reply
-        if reply is None or reply.task is None or reply.task.done():
+        turn = self._reply
+        if turn is None or turn.task is None or turn.task.done():
             self.transport.clear_output()
             self.transport.resume_output()
             return
@@ -421,28 +415,29 @@ class Session:
             async with asyncio.timeout(5 if hung_up else None):
                 await self.dialogue.interruptible()
         except TimeoutError:
-            self._log.warning("turn.write_outlived_hang_up", turn=reply.turn_id)
-        reply.cut = True
-        reply.task.cancel()
-        await asyncio.wait([reply.task])
+            self._log.warning("turn.write_outlived_hang_up", turn=turn.turn_id)
+        self._reply = None  # no more of its audio goes out
+        turn.task.cancel()
+        await asyncio.wait([turn.task])
         dropped = self.transport.clear_output()
         self.transport.resume_output()
-        heard = reply.speaker.heard(reply.speaker.frames_queued - dropped)
-        self.dialogue.interrupted(heard)
+        heard = turn.speaker.heard(turn.speaker.frames_queued - dropped)
+        turn.reply.cut(heard)
         self._log.info(
-            "turn.interrupted", turn=reply.turn_id, heard=heard, frames_dropped=dropped, hung_up=hung_up
+            "turn.interrupted", turn=turn.turn_id, heard=heard, frames_dropped=dropped, hung_up=hung_up
         )
-        self._record(reply, heard, interrupted=True)
+        self._record(turn)
 
-    def _record(self, reply: _Reply, said: str, interrupted: bool) -> None:
-        outcome = self.dialogue.last
+    def _record(self, turn: _Turn) -> None:
+        reply = turn.reply
+        interrupted = reply.interrupted
         record = TurnRecord(
-            reply.turn_id,
-            reply.transcript,
-            said,
-            reply.waterfall.as_ms(),
-            tuple(outcome.actions) if outcome else (),
-            outcome.sources if outcome else (),
+            turn.turn_id,
+            reply.said,
+            reply.text,
+            turn.waterfall.as_ms(),
+            tuple(reply.actions),
+            reply.sources,
             interrupted,
         )
         self.records.append(record)
@@ -478,7 +473,7 @@ class Session:
         if (
             self._preemptive
             and stable
-            and self._barge is None
+            and self.turns.interruption is Interruption.NONE
             and self.turns.state is TurnState.USER_SPEAKING
             and (self._preview is None or not self._preview.matches(text))
         ):
@@ -493,7 +488,3 @@ class Session:
     def _state_changed(self, old: TurnState, new: TurnState) -> None:
         self.transport.send_event({"type": "state", "state": new.value, "turn": self.turns.turn_id})
         self._log.debug("turn.state", old=old.value, new=new.value)
-
-
-async def _once(text: str) -> AsyncGenerator[str]:
-    yield text

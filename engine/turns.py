@@ -7,6 +7,14 @@
 Barge-in: speech past the minimum interruption while the assistant has the floor (THINKING or
 ASSISTANT_SPEAKING) moves to USER_SPEAKING, with the reply paused. If the user said nothing after all (a false
 interruption), ``resume`` gives the floor back to the reply, with its turn id.
+
+Speech over the assistant goes through sub-states of its own (``Interruption``), each allowed only with some
+floors:
+
+    NONE --speech over the assistant--> PENDING --past the minimum--> PAUSED (USER_SPEAKING, then THINKING)
+     |  (over a reply that cannot be interrupted: IGNORED)
+     +<-- PENDING or IGNORED: too short, or the reply ended first
+     +<-- PAUSED: "ajá" or nothing (``give_back``), or words (``cut``: the reply is stopped)
 """
 
 from __future__ import annotations
@@ -49,6 +57,28 @@ _ALLOWED: dict[TurnState, frozenset[TurnState]] = {
 _RESUMABLE = frozenset({TurnState.THINKING, TurnState.ASSISTANT_SPEAKING})
 
 
+class Interruption(enum.Enum):
+    NONE = "none"
+    PENDING = "pending"  # the caller talks over the assistant, not yet for the minimum interruption
+    PAUSED = "paused"  # past the minimum: the reply's audio waits for what the caller said
+    IGNORED = "ignored"  # the caller talks over a reply that cannot be interrupted
+
+
+_INTERRUPTION_ALLOWED: dict[Interruption, frozenset[Interruption]] = {
+    Interruption.NONE: frozenset({Interruption.PENDING, Interruption.IGNORED}),
+    Interruption.PENDING: frozenset({Interruption.NONE, Interruption.PAUSED}),
+    Interruption.PAUSED: frozenset({Interruption.NONE}),
+    Interruption.IGNORED: frozenset({Interruption.NONE}),
+}
+# The floors each sub-state goes with (a floor change to one not listed is refused).
+_FLOORS: dict[Interruption, frozenset[TurnState]] = {
+    Interruption.NONE: frozenset(TurnState),
+    Interruption.PENDING: _RESUMABLE,
+    Interruption.PAUSED: frozenset({TurnState.USER_SPEAKING, TurnState.THINKING}),
+    Interruption.IGNORED: frozenset({TurnState.LISTENING, *_RESUMABLE}),  # the reply may end under it
+}
+
+
 class InvalidTransition(RuntimeError):
     pass
 
@@ -59,20 +89,21 @@ class TurnTaker:
     def __init__(self, on_change: Callable[[TurnState, TurnState], None] | None = None) -> None:
         self.state = TurnState.LISTENING
         self.turn_id = 0
+        self.interruption = Interruption.NONE
+        self.interrupted: tuple[TurnState, int] | None = None  # the floor and turn that speech came over
         self._on_change = on_change
 
     @property
     def assistant_has_floor(self) -> bool:
-        """Whether user speech now would be an interruption."""
-        return self.state in _RESUMABLE
-
-    def can(self, new: TurnState) -> bool:
-        return new in _ALLOWED[self.state]
+        """Whether user speech now would be an interruption (not while the reply is paused by one)."""
+        return self.state in _RESUMABLE and self.interruption is not Interruption.PAUSED
 
     def to(self, new: TurnState) -> None:
         old = self.state
-        if new not in _ALLOWED[old]:
-            raise InvalidTransition(f"{old.value} -> {new.value} is not a turn-taking transition")
+        if new not in _ALLOWED[old] or new not in _FLOORS[self.interruption]:
+            raise InvalidTransition(
+                f"{old.value} -> {new.value} is not a turn-taking transition ({self.interruption.value})"
+            )
         self.state = new
         if new is TurnState.THINKING:
             self.turn_id += 1
@@ -81,11 +112,58 @@ class TurnTaker:
 
     def resume(self, state: TurnState, turn_id: int) -> None:
         """A false interruption: give the floor back to the interrupted reply (its state and turn id)."""
-        if state not in _RESUMABLE or self.state not in (TurnState.USER_SPEAKING, TurnState.THINKING):
+        if (
+            state not in _RESUMABLE
+            or self.state not in (TurnState.USER_SPEAKING, TurnState.THINKING)
+            or self.interruption not in (Interruption.NONE, Interruption.PAUSED)
+        ):
             raise InvalidTransition(f"cannot resume {state.value} from {self.state.value}")
+        self._interrupt(Interruption.NONE)
         old, self.state, self.turn_id = self.state, state, turn_id
         if self._on_change is not None:
             self._on_change(old, state)
+
+    def overheard(self, interruptible: bool) -> None:
+        """The caller started speaking while the assistant has the floor."""
+        if not self.assistant_has_floor:
+            raise InvalidTransition(f"speech over the assistant in {self.state.value}")
+        self._interrupt(Interruption.PENDING if interruptible else Interruption.IGNORED)
+        self.interrupted = (self.state, self.turn_id)
+
+    def barge_in(self) -> None:
+        """The speech over the assistant lasted the minimum interruption: the reply pauses, the caller has the
+        floor."""
+        if self.interruption is not Interruption.PENDING:
+            raise InvalidTransition(f"{self.interruption.value} -> paused in {self.state.value}")
+        self.interruption = Interruption.PAUSED  # with the floor change: paused goes with USER_SPEAKING
+        self.to(TurnState.USER_SPEAKING)
+
+    def overheard_ended(self) -> None:
+        """The speech over the assistant (a cough, "ajá", or over a reply that cannot be interrupted) ended
+        without pausing the reply, or the reply ended first."""
+        if self.interruption not in (Interruption.PENDING, Interruption.IGNORED):
+            raise InvalidTransition(f"no speech over the assistant ({self.interruption.value})")
+        self._interrupt(Interruption.NONE)
+
+    def give_back(self) -> None:
+        """The paused reply was not really interrupted ("ajá", nothing): it gets its floor and turn back."""
+        if self.interruption is not Interruption.PAUSED or self.interrupted is None:
+            raise InvalidTransition(f"no paused reply to give the floor back to ({self.interruption.value})")
+        self.resume(*self.interrupted)
+
+    def cut(self) -> None:
+        """The paused reply was stopped for good: the interruption is a turn of its own."""
+        if self.interruption is not Interruption.PAUSED:
+            raise InvalidTransition(f"no paused reply to cut ({self.interruption.value})")
+        self._interrupt(Interruption.NONE)
+
+    def _interrupt(self, new: Interruption) -> None:
+        old = self.interruption
+        if new is not old and (new not in _INTERRUPTION_ALLOWED[old] or self.state not in _FLOORS[new]):
+            raise InvalidTransition(f"{old.value} -> {new.value} in {self.state.value}")
+        self.interruption = new
+        if new is Interruption.NONE:
+            self.interrupted = None
 
 
 class TurnSettings(Section):

@@ -145,11 +145,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             said = line.strip()
             if not said:
                 continue
-            pieces = [piece async for piece in dialogue.reply(said)]
-            outcome = dialogue.last
-            assert outcome is not None
+            reply = dialogue.reply(said)
+            pieces = [piece async for piece in reply]
             if args.json:
-                print(json.dumps(outcome.as_json(), ensure_ascii=False), flush=True)
+                print(json.dumps(reply.as_json(), ensure_ascii=False), flush=True)
             else:
                 print(f"TAINA: {''.join(pieces).strip()}", flush=True)
 

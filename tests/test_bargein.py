@@ -16,7 +16,7 @@ from speech import noise, silence, speech
 from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
 from engine.ports.language import LanguageModelEvent, Prompt, TextDelta, ToolCall, ToolSpec
-from engine.session import Session, TurnRecord
+from engine.session import Session, SessionSettings, TurnRecord
 from engine.tools import Tool, Toolbox
 from taina.settings import Settings
 
@@ -195,3 +195,28 @@ async def test_a_reply_cut_by_the_hang_up_is_recorded_with_what_was_heard(questi
     assert session.error is None
     (record,) = records
     assert record.interrupted and record.reply.startswith("Entendí") and "Muy pronto" not in record.reply
+
+
+async def test_an_interrupted_greeting_is_remembered_as_far_as_it_was_heard(over: np.ndarray) -> None:
+    greeting = "Hola, soy TAINA, la asistente virtual de la clínica. ¿En qué le puedo ayudar?"
+    settings = SessionSettings(greeting=greeting)
+    transport = ScriptedTransport(call(silence(1.0), over), realtime=True)  # talks over the greeting
+    records: list[TurnRecord] = []
+
+    def done(record: TurnRecord) -> None:
+        records.append(record)
+        if len(records) == 2:
+            transport.hung_up.set()
+
+    dialogue = Dialogue(EchoResponder())
+    session = Session(
+        "greet-cut", transport, ScriptedStt(OVER), dialogue, ToneTts(seconds=3.0), settings, done
+    )
+    await asyncio.wait_for(session.run(), 40)
+    assert session.error is None
+    first, second = records
+    assert first.interrupted and first.transcript == "" and second.transcript == OVER
+    assert first.reply and first.reply != greeting and greeting.startswith(first.reply)
+    # The model remembers only what the caller heard of the greeting, as for any interrupted reply.
+    assert dialogue.history[0].role == "assistant" and dialogue.history[0].content == first.reply + "…"
+    assert [m.content for m in dialogue.history if m.content == greeting] == []

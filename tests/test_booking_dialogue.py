@@ -7,7 +7,8 @@ import asyncio
 from typing import Any
 
 from adapters.appointments_db import BuiltInAppointments
-from engine.dialogue import Dialogue, TurnOutcome
+from engine.dialogue import Dialogue
+from engine.reply import Reply
 from taina.assistant import Assistant
 from taina.backend import Backend
 
@@ -16,7 +17,7 @@ def conversation(backend: Any, name: str = "c1") -> Dialogue:
     return Assistant(backend.settings, backend).dialogue(name)
 
 
-async def say(dialogue: Dialogue, said: str) -> TurnOutcome:
+async def say(dialogue: Dialogue, said: str) -> Reply:
     pieces = [piece async for piece in dialogue.reply(said)]
     outcome = dialogue.last
     assert outcome is not None and outcome.completed
@@ -24,7 +25,7 @@ async def say(dialogue: Dialogue, said: str) -> TurnOutcome:
     return outcome
 
 
-def tools(outcome: TurnOutcome) -> list[str]:
+def tools(outcome: Reply) -> list[str]:
     return [a.tool for a in outcome.actions]
 
 
@@ -131,7 +132,7 @@ async def test_a_question_in_the_middle_of_a_booking_is_answered_then_the_bookin
 
 
 async def test_two_callers_racing_for_one_slot_exactly_one_books_it(backend: Backend) -> None:
-    async def caller(name: str, phone: str) -> TurnOutcome:
+    async def caller(name: str, phone: str) -> Reply:
         talk = conversation(backend, name)
         await say(talk, "Quiero una cita de endocrinología el lunes 30 de noviembre a las 8")
         await say(talk, name)

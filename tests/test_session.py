@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +13,11 @@ from speech import silence, speech
 
 from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
-from engine.session import Session, TurnRecord
+from engine.ports.knowledge import Passage
+from engine.ports.language import LanguageModelEvent, Prompt, TextDelta, ToolCall, ToolSpec
+from engine.ports.speech import Transcript
+from engine.session import Session, SessionSettings, TurnRecord
+from engine.tools import Tool, Toolbox
 from engine.waterfall import STAGES
 from taina.settings import Settings
 
@@ -113,3 +119,68 @@ async def test_a_greeting_opens_the_call_and_the_caller_answers_it() -> None:
     assert dialogue.history[0].role == "assistant" and dialogue.history[0].content == greeting
     states = [e["state"] for e in transport.events if e["type"] == "state"]
     assert states[:3] == ["thinking", "assistant_speaking", "listening"]
+
+
+class _Clinic:
+    async def search(self, query: str, k: int = 5) -> list[Passage]:
+        return [Passage("doc1", "Horario", "Horario", "Abrimos de 8 a 5.", 1.0, 0.9)]
+
+
+class _HangsUpAsTheSecondTurnIsHeard(ScriptedStt):
+    """The caller hangs up just as their second turn's transcript comes: the hang-up is seen first, and the
+    turn's reply is cancelled before it has taken a step."""
+
+    transport: ScriptedTransport
+    last_said: str
+
+    async def finish(self) -> Transcript:
+        transcript = await super().finish()
+        if transcript.text == self.last_said:
+            self.transport.hung_up.set()
+            await asyncio.sleep(0)  # the listening task ends first, then the turn starts
+        return transcript
+
+
+class _LooksUpOnce:
+    """Looks the hours up (a tool call) on the first turn; answers in words after that."""
+
+    name = "looks-up"
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    async def respond(self, prompt: Prompt) -> AsyncIterator[LanguageModelEvent]:
+        self.steps += 1
+        await asyncio.sleep(0)
+        if self.steps == 1:
+            yield ToolCall("c1", "hours", "{}")
+        else:
+            yield TextDelta("Abrimos de ocho a cinco.")
+
+
+async def test_a_reply_cancelled_before_its_first_step_records_no_actions_or_sources() -> None:
+    first_said, second_said = "¿A qué hora abren?", "¿Y los sábados?"
+    audio = np.concatenate(
+        [silence(0.3), speech(first_said), silence(2.5), speech(second_said), silence(0.8)]
+    )
+    transport = ScriptedTransport(audio, realtime=True)
+    stt = _HangsUpAsTheSecondTurnIsHeard(first_said, then=(second_said,), delay=0.6)  # the audio is over then
+    stt.transport, stt.last_said = transport, second_said
+
+    async def hours(_arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"hours": "8-17"}
+
+    toolbox = Toolbox([Tool(ToolSpec("hours", "Horario", {"type": "object", "properties": {}}), hours)])
+    dialogue = Dialogue(_LooksUpOnce(), _Clinic(), toolbox)
+    records: list[TurnRecord] = []
+    session = Session("race", transport, stt, dialogue, ToneTts(), SessionSettings(), records.append)
+    await asyncio.wait_for(session.run(), 30)
+    assert session.error is None
+    first, second = records
+    assert [a.tool for a in first.actions] == ["hours"] and first.sources == ("doc1",)
+    assert second.transcript == second_said and second.interrupted and second.reply == ""
+    assert (second.actions, second.sources) == ((), ())
+    # The first turn's reply stays in the memory as it was said.
+    assert [m.content for m in dialogue.history if m.role == "assistant" and not m.tool_calls] == [
+        "Abrimos de ocho a cinco."
+    ]
