@@ -148,6 +148,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.post("/api/rtc/offer")
     async def offer(request: Request) -> dict[str, str]:
         """Answer a browser's WebRTC offer ({"sdp", "type": "offer"}) and start a voice session."""
+        settings = runtime.settings  # now: the dashboard may have applied new settings since start
         address = request.client.host if request.client else ""
         token = settings.webrtc.access_token
         if token and not hmac.compare_digest(

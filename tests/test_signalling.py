@@ -149,3 +149,37 @@ def test_calls_can_need_the_access_link_and_are_rate_limited(tmp_path: Path, sha
         assert httpx.get(f"{srv.url}/healthz").json()["status"] == "ok"
     finally:
         stop_server(srv)
+
+
+async def test_an_offer_follows_the_settings_in_force_when_it_arrives(tmp_path: Path) -> None:
+    """Settings applied after start (what PUT /api/settings does, through runtime.apply) govern the next offer:
+    the HTTP layer keeps no copy of its own."""
+    from dataclasses import replace
+
+    from engine.settings import Settings
+    from taina.assistant import Assistant
+    from taina.runtime import Runtime
+    from taina.server import create_app
+
+    settings = Settings.from_env({"TAINA_DATA_DIR": str(tmp_path)})
+    runtime = Runtime(settings, None, Assistant(settings), None, None)  # type: ignore[arg-type]
+    app = create_app(runtime)
+    offer = {"type": "offer", "sdp": "v=0"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://taina.test") as client:
+        opened = await client.post("/api/rtc/offer", json=offer)
+        assert opened.status_code == 400 and "no audio" in opened.json()["error"]  # no access link needed
+
+        runtime.apply(
+            replace(
+                settings,
+                webrtc=replace(settings.webrtc, access_token="enlace-nuevo"),
+                http=replace(settings.http, max_signalling_bytes=1_024),
+            )
+        )
+        bare = await client.post("/api/rtc/offer", json=offer)
+        assert bare.status_code == 401 and "?token=" in bare.json()["error"]
+        linked = {"Authorization": "Bearer enlace-nuevo"}
+        big = await client.post("/api/rtc/offer", json={**offer, "sdp": "v" * 2_000}, headers=linked)
+        assert big.status_code == 413 and "over 1024 bytes" in big.json()["error"]
+        assert (await client.post("/api/rtc/offer", json=offer, headers=linked)).status_code == 400
