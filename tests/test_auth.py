@@ -25,12 +25,14 @@ from adapters.conversation_journal import Conversations, PostgresJournal
 from adapters.file_store import FileStore
 from adapters.recordings import Recordings
 from engine.ports.records import TurnEntry
-from engine.settings import AuthSettings
-from taina.admin_api import admin_router
-from taina.appointments_api import appointments_router
+from engine.settings import AuthSettings, Settings
 from taina.auth import Auth, RateLimiter, Tokens, hash_password
 from taina.backend import Backend
-from taina.http_errors import answer_errors_as_json
+from taina.http import deps
+from taina.http.admin import router as admin_router
+from taina.http.appointments import router as appointments_router
+from taina.http.auth import router as auth_router
+from taina.http.errors import answer_errors_as_json
 
 KEY = "k" * 40
 PASSWORD = "una-clave-larga-2026"
@@ -47,12 +49,15 @@ async def api(backend: Backend, tmp_path: Path) -> AsyncIterator[tuple[httpx.Asy
     auth = Auth(accounts, Tokens(KEY, settings), settings)
     app = FastAPI()
     answer_errors_as_json(app)
-    app.include_router(auth.router())
-    app.include_router(appointments_router(backend.appointments, "", auth))
     database = backend.knowledge_parts.database
     recordings = Recordings(tmp_path / "spool", FileStore(tmp_path / "objects"), database)
+    app.state.auth = auth
+    app.state.appointments = backend.appointments
+    app.state.conversations = Conversations(database)
     app.state.recordings = recordings
-    app.include_router(admin_router(auth, accounts, Conversations(database), recordings))
+    app.dependency_overrides[deps.settings] = lambda: Settings.from_env({})  # no appointments API token
+    for router in (auth_router, appointments_router, admin_router):
+        app.include_router(router)
     for email, role in (
         ("admin@clinica.do", "admin"),
         ("editor@clinica.do", "editor"),
@@ -324,9 +329,9 @@ async def test_conversations_with_their_turns(
 async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backend, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from engine.settings import Settings
+    from taina.http.settings import router as settings_router
     from taina.runtime import Runtime
-    from taina.settings_api import StoredSettings, settings_router
+    from taina.settings_api import StoredSettings
 
     class FakeAssistant:
         language_model = "policy"
@@ -351,8 +356,11 @@ async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backe
     stored = StoredSettings(backend.knowledge_parts.database)
     app = FastAPI()
     answer_errors_as_json(app)
-    app.include_router(auth.router())
-    app.include_router(settings_router(auth, stored, runtime))
+    app.state.auth = auth
+    app.state.runtime = runtime
+    app.state.stored_settings = stored
+    app.include_router(auth_router)
+    app.include_router(settings_router)
     await make_user(accounts, "admin@clinica.do", "admin")
     await make_user(accounts, "editor@clinica.do", "editor")
     async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
