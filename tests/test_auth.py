@@ -413,3 +413,30 @@ def test_the_language_model_choice_is_checked_when_it_changes(tmp_path: Path) ->
             Settings.from_env({"TAINA_DATA_DIR": str(tmp_path), "TAINA_DIALOGUE_LANGUAGE_MODEL": "openai"})
         )
     assert assistant.language_model == "echo"  # unchanged
+
+
+async def test_the_whole_app_makes_the_next_call_with_the_dashboards_settings(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """create_app as served: an admin's PUT /api/settings reaches the next call the runtime makes."""
+    from taina.assistant import Assistant
+    from taina.runtime import Runtime
+    from taina.server import create_app
+
+    class Voice:
+        name = "espeak-ng"
+
+    settings = Settings.from_env({"TAINA_DATA_DIR": str(tmp_path), "TAINA_AUTH_SECRET": KEY})
+    runtime = Runtime(settings, Voice(), Assistant(settings, backend), Voice(), None)  # type: ignore[arg-type]
+    app = create_app(runtime)
+    await make_user(backend.accounts, "admin@clinica.do", "admin")
+    greeting = "Clínica Sur, buenos días. ¿En qué le ayudo?"
+    change = {"values": {"TAINA_DIALOGUE_ORGANISATION": "Clínica Sur", "TAINA_DIALOGUE_GREETING": greeting}}
+    async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        admin = bearer((await login(client, "admin@clinica.do"))["access_token"])
+        changed = await client.put("/api/settings", json=change, headers=admin)
+        assert changed.status_code == 200, changed.text
+        assert (await client.get("/healthz")).json() == {"status": "ok", "sessions": 0, "capacity": 50}
+    call = runtime.new_session(None)  # type: ignore[arg-type]
+    assert "Clínica Sur" in call.dialogue.system_prompt
+    assert runtime.settings.dialogue.greeting == greeting and runtime.settings.data_dir == tmp_path
