@@ -1,6 +1,6 @@
 """The Appointments port over HTTP: an external booking system that speaks TAINA's appointments API.
 
-The contract is the one this server exposes (taina/appointments_api.py); the contract tests run this adapter
+The contract is the one this server exposes (taina/http/appointments.py); the contract tests run this adapter
 against the built-in service over real HTTP. Every request has a time limit; a refused connection, a timeout,
 a 429 or a 5xx is retried with backoff. Retries never book twice: a booking always carries an Idempotency-Key
 (made up here when the caller gave none), the same on every attempt, so the server returns the first booking.

@@ -1,5 +1,5 @@
 """Each conversation's dialogue, made from settings: which language model, the knowledge base and the tools
-(part of the composition root, with taina/runtime.py)."""
+(built by the composition root, taina/app.py)."""
 
 from __future__ import annotations
 

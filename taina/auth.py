@@ -1,10 +1,6 @@
-"""Who may use the API: argon2 passwords, short-lived JWT access tokens with a role, revocable refresh tokens,
-rate-limited logins, and ``require(role)`` for every route.
-
-POST /api/auth/login    {"email", "password"} -> {"access_token", "refresh_token", "token_type", "expires_in"}
-POST /api/auth/refresh  {"refresh_token"}     -> a new pair; the old refresh token stops working
-POST /api/auth/logout   {"refresh_token"}     -> 204; that refresh token stops working
-GET  /api/auth/me                              -> the caller's account
+"""Who may use the API: argon2 passwords, short-lived JWT access tokens with a role, revocable refresh tokens
+and rate-limited logins. The routes (/api/auth/...) are in taina/http/auth.py, and every route's role check is
+``require(role)`` in taina/http/deps.py.
 
 Tokens are HS256 only: a token signed otherwise, or not at all ("alg": "none"), tampered with or expired,
 is a 401. A role below the route's is a 403.
@@ -16,21 +12,20 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import model_validator
 
 from adapters.accounts_db import ROLES, Accounts, Role, User
 from engine.options import Section, knob
-from taina.http_errors import ApiError
+from taina.http.errors import ApiError
 
 
 class AuthSettings(Section):
@@ -165,15 +160,6 @@ class RateLimiter:
         return events
 
 
-class Login(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=1024)
-
-
-class RefreshRequest(BaseModel):
-    refresh_token: str = Field(min_length=10, max_length=4096)
-
-
 def bearer(authorization: str) -> str:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -182,22 +168,15 @@ def bearer(authorization: str) -> str:
 
 
 class Auth:
-    """The accounts, the token signer and the login limiter, and the FastAPI pieces made from them."""
+    """The accounts, the token signer and the login limiter (the routes are in taina/http/auth.py)."""
 
     def __init__(self, accounts: Accounts, tokens: Tokens, settings: AuthSettings) -> None:
         self.accounts = accounts
         self.tokens = tokens
-        self._limiter = RateLimiter(settings.login_attempts)
-
-    def require(self, role: Role) -> Callable[..., Awaitable[Principal]]:
-        """A FastAPI dependency: the caller, if their access token is good and their role at least ``role``."""
-
-        async def caller(authorization: Annotated[str, Header()] = "") -> Principal:
-            return self.check(authorization, role)
-
-        return caller
+        self.logins = RateLimiter(settings.login_attempts)  # failed logins, by e-mail and by address
 
     def check(self, authorization: str, role: Role) -> Principal:
+        """The caller, if their access token is good and their role at least ``role`` (else a 401 or 403)."""
         claims = self.tokens.read(bearer(authorization), "access")
         principal = Principal(claims["sub"], str(claims.get("email", "")), claims.get("role", "viewer"))
         if principal.role not in ROLES:
@@ -206,55 +185,8 @@ class Auth:
             raise ApiError(403, f"this needs the {role} role; your account is {principal.role}")
         return principal
 
-    def router(self) -> APIRouter:
-        router = APIRouter(prefix="/api/auth", tags=["auth"])
-        logged_in = Depends(
-            self.require("viewer")
-        )  # a default, not in the annotation: those are strings here
-
-        @router.post("/login")
-        async def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
-            address = request.client.host if request.client else ""
-            email = body.email.strip().lower()
-            keys = (f"email:{email}", f"address:{address}")
-            wait = max(self._limiter.retry_after(k) for k in keys)
-            if wait > 0:
-                raise ApiError(429, f"too many failed logins; try again in {int(wait) + 1} s")
-            user = await self.accounts.by_email(email)
-            if user is None or user.disabled or not password_matches(user.password_hash, body.password):
-                for key in keys:
-                    self._limiter.hit(key)
-                await self.accounts.audit("login_failed", None, email, address=address)
-                raise ApiError(401, "wrong e-mail or password")
-            await self.accounts.audit("login", user.id, address=address)
-            return await self._pair(user)
-
-        @router.post("/refresh")
-        async def refresh(body: RefreshRequest) -> dict[str, Any]:
-            claims = self.tokens.read(body.refresh_token, "refresh")
-            user = await self.accounts.by_id(claims["sub"])
-            if user is None or user.disabled or not await self.accounts.use_refresh(str(claims.get("jti"))):
-                raise ApiError(401, "the refresh token was already used, revoked or expired; log in again")
-            return await self._pair(user)
-
-        @router.post("/logout", status_code=204)
-        async def logout(body: RefreshRequest, caller: Principal = logged_in) -> None:
-            claims = self.tokens.read(body.refresh_token, "refresh")
-            if claims["sub"] != caller.user_id:
-                raise ApiError(403, "that refresh token belongs to another account")
-            await self.accounts.use_refresh(str(claims.get("jti")))
-            await self.accounts.audit("logout", caller.user_id)
-
-        @router.get("/me")
-        async def me(caller: Principal = logged_in) -> dict[str, Any]:
-            user = await self.accounts.by_id(caller.user_id)
-            if user is None:
-                raise ApiError(401, "the account no longer exists")
-            return user.as_json()
-
-        return router
-
-    async def _pair(self, user: User) -> dict[str, Any]:
+    async def pair(self, user: User) -> dict[str, Any]:
+        """A new access token and refresh token for ``user`` (the refresh one kept, so it can be revoked)."""
         refresh, jti, expires = self.tokens.refresh(user)
         await self.accounts.keep_refresh(jti, user.id, expires)
         return {

@@ -17,10 +17,12 @@ from fastapi import FastAPI, Request, Response
 from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import AppointmentsSettings, AppointmentsUnavailable, HttpAppointments
 from engine.ports.appointments import AppointmentNotFound, Appointments, SlotTaken
-from taina.appointments_api import appointments_router
 from taina.backend import Backend
 from taina.clinic.clock import CLINIC_TIMEZONE
-from taina.http_errors import answer_errors_as_json
+from taina.http import deps
+from taina.http.appointments import router as appointments_router
+from taina.http.errors import answer_errors_as_json
+from taina.settings import Settings
 
 THURSDAY = date(2026, 11, 26)
 TOKEN = "s3cret-token"
@@ -37,7 +39,10 @@ class Faults:
 def api(service: BuiltInAppointments, faults: Faults) -> FastAPI:
     app = FastAPI()
     answer_errors_as_json(app)
-    app.include_router(appointments_router(service, TOKEN))
+    app.state.appointments = service
+    served = Settings.from_env({"TAINA_APPOINTMENTS_API_TOKEN": TOKEN})  # the API token its clients send
+    app.dependency_overrides[deps.settings] = lambda: served
+    app.include_router(appointments_router)
 
     @app.middleware("http")
     async def lose_answers(request: Request, call_next: Any) -> Response:

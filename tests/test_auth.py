@@ -25,11 +25,14 @@ from adapters.conversation_journal import Conversations, PostgresJournal
 from adapters.file_store import FileStore
 from adapters.recordings import Recordings
 from engine.ports.records import TurnEntry
-from taina.admin_api import admin_router
-from taina.appointments_api import appointments_router
 from taina.auth import Auth, AuthSettings, RateLimiter, Tokens, hash_password
 from taina.backend import Backend
-from taina.http_errors import answer_errors_as_json
+from taina.http import deps
+from taina.http.admin import router as admin_router
+from taina.http.appointments import router as appointments_router
+from taina.http.auth import router as auth_router
+from taina.http.errors import answer_errors_as_json
+from taina.settings import Settings
 
 KEY = "k" * 40
 PASSWORD = "una-clave-larga-2026"
@@ -46,12 +49,15 @@ async def api(backend: Backend, tmp_path: Path) -> AsyncIterator[tuple[httpx.Asy
     auth = Auth(accounts, Tokens(KEY, settings), settings)
     app = FastAPI()
     answer_errors_as_json(app)
-    app.include_router(auth.router())
-    app.include_router(appointments_router(backend.appointments, "", auth))
     database = backend.knowledge_parts.database
     recordings = Recordings(tmp_path / "spool", FileStore(tmp_path / "objects"), database)
+    app.state.auth = auth
+    app.state.appointments = backend.appointments
+    app.state.conversations = Conversations(database)
     app.state.recordings = recordings
-    app.include_router(admin_router(auth, accounts, Conversations(database), recordings))
+    app.dependency_overrides[deps.settings] = lambda: Settings.from_env({})  # no appointments API token
+    for router in (auth_router, appointments_router, admin_router):
+        app.include_router(router)
     for email, role in (
         ("admin@clinica.do", "admin"),
         ("editor@clinica.do", "editor"),
@@ -324,8 +330,9 @@ async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backe
     from dataclasses import replace
 
     from taina.app import App
+    from taina.http.settings import router as settings_router
     from taina.settings import Settings
-    from taina.settings_api import StoredSettings, settings_router
+    from taina.settings_api import StoredSettings
 
     class FakeAssistant:
         language_model = "policy"
@@ -350,8 +357,11 @@ async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backe
     stored = StoredSettings(backend.knowledge_parts.database)
     app = FastAPI()
     answer_errors_as_json(app)
-    app.include_router(auth.router())
-    app.include_router(settings_router(auth, stored, runtime))
+    app.state.auth = auth
+    app.state.runtime = runtime
+    app.state.stored_settings = stored
+    app.include_router(auth_router)
+    app.include_router(settings_router)
     await make_user(accounts, "admin@clinica.do", "admin")
     await make_user(accounts, "editor@clinica.do", "editor")
     async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
@@ -405,3 +415,38 @@ def test_the_language_model_choice_is_checked_when_it_changes(tmp_path: Path) ->
             Settings.from_env({"TAINA_DATA_DIR": str(tmp_path), "TAINA_DIALOGUE_LANGUAGE_MODEL": "openai"})
         )
     assert assistant.language_model == "echo"  # unchanged
+
+
+async def test_the_whole_app_makes_the_next_call_with_the_dashboards_settings(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """create_app as served: an admin's PUT /api/settings reaches the next call the runtime makes."""
+    from taina.app import App
+    from taina.assistant import Assistant
+    from taina.server import create_app
+
+    class Voice:
+        name = "espeak-ng"
+
+    class Voices:  # the speech models, without loading any
+        def speech_to_text(self) -> Voice:
+            return Voice()
+
+        text_to_speech = speech_to_text
+
+        def apply(self, _settings: Settings) -> None: ...
+
+    settings = Settings.from_env({"TAINA_DATA_DIR": str(tmp_path), "TAINA_AUTH_SECRET": KEY})
+    runtime = App(settings, Assistant(settings, backend), backend, Voices())  # type: ignore[arg-type]
+    app = create_app(runtime)
+    await make_user(backend.accounts, "admin@clinica.do", "admin")
+    greeting = "Clínica Sur, buenos días. ¿En qué le ayudo?"
+    change = {"values": {"TAINA_DIALOGUE_ORGANISATION": "Clínica Sur", "TAINA_DIALOGUE_GREETING": greeting}}
+    async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        admin = bearer((await login(client, "admin@clinica.do"))["access_token"])
+        changed = await client.put("/api/settings", json=change, headers=admin)
+        assert changed.status_code == 200, changed.text
+        assert (await client.get("/healthz")).json() == {"status": "ok", "sessions": 0, "capacity": 50}
+    call = runtime.new_session(None)  # type: ignore[arg-type]
+    assert "Clínica Sur" in call.dialogue.system_prompt
+    assert runtime.settings.dialogue.greeting == greeting and runtime.settings.data_dir == tmp_path

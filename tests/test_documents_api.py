@@ -13,8 +13,11 @@ from fastapi import FastAPI
 from adapters.accounts_db import Accounts
 from taina.auth import Auth, AuthSettings, Tokens, hash_password
 from taina.backend import Backend
-from taina.documents_api import documents_router
-from taina.http_errors import answer_errors_as_json
+from taina.http import deps
+from taina.http.auth import router as auth_router
+from taina.http.documents import router as documents_router
+from taina.http.errors import answer_errors_as_json
+from taina.settings import Settings
 
 KEY = "d" * 40
 PASSWORD = "una-clave-larga-2026"
@@ -34,8 +37,11 @@ async def api(
     auth = Auth(accounts, Tokens(KEY, settings), settings)
     app = FastAPI()
     answer_errors_as_json(app)
-    app.include_router(auth.router())
-    app.include_router(documents_router(auth, backend.library, max_bytes=5_000))
+    app.state.auth = auth
+    app.state.knowledge = backend.library
+    app.dependency_overrides[deps.settings] = lambda: Settings.from_env({"TAINA_INGEST_MAX_BYTES": "5000"})
+    app.include_router(auth_router)
+    app.include_router(documents_router)
     headers = {}
     async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
         for role in ("editor", "viewer"):

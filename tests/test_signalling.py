@@ -224,3 +224,37 @@ async def test_malformed_audio_offers_get_a_400_naming_the_problem(server: Serve
         assert response.status_code == 400, response.text
         assert "SDP" in response.json()["error"] or "audio" in response.json()["error"]
         assert (await client.get("/healthz")).json()["sessions"] <= before  # no session was started
+
+
+async def test_an_offer_follows_the_settings_in_force_when_it_arrives(tmp_path: Path) -> None:
+    """Settings applied after start (what PUT /api/settings does, through runtime.apply) govern the next offer:
+    the HTTP layer keeps no copy of its own."""
+    from dataclasses import replace
+
+    from taina.app import App
+    from taina.assistant import Assistant
+    from taina.server import create_app
+    from taina.settings import Settings
+
+    settings = Settings.from_env({"TAINA_DATA_DIR": str(tmp_path)})
+    runtime = App(settings, Assistant(settings))
+    app = create_app(runtime)
+    offer = {"type": "offer", "sdp": "v=0"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://taina.test") as client:
+        opened = await client.post("/api/rtc/offer", json=offer)
+        assert opened.status_code == 400 and "no audio" in opened.json()["error"]  # no access link needed
+
+        runtime.apply(
+            replace(
+                settings,
+                webrtc=settings.webrtc.model_copy(update={"access_token": "enlace-nuevo"}),
+                http=settings.http.model_copy(update={"max_signalling_bytes": 1_024}),
+            )
+        )
+        bare = await client.post("/api/rtc/offer", json=offer)
+        assert bare.status_code == 401 and "?token=" in bare.json()["error"]
+        linked = {"Authorization": "Bearer enlace-nuevo"}
+        big = await client.post("/api/rtc/offer", json={**offer, "sdp": "v" * 2_000}, headers=linked)
+        assert big.status_code == 413 and "over 1024 bytes" in big.json()["error"]
+        assert (await client.post("/api/rtc/offer", json=offer, headers=linked)).status_code == 400

@@ -1,0 +1,93 @@
+"""The FastAPI application: the runtime's parts put in ``app.state`` once, each area's router included, and
+the lifespan (stored settings applied, loop watch, recordings recovered and kept to their retention, every
+call hung up on shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+
+from adapters.conversation_journal import Conversations
+from engine.loop_watch import watch_loop
+from taina.app import App
+from taina.auth import Auth, RateLimiter, Tokens, signing_key
+from taina.http import admin, appointments, auth, documents, health, pages, settings, signalling
+from taina.http.errors import answer_errors_as_json
+from taina.settings import SettingsError
+from taina.settings_api import StoredSettings, effective
+
+log = structlog.get_logger("taina.server")
+
+
+def create_app(runtime: App) -> FastAPI:
+    """The app serving ``runtime``; the accounts, appointments, documents and settings routes need its backend.
+    Only what is fixed for the process is taken from the settings here; routes read the runtime's when asked."""
+    at_start = runtime.settings
+    app = FastAPI(title="TAINA Voice", version="0.1.0", lifespan=lifespan)
+    answer_errors_as_json(app)
+    state = app.state
+    state.runtime = runtime
+    state.sessions = signalling.SessionRegistry(at_start.webrtc.max_sessions)
+    state.offers = RateLimiter(at_start.webrtc.offers_per_minute)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static, name="static")
+    app.include_router(health.router)
+    app.include_router(signalling.router)
+    backend = runtime.backend
+    if backend is not None:
+        database = backend.knowledge_parts.database
+        key = signing_key(at_start.auth, at_start.data_dir)
+        state.auth = Auth(backend.accounts, Tokens(key, at_start.auth), at_start.auth)
+        state.appointments = backend.appointments
+        state.conversations = Conversations(database)
+        state.recordings = runtime.recordings
+        state.knowledge = backend.library
+        state.stored_settings = StoredSettings(database)
+        for area in (auth, appointments, admin, documents, settings):
+            app.include_router(area.router)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    runtime: App = app.state.runtime
+    stored: StoredSettings | None = getattr(app.state, "stored_settings", None)
+    if stored is not None:
+        await apply_stored(stored, runtime)
+    background = [asyncio.create_task(watch_loop(), name="loop-watch")]
+    if runtime.recordings is not None:
+        await runtime.recordings.recover()  # calls cut short by a kill: their recordings, now
+        background.append(asyncio.create_task(retention(runtime)))
+    yield
+    for task in background:
+        task.cancel()
+    sessions: signalling.SessionRegistry = app.state.sessions
+    await sessions.stop_all()
+
+
+async def retention(runtime: App, every_s: float = 3600.0) -> None:
+    """Hourly: delete calls past the retention period (recording and rows)."""
+    while runtime.recordings is not None:
+        try:
+            await runtime.recordings.enforce_retention(runtime.settings.recordings.retention_days)
+        except Exception:
+            log.error("recording.retention_failed", exc_info=True)
+        await asyncio.sleep(every_s)
+
+
+async def apply_stored(stored: StoredSettings, runtime: App) -> None:
+    """Settings changed from the dashboard earlier, over the environment's (ignored, with an error, if bad)."""
+    overrides = await stored.load()
+    if not overrides:
+        return
+    try:
+        from_dashboard = effective(overrides)
+    except SettingsError as exc:
+        log.error("settings.stored_ignored", reason=str(exc))
+        return
+    runtime.apply(dataclasses.replace(from_dashboard, data_dir=runtime.settings.data_dir))
