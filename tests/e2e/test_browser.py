@@ -10,29 +10,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import ACCOUNT_PASSWORD, Server, create_account, start_server, stop_server
+from tests.support.accounts import ACCOUNT_PASSWORD, create_account
+from tests.support.browser import QUESTION, chromium_flags
+from tests.support.servers import Server, start_server, stop_server
 from tests.support.speech import speech_wav
 
 pytestmark = pytest.mark.browser
-
-# espeak-ng's robotic voice through Opus is hard for Whisper base; this sentence survives it reliably.
-QUESTION = "Buenos días, necesito información sobre los precios."
-
-
-def chromium_flags(microphone: Path) -> list[str]:
-    return [
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={microphone}",
-        "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
-    ]
 
 
 def plain(text: str) -> str:

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.conftest import ACCOUNT_PASSWORD, create_account, start_server, stop_server
-from tests.e2e.test_browser import QUESTION, chromium_flags
+from tests.support.accounts import ACCOUNT_PASSWORD, create_account
+from tests.support.browser import QUESTION, chromium_flags
+from tests.support.servers import start_server, stop_server
 from tests.support.speech import speech_wav
 
 pytestmark = pytest.mark.browser

@@ -12,7 +12,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import ACCOUNT_PASSWORD, Server, create_account, start_server, stop_server
+from tests.support.accounts import ACCOUNT_PASSWORD, create_account
+from tests.support.servers import Server, start_server, stop_server
 
 PASSWORD = ACCOUNT_PASSWORD
 

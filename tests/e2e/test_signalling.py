@@ -12,7 +12,7 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack
 
 from adapters.webrtc import filter_remote_candidates, offer_ice_addresses
-from tests.conftest import Server, start_server, stop_server
+from tests.support.servers import Server, start_server, stop_server
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from engine.settings import AppointmentsSettings
 from taina.appointments_api import appointments_router
 from taina.backend import Backend
 from taina.http_errors import answer_errors_as_json
-from tests.conftest import serving_here
+from tests.support.servers import serving_here
 
 THURSDAY = date(2026, 11, 26)
 TOKEN = "s3cret-token"
@@ -203,7 +203,7 @@ async def test_the_rest_api_refuses_bad_requests_clearly(http: tuple[Appointment
 
 
 async def test_an_unreachable_booking_system_is_one_clear_error() -> None:
-    from tests.conftest import free_port
+    from tests.support.servers import free_port
 
     adapter = HttpAppointments(
         AppointmentsSettings(url=f"http://127.0.0.1:{free_port()}", retries=1, timeout_s=1)

@@ -30,7 +30,7 @@ from taina.appointments_api import appointments_router
 from taina.auth import Auth, RateLimiter, Tokens, hash_password
 from taina.backend import Backend
 from taina.http_errors import answer_errors_as_json
-from tests.conftest import serving_here
+from tests.support.servers import serving_here
 
 KEY = "k" * 40
 PASSWORD = "una-clave-larga-2026"

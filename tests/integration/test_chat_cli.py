@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.conftest import TEST_NOW
+from tests.support.clock import TEST_NOW
 
 
 def taina(data_dir: Path, database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

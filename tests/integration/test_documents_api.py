@@ -15,7 +15,7 @@ from taina.auth import Auth, Tokens, hash_password
 from taina.backend import Backend
 from taina.documents_api import documents_router
 from taina.http_errors import answer_errors_as_json
-from tests.conftest import serving_here
+from tests.support.servers import serving_here
 
 KEY = "d" * 40
 PASSWORD = "una-clave-larga-2026"

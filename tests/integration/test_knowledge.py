@@ -17,7 +17,7 @@ from adapters.postgres import Database, DatabaseError, migrations
 from engine.ports.storage import ObjectStore, StorageError
 from engine.settings import DatabaseSettings, IngestSettings, RetrievalSettings
 from taina.knowledge.ingest import KnowledgeService
-from tests.conftest import S3Server
+from tests.support.servers import S3Server
 
 SAMPLE = Path(__file__).resolve().parents[2] / "taina" / "sample_kb"
 QUESTIONS = Path(__file__).resolve().parents[1] / "support" / "data" / "kb_questions.tsv"

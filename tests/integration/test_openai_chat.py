@@ -15,8 +15,8 @@ from engine.ports.language import LanguageModelError, Message, Prompt, TextDelta
 from engine.settings import Settings
 from taina.assistant import Assistant
 from taina.backend import Backend
-from tests.conftest import serving
 from tests.support.fake_openai_chat import KEY, FakeOpenAIChat, Reply
+from tests.support.servers import serving
 
 TOOL = ToolSpec(
     "list_available_slots",
@@ -274,7 +274,7 @@ async def test_a_booking_through_openai_tool_calls(backend: Backend) -> None:
 
 
 async def test_an_unreachable_model_is_apologised_for(backend: Backend) -> None:
-    from tests.conftest import free_port
+    from tests.support.servers import free_port
 
     env = {"TAINA_NOW": backend.settings.dialogue.now, "OPENAI_API_KEY": KEY, "TAINA_OPENAI_RETRIES": "0",
            "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}  # fmt: skip

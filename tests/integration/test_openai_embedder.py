@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from adapters.openai_embedder import EmbeddingError, OpenAIEmbedder
 from engine.settings import EmbeddingSettings
-from tests.conftest import serving
+from tests.support.servers import serving
 
 
 class FakeOpenAI:
