@@ -206,6 +206,7 @@ CLOUD_TURNS = [
 ]  # fmt: skip
 
 
+@pytest.mark.timeout(900)  # eleven turns of a real-time call, each allowed 45 s: more than the default 300 s
 def test_a_call_on_the_cloud_providers_survives_their_faults(
     chromium: str, data_dir: Path, tmp_path: Path
 ) -> None:
