@@ -22,7 +22,7 @@ from taina.settings import Settings
 
 TARGET_P95_MS = 60.0
 NOW = "2026-11-25T09:00:00"
-QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "kb_questions.tsv"
+QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "support" / "data" / "kb_questions.tsv"
 BOOKING = [
     "Buenos días, quiero una cita con la pediatra el lunes a las nueve",
     "Sí, me sirve",

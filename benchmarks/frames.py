@@ -120,7 +120,7 @@ def run(runs: int | None) -> dict[str, Any]:
         "conditioner_median_us": round(statistics.median(ours), 2),
         "soxr_stream_median_us": round(statistics.median(soxr_costs), 2),
         "pyav_median_us": round(statistics.median(pyav), 2),
-        "conditioner_audio_held_ms": 0.0,  # every 20 ms frame in gives its 20 ms frame out (tests/test_audio.py)
+        "conditioner_audio_held_ms": 0.0,  # every 20 ms frame in gives its 20 ms frame out (tests/unit/test_audio.py)
         "soxr_stream_audio_held_ms_mean": round(statistics.mean(soxr_held), 1),
         "frame_budget_share": f"{median / 20_000:.2%} of a 20 ms frame",
         "target_median_us": TARGET_MEDIAN_US,

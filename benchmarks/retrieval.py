@@ -21,7 +21,7 @@ from adapters.postgres import Database, DatabaseSettings
 
 SIZES = (10_000, 100_000)
 TARGET_P95_MS = 20.0
-QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "kb_questions.tsv"
+QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "support" / "data" / "kb_questions.tsv"
 SAMPLE = Path(__file__).resolve().parent.parent / "taina" / "sample_kb"
 
 

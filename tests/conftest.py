@@ -1,20 +1,16 @@
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).parent))
+from tests.support.clock import TEST_NOW
+from tests.support.servers import S3Server, free_port
 
 
 @pytest.fixture(scope="session")
@@ -34,97 +30,6 @@ def data_dir(tmp_path: Path, shared_models: Path) -> Path:
     data.mkdir()
     (data / "models").symlink_to(shared_models)
     return data
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.url = url
-        self.process = process
-        self.log = log
-
-    def logs(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
-    port = free_port()
-    env = {
-        **os.environ,
-        "TAINA_DATA_DIR": str(data_dir),
-        "TAINA_HTTP_PORT": str(port),
-        "TAINA_WEBRTC_ICE_ADDRESSES": "127.0.0.1",
-        "TAINA_LOG_FORMAT": "json",
-        "TAINA_INGEST_SAMPLE_KB": "false",
-        **(extra_env or {}),
-    }
-    log = data_dir / "server.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "taina.cli", "serve"],
-        env=env,
-        cwd=REPO,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Server(url, process, log)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"the server did not come up in 60 s:\n{log.read_text()}")
-
-
-ACCOUNT_PASSWORD = "una-clave-larga-2026"
-
-
-def create_account(
-    data_dir: Path, email: str, role: str = "admin", env: dict[str, str] | None = None
-) -> None:
-    """An account made as an operator would, with `taina admin create --password-stdin`."""
-    made = subprocess.run(
-        [sys.executable, "-m", "taina.cli", "admin", "create", "--email", email, "--password-stdin", "--role", role],
-        input=ACCOUNT_PASSWORD + "\n", capture_output=True, text=True, timeout=180, check=False,
-        env={**os.environ, "TAINA_DATA_DIR": str(data_dir), **(env or {})},
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-
-
-def stop_server(srv: Server) -> None:
-    srv.process.terminate()
-    try:
-        srv.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        srv.process.kill()
-
-
-@pytest.fixture
-def server(data_dir: Path) -> Iterator[Server]:
-    srv = start_server(data_dir)
-    yield srv
-    stop_server(srv)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium, installed by infra/install-chromium.sh if it is missing."""
-    path = shutil.which("chromium")
-    if path is None:
-        result = subprocess.run([str(REPO / "infra" / "install-chromium.sh")], capture_output=True, text=True)
-        path = shutil.which("chromium")
-        if path is None:
-            pytest.fail(f"could not install Debian's chromium:\n{result.stdout}\n{result.stderr}")
-    return path
 
 
 # -- knowledge base: real PostgreSQL, real S3 -----------------------------------------------------------
@@ -162,19 +67,6 @@ def e5() -> object:
     from adapters.e5_embedder import E5Embedder
 
     return E5Embedder()
-
-
-class S3Server:
-    def __init__(self, endpoint: str, bucket: str, key: str, secret: str) -> None:
-        self.endpoint, self.bucket, self.key, self.secret = endpoint, bucket, key, secret
-
-    def env(self, secret: str | None = None) -> dict[str, str]:
-        return {
-            "AWS_ACCESS_KEY_ID": self.key,
-            "AWS_SECRET_ACCESS_KEY": secret or self.secret,
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_REGION": "us-east-1",
-        }
 
 
 @pytest.fixture(scope="session")
@@ -217,9 +109,6 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         process.kill()
 
 
-TEST_NOW = "2026-11-25T09:00:00"  # a Wednesday morning in Santo Domingo
-
-
 @pytest.fixture
 async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterator[object]:
     """The embedded default's backend on a fresh database: the sample centre's appointments seeded, no documents
@@ -233,51 +122,3 @@ async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterato
     async with App.open(settings, embedder=e5) as app:
         assert app.backend is not None
         yield app.backend
-
-
-@contextlib.contextmanager
-def serving(app: object) -> Iterator[str]:
-    """An ASGI app served by uvicorn on 127.0.0.1 in a thread, for the length of the block: its base URL."""
-    import threading
-
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-@contextlib.asynccontextmanager
-async def serving_here(app: object) -> AsyncIterator[str]:
-    """An ASGI app served by uvicorn on 127.0.0.1 in the test's own event loop (so it can share its database
-    pool): its base URL."""
-    import asyncio
-
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )  # type: ignore[arg-type]
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(20):
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task

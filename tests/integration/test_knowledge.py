@@ -1,0 +1,231 @@
+"""The knowledge base on real parts: embedded PostgreSQL + pgvector, the e5 model, a filesystem or S3 store."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.file_store import FileStore
+from adapters.passage_store import PostgresPassageStore, RetrievalSettings
+from adapters.postgres import Database, DatabaseError, DatabaseSettings, migrations
+from engine.ports.storage import ObjectStore, StorageError
+from taina.knowledge.ingest import IngestSettings, Library
+from tests.support.servers import S3Server
+
+SAMPLE = Path(__file__).resolve().parents[2] / "taina" / "sample_kb"
+QUESTIONS = Path(__file__).resolve().parents[1] / "support" / "data" / "kb_questions.tsv"
+
+
+async def open_service(url: str, objects: ObjectStore, e5: Any, **ingest: Any) -> tuple[Database, Library]:
+    database = await Database.open(DatabaseSettings(url=url), Path("/nonexistent"))
+    service = Library(
+        PostgresPassageStore(database, RetrievalSettings()), objects, e5, IngestSettings(**ingest)
+    )
+    return database, service
+
+
+@pytest.fixture
+async def kb(database_url: str, tmp_path: Path, e5: Any) -> AsyncIterator[Library]:
+    database, service = await open_service(database_url, FileStore(tmp_path / "objects"), e5)
+    yield service
+    await database.aclose()
+
+
+async def test_migrations_run_once_even_with_two_engines_starting_together(database_url: str) -> None:
+    settings = DatabaseSettings(url=database_url)
+    first, second = await asyncio.gather(
+        Database.open(settings, Path("/x")), Database.open(settings, Path("/x"))
+    )
+    third = await Database.open(settings, Path("/x"))  # and again, later
+    rows = await third.fetch("SELECT version FROM schema_migrations ORDER BY version")
+    assert [r["version"] for r in rows] == [version for version, _name, _sql in migrations()]
+    for database in (first, second, third):
+        await database.aclose()
+
+
+async def test_the_sample_centre_answers_spoken_questions(kb: Library) -> None:
+    results = [await kb.ingest_path(path) for path in sorted(SAMPLE.iterdir())]
+    assert len(results) >= 8 and all(r.status == "ready" for r in results), results
+    assert {path.suffix for path in SAMPLE.iterdir()} >= {".md", ".html", ".pdf", ".docx"}
+    names = {d.id: d.name for d in await kb.store.documents()}
+    rows = [
+        line.rstrip("\n").split("\t")
+        for line in QUESTIONS.read_text().splitlines()
+        if line and line[0] != "#"
+    ]
+    assert len(rows) >= 40
+    misses = []
+    for question, expected in rows:
+        top = [names[p.document_id] for p in await kb.search(question, k=3)]
+        if expected not in top:
+            misses.append((question, expected, top))
+    assert len(misses) <= len(rows) * 0.10, misses
+
+
+def zip_bomb_docx(unpacked_mb: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w") as member:
+            block = b"\0" * 1_000_000
+            for _ in range(unpacked_mb):
+                member.write(block)
+    return buffer.getvalue()
+
+
+def password_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    writer.encrypt(user_password="secreto", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def test_bad_documents_get_clear_errors_and_nothing_ingested_changes(
+    kb: Library, tmp_path: Path
+) -> None:
+    good = await kb.ingest("horario.md", b"# Horario\n\nAbrimos de lunes a viernes de 8:00 a 17:00.\n")
+    assert good.status == "ready"
+    before = await kb.store.documents()
+    chunk_ids = await kb.store.db.fetch("SELECT id, text FROM chunks ORDER BY id")
+
+    huge = tmp_path / "enorme.pdf"
+    with huge.open("wb") as f:  # a 200 MB file, sparse on disk
+        f.truncate(200_000_000)
+    cases = {
+        "foto.png": (b"\x89PNG\r\n", "refused", "unsupported type"),
+        "vacio.md": (b"", "failed", "empty"),
+        "roto.pdf": (b"%PDF-1.4\n1 0 obj <<>> garbage", "failed", "damaged"),
+        "clave.pdf": (password_pdf(), "failed", "password-protected"),
+        "bomba.docx": (zip_bomb_docx(300), "failed", "unpacks to"),
+        "../../etc/passwd.md": (b"# x\n\ny", "refused", "plain file name"),
+        "mal\x07nombre.md": (b"# x\n\ny", "refused", "control characters"),
+    }
+    results = {name: await kb.ingest(name, data) for name, (data, _s, _e) in cases.items()}
+    results["enorme.pdf"] = await kb.ingest_path(huge)
+    for name, (_data, status, message) in cases.items():
+        assert results[name].status == status, results[name]
+        assert message in (results[name].error or ""), results[name]
+    assert results["enorme.pdf"].status == "refused" and "MB limit" in (results["enorme.pdf"].error or "")
+
+    after = {d.name: d for d in await kb.store.documents()}
+    assert after["horario.md"] == before[0]
+    assert await kb.store.db.fetch("SELECT id, text FROM chunks ORDER BY id") == chunk_ids
+    failed = {name for name, d in after.items() if d.status == "failed"}
+    assert failed == {"vacio.md", "roto.pdf", "clave.pdf", "bomba.docx"}
+    assert all(after[name].error for name in failed)
+    stored = [p.name for p in (tmp_path / "objects").rglob("*") if p.is_file()]
+    assert len(stored) == 1  # only the good document's original
+
+
+async def assert_term_counts_match(kb: Library) -> None:
+    """term_stats, kept up to date by every write, equals a fresh count over the whole table."""
+    kept = await kb.store.db.fetch(
+        "SELECT lexeme, passages FROM term_stats WHERE passages > 0 ORDER BY lexeme"
+    )
+    fresh = await kb.store.db.fetch("SELECT word, ndoc FROM ts_stat('SELECT tsv FROM chunks') ORDER BY word")
+    assert [tuple(r) for r in kept] == [tuple(r) for r in fresh]
+
+
+async def test_reingest_replaces_and_delete_removes(kb: Library, tmp_path: Path) -> None:
+    first = await kb.ingest("precios.md", b"# Precios\n\nLa consulta general cuesta RD$1,000.\n")
+    again = await kb.ingest("precios.md", b"# Precios\n\nLa consulta general cuesta RD$1,000.\n")
+    assert again.status == "unchanged" and again.id == first.id
+    twin = await kb.ingest("copia.md", b"# Precios\n\nLa consulta general cuesta RD$1,000.\n")
+    assert twin.status == "duplicate" and twin.id == first.id
+
+    await assert_term_counts_match(kb)
+    second = await kb.ingest("precios.md", b"# Precios\n\nDesde enero la consulta general cuesta RD$1,500.\n")
+    await assert_term_counts_match(kb)
+    assert second.status == "ready" and second.id == first.id
+    texts = [p.text for p in await kb.search("precio de la consulta general", k=5)]
+    assert any("RD$1,500" in t for t in texts) and not any("RD$1,000" in t for t in texts)
+    objects = [p for p in (tmp_path / "objects").rglob("*") if p.is_file()]
+    assert len(objects) == 1 and b"RD$1,500" in objects[0].read_bytes()
+
+    broken = await kb.ingest("precios.md", b"")
+    assert broken.status == "failed"
+    document = await kb.store.by_name("precios.md")
+    assert document is not None and document.status == "ready" and document.chunk_count >= 1
+
+    assert await kb.delete(first.id or "")
+    await assert_term_counts_match(kb)
+    assert await kb.store.document(first.id or "") is None
+    assert await kb.store.db.fetch("SELECT 1 FROM chunks") == []
+    assert not [p for p in (tmp_path / "objects").rglob("*") if p.is_file()]
+    assert not await kb.delete(first.id or "")
+
+
+async def test_hostile_queries_are_harmless(kb: Library) -> None:
+    await kb.ingest("seguros.md", b"# Seguros\n\nAceptamos ARS Humano y ARS Universal.\n")
+    for query in ("'; DROP TABLE documents; --", "a & b | !c <-> (d", "seguro " * 20_000, "¿?", "   "):
+        passages = await kb.search(query, k=3)
+        assert isinstance(passages, list)
+    assert len(await kb.store.documents()) == 1
+
+
+async def test_unreachable_database_is_one_clear_error() -> None:
+    settings = DatabaseSettings(url="postgresql://taina:secret@127.0.0.1:9/none", connect_timeout_s=2)
+    with pytest.raises(
+        DatabaseError, match=r"cannot use the database at postgresql://taina:\*\*\*@127.0.0.1:9"
+    ):
+        await Database.open(settings, Path("/x"))
+
+
+async def test_unwritable_file_store_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StorageError, match="cannot write to the object folder"):
+        await FileStore(blocker / "objects").check()
+
+
+async def test_s3_store_on_a_real_s3_server(
+    s3_server: S3Server, database_url: str, e5: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.s3_store import S3Store, StorageSettings
+
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    store = S3Store.from_url(f"s3://{s3_server.bucket}/taina", StorageSettings())
+    await store.check()
+    await store.put("a/b.txt", b"hola", "text/plain")
+    assert await store.get("a/b.txt") == b"hola" and await store.exists("a/b.txt")
+    await store.delete("a/b.txt")
+    assert not await store.exists("a/b.txt")
+    with pytest.raises(KeyError):
+        await store.get("a/b.txt")
+    with pytest.raises(ValueError, match="invalid object key"):
+        await store.put("../fuera", b"x", "text/plain")
+
+    database, kb = await open_service(database_url, store, e5)
+    result = await kb.ingest("citas.md", (SAMPLE / "citas-y-cancelaciones.md").read_bytes())
+    row = await kb.store.document(result.id or "")
+    assert row is not None and row.object_key and await store.exists(row.object_key)
+    assert await kb.delete(row.id) and not await store.exists(row.object_key)
+    await database.aclose()
+    await store.aclose()
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+    wrong = S3Store.from_url(f"s3://{s3_server.bucket}", StorageSettings())
+    with pytest.raises(StorageError, match="cannot use the S3 bucket"):
+        await wrong.check()
+    await wrong.aclose()
+
+
+async def test_concurrent_ingests_of_one_name_leave_one_document(kb: Library) -> None:
+    texts = [f"# Nota\n\nVersión {i} del texto de prueba.\n".encode() for i in range(3)]
+    results = await asyncio.gather(*(kb.ingest("nota.md", t) for t in texts), return_exceptions=True)
+    assert any(not isinstance(r, BaseException) and r.status == "ready" for r in results)
+    documents = [d for d in await kb.store.documents() if d.name == "nota.md"]
+    assert len(documents) == 1
+    rows = await kb.store.db.fetch("SELECT count(*) AS n FROM chunks WHERE document_id = $1", documents[0].id)
+    assert rows[0]["n"] == documents[0].chunk_count

@@ -1,0 +1,135 @@
+"""Servers the tests start: the assistant itself (`taina serve` in a subprocess), ASGI apps served by uvicorn
+(in a thread, or in the test's own event loop), and the S3 server's connection details."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.url = url
+        self.process = process
+        self.log = log
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TAINA_DATA_DIR": str(data_dir),
+        "TAINA_HTTP_PORT": str(port),
+        "TAINA_WEBRTC_ICE_ADDRESSES": "127.0.0.1",
+        "TAINA_LOG_FORMAT": "json",
+        "TAINA_INGEST_SAMPLE_KB": "false",
+        **(extra_env or {}),
+    }
+    log = data_dir / "server.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "taina.cli", "serve"],
+        env=env,
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(url, process, log)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the server did not come up in 60 s:\n{log.read_text()}")
+
+
+def stop_server(srv: Server) -> None:
+    srv.process.terminate()
+    try:
+        srv.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        srv.process.kill()
+
+
+class S3Server:
+    def __init__(self, endpoint: str, bucket: str, key: str, secret: str) -> None:
+        self.endpoint, self.bucket, self.key, self.secret = endpoint, bucket, key, secret
+
+    def env(self, secret: str | None = None) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": self.key,
+            "AWS_SECRET_ACCESS_KEY": secret or self.secret,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "us-east-1",
+        }
+
+
+@contextlib.contextmanager
+def serving(app: object) -> Iterator[str]:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a thread, for the length of the block: its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@contextlib.asynccontextmanager
+async def serving_here(app: object) -> AsyncIterator[str]:
+    """An ASGI app served by uvicorn on 127.0.0.1 in the test's own event loop (so it can share its database
+    pool): its base URL."""
+    import asyncio
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )  # type: ignore[arg-type]
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(20):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
