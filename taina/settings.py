@@ -44,6 +44,7 @@ from engine.turns import TurnSettings
 from engine.vad import VadSettings
 from taina.assistant import DialogueSettings
 from taina.auth import AuthSettings
+from taina.clinic.keyterms import SAMPLE_KEYTERMS
 from taina.http_settings import HttpSettings
 from taina.knowledge.ingest import IngestSettings
 from taina.logs import LogSettings
@@ -96,6 +97,8 @@ class Settings:
             for f in dataclasses.fields(cls)
             if f.name != "data_dir"
         }
+        if not sections["deepgram"].keyterms:  # the clinic's names, when the operator gives none
+            sections["deepgram"] = sections["deepgram"].model_copy(update={"keyterms": SAMPLE_KEYTERMS})
         data_dir = Path(_read(env, "TAINA_DATA_DIR") or _default_data_dir()).expanduser()
         return cls(data_dir=data_dir, **sections)
 

@@ -14,7 +14,6 @@ from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
 from engine.failover import FailoverSpeechToText, FailoverTextToSpeech
 from engine.ports.speech import SpeechToText, TextToSpeech
-from taina.clinic.keyterms import SAMPLE_KEYTERMS
 
 if TYPE_CHECKING:
     from taina.settings import Settings
@@ -49,11 +48,8 @@ class Speech:
 
     def speech_to_text(self) -> SpeechToText:
         """One call's speech-to-text: Deepgram (Whisper behind it) when DEEPGRAM_API_KEY is set, else Whisper."""
-        deepgram = self.settings.deepgram
-        if deepgram.api_key:
-            if not deepgram.keyterms:
-                deepgram = deepgram.model_copy(update={"keyterms": SAMPLE_KEYTERMS})
-            return FailoverSpeechToText(DeepgramSpeechToText(deepgram), self._whisper)
+        if self.settings.deepgram.api_key:
+            return FailoverSpeechToText(DeepgramSpeechToText(self.settings.deepgram), self._whisper)
         return self._whisper
 
     def text_to_speech(self) -> TextToSpeech:

@@ -76,7 +76,7 @@ def test_every_turn_is_answered(
     assert audio.duration > 0.5
     events = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
     names = [e.get("event") for e in events]
-    ready = next(e for e in events if e.get("event") == "runtime.ready")
+    ready = next(e for e in events if e.get("event") == "speech.ready")
     assert ready["speech_to_text"].startswith("deepgram") and ready["text_to_speech"].startswith("elevenlabs")
     assert ("stt.failover" in names) == bool(deepgram_fault)
     assert ("tts.failover" in names) == bool(elevenlabs_fault)
