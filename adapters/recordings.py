@@ -122,6 +122,9 @@ class Recordings:
         log.info("recording.stored", conversation_id=conversation_id, key=key, seconds=round(seconds, 1))
         return key
 
+    def discard(self, conversation_id: str) -> None:
+        self._remove(conversation_id)
+
     async def recover(self) -> list[str]:
         """Finish every spool a previous run left (it was killed mid-call): their keys."""
         keys = []
