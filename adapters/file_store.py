@@ -6,6 +6,7 @@ import asyncio
 import os
 from pathlib import Path
 
+from adapters.private import private_dir, write_private
 from engine.ports.storage import StorageError, check_key
 
 
@@ -20,9 +21,9 @@ class FileStore:
 
     async def check(self) -> None:
         def prepare() -> None:
-            self.root.mkdir(parents=True, exist_ok=True)
+            private_dir(self.root)
             probe = self.root / ".write-check"
-            probe.write_bytes(b"")
+            write_private(probe, b"")
             probe.unlink()
 
         try:
@@ -36,9 +37,9 @@ class FileStore:
         path = self._path(key)
 
         def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-            partial.write_bytes(data)
+            write_private(partial, data)
             partial.replace(path)  # atomic: readers see the old object or the new one, never half
 
         await asyncio.to_thread(write)
