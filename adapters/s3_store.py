@@ -25,8 +25,16 @@ class StorageSettings(Section):
         env="TAINA_STORAGE",
         form=(r"^$|^file://|^s3://", "be file:///path or s3://bucket/prefix"),
     )
-    sse: Literal["", "AES256", "aws:kms"] = knob("", "S3 server-side encryption: empty, AES256 or aws:kms.")
+    sse: Literal["", "AES256", "aws:kms"] = knob(
+        "AES256", "S3 server-side encryption: AES256 (the default), aws:kms, or empty for the bucket's own."
+    )
     kms_key_id: str = knob("", "KMS key for aws:kms server-side encryption (empty: the bucket's default).")
+    encryption_key: str = knob(
+        "",
+        "Key (base64 of 32 random bytes) the file store encrypts objects with (AES-256-GCM); empty: one made "
+        "once in <data dir>/storage_key. Keep a copy: objects cannot be read without it.",
+        secret=True,
+    )
 
 
 class S3Store:

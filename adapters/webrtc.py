@@ -50,6 +50,18 @@ class WebRtcSettings(Section):
     max_sessions: int = knob(
         50, "Most voice sessions served at once; further offers get 503.", ge=1, le=10_000
     )
+    max_sessions_per_address: int = knob(
+        4,
+        "Most voice sessions one address may hold at once (a clinic behind one NAT may need more); then 503.",
+        ge=1,
+        le=10_000,
+    )
+    max_call_s: float = knob(
+        1_800.0,
+        "Longest a call may last, in s: then the assistant hangs up (the call is kept, with its recording).",
+        ge=10,
+        le=86_400,
+    )
     media_timeout_s: float = knob(
         10.0,
         "A call that delivers no audio for this long (including while connecting) is hung up, in s.",

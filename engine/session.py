@@ -62,6 +62,7 @@ class SessionSettings:
     endpoint: EndpointSettings = field(default_factory=EndpointSettings)
     turn: TurnSettings = field(default_factory=TurnSettings)
     greeting: str = ""  # said when the call starts, before the caller speaks; empty: wait for them
+    max_call_s: float = 0.0  # the assistant hangs up after this long; 0: no limit
 
 
 @dataclass(frozen=True)
@@ -130,14 +131,14 @@ class Session:
         self._reply: _Turn | None = None  # the reply being said; None once it is cut
         self._utterances: asyncio.Queue[_Utterance] = asyncio.Queue()
         self._group: asyncio.TaskGroup | None = None
+        self.media_flowed = False  # the first inbound frame arrived: the conversation is journalled from then
+        self.reached_max_length = False
         self._log = structlog.get_logger("taina.session")
 
     async def run(self) -> None:
         """Serve the conversation until the user hangs up or a media task fails. Does not raise on failure."""
         structlog.contextvars.bind_contextvars(session_id=self.id)
         self._log.info("session.started", stt=self.stt.name, lm=self.dialogue.lm.name, tts=self.tts.name)
-        if self._journal is not None:
-            self._journal.started(self.id, self.stt.name, self.dialogue.lm.name, self.tts.name)
         self._start_recording()
         self.stt.start()  # cloud providers connect now, ahead of the first turn
         self.tts.start()
@@ -149,7 +150,14 @@ class Session:
                 greeting = self._settings.greeting.strip()
                 if greeting:
                     self._greet(greeting)
-                await listening
+                limit = self._settings.max_call_s
+                done, _ = await asyncio.wait([listening], timeout=limit if limit > 0 else None)
+                if not done:  # the longest call allowed: the assistant hangs up, as the caller would
+                    self.reached_max_length = True
+                    self._log.info("session.max_length", seconds=limit)
+                    self.transport.send_event({"type": "ended", "reason": "max_length"})
+                    listening.cancel()
+                    await asyncio.wait([listening])
                 responding.cancel()
                 await self._cut_reply(hung_up=True)  # a reply cut by the hang-up is a turn too
         except* Exception as failure:
@@ -173,7 +181,7 @@ class Session:
                 except Exception:
                     self._log.warning("provider.close_failed", provider=provider.name, exc_info=True)
             await self.transport.aclose()
-            if self._journal is not None:
+            if self._journal is not None and self.media_flowed:
                 self._journal.ended(self.id, len(self.records), self.error is not None)
             await self._finish_recording()
             self._log.info("session.ended", turns=len(self.records), failed=self.error is not None)
@@ -195,6 +203,9 @@ class Session:
             return
         try:
             recorder.close()
+            if not self.media_flowed:  # no caller ever spoke: nothing to keep, no conversation row
+                self._recordings.discard(self.id)
+                return
             await self._recordings.finish(self.id)
         except Exception:  # the spool stays on disk; the next start finishes it
             self._log.error("recording.finish_failed", exc_info=True)
@@ -203,8 +214,17 @@ class Session:
 
     async def _listen(self) -> None:
         async for raw in self.transport.inbound():
+            if not self.media_flowed:
+                self._media_started()
             for frame in self._conditioner.push(raw):
                 await self.hear(frame)
+
+    def _media_started(self) -> None:
+        """The caller's first audio: only now is there a conversation to keep (an offer that never sends
+        media leaves no row behind)."""
+        self.media_flowed = True
+        if self._journal is not None:
+            self._journal.started(self.id, self.stt.name, self.dialogue.lm.name, self.tts.name)
 
     async def hear(self, frame: AudioFrame) -> None:
         """One 16 kHz mono frame of the user's audio (the hot path)."""

@@ -23,6 +23,7 @@ import structlog
 
 from adapters import library_patches
 from adapters.conversation_journal import PostgresJournal
+from adapters.private import private_dir, tighten
 from adapters.recordings import Recordings
 from engine.ports.knowledge import Embedder
 from engine.ports.records import ConversationJournal
@@ -74,7 +75,8 @@ class App:
         with its reason. ``speech`` loads the speech models; ``samples`` loads the sample centre's documents
         into an empty knowledge base; ``backend`` uses one already open (tests share one) instead of opening
         and closing one; ``embedder`` one already loaded."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir, pass_through=True)
+        tighten(settings.data_dir, skip=("models", "postgres"))  # what an older version left readable by all
         async with contextlib.AsyncExitStack() as stack:
             voices: Speech | None = None
             if speech:

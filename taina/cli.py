@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +49,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         import uvicorn
 
-        server = uvicorn.Server(
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                """uvicorn's SIGTERM and SIGINT handling, without its raising them again once it has stopped:
+                that would end the process before the app is closed (the embedded database left running)."""
+                with super().capture_signals():
+                    yield
+                    self._captured_signals.clear()
+
+        server = Server(
             uvicorn.Config(app.http(), host=host, port=port, log_level="warning", access_log=False)
         )
         print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)

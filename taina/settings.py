@@ -104,7 +104,9 @@ class Settings:
 
     def session(self) -> SessionSettings:
         """What one call's Session needs of these settings."""
-        return SessionSettings(self.audio, self.vad, self.endpoint, self.turn, self.dialogue.greeting)
+        return SessionSettings(
+            self.audio, self.vad, self.endpoint, self.turn, self.dialogue.greeting, self.webrtc.max_call_s
+        )
 
     def sections(self) -> dict[str, Section]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "data_dir"}

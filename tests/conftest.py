@@ -41,8 +41,10 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from adapters.postgres import EmbeddedPostgres
 
     server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
-    yield server.url
-    server.stop()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -101,12 +103,15 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
                 process.kill()
                 pytest.fail(f"SeaweedFS did not start:\n{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.3)
-    yield server
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
 
 
 @pytest.fixture
@@ -122,3 +127,46 @@ async def backend(database_url: str, tmp_path: Path, e5: object) -> AsyncIterato
     async with App.open(settings, embedder=e5) as app:
         assert app.backend is not None
         yield app.backend
+
+
+# -- nothing left running ---------------------------------------------------------------------------------
+
+
+def embedded_postgres_under(folder: Path) -> list[tuple[int, str]]:
+    """(pid, data folder) of every live postmaster whose data folder is under ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state == "Z" or not args[0].endswith(b"postgres") or b"-D" not in args:
+            continue
+        pgdata = (
+            args[args.index(b"-D") + 1].decode(errors="replace") if len(args) > args.index(b"-D") + 1 else ""
+        )
+        if pgdata.startswith(f"{folder}/"):
+            found.append((int(entry.name), pgdata))
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The run fails if an embedded PostgreSQL it started (its data under this run's temporary folder) is still
+    running at the end; each one found is stopped."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or getattr(session.config, "workerinput", None) is not None:
+        return
+    from adapters.postgres import stop_postmaster
+
+    left = embedded_postgres_under(factory.getbasetemp())
+    for pid, _ in left:
+        stop_postmaster(pid)
+    if left:
+        names = ", ".join(f"{pgdata} (pid {pid})" for pid, pgdata in left)
+        session.config.get_terminal_writer().line(
+            f"embedded PostgreSQL left running by the tests, now stopped: {names}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

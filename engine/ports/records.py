@@ -45,3 +45,6 @@ class CallRecordings(Protocol):
 
     async def finish(self, conversation_id: str) -> str | None:
         """Encode and store the call's recording once it has ended: where it is, or None if it is empty."""
+
+    def discard(self, conversation_id: str) -> None:
+        """Drop the call's spool unstored (no caller audio ever came)."""

@@ -32,7 +32,9 @@ def create_app(runtime: App) -> FastAPI:
     answer_errors_as_json(app)
     state = app.state
     state.runtime = runtime
-    state.sessions = signalling.SessionRegistry(at_start.webrtc.max_sessions)
+    state.sessions = signalling.SessionRegistry(
+        at_start.webrtc.max_sessions, at_start.webrtc.max_sessions_per_address
+    )
     state.offers = RateLimiter(at_start.webrtc.offers_per_minute)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")

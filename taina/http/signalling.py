@@ -22,26 +22,84 @@ from taina.http.errors import ApiError
 log = structlog.get_logger("taina.server")
 
 
-class SessionRegistry:
-    """The live sessions, so the server can refuse past capacity and hang up everyone on shutdown."""
+class Slot:
+    """A place among the live sessions, held from before the offer is answered until the call ends."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, registry: SessionRegistry, address: str) -> None:
+        self.registry = registry
+        self.address = address
+        self.released = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.registry._release(self)
+
+
+class SessionRegistry:
+    """The live sessions, so the server can refuse past capacity and hang up everyone on shutdown.
+
+    An offer takes a slot (``reserve``) before it awaits anything, so offers arriving together cannot all
+    pass the check and then all start: the check and the taking are one step on the event loop."""
+
+    def __init__(self, capacity: int, per_address: int | None = None) -> None:
         self.capacity = capacity
+        self.per_address = per_address or capacity
+        self._slots: set[Slot] = set()
+        self._by_address: dict[str, int] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def __len__(self) -> int:
-        return len(self._tasks)
+        return len(self._slots)
 
-    def start(self, session: Session) -> None:
+    def reserve(self, address: str, capacity: int | None = None, per_address: int | None = None) -> Slot:
+        """A slot for a call from ``address``; ApiError 503 (with Retry-After) if the server or the address is
+        at its limit. No await: nothing can slip in between the check and the taking."""
+        capacity = self.capacity if capacity is None else capacity
+        per_address = self.per_address if per_address is None else per_address
+        if len(self._slots) >= capacity:
+            raise ApiError(
+                503, "the assistant is at capacity; try again in a moment", {"Retry-After": RETRY_AFTER_S}
+            )
+        if self._by_address.get(address, 0) >= per_address:
+            raise ApiError(
+                503,
+                f"this address already has {per_address} calls in progress; try again when one ends",
+                {"Retry-After": RETRY_AFTER_S},
+            )
+        slot = Slot(self, address)
+        self._slots.add(slot)
+        self._by_address[address] = self._by_address.get(address, 0) + 1
+        return slot
+
+    def _release(self, slot: Slot) -> None:
+        self._slots.discard(slot)
+        left = self._by_address.get(slot.address, 0) - 1
+        if left > 0:
+            self._by_address[slot.address] = left
+        else:
+            self._by_address.pop(slot.address, None)
+
+    def start(self, session: Session, slot: Slot | None = None) -> None:
+        """Run ``session``; its slot (one is taken now if none is given) is freed when it ends."""
+        held = slot if slot is not None else self.reserve("", capacity=10**9, per_address=10**9)
         task = asyncio.create_task(session.run(), name=f"session-{session.id}")
         self._tasks[session.id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(session.id, None))
+
+        def ended(_task: asyncio.Task[None]) -> None:
+            self._tasks.pop(session.id, None)
+            held.release()
+
+        task.add_done_callback(ended)
 
     async def stop_all(self) -> None:
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+RETRY_AFTER_S = "10"
 
 
 async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
@@ -100,17 +158,25 @@ async def offer(
         raise ApiError(429, f"too many calls started from this address; try again in {int(wait) + 1} s")
     offers.hit(address)
     body = await read_json_body(request, settings.http.max_signalling_bytes)
-    if len(live) >= live.capacity:
-        raise ApiError(503, "the assistant is at capacity; try again in a moment")
-    # Bound before the peer connection exists, so aiortc's own tasks log with the session id too.
-    session_id = new_session_id()
-    structlog.contextvars.bind_contextvars(session_id=session_id)
+    # The slot is taken before the first await of the answer, and given back if no call comes of it.
+    slot = live.reserve(address, settings.webrtc.max_sessions, settings.webrtc.max_sessions_per_address)
     try:
-        sdp = check_offer(body.get("sdp"), body.get("type"))
-        transport, answer = await WebRtcTransport.answer(sdp, settings.audio, settings.webrtc)
-    except SignallingError as exc:
-        log.info("signalling.refused", reason=str(exc))
-        raise ApiError(400, str(exc)) from None
-    session = runtime.new_session(transport, session_id=session_id)
-    live.start(session)
+        # Bound before the peer connection exists, so aiortc's own tasks log with the session id too.
+        session_id = new_session_id()
+        structlog.contextvars.bind_contextvars(session_id=session_id)
+        try:
+            sdp = check_offer(body.get("sdp"), body.get("type"))
+            transport, answer = await WebRtcTransport.answer(sdp, settings.audio, settings.webrtc)
+        except SignallingError as exc:
+            log.info("signalling.refused", reason=str(exc))
+            raise ApiError(400, str(exc)) from None
+        try:
+            session = runtime.new_session(transport, session_id=session_id)
+        except BaseException:
+            await transport.aclose()
+            raise
+        live.start(session, slot)
+    except BaseException:
+        slot.release()
+        raise
     return {"type": "answer", "sdp": answer, "session_id": session.id}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from adapters.file_store import FileStore
+from adapters.file_store import FileStore, storage_key
 from adapters.passage_store import PostgresPassageStore
 from adapters.postgres import Database
 from engine.ports.knowledge import Embedder
@@ -23,10 +23,10 @@ log = structlog.get_logger("taina.knowledge")
 
 def object_store(settings: Settings) -> ObjectStore:
     url = settings.storage.url
-    if not url:
-        return FileStore(settings.data_dir / "objects")
-    if url.startswith("file://"):
-        return FileStore(Path(url.removeprefix("file://")).expanduser())
+    if not url or url.startswith("file://"):
+        key = storage_key(settings.storage.encryption_key, settings.data_dir)
+        root = Path(url.removeprefix("file://")).expanduser() if url else settings.data_dir / "objects"
+        return FileStore(root, key)
     from adapters.s3_store import S3Store
 
     return S3Store.from_url(url, settings.storage)

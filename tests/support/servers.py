@@ -56,6 +56,7 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            stop_database_left(data_dir)
             raise RuntimeError(f"the server exited ({process.returncode}):\n{log.read_text()}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
@@ -63,15 +64,29 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()
+    process.wait(timeout=15)
+    stop_database_left(data_dir)
     raise RuntimeError(f"the server did not come up in 60 s:\n{log.read_text()}")
 
 
 def stop_server(srv: Server) -> None:
+    """SIGTERM, as a service manager stops it: the server closes its app, embedded database included."""
     srv.process.terminate()
     try:
-        srv.process.wait(timeout=15)
+        srv.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         srv.process.kill()
+        srv.process.wait(timeout=15)
+    stop_database_left(srv.log.parent)
+
+
+def stop_database_left(data_dir: Path) -> None:
+    """The embedded PostgreSQL of a server that did not stop it (killed, or failed to start), stopped."""
+    from adapters.postgres import running_postmaster, stop_postmaster
+
+    pid = running_postmaster(data_dir / "postgres")
+    if pid is not None:
+        stop_postmaster(pid)
 
 
 class S3Server:
