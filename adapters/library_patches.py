@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from typing import Any
 
 import aioice.ice
+import aioice.stun
 import aiortc.rtp
 import av
 import numpy as np
+import structlog
 
 _MIN_AUDIO_LEVEL = -127
 _original_host_addresses = aioice.ice.get_host_addresses
 _original_audio_level = aiortc.rtp.compute_audio_level_dbov
+_original_datagram_received = aioice.ice.StunProtocol.datagram_received
+log = structlog.get_logger("taina.webrtc")
+_stray = {"datagrams": 0}
 
 
 def apply(ice_addresses: tuple[str, ...]) -> None:
@@ -23,6 +29,44 @@ def apply(ice_addresses: tuple[str, ...]) -> None:
     # (rtp.compute_audio_level_dbov, called by RTCRtpSender for each packet): about a tenth of a call's CPU.
     # The same formula in numpy, checked against aiortc's own on five signals (tests).
     aiortc.rtp.compute_audio_level_dbov = audio_level_dbov
+    aioice.ice.StunProtocol.datagram_received = guarded_datagram_received  # type: ignore[method-assign,assignment]
+
+
+def guarded_datagram_received(
+    protocol: aioice.ice.StunProtocol, data: bytes | str, addr: tuple[Any, ...]
+) -> None:
+    """aioice 0.13.0 hands every datagram that is not STUN to the call's DTLS/SRTP layer, whoever sent it,
+    and aiortc 1.16.0 reads its first byte unchecked: one empty UDP datagram from anyone who can reach the
+    media port ended the call (IndexError in RTCDtlsTransport._recv_next), and a stranger's bytes reached
+    the DTLS state machine. Here, data other than STUN is taken only from an address of this connection's
+    ICE check list (the caller's screened candidates, or an address that sent an authenticated STUN check),
+    and never empty; what is dropped is counted and logged (the first, then every 1000th)."""
+    try:
+        aioice.stun.parse_message(data)  # type: ignore[arg-type]
+    except ValueError:  # not STUN: media or DTLS, if it comes from the caller
+        known = any(
+            pair.protocol is protocol and pair.remote_addr == (addr[0], addr[1])
+            for pair in protocol.receiver._check_list
+        )
+        if not data or not known:
+            _dropped(addr, data, "stray")
+            return
+    except Exception:  # a STUN header over a body aioice cannot parse (it would raise in the event loop)
+        _dropped(addr, data, "malformed_stun")
+        return
+    _original_datagram_received(protocol, data, addr)
+
+
+def _dropped(addr: tuple[Any, ...], data: bytes | str, why: str) -> None:
+    _stray["datagrams"] += 1
+    if _stray["datagrams"] % 1000 == 1:
+        log.warning(
+            "webrtc.datagram_dropped",
+            why=why,
+            source=f"{addr[0]}:{addr[1]}",
+            size=len(data),
+            total=_stray["datagrams"],
+        )
 
 
 def offer_ice_addresses(addresses: tuple[str, ...]) -> None:
