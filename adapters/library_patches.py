@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import struct
 from typing import Any
 
 import aioice.ice
 import aioice.stun
+import aiortc.rtcsctptransport
 import aiortc.rtp
 import av
 import numpy as np
@@ -18,6 +20,7 @@ _MIN_AUDIO_LEVEL = -127
 _original_host_addresses = aioice.ice.get_host_addresses
 _original_audio_level = aiortc.rtp.compute_audio_level_dbov
 _original_datagram_received = aioice.ice.StunProtocol.datagram_received
+_original_data_channel_receive = aiortc.rtcsctptransport.RTCSctpTransport._data_channel_receive
 log = structlog.get_logger("taina.webrtc")
 _stray = {"datagrams": 0}
 
@@ -30,6 +33,25 @@ def apply(ice_addresses: tuple[str, ...]) -> None:
     # The same formula in numpy, checked against aiortc's own on five signals (tests).
     aiortc.rtp.compute_audio_level_dbov = audio_level_dbov
     aioice.ice.StunProtocol.datagram_received = guarded_datagram_received  # type: ignore[method-assign,assignment]
+    aiortc.rtcsctptransport.RTCSctpTransport._data_channel_receive = guarded_data_channel_receive  # type: ignore[method-assign,assignment]
+
+
+async def guarded_data_channel_receive(
+    transport: aiortc.rtcsctptransport.RTCSctpTransport, stream_id: int, pp_id: int, data: bytes
+) -> None:
+    """aiortc 1.16.0 decodes a peer's data-channel message and parses its channel-control messages (DCEP)
+    inside the SCTP receive loop: a text message that is not UTF-8, or a truncated DCEP "open", raised there
+    and ended the call. Such a message is dropped, with a warning naming it, and the call goes on."""
+    try:
+        await _original_data_channel_receive(transport, stream_id, pp_id, data)
+    except (UnicodeDecodeError, struct.error, AssertionError, IndexError, ValueError) as exc:
+        log.warning(
+            "webrtc.data_channel_message_dropped",
+            error=exc.__class__.__name__,
+            stream_id=stream_id,
+            pp_id=pp_id,
+            size=len(data),
+        )
 
 
 def guarded_datagram_received(

@@ -155,6 +155,13 @@ async def test_a_data_channel_flood_is_capped_and_the_loop_keeps_answering(serve
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         call = await open_call(client)
         try:
+            # Below the data channel's API, as a hostile peer could: a text message that is not UTF-8, a
+            # truncated channel-open (DCEP) and an ack for a channel that does not exist.
+            sctp = call.pc.sctp
+            await sctp._send(call.channel.id, 51, b"\xff\xfe no es UTF-8 \xc3")
+            await sctp._send(call.channel.id + 2, 50, b"\x03\x00")
+            await sctp._send(call.channel.id + 4, 50, b"\x02")
+            await still_alive(client, call)
             worst = 0.0
             floods: list[str | bytes] = [
                 *["no es JSON"] * 2000,
