@@ -126,6 +126,12 @@ class WebRtcSettings(Section):
 
 log = structlog.get_logger("taina.webrtc")
 _EVENTS_BUFFERED = 64
+# What the page may send on the events channel: only {"type": "bye"} means anything, so a few small messages
+# a second is plenty. Past these, messages are dropped (and logged); a caller who keeps flooding is hung up.
+_EVENT_MAX_BYTES = 4096
+_EVENTS_PER_S = 20.0
+_EVENTS_BURST = 50
+_EVENTS_FLOOD = 5000  # dropped messages before the call is hung up
 _MIN_AUDIO_LEVEL = -127
 
 
@@ -219,6 +225,39 @@ def _may_reach(
     return ip.is_global and not ip.is_multicast
 
 
+class EventLimiter:
+    """Admits the page's data-channel messages: text of at most ``_EVENT_MAX_BYTES``, at most
+    ``_EVENTS_PER_S`` a second (a token bucket of ``_EVENTS_BURST``). Every refusal is counted; the first of
+    each kind, then every 1000th, is logged."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._tokens = float(_EVENTS_BURST)
+        self._at = clock()
+        self.dropped = 0
+        self._logged: set[str] = set()
+
+    def admit(self, message: Any) -> bool:
+        now = self._clock()
+        self._tokens = min(float(_EVENTS_BURST), self._tokens + (now - self._at) * _EVENTS_PER_S)
+        self._at = now
+        if not isinstance(message, str):
+            return self._drop("binary", len(message) if isinstance(message, bytes) else 0)
+        if len(message) > _EVENT_MAX_BYTES:
+            return self._drop("too_big", len(message))
+        if self._tokens < 1:
+            return self._drop("too_many", len(message))
+        self._tokens -= 1
+        return True
+
+    def _drop(self, why: str, size: int) -> bool:
+        self.dropped += 1
+        if why not in self._logged or self.dropped % 1000 == 0:
+            self._logged.add(why)
+            log.warning("webrtc.events_dropped", why=why, size=size, dropped=self.dropped)
+        return False
+
+
 class ReplyTrack(MediaStreamTrack):
     """The assistant's voice: whatever the playout hands out, one paced frame per ``recv``."""
 
@@ -252,6 +291,7 @@ class WebRtcTransport(PlayoutOutput):
         self._inbound: MediaStreamTrack | None = None
         self._channel: Any = None
         self._unsent: deque[str] = deque(maxlen=_EVENTS_BUFFERED)
+        self._events_in = EventLimiter()
         self._closing: asyncio.Task[None] | None = None
         pc.on("datachannel", self._attach_channel)
         pc.on("connectionstatechange", self._connection_changed)
@@ -324,11 +364,17 @@ class WebRtcTransport(PlayoutOutput):
                 channel.send(self._unsent.popleft())
 
         def received(message: Any) -> None:
+            if not self._events_in.admit(message):
+                if self._events_in.dropped >= _EVENTS_FLOOD:
+                    log.warning("webrtc.events_flood", dropped=self._events_in.dropped)
+                    self._close_soon("events_flood")
+                return
             try:
-                kind = json.loads(message).get("type") if isinstance(message, str) else None
-            except (ValueError, AttributeError):
-                kind = None
-            if kind == "bye":
+                parsed = json.loads(message)
+            except (ValueError, RecursionError) as exc:
+                log.info("webrtc.event_unreadable", error=exc.__class__.__name__, size=len(message))
+                return
+            if isinstance(parsed, dict) and parsed.get("type") == "bye":
                 self._close_soon("bye")
 
         channel.on("open", flush)

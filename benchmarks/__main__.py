@@ -20,6 +20,7 @@ BENCHMARKS = {
     "bargein": "first voiced frame of an interruption to the last reply frame sent, p95",
     "capacity": "real WebRTC sessions over loopback: sessions per core at real time, memory per session",
     "pipecat": "the same audio and scripted providers through Pipecat and this engine: CPU and added latency",
+    "soak": "30 real WebRTC calls for 10 minutes: the engine's memory, descriptors and asyncio tasks stay flat",
 }
 RESULTS = Path(__file__).parent / "results"
 
@@ -33,9 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runs", type=int, default=None, help="repetitions (each benchmark has its own default)"
     )
+    parser.add_argument("--calls", type=int, default=None, help="soak: concurrent calls (default 30)")
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="soak: how long the calls run (default 600)"
+    )
     args = parser.parse_args(argv)
     module = importlib.import_module(f"benchmarks.{args.name}")
-    result: dict[str, Any] = module.run(args.runs)
+    options = {k: v for k in ("calls", "seconds") if (v := getattr(args, k)) is not None}
+    if options and args.name != "soak":
+        parser.error("--calls and --seconds are the soak benchmark's")
+    result: dict[str, Any] = module.run(args.runs, **options)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     if args.json:

@@ -4,7 +4,8 @@ Opus, the paced playout) and sessions answered by the scripted providers of ``be
     python -m benchmarks.capacity_server PORT
 
 POST /offer answers an SDP offer; GET /stats tells the process's CPU time, resident memory, how many sessions
-run, and how many reply frames left later than a frame after they were due (a missed deadline).
+run, how many reply frames left later than a frame after they were due (a missed deadline), and, for the soak
+benchmark, how many asyncio tasks the event loop holds (a debug figure only this benchmark server exposes).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def create_app() -> FastAPI:
             "frames_out": _late["frames"],
             "frames_late": _late["late"],
             "monotonic": time.monotonic(),
+            "asyncio_tasks": len(asyncio.all_tasks()),
         }
 
     return app

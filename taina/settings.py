@@ -48,6 +48,7 @@ from taina.clinic.keyterms import SAMPLE_KEYTERMS
 from taina.http_settings import HttpSettings
 from taina.knowledge.ingest import IngestSettings
 from taina.logs import LogSettings
+from taina.oidc import OidcSettings
 
 __all__ = ["Settings", "SettingsError", "describe"]
 
@@ -83,6 +84,7 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     deepgram: DeepgramSettings = field(default_factory=DeepgramSettings)
     elevenlabs: ElevenLabsSettings = field(default_factory=ElevenLabsSettings)
+    oidc: OidcSettings = field(default_factory=OidcSettings)
 
     DATA_DIR_HELP: ClassVar[str] = (
         "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "

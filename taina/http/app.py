@@ -13,11 +13,13 @@ import structlog
 from fastapi import FastAPI
 
 from adapters.conversation_journal import Conversations
+from adapters.oidc_accounts import ExternalAccounts
 from engine.loop_watch import watch_loop
 from taina.app import App
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
-from taina.http import admin, appointments, auth, documents, health, pages, settings, signalling
+from taina.http import admin, appointments, auth, documents, health, oidc, pages, settings, signalling
 from taina.http.errors import answer_errors_as_json
+from taina.oidc import OidcSignIn
 from taina.settings import SettingsError
 from taina.settings_api import StoredSettings, effective
 
@@ -50,7 +52,9 @@ def create_app(runtime: App) -> FastAPI:
         state.recordings = runtime.recordings
         state.knowledge = backend.library
         state.stored_settings = StoredSettings(database)
-        for area in (auth, appointments, admin, documents, settings):
+        state.oidc = OidcSignIn()
+        state.oidc_accounts = ExternalAccounts(database)
+        for area in (auth, oidc, appointments, admin, documents, settings):
             app.include_router(area.router)
     return app
 

@@ -440,4 +440,27 @@ async function start() {
   openTab("documents");
 }
 
-if (session) start(); else showLogin();
+// Sign-in through the clinic's identity provider: its button when it is set up, and on the way back a
+// one-time code in the fragment, exchanged for the tokens (and removed from the address bar).
+fetch("/api/auth/oidc").then((r) => (r.ok ? r.json() : {})).then((o) => { $("#oidc-login").hidden = !o.enabled; })
+  .catch(() => {});
+
+async function fromProvider(code) {
+  history.replaceState(null, "", location.pathname);
+  const response = await fetch("/api/auth/oidc/exchange", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }),
+  });
+  if (!response.ok) {
+    showLogin();
+    const error = $("#login-form .error");
+    error.textContent = "No se pudo entrar con la cuenta de la clínica; inténtalo de nuevo.";
+    error.hidden = false;
+    return;
+  }
+  saveSession(await response.json());
+  start();
+}
+
+const oidcCode = new URLSearchParams(location.hash.slice(1)).get("oidc");
+if (oidcCode) fromProvider(oidcCode);
+else if (session) start(); else showLogin();
