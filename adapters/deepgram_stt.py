@@ -2,8 +2,11 @@
 
 Each utterance's audio (16 kHz linear16, one 20 ms frame per binary message) goes out through one sender task,
 so the listening path never waits on the network. KeepAlive is sent while the caller is silent. When the
-engine's endpointer ends the turn, Finalize is sent and the Results that answer it (``from_finalize``) close
-the utterance: its final segments are the transcript. Interim results are passed on as they come.
+engine's endpointer ends the turn, the utterance is over at once if Deepgram has already finalized it by itself
+(its own endpointing, 300 ms, usually comes before the engine's): a ``speech_final`` Results or an UtteranceEnd
+with no words heard since. Otherwise Finalize is sent and the Results that answer it (``from_finalize``) close
+the utterance (Deepgram does not answer a Finalize with nothing buffered, so one is never sent then). Its final
+segments are the transcript. Interim results are passed on as they come.
 
 If the socket closes in the middle of an utterance, the adapter reconnects (with backoff, a bounded number of
 times) and sends the utterance's audio again. A refused handshake, a stall past the deadline, malformed
@@ -106,6 +109,9 @@ class DeepgramStream:
         self.finals: list[str] = []
         self.finalize_sent = False  # finish() asked for it
         self.finalize_delivered = False  # ... and it went out on connection ``generation``
+        self.settled = (
+            False  # Deepgram finalized everything heard so far by itself (speech_final, UtteranceEnd)
+        )
         self.done = asyncio.Event()
         self.failure: ProviderError | None = None
 
@@ -120,6 +126,8 @@ class DeepgramStream:
         """Nothing was started on the pause."""
 
     async def finish(self) -> Transcript:
+        if self.settled and self.failure is None:  # nothing is buffered: a Finalize would go unanswered
+            self.done.set()
         self.finalize_sent = True
         self._owner.wake()
         timeout = self._owner.settings.finalize_timeout_s
@@ -222,7 +230,9 @@ class DeepgramSpeechToText:
                 max_size=2**20, ping_interval=None,
             )  # fmt: skip
         except websockets.InvalidStatus as exc:
-            raise ProviderError(f"deepgram refused the connection: HTTP {exc.response.status_code}") from None
+            status = exc.response.status_code
+            why = " (rate limited: too many requests or streams)" if status == 429 else ""
+            raise ProviderError(f"deepgram refused the connection: HTTP {status}{why}") from None
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             raise ProviderError(
                 f"deepgram: cannot connect to {self.settings.url}: {exc or type(exc).__name__}"
@@ -318,14 +328,19 @@ class DeepgramSpeechToText:
             self._ws = None
         utterance = self._utterance
         if not self._closed and utterance is not None and not utterance.done.is_set():
-            log.warning("deepgram.closed_mid_utterance", code=ws.close_code)
+            log.warning("deepgram.closed_mid_utterance", code=ws.close_code, reason=ws.close_reason)
             self.wake()  # reconnect and send the utterance again
 
     def _handle(self, message: dict[str, Any]) -> None:
         utterance = self._utterance
         kind = message.get("type")
-        if kind != "Results" or utterance is None:
-            return  # SpeechStarted, UtteranceEnd, Metadata: the engine's own VAD decides turns
+        if utterance is None:
+            return
+        if kind == "UtteranceEnd":  # a gap after the last word: what was heard is final (if it came)
+            utterance.settled = bool(utterance.finals) or utterance.settled
+            return
+        if kind != "Results":
+            return  # SpeechStarted, Metadata: the engine's own VAD decides turns
         try:
             text = str(message["channel"]["alternatives"][0]["transcript"])
         except (KeyError, IndexError, TypeError):
@@ -333,10 +348,16 @@ class DeepgramSpeechToText:
         if message.get("is_final"):
             if text:
                 utterance.finals.append(text)
-            if message.get("from_finalize"):
+            if message.get("from_finalize") and utterance.finalize_delivered:
                 utterance.done.set()
-        elif text and utterance.on_interim is not None:
-            utterance.on_interim(" ".join([*utterance.finals, text]))
+            elif message.get("speech_final"):  # Deepgram's own endpointing finalized it
+                utterance.settled = True
+                if utterance.finalize_sent:
+                    utterance.done.set()
+        elif text:
+            utterance.settled = False  # words after the last final: a Finalize is needed for them
+            if utterance.on_interim is not None:
+                utterance.on_interim(" ".join([*utterance.finals, text]))
 
 
 async def _close(ws: ClientConnection) -> None:

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "retrieval": "hybrid search latency p50/p95 at 10k and 100k passages, query embedding apart",
     "ingest": "pages per second for text PDFs with local embeddings",
     "dialogue": "policy turn time p50/p95 with retrieval and the appointment tools, embedded default",
+    "finalize": "end of speech to Deepgram transcript when Deepgram finalizes by itself first (the usual case)",
     "adapters": "engine-side overhead of the Deepgram and ElevenLabs adapters per audio chunk, in microseconds",
     "latency": "engine-added latency per turn at 1, 10 and 50 concurrent sessions, scripted provider latencies",
     "bargein": "first voiced frame of an interruption to the last reply frame sent, p95",

@@ -3,8 +3,9 @@
 Guard rails the model cannot talk its way around:
 - a slot is booked only if list_available_slots offered it in this conversation, and only with
   ``patient_confirmed`` true (the system prompt asks for a spoken confirmation first);
-- an appointment is moved or cancelled only if find_appointments found it for the caller's phone in this
-  conversation;
+- an appointment is read out, moved or cancelled only if find_appointments found it in this conversation for
+  the caller's phone AND the patient's full name as booked (a phone number alone reveals nothing: a name that
+  does not match finds nothing, exactly as a phone without appointments);
 - a booking carries an idempotency key made from the conversation, the slot and the phone, so a retry (by the
   model, or by the HTTP adapter underneath) never books twice.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -119,10 +121,14 @@ class AppointmentTools:
             Tool(
                 ToolSpec(
                     "find_appointments",
-                    "The caller's upcoming appointments, by the phone number they booked with.",
+                    "The caller's upcoming appointments, by the phone number they booked with and the "
+                    "patient's full name as booked (ask for both; an appointment is found only if both match).",
                     _schema(
-                        {"patient_phone": {"type": "string", "pattern": PHONE, "description": "10 digits"}},
-                        required=["patient_phone"],
+                        {
+                            "patient_phone": {"type": "string", "pattern": PHONE, "description": "10 digits"},
+                            "patient_name": {"type": "string", "description": "first name and surname(s)"},
+                        },
+                        required=["patient_phone", "patient_name"],
                     ),
                 ),
                 self._find,
@@ -217,11 +223,19 @@ class AppointmentTools:
         return {"booked": self._appointment_json(booked)}
 
     async def _find(self, args: dict[str, Any]) -> ToolResult:
+        if len(_name_words(args["patient_name"])) < 2:
+            raise ToolError("ask for the patient's full name (first name and surname) as the booking has it")
         try:
-            found = await self.appointments.find_by_patient(args["patient_phone"])
+            booked = await self.appointments.find_by_patient(args["patient_phone"])
         except ValueError as exc:
             raise ToolError(str(exc)) from None
+        found = [a for a in booked if same_person(args["patient_name"], a.patient_name)]
         self._found.update((a.id, a) for a in found)
+        if not found:  # the same answer whether the phone has no appointments or the name does not match
+            return {
+                "appointments": [],
+                "note": "no upcoming appointment for that phone and that name; say so, and read out nothing",
+            }
         return {"appointments": [self._appointment_json(a) for a in found]}
 
     async def _reschedule(self, args: dict[str, Any]) -> ToolResult:
@@ -266,7 +280,8 @@ class AppointmentTools:
         found = self._found.get(wanted)
         if found is None:
             raise ToolError(
-                f"appointment {wanted!r} is not known here; call find_appointments with the phone first"
+                f"appointment {wanted!r} is not known here; call find_appointments with the phone and the "
+                "patient's full name first"
             )
         return found
 
@@ -305,6 +320,28 @@ class AppointmentTools:
 
     def _site_name(self, site: str) -> str:
         return self._sites[site].name if site in self._sites else site
+
+
+_PARTICLES = {"de", "del", "la", "las", "los", "y"}
+
+
+def _name_words(name: str) -> list[str]:
+    """'María  de la Cruz-Peña' -> ['maria', 'cruz', 'pena']: no accents, case, punctuation or particles."""
+    decomposed = unicodedata.normalize("NFKD", name.lower())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return [w for w in re.split(r"[^a-z0-9]+", bare) if w and w not in _PARTICLES]
+
+
+def same_person(said: str, booked: str) -> bool:
+    """Whether the name the caller gave is the booking's: the same words (accent- and case-insensitive), or
+    the same but for the second surname missing on either side. A first name alone never matches."""
+    given, known = _name_words(said), _name_words(booked)
+    if len(given) < 2 or len(known) < 1:
+        return False
+    if given == known:
+        return True
+    shorter, longer = sorted((given, known), key=len)
+    return len(longer) == len(shorter) + 1 and len(longer) >= 3 and longer[:-1] == shorter
 
 
 def _require_confirmation(args: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ tested in text is what is spoken.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -28,12 +29,15 @@ from engine.ports.language import (
 )
 from engine.reply import Outcome, Reply
 from engine.spoken import written_day, written_time
-from engine.tools import Toolbox
+from engine.tools import Action, Toolbox
 
 log = structlog.get_logger("taina.dialogue")
 
 NOT_AVAILABLE = "Disculpe, ahora mismo tengo un problema técnico. ¿Me lo puede repetir en un momento?"
 TOO_MANY_STEPS = "Disculpe, no pude completar eso. ¿Le ayudo con otra cosa?"
+# A tool call's answer when the turn was cut before its result came (every call in the history is answered).
+CANCELLED = {"error": "cancelled: the caller interrupted"}
+_STILL_WRITING = {"error": "cancelled: the caller interrupted while this was being done; outcome not known"}
 
 
 class Preview:
@@ -115,13 +119,63 @@ class Dialogue:
         return reply.streams(_fixed(reply, greeting))
 
     def _remember_cut(self, reply: Reply, written: list[Message]) -> None:
-        """``reply`` was cut: instead of its closing message, the memory keeps what the caller heard of it."""
+        """``reply`` was cut: instead of its words, the memory keeps what the caller heard of it.
+
+        Its closing message goes; a step that called tools stays, without its words, followed by its calls'
+        answers (the model's history stays valid: every tool call answered before anything else)."""
         for message in written:
             at = next((i for i in range(len(self.history) - 1, -1, -1) if self.history[i] is message), None)
-            if at is not None:
+            if at is None:
+                continue
+            if message.tool_calls:
+                self.history[at] = Message("assistant", "", message.tool_calls)
+            else:
                 del self.history[at]
         if reply.text:
             self.history.append(Message("assistant", reply.text + "…"))
+
+    async def _answer(self, reply: Reply, calls: list[ToolCall]) -> None:
+        """Run a step's tool calls, each result into the memory right after the step's message.
+
+        Cancelled (barge-in, hang-up) before every call is answered, each unanswered call is answered with
+        ``CANCELLED``, so the model's history stays valid whatever is cut. A write is never cut half-way (it is
+        shielded): if it is still running, its real result takes the marker's place when it comes.
+        """
+        writing = any(self.toolbox.writes(call.name) for call in calls)
+        if writing:
+            self._writes_done.clear()
+        answered = 0
+        try:
+            for call in calls:
+                running = asyncio.ensure_future(self.toolbox.call(call))
+                try:
+                    action = await asyncio.shield(running)
+                except asyncio.CancelledError:
+                    if self.toolbox.writes(call.name):
+                        marker = _tool_message(call, _STILL_WRITING)
+                        self.history.append(marker)
+                        answered += 1
+                        running.add_done_callback(functools.partial(self._written_late, reply, marker))
+                    else:
+                        running.cancel()
+                    raise
+                reply.actions.append(action)
+                self.history.append(_tool_message(call, action.result))
+                answered += 1
+        finally:
+            for call in calls[answered:]:
+                self.history.append(_tool_message(call, CANCELLED))
+            self._writes_done.set()
+
+    def _written_late(self, reply: Reply, marker: Message, done: asyncio.Future[Action]) -> None:
+        """A write that outlived its cancelled turn: its result replaces the marker left in the memory."""
+        if done.cancelled() or done.exception() is not None:
+            return
+        action = done.result()
+        reply.actions.append(action)
+        at = next((i for i, m in enumerate(self.history) if m is marker), None)
+        if at is not None:
+            self.history[at] = Message("tool", _json(action.result), tool_call_id=marker.tool_call_id)
 
     def preview(self, said: str) -> Preview:
         """Start the reply to ``said`` now, in the background, for a ``reply`` that may come with it."""
@@ -151,7 +205,7 @@ class Dialogue:
         Closing the iteration early keeps what was already said in the memory, marked incomplete; cutting the
         handle then (barge-in) keeps only what the caller heard.
         """
-        written: list[Message] = []  # the reply's closing message, once it is in the memory
+        written: list[Message] = []  # its messages in the memory: steps that called tools, its closing
         reply = self._last = Reply(said, lambda cut: self._remember_cut(cut, written))
         return reply.streams(self._reply(reply, preview, written))
 
@@ -205,21 +259,11 @@ class Dialogue:
                     break
                 if not calls:
                     break
-                self.history.append(Message("assistant", "".join(text), tuple(calls)))
-                writing = any(self.toolbox.writes(call.name) for call in calls)
-                if writing:
-                    self._writes_done.clear()
-                try:
-                    for call in calls:
-                        action = await self.toolbox.call(call)
-                        reply.actions.append(action)
-                        self.history.append(
-                            Message(
-                                "tool", json.dumps(action.result, ensure_ascii=False), tool_call_id=call.id
-                            )
-                        )
-                finally:
-                    self._writes_done.set()
+                asked = Message("assistant", "".join(text), tuple(calls))
+                self.history.append(asked)
+                written.append(asked)
+                text = []  # this step's words are in the memory, with its calls
+                await self._answer(reply, calls)
             else:
                 log.warning("dialogue.too_many_steps", steps=self._max_steps)
                 text = [TOO_MANY_STEPS]
@@ -271,6 +315,14 @@ class Dialogue:
         while cut < len(self.history) and self.history[cut].role != "user":
             cut += 1
         del self.history[:cut]
+
+
+def _json(result: object) -> str:
+    return json.dumps(result, ensure_ascii=False)
+
+
+def _tool_message(call: ToolCall, result: object) -> Message:
+    return Message("tool", _json(result), tool_call_id=call.id)
 
 
 async def _fixed(reply: Reply, text: str) -> AsyncGenerator[str]:

@@ -1,7 +1,7 @@
 """Booking, moving and cancelling an appointment by voice: the policy's slot filling, one task at a time.
 
-A task gathers what it needs turn by turn (service, day and time, the caller's name and phone; or the phone and
-which appointment), asks for the first thing missing, calls the appointment tools when it can, and reads every
+A task gathers what it needs turn by turn (service, day and time, the caller's name and phone; or the phone, the
+patient's name as booked, and which appointment: a phone alone never reads out, moves or cancels anything), asks for the first thing missing, calls the appointment tools when it can, and reads every
 detail back for a yes before any write. A correction ("no, mejor a las cuatro") replaces just what it names.
 The tools' results come back on the next step, as they would to any language model.
 """
@@ -43,7 +43,7 @@ class Task:
     confirmed: bool = False  # the caller said yes to the read-back
     appointment: dict[str, Any] | None = None  # the appointment to move or cancel
     choices: list[dict[str, Any]] = field(default_factory=list)
-    searched_phone: str | None = None
+    searched: tuple[str, str] | None = None  # the phone and name find_appointments was last called with
     search: str = "day"  # "day": the asked day; "week": the days after it; "any": any time of those days
     awaiting: str = ""  # what the last question asked for
     waiting_on: str = ""  # the tool whose result is due
@@ -63,7 +63,7 @@ class Booking:
     # -- the caller spoke -------------------------------------------------------------------------------------
 
     def start(self, kind: Kind, said: str, now: datetime) -> Events:
-        self.task = Task(kind, phone=self.known_phone, name=self.known_name if kind == "book" else None)
+        self.task = Task(kind, phone=self.known_phone, name=self.known_name)
         self._take(self.task, said, now)
         return self._advance(self.task, now)
 
@@ -136,7 +136,7 @@ class Booking:
         if details.phone and details.phone != task.phone:
             task.phone, person = details.phone, True
         name = find_name(said, expecting=task.awaiting == "name")
-        if name and task.kind == "book" and name != task.name:
+        if name and name != task.name and (task.kind == "book" or task.appointment is None):
             task.name, person = name, True
         if person:
             task.confirmed = False
@@ -163,9 +163,12 @@ class Booking:
         if task.kind != "book" and task.appointment is None:
             if task.phone is None:
                 return self._ask(task, "phone", now)
-            if task.searched_phone != task.phone or not task.choices:
-                task.searched_phone = task.phone
-                return self._call(task, "find_appointments", {"patient_phone": task.phone})
+            if task.name is None:  # the second check: the patient's name as booked
+                return self._ask(task, "name", now)
+            if task.searched != (task.phone, task.name) or not task.choices:
+                task.searched = (task.phone, task.name)
+                arguments = {"patient_phone": task.phone, "patient_name": task.name}
+                return self._call(task, "find_appointments", arguments)
             return self._ask(task, "which", now)
         if task.kind == "cancel":
             if not task.confirmed:
@@ -253,6 +256,8 @@ class Booking:
         if what == "slot" and task.slot:
             return f"Tengo {self._slot_words(task.slot)}. ¿Le sirve?"
         if what == "name":
+            if task.kind != "book":
+                return "¿Y a nombre de quién está la cita? Dígame el nombre y el apellido del paciente."
             return "¿A nombre de quién hago la cita?"
         if what == "phone":
             if task.kind == "book":
@@ -367,10 +372,20 @@ class Booking:
 
     def _appointments_found(self, task: Task, result: dict[str, Any], now: datetime) -> Events:
         found = result.get("appointments") or []
-        if result.get("error") or not found:
+        if "full name" in str(result.get("error", "")):
+            task.name = task.searched = None
+            return self._ask(task, "name", now, "Necesito el nombre y el apellido con que se hizo la cita.")
+        if result.get("error") or not found:  # the same words for an unknown phone and a name that is not its
             phone = written_phone(task.phone or "")
-            task.phone = task.searched_phone = None
-            return self._ask(task, "phone", now, f"No encuentro citas próximas con el número {phone}.")
+            name = task.name
+            task.phone = task.name = task.searched = None
+            return self._ask(
+                task,
+                "phone",
+                now,
+                f"No encuentro citas próximas con el número {phone} a nombre de {name}. Por seguridad, solo "
+                "puedo consultar una cita con el teléfono y el nombre completo con que se reservó.",
+            )
         task.choices = found
         if len(found) == 1:
             task.appointment = found[0]

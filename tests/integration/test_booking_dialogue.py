@@ -94,7 +94,8 @@ async def test_moving_and_cancelling_find_the_appointment_by_phone(backend: Back
     moving = conversation(backend, "m")  # another call: the phone is asked for
     asked = await say(moving, "Quiero cambiar mi cita")
     assert "número de teléfono" in asked.reply
-    found = await say(moving, "809-555-4444")
+    await say(moving, "809-555-4444")  # then the patient's name, the second check
+    found = await say(moving, "Pedro Almánzar")
     assert tools(found) == ["find_appointments"] and "Encontré su cita" in found.reply
     offer = await say(moving, "Para el viernes 4 de diciembre a las 9")
     assert "viernes 4 de diciembre a las 9:00 a. m." in offer.reply
@@ -112,10 +113,42 @@ async def test_moving_and_cancelling_find_the_appointment_by_phone(backend: Back
     assert await booked(backend) == [] and cancelling_dialogue is moving
 
 
+async def test_a_phone_alone_reveals_moves_and_cancels_nothing(backend: Backend) -> None:
+    booking = conversation(backend, "b")
+    await say(booking, "Quiero una cita con el Dr. Polanco el jueves que viene en la tarde")
+    await say(booking, "Sí")
+    await say(booking, "Pedro Almánzar Rosa")
+    await say(booking, "809 555 4444")
+    assert "quedó reservada" in (await say(booking, "Sí")).reply
+
+    stranger = conversation(backend, "s")  # another call, with Pedro's phone but not his name
+    await say(stranger, "Quiero cancelar mi cita")
+    asked = await say(stranger, "809-555-4444")
+    assert tools(asked) == [] and "nombre y el apellido" in asked.reply  # nothing looked up on a phone alone
+    refused = await say(stranger, "Juan Pérez")
+    assert tools(refused) == ["find_appointments"] and not refused.actions[0].result["appointments"]
+    assert "No encuentro citas próximas con el número 809-555-4444 a nombre de Juan Pérez" in refused.reply
+    assert "Por seguridad" in refused.reply
+    for detail in ("Polanco", "jueves", "cardio", "Almánzar"):
+        assert detail not in refused.reply
+    again = await say(stranger, "Sí, cancélela")
+    assert all(a.tool != "cancel_appointment" for a in again.actions)
+    assert len(await booked(backend)) == 1
+
+    owner = conversation(backend, "o")  # the patient, without accents and without his second surname
+    await say(owner, "Quiero cancelar mi cita")
+    await say(owner, "809-555-4444")
+    found = await say(owner, "pedro almanzar")
+    assert "Encontré su cita" in found.reply and "¿Confirmo que cancelo" in found.reply
+    assert "cancelada" in (await say(owner, "Sí, cancélela")).reply
+    assert await booked(backend) == []
+
+
 async def test_an_unknown_phone_and_giving_up(backend: Backend) -> None:
     talk = conversation(backend)
     await say(talk, "Quiero cancelar una cita")
-    missing = await say(talk, "8095550000")
+    await say(talk, "8095550000")
+    missing = await say(talk, "Juan Pérez")
     assert "No encuentro citas próximas con el número 809-555-0000" in missing.reply
     assert "Está bien, lo dejamos así" in (await say(talk, "Olvídalo")).reply
     assert "No tengo esa información" in (await say(talk, "¿Cuál es la capital de Francia?")).reply

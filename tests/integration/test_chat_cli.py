@@ -87,12 +87,12 @@ async def test_book_then_move_through_taina_chat(tmp_path: Path, database_url: s
 
 
 def test_plain_chat_and_a_cancellation(tmp_path: Path, database_url: str) -> None:
-    script = "Quiero cancelar mi cita\n809 555 1212\n"
+    script = "Quiero cancelar mi cita\n809 555 1212\nAna Pérez\n"  # the phone, then the patient's name
     result = taina(tmp_path, database_url, "chat", stdin=script)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 2 and all(line.startswith("TAINA: ") for line in lines)
-    assert "No encuentro citas próximas con el número 809-555-1212" in lines[1]
+    assert len(lines) == 3 and all(line.startswith("TAINA: ") for line in lines)
+    assert "No encuentro citas próximas con el número 809-555-1212" in lines[2]
 
 
 def test_a_bad_clock_setting_is_one_line(tmp_path: Path, database_url: str) -> None:

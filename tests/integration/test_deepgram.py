@@ -4,6 +4,7 @@ local recognition when it fails."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -90,9 +91,15 @@ def test_the_listen_url_carries_every_option() -> None:
 
 async def test_turns_are_finalized_with_interims_keepalive_and_closestream(fake: FakeDeepgram) -> None:
     fake.idle_timeout_s = 1.5  # the fake hangs up an idle socket after 1.5 s, as Deepgram does after ~10 s
-    stt = DeepgramSpeechToText(settings(fake, TAINA_DEEPGRAM_KEEPALIVE_S="0.5"))
+    # The clinic's keyterms are the app's default (taina/speech.py); the adapter alone sends what it is given.
+    stt = DeepgramSpeechToText(
+        settings(fake, TAINA_DEEPGRAM_KEEPALIVE_S="0.5").model_copy(
+            update={"keyterms": ("Tavárez", "Piantini")}
+        )
+    )
     stt.start()
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(5):
+        await stt.connected.wait()
     assert stt.connections == 1  # connected ahead of the first utterance
     interims: list[str] = []
     first = await utterance(stt, 1.0, interims)
@@ -128,7 +135,8 @@ async def test_a_failing_deepgram_raises_provider_error_and_recovers_next_turn(
     with pytest.raises(ProviderError):
         await utterance(stt, 0.6)
     fake.fault, fake.sticky = "", False
-    assert (await utterance(stt, 0.6)).text  # the cloud is tried again on the next turn
+    # The cloud is tried again on the next turn (the failed turn's words were never finalized).
+    assert (await utterance(stt, 0.6)).text == "¿Cuánto cuesta la consulta?"
     await stt.aclose()
 
 
@@ -145,4 +153,79 @@ async def test_failover_finishes_the_turn_locally(fake: FakeDeepgram, fault: str
     assert stt.failovers == 1
     fake.fault = ""
     assert (await utterance(stt, 0.6)).text == "¿Cuánto cuesta la consulta?"  # back on the cloud
+    await stt.aclose()
+
+
+async def speak_then_wait(
+    stt: DeepgramSpeechToText | FailoverSpeechToText, speech_s: float = 0.6, hangover_s: float = 0.44
+) -> tuple[Transcript, float]:
+    """Speech, then the silence the engine's endpointer waits for (440 ms) before it ends the turn, paced in
+    real time as a call is: the transcript, and how long after the end of speech it came."""
+    stream = stt.open()
+    silence = np.zeros(FRAME, dtype=np.int16)
+    start = time.monotonic()
+    speech = frames(speech_s)
+    for i, frame in enumerate(speech):
+        await stream.send(frame)
+        await asyncio.sleep(max(0.0, start + (i + 1) * 0.02 - time.monotonic()))
+    ended = time.monotonic()
+    for i in range(round(hangover_s / 0.02)):
+        await stream.send(AudioFrame(silence, 16_000))
+        await asyncio.sleep(max(0.0, ended + (i + 1) * 0.02 - time.monotonic()))
+    transcript = await stream.finish()
+    return transcript, time.monotonic() - ended
+
+
+@pytest.mark.parametrize("answers_empty_finalize", [False, True])
+async def test_a_turn_deepgram_finalized_by_itself_does_not_wait_for_the_fallback(
+    fake: FakeDeepgram, answers_empty_finalize: bool
+) -> None:
+    """The real service's endpointing (300 ms) finalizes before the engine's (440 ms), and it does not answer a
+    Finalize with nothing buffered: the transcript is ready when the engine ends the turn (it used to wait
+    finalize_timeout, 1.5 s, and fall back to Whisper)."""
+    fake.finalizes_first, fake.answers_empty_finalize = True, answers_empty_finalize
+    stt = DeepgramSpeechToText(settings(fake, TAINA_DEEPGRAM_FINALIZE_TIMEOUT_S="1.5"))
+    stt.start()
+    for said in ("¿Cuánto cuesta la consulta?", "Gracias."):
+        transcript, latency = await speak_then_wait(stt)
+        assert transcript.text == said
+        assert latency < 0.6, f"transcript {latency * 1000:.0f} ms after the end of speech"
+    assert fake.self_finals == 2 and fake.finalizes == 0  # nothing buffered: no Finalize to go unanswered
+    await stt.aclose()
+    assert fake.violations == []
+
+
+async def test_words_after_deepgrams_own_final_are_finalized_and_utterance_end_is_understood(
+    fake: FakeDeepgram,
+) -> None:
+    fake.finalizes_first = True
+    fake.transcripts[:] = ["Quiero una cita", "con pediatría."]
+    stt = DeepgramSpeechToText(settings(fake, TAINA_DEEPGRAM_FINALIZE_TIMEOUT_S="1.5"))
+    stream = stt.open()
+    silence = AudioFrame(np.zeros(FRAME, dtype=np.int16), 16_000)
+    for frame in [*frames(0.6), *[silence] * 55]:  # a pause of 1.1 s: its own final, then UtteranceEnd
+        await stream.send(frame)
+        await asyncio.sleep(0.005)
+    for _ in range(500):  # polled, with a deadline of 5 s
+        if fake.utterance_ends:
+            break
+        await asyncio.sleep(0.01)
+    assert fake.utterance_ends == 1 and fake.self_finals == 1
+    for frame in frames(0.6):  # the caller goes on: these words are not final yet
+        await stream.send(frame)
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.1)
+    transcript = await stream.finish()
+    assert transcript.text == "Quiero una cita con pediatría." and fake.finalizes == 1
+    await stt.aclose()
+
+
+async def test_rate_limited_inside_an_open_stream_fails_over_with_the_reason(fake: FakeDeepgram) -> None:
+    fake.fault, fake.sticky = "rate_limit", True
+    stt = DeepgramSpeechToText(settings(fake, TAINA_DEEPGRAM_RECONNECTS="1"))
+    with pytest.raises(ProviderError, match=r"HTTP 429 \(rate limited"):
+        await utterance(stt, 1.0)
+    local = LocalRecognizer()
+    failover = FailoverSpeechToText(stt, local)
+    assert (await utterance(failover, 1.0)).text == "local:50"
     await stt.aclose()

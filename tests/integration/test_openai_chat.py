@@ -190,6 +190,37 @@ async def test_a_first_token_that_does_not_come_and_a_garbled_chunk(chat: Any) -
         await events(adapter)
 
 
+async def test_an_error_inside_the_stream_is_a_language_model_error(chat: Any) -> None:
+    adapter, _server, script = chat
+    script.replies += [Reply(text=["Le ", "cuento ", "que..."], error_after=2)]
+    got: list[Any] = []
+    with pytest.raises(LanguageModelError, match="the server reported: The server had an error"):
+        async for event in adapter.respond(PROMPT):
+            got.append(event)
+    assert [e.text for e in got] == ["Le "]  # the words before it, and nothing made up after
+
+
+async def test_the_fake_refuses_missing_and_out_of_order_tool_replies(chat: Any) -> None:
+    adapter, server, _script = chat
+    calls = (
+        ToolCall("call_a", "list_available_slots", "{}"),
+        ToolCall("call_b", "list_available_slots", "{}"),
+    )
+    asked = [*PROMPT.messages, Message("assistant", "", calls)]
+    answers = [Message("tool", "{}", tool_call_id="call_a"), Message("tool", "{}", tool_call_id="call_b")]
+    wrong = {
+        "unanswered": [*asked, Message("user", "¿Y bien?")],
+        "half answered": [*asked, answers[0], Message("user", "¿Y bien?")],
+        "out of order": [*asked, answers[1], answers[0]],
+        "answer without a call": [*PROMPT.messages, answers[0]],
+        "words between": [*asked, Message("assistant", "Un momento."), *answers],
+    }
+    for case, messages in wrong.items():
+        with pytest.raises(LanguageModelError, match="answered 400"):
+            await events(adapter, Prompt(messages, [TOOL]))
+        assert not server.requests, case  # refused before the model saw it
+
+
 async def test_closing_the_stream_stops_it(chat: Any) -> None:
     adapter, _server, script = chat
     script.replies.append(Reply(text=[f"palabra {i} " for i in range(500)]))

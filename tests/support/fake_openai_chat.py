@@ -1,7 +1,7 @@
 """A local OpenAI chat-completions server for the tests, speaking the streaming wire format exactly.
 
 It checks what a real server would refuse (the bearer key, the request's shape, the tool round trip's
-messages) and answers as OpenAI does: server-sent events, a first chunk with the role, content deltas,
+messages: every tool call of an assistant message answered by tool messages right after it, in order) and answers as OpenAI does: server-sent events, a first chunk with the role, content deltas,
 tool-call deltas split across chunks (id and name first, then pieces of the arguments), a chunk with the
 finish reason, a last chunk with usage and no choices, then "data: [DONE]". A test scripts the "model"
 with a function from the request body to a Reply, including the faults a real network produces.
@@ -31,6 +31,7 @@ class Reply:
     first_delay_s: float = 0.0  # before the first chunk
     cut_after: int | None = None  # close the stream after this many chunks, without [DONE]
     garbage_after: int | None = None  # send a chunk that is not JSON after this many chunks
+    error_after: int | None = None  # send an in-stream error event after this many chunks, then stop
 
 
 Brain = Callable[[dict[str, Any]], Reply]
@@ -53,11 +54,16 @@ def check_request(body: Any) -> str:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return "messages must be a non-empty array"
-    asked: set[str] = set()
+    owed: list[str] = []  # the tool call ids the messages right after an assistant's tool calls must answer
     for i, m in enumerate(messages):
         role = m.get("role")
         if role not in ("system", "user", "assistant", "tool", "developer"):
             return f"messages[{i}].role is invalid"
+        if owed and role != "tool":
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+                f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(owed)}"
+            )
         if role == "assistant" and m.get("tool_calls"):
             for c in m["tool_calls"]:
                 if c.get("type") != "function" or not c.get("id") or not isinstance(c.get("function"), dict):
@@ -66,14 +72,26 @@ def check_request(body: Any) -> str:
                     c["function"].get("arguments"), str
                 ):
                     return f"messages[{i}].tool_calls[].function needs name and arguments strings"
-                asked.add(c["id"])
+                owed.append(c["id"])
+            if m.get("content") is not None and not isinstance(m.get("content"), str):
+                return f"messages[{i}].content must be a string or null"
         elif role == "tool":
-            if m.get("tool_call_id") not in asked:
-                return f"messages[{i}] answers a tool call that was not made: {m.get('tool_call_id')!r}"
+            if not owed or m.get("tool_call_id") != owed[0]:
+                return (
+                    f"Invalid parameter: messages with role 'tool' must be a response to a preceeding message "
+                    f"with 'tool_calls' (messages[{i}].tool_call_id {m.get('tool_call_id')!r}"
+                    f"{', expected ' + repr(owed[0]) if owed else ''})."
+                )
+            owed.pop(0)
             if not isinstance(m.get("content"), str):
                 return f"messages[{i}].content must be a string"
         elif not isinstance(m.get("content"), str):
             return f"messages[{i}].content must be a string"
+    if owed:
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+            f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(owed)}"
+        )
     for t in body.get("tools") or []:
         function = t.get("function") if isinstance(t, dict) else None
         if t.get("type") != "function" or not isinstance(function, dict):
@@ -147,6 +165,13 @@ class FakeOpenAIChat:
                 return
             if reply.garbage_after is not None and sent >= reply.garbage_after:
                 yield b"data: {not json\n\n"
+                return
+            if (
+                reply.error_after is not None and sent >= reply.error_after
+            ):  # a fault mid-way, as OpenAI says it
+                error = {"message": "The server had an error while processing your request.",
+                         "type": "server_error", "param": None, "code": None}  # fmt: skip
+                yield f"data: {json.dumps({'error': error})}\n\n".encode()
                 return
             yield f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
             await asyncio.sleep(0.001)
