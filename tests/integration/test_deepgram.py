@@ -91,7 +91,7 @@ def test_the_listen_url_carries_every_option() -> None:
 
 async def test_turns_are_finalized_with_interims_keepalive_and_closestream(fake: FakeDeepgram) -> None:
     fake.idle_timeout_s = 1.5  # the fake hangs up an idle socket after 1.5 s, as Deepgram does after ~10 s
-    # The clinic's keyterms are the app's default (taina/speech.py); the adapter alone sends what it is given.
+    # The clinic's keyterms are the app's default (taina/settings.py fills them in); the adapter sends what it is given.
     stt = DeepgramSpeechToText(
         settings(fake, TAINA_DEEPGRAM_KEEPALIVE_S="0.5").model_copy(
             update={"keyterms": ("Tavárez", "Piantini")}
