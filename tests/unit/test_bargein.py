@@ -16,13 +16,12 @@ from engine.dialogue import Dialogue
 from engine.ports.language import LanguageModelEvent, Prompt, TextDelta, ToolCall, ToolSpec
 from engine.session import Session, SessionSettings, TurnRecord
 from engine.tools import Tool, Toolbox
-from taina.settings import Settings
 from tests.support.scripted import ScriptedStt, ScriptedTransport, ToneTts
 from tests.support.speech import noise, silence, speech
 
 QUESTION = "Quiero saber el horario de la clínica."
 OVER = "Espere, mejor quiero una cita para el martes."
-SETTINGS = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent"})
+SETTINGS = SessionSettings()
 MIN_INTERRUPTION = SETTINGS.turn.min_interruption_ms / 1000
 
 
@@ -51,7 +50,7 @@ async def serve(
         if len(records) == turns:
             transport.hung_up.set()
 
-    session = Session("barge", transport, stt, dialogue, tts, SETTINGS.session(), done)
+    session = Session("barge", transport, stt, dialogue, tts, SETTINGS, done)
     await asyncio.wait_for(session.run(), 40)
     assert session.error is None
     return session, transport, records
@@ -185,7 +184,7 @@ async def test_a_reply_cut_by_the_hang_up_is_recorded_with_what_was_heard(questi
         ScriptedStt(QUESTION),
         Dialogue(EchoResponder()),
         tts,
-        SETTINGS.session(),
+        SETTINGS,
         records.append,
     )
     run = asyncio.create_task(session.run())

@@ -12,8 +12,8 @@ import pytest
 
 from engine.dialogue import Dialogue
 from engine.ports.language import LanguageModelEvent, Prompt, TextDelta
-from engine.session import Session, TurnRecord
-from taina.settings import Settings
+from engine.session import Session, SessionSettings, TurnRecord
+from engine.turns import TurnSettings
 from tests.support.scripted import ScriptedStt, ScriptedTransport, ToneTts
 from tests.support.speech import silence, speech
 
@@ -49,10 +49,8 @@ async def converse(audio: np.ndarray, stt: ScriptedStt, preemptive: bool) -> tup
         records.append(record)
         transport.hung_up.set()
 
-    settings = Settings.from_env(
-        {"TAINA_DATA_DIR": "/nonexistent", "TAINA_TURN_PREEMPTIVE_GENERATION": str(preemptive).lower()}
-    )
-    session = Session("pre", transport, stt, Dialogue(model), ToneTts(), settings.session(), done)
+    settings = SessionSettings(turn=TurnSettings(preemptive_generation=preemptive))
+    session = Session("pre", transport, stt, Dialogue(model), ToneTts(), settings, done)
     await asyncio.wait_for(session.run(), 30)
     assert session.error is None
     return model, records[0]

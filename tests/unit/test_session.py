@@ -17,7 +17,6 @@ from engine.ports.speech import Transcript
 from engine.session import Session, SessionSettings, TurnRecord
 from engine.tools import Tool, Toolbox
 from engine.waterfall import STAGES
-from taina.settings import Settings
 from tests.support.scripted import ScriptedStt, ScriptedTransport, ToneTts
 from tests.support.speech import silence, speech
 
@@ -29,10 +28,8 @@ def make_session(transport: ScriptedTransport, stt: ScriptedStt) -> tuple[Sessio
         records.append(record)
         transport.hung_up.set()
 
-    settings = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent"})
-    return Session(
-        "test", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings.session(), done
-    ), records
+    settings = SessionSettings()
+    return Session("test", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings, done), records
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +97,7 @@ async def test_a_greeting_opens_the_call_and_the_caller_answers_it() -> None:
             transport.hung_up.set()
 
     greeting = "Hola, soy TAINA. ¿En qué le puedo ayudar?"
-    settings = Settings.from_env({"TAINA_DATA_DIR": "/nonexistent", "TAINA_DIALOGUE_GREETING": greeting})
+    settings = SessionSettings(greeting=greeting)
     dialogue = Dialogue(EchoResponder())
     session = Session(
         "greet",
@@ -108,7 +105,7 @@ async def test_a_greeting_opens_the_call_and_the_caller_answers_it() -> None:
         ScriptedStt("Quiero una cita para mañana."),
         dialogue,
         ToneTts(),
-        settings.session(),
+        settings,
         done,
     )
     await asyncio.wait_for(session.run(), 30)
