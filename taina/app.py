@@ -6,9 +6,10 @@
 
 ``open`` builds, in order: the speech models, the database and object store with the knowledge base, the
 appointments system, the assistant (which language model, the prompt, the tools), the conversation journal
-and the call recordings; it closes them in reverse. ``serve``, ``converse``, ``chat``, ``ingest`` and the
-benchmarks all go through it. Settings changed from the dashboard reach it through ``apply``, and everything
-reads ``app.settings`` when it needs a value, never a copy taken earlier.
+and the call recordings; it closes them in reverse. ``serve``, ``converse``, ``chat`` and the benchmarks go
+through ``open``; ``ingest``, ``search`` and ``documents`` through ``library``, which opens only the documents.
+Settings changed from the dashboard reach it through ``apply``, and everything reads ``app.settings`` when it
+needs a value, never a copy taken earlier.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from engine.ports.transport import Transport
 from engine.session import Session, TurnRecord
 from taina.assistant import Assistant
 from taina.backend import Backend
+from taina.knowledge.ingest import Library
+from taina.knowledge.open import KnowledgeParts
 from taina.speech import Speech
 
 if TYPE_CHECKING:
@@ -103,6 +106,18 @@ class App:
             )
             log.info("app.ready", data_dir=str(settings.data_dir), language_model=assistant.language_model)
             yield cls(settings, assistant, backend, voices, journal, recordings)
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def library(settings: Settings) -> AsyncIterator[Library]:
+        """Only the documents (database, object store, embedder), for the commands that manage them (ingest,
+        search, documents): they need neither speech nor the booking system."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        parts = await KnowledgeParts.open(settings)
+        try:
+            yield parts.library
+        finally:
+            await parts.aclose()
 
     def speech_to_text(self) -> SpeechToText:
         return self._speech().speech_to_text()

@@ -106,16 +106,13 @@ def _expand(paths: list[str]) -> list[Path]:
 async def _with_knowledge(settings: Settings, work: Callable[[Library], Awaitable[int]]) -> int:
     from adapters.postgres import DatabaseError
     from engine.ports.storage import StorageError
-    from taina.knowledge.open import KnowledgeParts
+    from taina.app import App
 
     try:
-        knowledge = await KnowledgeParts.open(settings)
+        async with App.library(settings) as library:
+            return await work(library)
     except (DatabaseError, StorageError) as exc:
         return _fail(str(exc), code=1)
-    try:
-        return await work(knowledge.library)
-    finally:
-        await knowledge.aclose()
 
 
 async def _with_app(
