@@ -49,9 +49,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         import uvicorn
 
-        server = uvicorn.Server(
-            uvicorn.Config(app.http(), host=host, port=port, log_level="warning", access_log=False)
-        )
+        from taina.http.app import server_config
+
+        server = uvicorn.Server(server_config(app.http(), host, port, log_level="warning", access_log=False))
         print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
         await server.serve()
         return 0

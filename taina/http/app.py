@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ from adapters.conversation_journal import Conversations
 from engine.loop_watch import watch_loop
 from taina.app import App
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
-from taina.http import admin, appointments, auth, documents, health, pages, settings, signalling
+from taina.http import admin, appointments, auth, documents, health, pages, security, settings, signalling
 from taina.http.errors import answer_errors_as_json
 from taina.settings import SettingsError
 from taina.settings_api import StoredSettings, effective
@@ -30,6 +31,7 @@ def create_app(runtime: App) -> FastAPI:
     at_start = runtime.settings
     app = FastAPI(title="TAINA Voice", version="0.1.0", lifespan=lifespan)
     answer_errors_as_json(app)
+    security.install(app, lambda: runtime.settings)  # body limits and security headers
     state = app.state
     state.runtime = runtime
     state.sessions = signalling.SessionRegistry(at_start.webrtc.max_sessions)
@@ -51,6 +53,14 @@ def create_app(runtime: App) -> FastAPI:
         for area in (auth, appointments, admin, documents, settings):
             app.include_router(area.router)
     return app
+
+
+def server_config(app: Any, host: str, port: int, **options: Any) -> Any:
+    """How `taina serve` runs ``app`` with uvicorn: its own X-Forwarded-For handling off (it would believe any
+    caller on 127.0.0.1); the app believes the header only from TAINA_HTTP_TRUSTED_PROXIES."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, proxy_headers=False, server_header=False, **options)
 
 
 @contextlib.asynccontextmanager
