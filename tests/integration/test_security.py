@@ -445,3 +445,26 @@ async def test_a_reused_refresh_token_revokes_its_whole_family(api: Served) -> N
     assert after.status_code == 401  # the newer one is revoked too
     untouched = await client.post("/api/auth/refresh", json={"refresh_token": elsewhere["refresh_token"]})
     assert untouched.status_code == 200
+
+
+def test_a_password_is_reset_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": database_url, "TAINA_DATA_DIR": str(tmp_path)}
+
+    def admin(action: str, email: str, password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "taina.cli", "admin", action, "--email", email, "--password-stdin"],
+            input=password + "\n", capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+
+    assert admin("create", "jefa@clinica.do", PASSWORD).returncode == 0
+    weak = admin("password", "jefa@clinica.do", "1234567890")
+    assert weak.returncode == 2 and "too common" in weak.stderr
+    nobody = admin("password", "nadie@clinica.do", "clave-de-reinicio-42")
+    assert nobody.returncode == 1 and "no account" in nobody.stderr
+    reset = admin("password", "Jefa@clinica.do", "clave-de-reinicio-42")
+    assert reset.returncode == 0, reset.stderr
+    assert reset.stdout.startswith("new password for jefa@clinica.do")
