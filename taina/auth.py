@@ -1,5 +1,7 @@
-"""Who may use the API: argon2 passwords, short-lived JWT access tokens with a role, revocable refresh tokens
-and rate-limited logins. The routes (/api/auth/...) are in taina/http/auth.py, and every route's role check is
+"""Who may use the API: argon2 passwords (hashed and checked in a small thread pool, off the event loop),
+short-lived JWT access tokens checked against the account on every request (its role, whether it is disabled,
+and its token version, which a role change, disabling, logout and a new password bump), refresh tokens in
+families (a reused one revokes its family) and logins slowed down per e-mail and address, kept in PostgreSQL. The routes (/api/auth/...) are in taina/http/auth.py, and every route's role check is
 ``require(role)`` in taina/http/deps.py.
 
 Tokens are HS256 only: a token signed otherwise, or not at all ("alg": "none"), tampered with or expired,
@@ -8,11 +10,14 @@ is a 401. A role below the route's is a 403.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import secrets
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +44,19 @@ class AuthSettings(Section):
     access_ttl_s: int = knob(900, "How long an access token lasts, in s.", ge=60, le=86_400)
     refresh_ttl_s: int = knob(7 * 24 * 3600, "How long a refresh token lasts (unless logged out), in s.")
     login_attempts: int = knob(
-        5, "Failed logins allowed per e-mail and per address in a minute; then 429.", ge=1, le=100
+        5,
+        "Failed logins allowed per e-mail and address, and per address, before each further one must wait "
+        "(429): TAINA_AUTH_LOGIN_DELAY_S, doubled for every failure after, up to TAINA_AUTH_LOGIN_MAX_DELAY_S. "
+        "The right password from another address is never held back.",
+        ge=1,
+        le=100,
+    )
+    login_delay_s: float = knob(
+        2.0, "Wait after the allowed failed logins, in s; doubled for each further failure.", ge=0.1, le=600
+    )
+    login_max_delay_s: float = knob(900.0, "Longest wait between failed logins, in s.", ge=1, le=86_400)
+    login_window_s: float = knob(
+        3600.0, "Failed logins are forgotten after this long without another, in s.", ge=60, le=7 * 86_400
     )
 
     @model_validator(mode="after")
@@ -54,11 +71,35 @@ class AuthSettings(Section):
 ALGORITHM = "HS256"
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common_passwords.txt"
+# argon2 takes tens of ms of CPU and much memory per call: a few threads, so logins neither stall the event
+# loop (the calls' audio) nor run without bound.
+_hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 
 
-def hash_password(password: str) -> str:
+@functools.cache
+def _common() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def check_password(password: str, email: str = "") -> None:
+    """Raise ValueError saying why ``password`` is too weak: too short, all one character, the e-mail (or its
+    name part), or in the list of common passwords (taina/data/common_passwords.txt)."""
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"the password must have at least {MIN_PASSWORD} characters")
+    folded = password.strip().lower()
+    if len(set(folded)) <= 1:
+        raise ValueError("the password must not be one character repeated")
+    email = email.strip().lower()
+    if email and folded in (email, email.partition("@")[0]):
+        raise ValueError("the password must not be the e-mail address")
+    if folded in _common():
+        raise ValueError("the password is too common; choose another")
+
+
+def hash_password(password: str, email: str = "") -> str:
+    check_password(password, email)
     return _hasher.hash(password)
 
 
@@ -67,6 +108,24 @@ def password_matches(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# Checked when the e-mail has no account, so that an unknown e-mail takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def hashed(password: str, email: str = "") -> str:
+    """``hash_password`` in the hashing threads (ValueError if the password is too weak)."""
+    check_password(password, email)
+    return await asyncio.get_running_loop().run_in_executor(_hashing, _hasher.hash, password)
+
+
+async def verified(password_hash: str | None, password: str) -> bool:
+    """``password_matches`` in the hashing threads; with no hash (no such account) a dummy one is checked, so
+    the answer takes as long either way."""
+    loop = asyncio.get_running_loop()
+    matches = await loop.run_in_executor(_hashing, password_matches, password_hash or _DUMMY_HASH, password)
+    return matches and password_hash is not None
 
 
 def signing_key(settings: AuthSettings, data_dir: Path) -> str:
@@ -99,7 +158,14 @@ class Tokens:
 
     def access(self, user: User) -> str:
         return self._sign(
-            {"sub": user.id, "email": user.email, "role": user.role, "typ": "access"}, self._access
+            {
+                "sub": user.id,
+                "email": user.email,
+                "role": user.role,
+                "typ": "access",
+                "ver": user.token_version,
+            },
+            self._access,
         )
 
     def refresh(self, user: User) -> tuple[str, str, datetime]:
@@ -160,6 +226,12 @@ class RateLimiter:
         return events
 
 
+def login_keys(email: str, address: str) -> list[str]:
+    """Failed logins are counted per e-mail and address, and per address (never per e-mail alone, so guesses
+    from elsewhere do not lock the account's owner out)."""
+    return [f"pair:{email} {address}", f"address:{address}"]
+
+
 def bearer(authorization: str) -> str:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -173,22 +245,46 @@ class Auth:
     def __init__(self, accounts: Accounts, tokens: Tokens, settings: AuthSettings) -> None:
         self.accounts = accounts
         self.tokens = tokens
-        self.logins = RateLimiter(settings.login_attempts)  # failed logins, by e-mail and by address
+        self.settings = settings
 
-    def check(self, authorization: str, role: Role) -> Principal:
-        """The caller, if their access token is good and their role at least ``role`` (else a 401 or 403)."""
+    async def check(self, authorization: str, role: Role) -> Principal:
+        """The caller, if their access token is good, still current for their account (not disabled, same
+        token version) and their role at least ``role`` (else a 401 or 403)."""
         claims = self.tokens.read(bearer(authorization), "access")
-        principal = Principal(claims["sub"], str(claims.get("email", "")), claims.get("role", "viewer"))
-        if principal.role not in ROLES:
+        if claims.get("role") not in ROLES or not isinstance(claims.get("ver"), int):
             raise ApiError(401, "the token is not valid")
+        standing = await self.accounts.standing(str(claims["sub"]))
+        if standing is None or standing.disabled or standing.token_version != claims["ver"]:
+            raise ApiError(
+                401, "the token is no longer valid (logged out, or the account changed); log in again"
+            )
+        principal = Principal(claims["sub"], str(claims.get("email", "")), standing.role)
         if not principal.may(role):
             raise ApiError(403, f"this needs the {role} role; your account is {principal.role}")
         return principal
 
-    async def pair(self, user: User) -> dict[str, Any]:
-        """A new access token and refresh token for ``user`` (the refresh one kept, so it can be revoked)."""
+    async def login_wait(self, email: str, address: str) -> float:
+        """Seconds before a login for ``email`` from ``address`` may be tried (0: now)."""
+        s = self.settings
+        return await self.accounts.login_waits(
+            login_keys(email, address),
+            s.login_attempts,
+            s.login_delay_s,
+            s.login_max_delay_s,
+            s.login_window_s,
+        )
+
+    async def login_failed(self, email: str, address: str) -> None:
+        await self.accounts.login_failed(login_keys(email, address), self.settings.login_window_s)
+
+    async def login_succeeded(self, email: str, address: str) -> None:
+        await self.accounts.login_succeeded(login_keys(email, address)[0])
+
+    async def pair(self, user: User, family: str | None = None) -> dict[str, Any]:
+        """A new access token and refresh token for ``user`` (the refresh one kept, so it can be revoked; in
+        ``family`` when it replaces one, else starting a family of its own)."""
         refresh, jti, expires = self.tokens.refresh(user)
-        await self.accounts.keep_refresh(jti, user.id, expires)
+        await self.accounts.keep_refresh(jti, user.id, expires, family)
         return {
             "access_token": self.tokens.access(user),
             "refresh_token": refresh,

@@ -49,6 +49,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         import uvicorn
 
+        from taina.http.app import server_config
+
         class Server(uvicorn.Server):
             @contextlib.contextmanager
             def capture_signals(self) -> Iterator[None]:
@@ -58,9 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     yield
                     self._captured_signals.clear()
 
-        server = Server(
-            uvicorn.Config(app.http(), host=host, port=port, log_level="warning", access_log=False)
-        )
+        server = Server(server_config(app.http(), host, port, log_level="warning", access_log=False))
         print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
         await server.serve()
         return 0
@@ -192,7 +192,8 @@ def cmd_appointments(args: argparse.Namespace) -> int:
 
 
 def cmd_admin(args: argparse.Namespace) -> int:
-    """`taina admin create --email E --password-stdin [--role R]`: an account, the first administrator first."""
+    """`taina admin create --email E --password-stdin [--role R]`: an account, the first administrator first.
+    `taina admin password --email E --password-stdin`: a new password for an account (its sessions all end)."""
     import re
 
     from adapters.accounts_db import Accounts, UserExists
@@ -206,7 +207,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
         return _fail("give the password on standard input with --password-stdin (never on the command line)")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        password_hash = hash_password(password)
+        password_hash = hash_password(password, email)
     except ValueError as exc:
         return _fail(str(exc))
     settings = _settings(quiet=True)
@@ -218,6 +219,14 @@ def cmd_admin(args: argparse.Namespace) -> int:
             return _fail(str(exc))
         try:
             accounts = Accounts(database)
+            if args.action == "password":
+                found = await accounts.by_email(email)
+                if found is None:
+                    return _fail(f"there is no account for {email}", code=1)
+                await accounts.set_password(found.id, password_hash)
+                await accounts.audit("password_reset", found.id, target=found.email, detail={"by": "cli"})
+                print(f"new password for {found.email}; its sessions have ended")
+                return 0
             user = await accounts.create_user(email, password_hash, args.role)
             await accounts.audit(
                 "user_created", user.id, target=user.email, detail={"role": user.role, "by": "cli"}
@@ -360,7 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     booked.set_defaults(run=cmd_appointments)
 
     admin = commands.add_parser("admin", help="accounts for the dashboard and the API")
-    admin.add_argument("action", choices=["create"])
+    admin.add_argument(
+        "action", choices=["create", "password"], help="create an account, or set a new password for one"
+    )
     admin.add_argument("--email", required=True, help="the person's e-mail, their login")
     admin.add_argument(
         "--password-stdin",

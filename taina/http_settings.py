@@ -1,8 +1,12 @@
-"""Where the HTTP server listens and how much it reads before it knows who is asking."""
+"""Where the HTTP server listens, how much it reads before it knows who is asking, and which proxies it
+believes."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import ClassVar
+
+from pydantic import field_validator
 
 from engine.options import Section, knob
 
@@ -14,3 +18,35 @@ class HttpSettings(Section):
     max_signalling_bytes: int = knob(
         65_536, "Largest signalling (SDP offer) request body accepted, in bytes.", ge=1_024, le=1_048_576
     )
+    trusted_proxies: tuple[str, ...] = knob(
+        (),
+        "Comma-separated networks (CIDR) of the reverse proxies in front of the server: only from these are "
+        "X-Forwarded-For (the caller's address, for the login limiter and the audit) and X-Forwarded-Proto "
+        "(https, for HSTS) believed; empty: never.",
+    )
+    max_body_bytes: int = knob(
+        1_048_576, "Largest request body of the JSON API, in bytes.", ge=4_096, le=64 * 1_048_576
+    )
+    max_login_bytes: int = knob(
+        8_192,
+        "Largest request body of /api/auth/... (login, refresh, passwords), in bytes.",
+        ge=1_024,
+        le=65_536,
+    )
+    max_upload_bytes: int = knob(
+        110_000_000,
+        "Largest document upload request (all its files together), in bytes; each file is also held to "
+        "TAINA_INGEST_MAX_BYTES as it arrives.",
+        ge=100_000,
+        le=20_000_000_000,
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"TAINA_HTTP_TRUSTED_PROXIES: {network!r} is not a network (CIDR)") from None
+        return networks

@@ -2,10 +2,12 @@
 
 GET   /api/users                      admin    every account
 POST  /api/users                      admin    {"email", "password", "role"} -> 201; 409 if the e-mail has one
-PATCH /api/users/{id}                 admin    {"role"?, "disabled"?}; disabling revokes the refresh tokens
+PATCH /api/users/{id}                 admin    {"role"?, "disabled"?}; either change ends the account's access
+                                               tokens at once, and disabling revokes its refresh tokens
+PUT   /api/users/{id}/password        admin    {"password"}: a new password (a reset); every token of it ends
 GET   /api/audit?limit=               admin    who did what, newest first
 GET   /api/conversations?limit&offset viewer   calls, newest first: start, duration, turns, outcome
-GET   /api/conversations/{id}         viewer   one call with its turns and their latency waterfall
+GET   /api/conversations/{id}         viewer   one call with its turns and their latency waterfall; audited
 GET   /api/conversations/{id}/recording[?download=1]  viewer  the call's recording (Opus in Ogg); audited
 """
 
@@ -19,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from adapters.accounts_db import UserExists
 from adapters.recordings import CONTENT_TYPE
-from taina.auth import MIN_PASSWORD, hash_password
+from taina.auth import MIN_PASSWORD, hashed
 from taina.http.deps import AccountsDep, Admin, ConversationsDep, RecordingsDep, Viewer
 from taina.http.errors import ApiError
 
@@ -30,6 +32,10 @@ class NewUser(BaseModel):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
     role: Literal["admin", "editor", "viewer"]
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
 
 
 class UserChange(BaseModel):
@@ -48,7 +54,11 @@ async def users(_caller: Admin, accounts: AccountsDep) -> dict[str, Any]:
 @router.post("/api/users", status_code=201)
 async def create(body: NewUser, caller: Admin, accounts: AccountsDep) -> dict[str, Any]:
     try:
-        user = await accounts.create_user(body.email, hash_password(body.password), body.role)
+        password_hash = await hashed(body.password, body.email)
+    except ValueError as exc:
+        raise ApiError(400, f"password: {exc}") from None
+    try:
+        user = await accounts.create_user(body.email, password_hash, body.role)
     except UserExists as exc:
         raise ApiError(409, str(exc)) from None
     await accounts.audit("user_created", caller.user_id, user.email, {"role": user.role})
@@ -63,6 +73,23 @@ async def change(user_id: Id, body: UserChange, caller: Admin, accounts: Account
     if user is None:
         raise ApiError(404, f"no account {user_id}")
     await accounts.audit("user_changed", caller.user_id, user.email, body.model_dump(exclude_none=True))
+    return user.as_json()
+
+
+@router.put("/api/users/{user_id}/password")
+async def reset_password(
+    user_id: Id, body: PasswordReset, caller: Admin, accounts: AccountsDep
+) -> dict[str, Any]:
+    """An administrator sets a new password for an account (a forgotten one): its sessions all end."""
+    user = await accounts.by_id(user_id)
+    if user is None:
+        raise ApiError(404, f"no account {user_id}")
+    try:
+        password_hash = await hashed(body.password, user.email)
+    except ValueError as exc:
+        raise ApiError(400, f"password: {exc}") from None
+    await accounts.set_password(user_id, password_hash)
+    await accounts.audit("password_reset", caller.user_id, user.email)
     return user.as_json()
 
 
@@ -85,10 +112,13 @@ async def recent(
 
 
 @router.get("/api/conversations/{conversation_id}")
-async def one(conversation_id: Id, _caller: Viewer, conversations: ConversationsDep) -> dict[str, Any]:
+async def one(
+    conversation_id: Id, caller: Viewer, accounts: AccountsDep, conversations: ConversationsDep
+) -> dict[str, Any]:
     found = await conversations.one(conversation_id)
     if found is None:
         raise ApiError(404, f"no conversation {conversation_id}")
+    await accounts.audit("transcript_read", caller.user_id, conversation_id)  # what callers said is personal
     return found
 
 

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -17,7 +18,18 @@ from adapters.oidc_accounts import ExternalAccounts
 from engine.loop_watch import watch_loop
 from taina.app import App
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
-from taina.http import admin, appointments, auth, documents, health, oidc, pages, settings, signalling
+from taina.http import (
+    admin,
+    appointments,
+    auth,
+    documents,
+    health,
+    oidc,
+    pages,
+    security,
+    settings,
+    signalling,
+)
 from taina.http.errors import answer_errors_as_json
 from taina.oidc import OidcSignIn
 from taina.settings import SettingsError
@@ -32,6 +44,7 @@ def create_app(runtime: App) -> FastAPI:
     at_start = runtime.settings
     app = FastAPI(title="TAINA Voice", version="0.1.0", lifespan=lifespan)
     answer_errors_as_json(app)
+    security.install(app, lambda: runtime.settings)  # body limits and security headers
     state = app.state
     state.runtime = runtime
     state.sessions = signalling.SessionRegistry(
@@ -57,6 +70,14 @@ def create_app(runtime: App) -> FastAPI:
         for area in (auth, oidc, appointments, admin, documents, settings):
             app.include_router(area.router)
     return app
+
+
+def server_config(app: Any, host: str, port: int, **options: Any) -> Any:
+    """How `taina serve` runs ``app`` with uvicorn: its own X-Forwarded-For handling off (it would believe any
+    caller on 127.0.0.1); the app believes the header only from TAINA_HTTP_TRUSTED_PROXIES."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, proxy_headers=False, server_header=False, **options)
 
 
 @contextlib.asynccontextmanager

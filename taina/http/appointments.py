@@ -11,7 +11,8 @@ PATCH /api/appointments/{id}                 {"starts_at"}: reschedule with the 
 DELETE /api/appointments/{id}                cancel
 
 Callers: a service with the API token (``TAINA_APPOINTMENTS_API_TOKEN``), or a person logged in (taina.auth):
-reading needs the viewer role, booking, moving and cancelling the editor role.
+reading needs the viewer role, booking, moving and cancelling the editor role. Booking, moving and cancelling
+are written to the audit log (when the app has accounts), with who did it: the person, or "api_token".
 
 Errors are JSON {"error": "..."}: 400 bad input, 401 missing or wrong token, 403 role too low, 404 unknown id,
 409 slot taken.
@@ -24,15 +25,16 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from adapters.accounts_db import Role
 from adapters.appointments_http import appointment_json, slot_json
 from engine.ports.appointments import AppointmentNotFound, Slot, SlotTaken
-from taina.auth import Auth
+from taina.auth import Auth, Principal
 from taina.http.deps import AppointmentsDep, SettingsDep, auth_if_any
 from taina.http.errors import ApiError
+from taina.http.security import address as caller_address
 
 AppointmentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="appointment id")]
 
@@ -57,19 +59,39 @@ def allowed(role: Role) -> Any:
     With neither a token nor accounts the API is open (a library's own use, tests)."""
 
     async def check(
+        request: Request,
         settings: SettingsDep,
         auth: Annotated[Auth | None, Depends(auth_if_any)],
         authorization: Annotated[str, Header()] = "",
     ) -> None:
         api_token = settings.appointments.api_token
+        request.state.caller = None
         if api_token and hmac.compare_digest(authorization.encode(), f"Bearer {api_token}".encode()):
             return
         if auth is not None:
-            auth.check(authorization, role)
+            request.state.caller = await auth.check(authorization, role)
         elif api_token:
             raise ApiError(401, "this API needs 'Authorization: Bearer <token>' with the right token")
 
     return Depends(check)
+
+
+async def audit(
+    request: Request, settings: SettingsDep, action: str, target: str, detail: dict[str, Any]
+) -> None:
+    """A change to an appointment in the audit log: who (the person, or the service's API token) and from where."""
+    auth: Auth | None = getattr(request.app.state, "auth", None)
+    if auth is None:
+        return  # no accounts, so no audit log (a library's own use, tests)
+    caller: Principal | None = getattr(request.state, "caller", None)
+    by = {} if caller is not None else {"by": "api_token"}
+    await auth.accounts.audit(
+        action,
+        caller.user_id if caller else None,
+        target,
+        {**detail, **by},
+        address=caller_address(request, settings.http),
+    )
 
 
 reader, editor = [allowed("viewer")], [allowed("editor")]
@@ -100,6 +122,8 @@ async def book(
     request: BookingRequest,
     idempotency_key: Annotated[str, Header(min_length=8, max_length=128)],
     appointments: AppointmentsDep,
+    http: Request,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     slot = Slot(
         request.doctor_id, request.doctor_name, request.service_id, request.site_id,
@@ -107,6 +131,10 @@ async def book(
     )  # fmt: skip
     booked = await _call(
         appointments.book(slot, request.patient_name, request.patient_phone, idempotency_key)
+    )
+    starts = booked.starts_at.isoformat()
+    await audit(
+        http, settings, "appointment_booked", booked.id, {"doctor_id": booked.doctor_id, "starts_at": starts}
     )
     return appointment_json(booked)
 
@@ -144,15 +172,27 @@ async def get(appointment_id: AppointmentId, appointments: AppointmentsDep) -> d
 
 @router.patch("/{appointment_id}", dependencies=editor)
 async def reschedule(
-    appointment_id: AppointmentId, request: RescheduleRequest, appointments: AppointmentsDep
+    appointment_id: AppointmentId,
+    request: RescheduleRequest,
+    appointments: AppointmentsDep,
+    http: Request,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     starts_at = _aware(request.starts_at, "starts_at")
-    return appointment_json(await _call(appointments.reschedule(appointment_id, starts_at)))
+    moved = await _call(appointments.reschedule(appointment_id, starts_at))
+    await audit(
+        http, settings, "appointment_moved", appointment_id, {"starts_at": moved.starts_at.isoformat()}
+    )
+    return appointment_json(moved)
 
 
 @router.delete("/{appointment_id}", dependencies=editor)
-async def cancel(appointment_id: AppointmentId, appointments: AppointmentsDep) -> dict[str, Any]:
-    return appointment_json(await _call(appointments.cancel(appointment_id)))
+async def cancel(
+    appointment_id: AppointmentId, appointments: AppointmentsDep, http: Request, settings: SettingsDep
+) -> dict[str, Any]:
+    cancelled = await _call(appointments.cancel(appointment_id))
+    await audit(http, settings, "appointment_cancelled", appointment_id, {})
+    return appointment_json(cancelled)
 
 
 async def _call(work: Any) -> Any:

@@ -99,7 +99,7 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller, if their access token is good and their role at least ``role``."""
 
     async def caller(checks: AuthDep, authorization: Annotated[str, Header()] = "") -> Principal:
-        return checks.check(authorization, role)
+        return await checks.check(authorization, role)
 
     return caller
 

@@ -8,6 +8,10 @@ GET    /api/search?q=&k=              viewer   the passages the assistant would 
 
 A file that cannot be taken (an unsafe or unknown name, over the size limit, unreadable) comes back as
 "refused" or "failed" with the reason, and changes nothing already stored.
+
+An upload is read as it arrives: the request as a whole is held to its limit by taina/http/security.py (413 as
+soon as it passes it), each file keeps at most TAINA_INGEST_MAX_BYTES + 1 bytes (the rest is dropped, and the
+file refused), and a field that is not a file may have at most MAX_FIELD_BYTES.
 """
 
 from __future__ import annotations
@@ -15,13 +19,49 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from taina.http.deps import AccountsDep, Editor, KnowledgeDep, SettingsDep, Viewer
 from taina.http.errors import ApiError
 
 DocumentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="document id")]
 MAX_FILES = 50
+MAX_FIELD_BYTES = 4_096  # a field that is not a file (none is used; kept small so none is held in memory)
+
+
+class UploadParser(MultiPartParser):
+    """Starlette's multipart parser, keeping at most ``max_file_bytes + 1`` bytes of each file."""
+
+    def __init__(self, request: Request, max_file_bytes: int) -> None:
+        super().__init__(
+            request.headers,
+            request.stream(),
+            max_files=MAX_FILES,
+            max_fields=MAX_FILES,
+            max_part_size=MAX_FIELD_BYTES,
+        )
+        self._keep = max_file_bytes + 1
+        self._kept: dict[int, int] = {}  # bytes kept of each file part so far
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._current_part
+        if part.file is None:
+            super().on_part_data(data, start, end)
+            return
+        kept = self._kept.get(id(part), 0)
+        room = max(0, self._keep - kept)
+        if room:
+            take = min(room, end - start)
+            self._kept[id(part)] = kept + take
+            super().on_part_data(data, start, start + take)
+
+
+async def read_upload(request: Request, max_file_bytes: int) -> FormData:
+    try:
+        return await UploadParser(request, max_file_bytes).parse()
+    except MultiPartException as exc:
+        raise ApiError(400, f"the upload is not valid: {exc.message}") from None
 
 
 router = APIRouter(tags=["documents"])
@@ -58,7 +98,7 @@ async def upload(
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_FILES * max_bytes:
         raise ApiError(413, f"the upload is over {MAX_FILES * max_bytes // 1_000_000} MB")
-    form = await request.form(max_files=MAX_FILES, max_part_size=max_bytes + 1)
+    form = await read_upload(request, max_bytes)
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
     if not files:
         raise ApiError(400, 'no files: send them in fields named "files"')

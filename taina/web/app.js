@@ -19,8 +19,29 @@ const replyEl = document.getElementById("reply");
 
 // Tests set ?raw=1 so the fake microphone reaches the server unaltered; people keep echo cancellation on.
 const raw = new URLSearchParams(location.search).has("raw");
-// An assistant that needs its access link is opened as /?token=...
-const accessToken = new URLSearchParams(location.search).get("token");
+// An assistant that needs its access link is opened as /?token=...: the token is taken out of the address at once
+// (out of the history, bookmarks and screenshots), kept in this tab's session storage (a reload still works) and
+// sent only in the offer's Authorization header.
+const accessToken = (() => {
+  const params = new URLSearchParams(location.search);
+  const fromLink = params.get("token");
+  if (fromLink === null) {
+    try {
+      return sessionStorage.getItem("taina.accessToken");
+    } catch (_err) {
+      return null;
+    }
+  }
+  try {
+    sessionStorage.setItem("taina.accessToken", fromLink);
+  } catch (_err) {
+    // no storage (a private window): the token still works until the page is left
+  }
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  return fromLink;
+})();
 
 // What the page has heard of the reply, for people (the ring) and for tests.
 window.tainaAudio = { peakRms: 0, loudFrames: 0, loudAt: [] };

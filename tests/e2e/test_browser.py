@@ -55,12 +55,12 @@ def test_spoken_question_gets_a_spoken_reply(browser: Browser, server_with_docum
         assert "informacion" in heard and "precios" in heard, heard
         # The answer comes from the sample centre's price list (its clauses join into one line).
         page.wait_for_function(
-            "[...document.querySelectorAll('[data-role=assistant]')]"
+            "() => [...document.querySelectorAll('[data-role=assistant]')]"
             ".some((line) => line.textContent.includes('pesos dominicanos'))",
             timeout=20_000,
         )
         # The reply reached the page as sound: WebAudio measured real energy in the received track.
-        page.wait_for_function("window.tainaAudio.loudFrames >= 5", timeout=20_000)
+        page.wait_for_function("() => window.tainaAudio.loudFrames >= 5", timeout=20_000)
         assert page.evaluate("window.tainaAudio.peakRms") > 0.02
     except Exception:
         print(server.logs())
@@ -94,12 +94,12 @@ def test_talking_over_the_assistant_stops_its_reply(
         try:
             page = open_page(browser, server)
             page.get_by_test_id("talk").click()
-            page.wait_for_function("window.tainaInterruptions >= 1", timeout=60_000)
+            page.wait_for_function("() => window.tainaInterruptions >= 1", timeout=60_000)
             stopped_at = page.evaluate("window.tainaInterruptedAt")
             # The reply's line is marked as interrupted, and the interruption becomes the next turn.
             page.wait_for_selector('[data-role="assistant"][data-interrupted="true"]', timeout=5_000)
             page.wait_for_function(
-                "document.querySelectorAll('[data-role=assistant]').length >= 2", timeout=45_000
+                "() => document.querySelectorAll('[data-role=assistant]').length >= 2", timeout=45_000
             )
             # The reply went quiet at once: nothing loud from shortly after the interruption until the caller
             # had finished and the next answer began.
@@ -227,12 +227,12 @@ def test_a_call_on_the_cloud_providers_survives_their_faults(
             for turn, (deepgram_fault, elevenlabs_fault) in enumerate(CLOUD_TURNS, 1):
                 fakes.reset("Muchas gracias por la ayuda.", deepgram_fault, elevenlabs_fault)
                 # Each reply is two sentences, joined into one line as they come.
-                page.wait_for_function("[...document.querySelectorAll('[data-role=assistant]')]"
+                page.wait_for_function("() => [...document.querySelectorAll('[data-role=assistant]')]"
                                        f".filter((line) => line.textContent.includes('algo más')).length >= {turn}",
                                        timeout=45_000)  # fmt: skip
                 said = answers.nth(turn - 1).inner_text()
                 assert said == "¡Con mucho gusto! ¿Le ayudo con algo más?", (turn, said)
-            page.wait_for_function("window.tainaAudio.loudFrames >= 5", timeout=20_000)
+            page.wait_for_function("() => window.tainaAudio.loudFrames >= 5", timeout=20_000)
             assert page.evaluate("window.tainaInterims || 0") > 0  # Deepgram's interim transcripts were shown
             users = page.locator('[data-role="user"]:not([data-interim])')
             assert users.count() >= len(CLOUD_TURNS)

@@ -112,7 +112,7 @@ def test_the_dashboard_end_to_end(chromium: str, data_dir: Path, tmp_path: Path,
             rate.wait_for(timeout=10_000)
             rate.fill("180")
             page.get_by_role("button", name="Guardar").click()
-            page.wait_for_function("document.querySelector('[name=TAINA_ESPEAK_RATE]')?.dataset.original === '180'",
+            page.wait_for_function("() => document.querySelector('[name=TAINA_ESPEAK_RATE]')?.dataset.original === '180'",
                                    timeout=10_000)  # fmt: skip
             page.locator("[name=TAINA_ENDPOINT_SILENCE_MS]").fill("5")
             page.get_by_role("button", name="Guardar").click()

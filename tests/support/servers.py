@@ -128,15 +128,15 @@ def serving(app: object) -> Iterator[str]:
 @contextlib.asynccontextmanager
 async def serving_here(app: object) -> AsyncIterator[str]:
     """An ASGI app served by uvicorn on 127.0.0.1 in the test's own event loop (so it can share its database
-    pool): its base URL."""
+    pool), configured as `taina serve` configures it: its base URL."""
     import asyncio
 
     import uvicorn
 
+    from taina.http.app import server_config
+
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )  # type: ignore[arg-type]
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(20):
         while not server.started:
