@@ -3,6 +3,7 @@ upstream version it was checked against. Nothing here runs at import."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import ipaddress
 import math
 import struct
@@ -25,8 +26,17 @@ log = structlog.get_logger("taina.webrtc")
 _stray = {"datagrams": 0}
 
 
+CHECKED_AGAINST = {"aiortc": "1.16.0", "aioice": "0.13.0"}
+
+
 def apply(ice_addresses: tuple[str, ...]) -> None:
     """Every patch below, for a process that answers calls."""
+    for package, checked in CHECKED_AGAINST.items():
+        installed = importlib.metadata.version(package)
+        if installed != checked:  # pyproject pins both; a different one means the patches need re-checking
+            log.warning(
+                "library_patches.unchecked_version", package=package, installed=installed, checked=checked
+            )
     offer_ice_addresses(ice_addresses)
     # aiortc 1.16.0 computes the RFC 6465 level of every outbound frame in a Python loop over its samples
     # (rtp.compute_audio_level_dbov, called by RTCRtpSender for each packet): about a tenth of a call's CPU.
@@ -119,7 +129,3 @@ def audio_level_dbov(frame: av.AudioFrame) -> int:
     if power <= 0:
         return _MIN_AUDIO_LEVEL
     return round(min(0.0, max(float(_MIN_AUDIO_LEVEL), 10 * math.log10(power))))
-
-
-_original_audio_level = aiortc.rtp.compute_audio_level_dbov
-aiortc.rtp.compute_audio_level_dbov = audio_level_dbov

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from engine.audio import AudioFrame, Pcm
 from engine.ports.speech import TextToSpeech
-from engine.ports.transport import Transport
+from engine.ports.transport import AudioOutput
 from engine.resample import OutputConditioner
 from engine.spoken import speakable
 from engine.waterfall import Waterfall
@@ -45,7 +45,7 @@ class Speaker:
     def __init__(
         self,
         tts: TextToSpeech,
-        transport: Transport,
+        transport: AudioOutput,
         frame_ms: int,
         waterfall: Waterfall,
         on_first_frame: Callable[[float], None],

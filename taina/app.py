@@ -93,13 +93,13 @@ class App:
                 await backend.load_samples()
             assistant = Assistant(settings, backend)
             stack.push_async_callback(assistant.aclose)
-            journal = PostgresJournal(backend.knowledge_parts.database)
+            journal = PostgresJournal(backend.database)
             stack.push_async_callback(journal.aclose)
             recordings = (
                 Recordings(
                     settings.data_dir / "recordings",
-                    backend.knowledge_parts.objects,
-                    backend.knowledge_parts.database,
+                    backend.objects,
+                    backend.database,
                 )
                 if settings.recordings.enabled
                 else None
@@ -147,9 +147,10 @@ class App:
     def apply(self, settings: Settings) -> None:
         """Settings changed from the dashboard: new calls use them (the providers in use stay until restart).
         Raises, changing nothing, if they cannot be used (an unknown voice, a model without its key)."""
-        if self.speech is not None:
-            self.speech.apply(settings)
-        self.assistant.configure(settings)
+        commit_speech = self.speech.prepare(settings) if self.speech is not None else None
+        self.assistant.configure(settings)  # raises before changing anything if the model cannot be used
+        if commit_speech is not None:
+            commit_speech()
         self.settings = settings
         log.info("app.settings_applied")
 

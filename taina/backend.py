@@ -11,8 +11,10 @@ import structlog
 from adapters.accounts_db import Accounts
 from adapters.appointments_db import BuiltInAppointments
 from adapters.appointments_http import HttpAppointments
+from adapters.postgres import Database
 from engine.ports.appointments import Appointments, Catalogue
 from engine.ports.knowledge import Embedder
+from engine.ports.storage import ObjectStore
 from taina.clinic.clock import ClinicClock
 from taina.clinic.sample import SAMPLE_CENTRE
 from taina.knowledge.ingest import Library
@@ -33,8 +35,16 @@ class Backend:
     _http: HttpAppointments | None = None
 
     @property
+    def database(self) -> Database:
+        return self.knowledge_parts.database
+
+    @property
+    def objects(self) -> ObjectStore:
+        return self.knowledge_parts.objects
+
+    @property
     def accounts(self) -> Accounts:
-        return Accounts(self.knowledge_parts.database)
+        return Accounts(self.database)
 
     @property
     def library(self) -> Library:

@@ -156,7 +156,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(reply.as_json(), ensure_ascii=False), flush=True)
             else:
-                print(f"TAINA: {''.join(pieces).strip()}", flush=True)
+                print(f"{app.settings.dialogue.assistant_name}: {''.join(pieces).strip()}", flush=True)
 
     return asyncio.run(_with_app(_settings(quiet=True), work))
 

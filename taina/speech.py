@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ import structlog
 
 from adapters.deepgram_stt import DeepgramSpeechToText
 from adapters.elevenlabs_tts import ElevenLabsTextToSpeech
-from adapters.espeak_tts import EspeakEngine, EspeakSettings, EspeakTextToSpeech
+from adapters.espeak_tts import EspeakEngine, EspeakTextToSpeech
 from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
 from engine.failover import FailoverSpeechToText, FailoverTextToSpeech
@@ -58,19 +59,20 @@ class Speech:
             return FailoverTextToSpeech(ElevenLabsTextToSpeech(self.settings.elevenlabs), self._espeak)
         return self._espeak
 
-    def apply(self, settings: Settings) -> None:
-        """New calls use ``settings``; a changed voice is checked here (an unknown one raises)."""
+    def prepare(self, settings: Settings) -> Callable[[], None]:
+        """Check ``settings`` (a changed voice is loaded now: an unknown one raises, changing nothing) and return
+        what makes new calls use them."""
+        espeak = self._espeak
         if settings.espeak != self.settings.espeak:
-            self._espeak = EspeakTextToSpeech(EspeakEngine(settings.espeak))
-        self.settings = settings
+            espeak = EspeakTextToSpeech(EspeakEngine(settings.espeak))
+
+        def commit() -> None:
+            self._espeak, self.settings = espeak, settings
+
+        return commit
 
     def close(self) -> None:
         self._recognizer.close()
-
-
-def check_voice(settings: EspeakSettings) -> None:
-    """Raise if espeak-ng cannot speak with ``settings`` (an unknown voice)."""
-    EspeakEngine(settings)
 
 
 def _user_model_dir(path: str) -> Path:

@@ -57,13 +57,13 @@ def create_app(runtime: App) -> FastAPI:
     app.include_router(signalling.router)
     backend = runtime.backend
     if backend is not None:
-        database = backend.knowledge_parts.database
+        database = backend.database
         key = signing_key(at_start.auth, at_start.data_dir)
         state.auth = Auth(backend.accounts, Tokens(key, at_start.auth), at_start.auth)
         state.appointments = backend.appointments
         state.conversations = Conversations(database)
         state.recordings = runtime.recordings
-        state.knowledge = backend.library
+        state.library = backend.library
         state.stored_settings = StoredSettings(database)
         state.oidc = OidcSignIn()
         state.oidc_accounts = ExternalAccounts(database)

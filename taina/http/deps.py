@@ -74,8 +74,8 @@ async def recordings(request: Request) -> Recordings | None:
     return found
 
 
-async def knowledge(request: Request) -> Library:
-    found: Library = part(request, "knowledge")
+async def library(request: Request) -> Library:
+    found: Library = part(request, "library")
     return found
 
 
@@ -91,7 +91,7 @@ AccountsDep = Annotated[Accounts, Depends(accounts)]
 AppointmentsDep = Annotated[Appointments, Depends(appointments)]
 ConversationsDep = Annotated[Conversations, Depends(conversations)]
 RecordingsDep = Annotated[Recordings | None, Depends(recordings)]
-KnowledgeDep = Annotated[Library, Depends(knowledge)]
+LibraryDep = Annotated[Library, Depends(library)]
 StoredSettingsDep = Annotated[StoredSettings, Depends(stored_settings)]
 
 

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from taina.http.deps import AccountsDep, Editor, KnowledgeDep, SettingsDep, Viewer
+from taina.http.deps import AccountsDep, Editor, LibraryDep, SettingsDep, Viewer
 from taina.http.errors import ApiError
 
 DocumentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="document id")]
@@ -68,8 +68,8 @@ router = APIRouter(tags=["documents"])
 
 
 @router.get("/api/documents")
-async def documents(_caller: Viewer, knowledge: KnowledgeDep) -> dict[str, Any]:
-    rows = await knowledge.store.documents()
+async def documents(_caller: Viewer, library: LibraryDep) -> dict[str, Any]:
+    rows = await library.store.documents()
     return {
         "documents": [
             {
@@ -90,7 +90,7 @@ async def documents(_caller: Viewer, knowledge: KnowledgeDep) -> dict[str, Any]:
 
 @router.post("/api/documents")
 async def upload(
-    request: Request, caller: Editor, knowledge: KnowledgeDep, accounts: AccountsDep, settings: SettingsDep
+    request: Request, caller: Editor, library: LibraryDep, accounts: AccountsDep, settings: SettingsDep
 ) -> dict[str, Any]:
     max_bytes = settings.ingest.max_bytes
     if request.headers.get("content-type", "").split(";")[0].strip() != "multipart/form-data":
@@ -112,7 +112,7 @@ async def upload(
                     {"name": name, "status": "refused", "error": f"over {max_bytes // 1_000_000} MB"}
                 )
                 continue
-            result = await knowledge.ingest(name, data)
+            result = await library.ingest(name, data)
             results.append(result.as_json())
             await accounts.audit("uploaded", caller.user_id, name, {"status": result.status, "id": result.id})
     finally:
@@ -122,9 +122,9 @@ async def upload(
 
 @router.delete("/api/documents/{document_id}", status_code=204, response_class=Response)
 async def delete(
-    document_id: DocumentId, caller: Editor, knowledge: KnowledgeDep, accounts: AccountsDep
+    document_id: DocumentId, caller: Editor, library: LibraryDep, accounts: AccountsDep
 ) -> Response:
-    if not await knowledge.delete(document_id):
+    if not await library.delete(document_id):
         raise ApiError(404, f"no document {document_id}")
     await accounts.audit("deleted", caller.user_id, document_id)
     return Response(status_code=204)
@@ -132,9 +132,9 @@ async def delete(
 
 @router.post("/api/documents/{document_id}/reindex")
 async def reindex(
-    document_id: DocumentId, caller: Editor, knowledge: KnowledgeDep, accounts: AccountsDep
+    document_id: DocumentId, caller: Editor, library: LibraryDep, accounts: AccountsDep
 ) -> dict[str, Any]:
-    result = await knowledge.reindex(document_id)
+    result = await library.reindex(document_id)
     if result is None:
         raise ApiError(404, f"no stored document {document_id}")
     await accounts.audit("reindexed", caller.user_id, document_id, {"status": result.status})
@@ -147,9 +147,9 @@ async def search(
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     *,
     _caller: Viewer,
-    knowledge: KnowledgeDep,
+    library: LibraryDep,
 ) -> dict[str, Any]:
-    passages = await knowledge.search(q, k)
+    passages = await library.search(q, k)
     return {
         "passages": [
             {

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
 
@@ -49,7 +49,7 @@ async def api(backend: Backend, tmp_path: Path) -> AsyncIterator[tuple[httpx.Asy
     auth = Auth(accounts, Tokens(KEY, settings), settings)
     app = FastAPI()
     answer_errors_as_json(app)
-    database = backend.knowledge_parts.database
+    database = backend.database
     recordings = Recordings(tmp_path / "spool", FileStore(tmp_path / "objects"), database)
     app.state.auth = auth
     app.state.appointments = backend.appointments
@@ -268,10 +268,8 @@ async def test_conversations_with_their_turns(
     api: tuple[httpx.AsyncClient, Accounts], backend: Backend, tmp_path: Path
 ) -> None:
     client, accounts = api
-    recordings = Recordings(
-        tmp_path / "spool", FileStore(tmp_path / "objects"), backend.knowledge_parts.database
-    )
-    journal = PostgresJournal(backend.knowledge_parts.database)
+    recordings = Recordings(tmp_path / "spool", FileStore(tmp_path / "objects"), backend.database)
+    journal = PostgresJournal(backend.database)
     journal.started("call-1", "whisper", "policy", "espeak-ng")
     journal.turn("call-1", TurnEntry(1, "¿Cuánto cuesta?", "RD$1,500.", False, {"first_audio": 640.0}))
     booked = {"tool": "book_appointment", "arguments": {}, "result": {"booked": {"id": "a1"}}}
@@ -354,7 +352,7 @@ async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backe
     auth_settings = AuthSettings(secret=KEY)
     accounts = backend.accounts
     auth = Auth(accounts, Tokens(KEY, auth_settings), auth_settings)
-    stored = StoredSettings(backend.knowledge_parts.database)
+    stored = StoredSettings(backend.database)
     app = FastAPI()
     answer_errors_as_json(app)
     app.state.auth = auth
@@ -434,7 +432,8 @@ async def test_the_whole_app_makes_the_next_call_with_the_dashboards_settings(
 
         text_to_speech = speech_to_text
 
-        def apply(self, _settings: Settings) -> None: ...
+        def prepare(self, _settings: Settings) -> Callable[[], None]:
+            return lambda: None
 
     settings = Settings.from_env({"TAINA_DATA_DIR": str(tmp_path), "TAINA_AUTH_SECRET": KEY})
     runtime = App(settings, Assistant(settings, backend), backend, Voices())  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from tests.support.speech import silence
 async def test_a_call_past_its_maximum_length_ends_cleanly_with_its_recording(
     backend: Backend, tmp_path: Path
 ) -> None:
-    database = backend.knowledge_parts.database
+    database = backend.database
     store = FileStore(tmp_path / "objects")
     recordings = Recordings(tmp_path / "spool", store, database)
     journal = PostgresJournal(database)
@@ -50,7 +50,7 @@ async def test_a_call_past_its_maximum_length_ends_cleanly_with_its_recording(
 async def test_an_offer_that_never_sends_audio_leaves_no_conversation(
     backend: Backend, tmp_path: Path
 ) -> None:
-    database = backend.knowledge_parts.database
+    database = backend.database
     store = FileStore(tmp_path / "objects")
     recordings = Recordings(tmp_path / "spool", store, database)
     journal = PostgresJournal(database)

@@ -38,7 +38,7 @@ async def api(
     app = FastAPI()
     answer_errors_as_json(app)
     app.state.auth = auth
-    app.state.knowledge = backend.library
+    app.state.library = backend.library
     app.dependency_overrides[deps.settings] = lambda: Settings.from_env({"TAINA_INGEST_MAX_BYTES": "5000"})
     app.include_router(auth_router)
     app.include_router(documents_router)

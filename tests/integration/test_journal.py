@@ -25,7 +25,7 @@ def histogram_count(stage: str) -> float:
 
 
 async def test_a_session_keeps_its_conversation_and_turns(backend: Backend) -> None:
-    database = backend.knowledge_parts.database
+    database = backend.database
     journal = PostgresJournal(database)
     audio = np.concatenate([silence(0.4), speech("Quiero una cita para mañana."), silence(1.0)])
     transport = ScriptedTransport(audio)
@@ -53,7 +53,7 @@ async def test_a_session_keeps_its_conversation_and_turns(backend: Backend) -> N
 
 
 async def test_a_failed_write_is_logged_and_the_next_ones_still_land(backend: Backend) -> None:
-    database = backend.knowledge_parts.database
+    database = backend.database
     journal = PostgresJournal(database)
     entry = TurnEntry(1, "hola", "Hola.", False, {"first_audio": 500.0})
     journal.turn("no-such-conversation", entry)  # refused by the foreign key

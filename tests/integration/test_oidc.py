@@ -62,7 +62,7 @@ async def site(backend: Backend) -> AsyncIterator[Site]:
     answer_errors_as_json(app)
     app.state.auth = Auth(accounts, Tokens(KEY, settings), settings)
     app.state.oidc = OidcSignIn()
-    app.state.oidc_accounts = ExternalAccounts(backend.knowledge_parts.database)
+    app.state.oidc_accounts = ExternalAccounts(backend.database)
     env: dict[str, str] = {}
     app.dependency_overrides[deps.settings] = lambda: Settings.from_env(env)
     app.include_router(auth_router)

@@ -49,7 +49,7 @@ async def test_everything_the_engine_writes_under_the_data_folder_is_private(
         async with App.open(settings, embedder=e5) as app:  # type: ignore[arg-type]
             assert app.backend is not None and app.recordings is not None
             create_app(app)  # makes the auth secret
-            objects = app.backend.knowledge_parts.objects
+            objects = app.backend.objects
             await objects.put("documents/d1/original.pdf", b"%PDF-1.4 informe", "application/pdf")
             spool = app.recordings.open("call-1")
             spool.write(np.zeros(RATE * 2 * 2, np.int16).tobytes())

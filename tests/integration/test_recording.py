@@ -80,7 +80,7 @@ def decoded(data: bytes) -> tuple[np.ndarray, int]:
 
 
 async def test_a_session_is_recorded_stored_and_listed(backend: Backend, tmp_path: Path) -> None:
-    database = backend.knowledge_parts.database
+    database = backend.database
     store = FileStore(tmp_path / "objects")
     recordings = Recordings(tmp_path / "spool", store, database)
     journal = PostgresJournal(database)
@@ -118,7 +118,7 @@ async def test_a_session_is_recorded_stored_and_listed(backend: Backend, tmp_pat
 async def test_a_spool_left_by_a_killed_engine_is_finished_at_the_next_start(
     backend: Backend, tmp_path: Path
 ) -> None:
-    database = backend.knowledge_parts.database
+    database = backend.database
     store = FileStore(tmp_path / "objects")
     first_run = Recordings(tmp_path / "spool", store, database)
     PostgresJournal(database).started("killed", "whisper", "policy", "espeak-ng")
@@ -141,7 +141,7 @@ async def test_a_spool_left_by_a_killed_engine_is_finished_at_the_next_start(
 async def test_calls_past_the_retention_period_are_deleted_recording_and_rows(
     backend: Backend, tmp_path: Path
 ) -> None:
-    database = backend.knowledge_parts.database
+    database = backend.database
     store = FileStore(tmp_path / "objects")
     recordings = Recordings(tmp_path / "spool", store, database)
     journal = PostgresJournal(database)

@@ -337,7 +337,7 @@ async def test_bookings_cancellations_and_transcript_reads_are_audited(api: Serv
     appointment = made.json()["id"]
     assert (await client.delete(f"/api/appointments/{appointment}", headers=editor)).status_code == 200
 
-    journal = PostgresJournal(backend.knowledge_parts.database)
+    journal = PostgresJournal(backend.database)
     journal.started("call-9", "whisper", "policy", "espeak-ng")
     journal.turn("call-9", TurnEntry(1, "Me llamo Ana", "Hola, Ana.", False, {"first_audio": 600.0}))
     journal.ended("call-9", 1, False)
