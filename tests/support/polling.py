@@ -12,10 +12,3 @@ async def until(ready: Callable[[], bool], deadline_s: float = 5.0, what: str = 
     while not ready():
         assert time.monotonic() < ends, f"timed out after {deadline_s:g} s waiting for {what}"
         await asyncio.sleep(0.005)
-
-
-def until_sync(ready: Callable[[], bool], deadline_s: float = 5.0, what: str = "the condition") -> None:
-    ends = time.monotonic() + deadline_s
-    while not ready():
-        assert time.monotonic() < ends, f"timed out after {deadline_s:g} s waiting for {what}"
-        time.sleep(0.01)
