@@ -8,8 +8,15 @@ decoded straight into audio chunks until ``isFinal``, with the alignment telling
 voiced. Meanwhile the next connection opens. Cancelling a sentence closes its socket (a single-context socket
 cannot cancel a generation in flight); the next one is already open.
 
-A refused handshake, a socket closed mid-sentence, no audio in time, malformed JSON or audio of an odd length
-raise ProviderError carrying how many characters were voiced, so the caller can fail over for the rest.
+A refused handshake, a socket closed by the service (a wrong key is accepted and then closed with 1008 and a
+reason; quota and other errors come as an in-band ``{"error", "message"}`` message, then a close), no audio
+in time, malformed JSON or audio of an odd length raise ProviderError naming what the service said and
+carrying how many characters were voiced, so the caller can fail over for the rest.
+
+The service may answer before the end of input (it generates whenever its buffer reaches the next length of
+the chunk length schedule); those messages wait in the socket's queue and are read in order. How much was
+voiced is counted from each message's alignment ``chars``, never from its times: those run from the start of
+that message's audio, not of the sentence.
 """
 
 from __future__ import annotations
@@ -148,10 +155,13 @@ class ElevenLabsTextToSpeech:
         self._prepare()  # the next sentence's connection opens while this one speaks
         voiced = 0
         try:
-            for piece in clauses(text):
-                await ws.send(json.dumps({"text": piece, "try_trigger_generation": False}))
-            await ws.send(json.dumps({"text": " ", "flush": True}))
-            await ws.send(json.dumps({"text": ""}))  # EOS: the server finishes the sentence and closes
+            try:
+                for piece in clauses(text):
+                    await ws.send(json.dumps({"text": piece, "try_trigger_generation": False}))
+                await ws.send(json.dumps({"text": " ", "flush": True}))
+                await ws.send(json.dumps({"text": ""}))  # EOS: the server finishes the sentence and closes
+            except websockets.ConnectionClosed:
+                pass  # the service hung up: what it sent first (audio, an error) is read below, then its close
             timeout = self.settings.first_audio_timeout_s
             while True:
                 try:
@@ -160,8 +170,7 @@ class ElevenLabsTextToSpeech:
                 except TimeoutError:
                     raise VoicedError(f"elevenlabs: no audio for {timeout:g} s", voiced) from None
                 except websockets.ConnectionClosed as closed:
-                    code = closed.rcvd.code if closed.rcvd else "no close frame"
-                    raise VoicedError(f"elevenlabs closed the socket mid-sentence ({code})", voiced) from None
+                    raise VoicedError(closed_message(closed), voiced) from None
                 timeout = self.settings.stall_timeout_s
                 data = _parse(message, voiced)
                 if data.get("audio"):
@@ -171,9 +180,7 @@ class ElevenLabsTextToSpeech:
                 if data.get("isFinal"):
                     return
                 if "error" in data or ("message" in data and not data.get("audio")):
-                    raise VoicedError(
-                        f"elevenlabs reported: {data.get('error') or data.get('message')}", voiced
-                    )
+                    raise VoicedError(reported_message(data), voiced)
         finally:
             await ws.close()  # done, or cancelled (barge-in): this socket's generation stops here
 
@@ -214,8 +221,8 @@ class ElevenLabsTextToSpeech:
         }  # fmt: skip
         try:
             await ws.send(json.dumps(bos))
-        except websockets.ConnectionClosed:
-            raise ProviderError("elevenlabs closed the socket right after the handshake") from None
+        except websockets.ConnectionClosed as closed:
+            raise ProviderError(closed_message(closed)) from None
         self.connections += 1
         log.debug("elevenlabs.connected", ms=round((time.monotonic() - started) * 1000, 1))
         return ws
@@ -233,6 +240,28 @@ class ElevenLabsTextToSpeech:
             except websockets.ConnectionClosed:
                 self._next = None
                 self._prepare()
+
+
+def closed_message(closed: websockets.ConnectionClosed) -> str:
+    """What the service said when it closed the socket: its close code and reason."""
+    if closed.rcvd is None:
+        return "ElevenLabs closed the connection without a close frame"
+    code, reason = closed.rcvd.code, closed.rcvd.reason
+    return (
+        f"ElevenLabs closed the connection ({code}: {reason})"
+        if reason
+        else f"ElevenLabs closed the connection ({code})"
+    )
+
+
+def reported_message(data: dict[str, Any]) -> str:
+    """An in-band error, e.g. ``{"message": "This request exceeds your quota...", "error": "quota_exceeded",
+    "code": 1008}``: its kind and its message, both."""
+    kind, message = data.get("error"), data.get("message")
+    parts = [str(p) for p in (kind, message) if p]
+    detail = ": ".join(parts) if parts else json.dumps(data)[:200]
+    code = data.get("code")
+    return f"ElevenLabs reported {detail}" + (f" (code {code})" if code else "")
 
 
 def _parse(message: str | bytes, voiced: int) -> dict[str, Any]:

@@ -63,10 +63,13 @@ def post(server: Server, body: bytes | str, content_type: str = "application/jso
 def test_bad_offers_get_a_clear_4xx(
     server: Server, body: str, content_type: str, status: int, message: str
 ) -> None:
+    # Compared with the count before, not with 0: the module's one server may still be ending a session
+    # another case started (this case must pass in any order, alone or after the others).
+    before = httpx.get(f"{server.url}/healthz").json()["sessions"]
     response = post(server, body, content_type)
     assert response.status_code == status
     assert message in response.json()["error"]
-    assert httpx.get(f"{server.url}/healthz").json()["sessions"] == 0
+    assert httpx.get(f"{server.url}/healthz").json()["sessions"] <= before  # no session was started
 
 
 async def test_an_offer_without_audio_is_refused_and_a_good_one_answered(server: Server) -> None:

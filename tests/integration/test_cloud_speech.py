@@ -64,12 +64,14 @@ def converse(data_dir: Path, tmp_path: Path, fakes: Fakes, database: str) -> tup
 @pytest.mark.parametrize(
     ("deepgram_fault", "elevenlabs_fault"),
     [("", ""), ("refuse", ""), ("close_mid_utterance", ""), ("stall", ""), ("malformed", ""),
-     ("", "refuse"), ("", "close_mid_sentence"), ("", "stall"), ("", "malformed"), ("", "odd_audio")],
+     ("", "refuse"), ("", "close_mid_sentence"), ("", "stall"), ("", "malformed"), ("", "odd_audio"),
+     ("", "quota"), ("", "server_error")],
 )  # fmt: skip
 def test_every_turn_is_answered(
     data_dir: Path, tmp_path: Path, fakes: Fakes, database: str, deepgram_fault: str, elevenlabs_fault: str
 ) -> None:
     fakes.reset(QUESTION, deepgram_fault, elevenlabs_fault)
+    spoken_before = len(fakes.elevenlabs.sentences)  # the fakes serve the whole module
     output, logs = converse(data_dir, tmp_path, fakes, database)
     assert output["reply"].startswith("¡Con mucho gusto!"), output
     audio = read_wav(tmp_path / "respuesta.wav")
@@ -85,5 +87,6 @@ def test_every_turn_is_answered(
     else:
         assert "gracias" in output["transcript"].lower()  # Whisper's, after the failover
     if not elevenlabs_fault:
-        assert fakes.elevenlabs.sentences  # the reply was spoken by the cloud voice
+        # the whole reply, and only it, was spoken by the cloud voice, sentence by sentence
+        assert " ".join(fakes.elevenlabs.sentences[spoken_before:]) == output["reply"]
     assert fakes.deepgram.violations == [] and fakes.elevenlabs.violations == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import zipfile
 from collections.abc import AsyncIterator
@@ -165,12 +166,31 @@ async def test_reingest_replaces_and_delete_removes(kb: Library, tmp_path: Path)
     assert not await kb.delete(first.id or "")
 
 
+async def table_contents(kb: Library) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the knowledge tables, in a fixed order: what a query must leave as it found it."""
+    queries = {
+        "documents": "SELECT id, name, status, content_sha256, chunk_count, updated_at FROM documents ORDER BY id",
+        "chunks": "SELECT document_id, ordinal, text FROM chunks ORDER BY document_id, ordinal",
+        "term_stats": "SELECT lexeme, passages FROM term_stats ORDER BY lexeme",
+    }
+    return {table: [tuple(r) for r in await kb.store.db.fetch(sql)] for table, sql in queries.items()}
+
+
 async def test_hostile_queries_are_harmless(kb: Library) -> None:
-    await kb.ingest("seguros.md", b"# Seguros\n\nAceptamos ARS Humano y ARS Universal.\n")
-    for query in ("'; DROP TABLE documents; --", "a & b | !c <-> (d", "seguro " * 20_000, "¿?", "   "):
-        passages = await kb.search(query, k=3)
-        assert isinstance(passages, list)
-    assert len(await kb.store.documents()) == 1
+    ingested = await kb.ingest("seguros.md", b"# Seguros\n\nAceptamos ARS Humano y ARS Universal.\n")
+    assert ingested.status == "ready" and ingested.passages == 1
+    before = await table_contents(kb)
+    assert len(before["documents"]) == 1 and len(before["chunks"]) == 1 and before["term_stats"]
+    hostile = ("'; DROP TABLE documents; --", "a & b | !c <-> (d", "seguro " * 20_000, "¿?", "   ")
+    for query in hostile:
+        passages = await kb.search(query, k=3)  # returns, without an error
+        assert len(passages) <= 3 and all(p.document_id == ingested.id for p in passages), query[:40]
+        assert await table_contents(kb) == before, f"{query[:40]!r} changed the tables"
+    assert await kb.search("   ", k=3) == []  # nothing to look for
+    # and the knowledge base still answers a normal question
+    answer = await kb.search("¿Aceptan el seguro ARS Humano?", k=3)
+    assert [p.text for p in answer] == ["Aceptamos ARS Humano y ARS Universal."], answer
+    assert answer[0].document_id == ingested.id and answer[0].title == "Seguros"
 
 
 async def test_unreachable_database_is_one_clear_error() -> None:
@@ -224,8 +244,21 @@ async def test_s3_store_on_a_real_s3_server(
 async def test_concurrent_ingests_of_one_name_leave_one_document(kb: Library) -> None:
     texts = [f"# Nota\n\nVersión {i} del texto de prueba.\n".encode() for i in range(3)]
     results = await asyncio.gather(*(kb.ingest("nota.md", t) for t in texts), return_exceptions=True)
-    assert any(not isinstance(r, BaseException) and r.status == "ready" for r in results)
+    # The write is an upsert on the name, one transaction each: no ingest loses with an error; each one
+    # replaced the version before it, and all of them name the one document.
+    assert not [r for r in results if isinstance(r, BaseException)], results
     documents = [d for d in await kb.store.documents() if d.name == "nota.md"]
     assert len(documents) == 1
-    rows = await kb.store.db.fetch("SELECT count(*) AS n FROM chunks WHERE document_id = $1", documents[0].id)
-    assert rows[0]["n"] == documents[0].chunk_count
+    document = documents[0]
+    assert [(r.status, r.id) for r in results if not isinstance(r, BaseException)] == [
+        ("ready", document.id)
+    ] * 3
+    # The document is one version, whole: its hash, its passages and its stored original all agree.
+    shas = [hashlib.sha256(t).hexdigest() for t in texts]
+    assert document.content_sha256 in shas
+    kept = shas.index(document.content_sha256)
+    chunks = await kb.store.db.fetch("SELECT text FROM chunks WHERE document_id = $1", document.id)
+    assert len(chunks) == document.chunk_count >= 1
+    assert all(f"Versión {kept} " in row["text"] for row in chunks), [row["text"] for row in chunks]
+    assert document.object_key and await kb.objects.get(document.object_key) == texts[kept]
+    await assert_term_counts_match(kb)

@@ -4,6 +4,7 @@ a full server answers 503 with Retry-After, and a failed answer gives its slot b
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,15 @@ async def test_simultaneous_offers_cannot_pass_the_capacity(
         assert (await client.get("/healthz")).json()["sessions"] == 50
         for call in calls:
             call.ended.set()
-        await asyncio.sleep(0.05)
-        assert (await client.get("/healthz")).json()["sessions"] == 0
+        await sessions_reach(client, 0)  # every call ended: every slot is given back
+
+
+async def sessions_reach(client: httpx.AsyncClient, count: int, deadline_s: float = 5.0) -> None:
+    """Poll /healthz until it counts ``count`` sessions (a call's end is noticed in the background)."""
+    ends = time.monotonic() + deadline_s
+    while (sessions := (await client.get("/healthz")).json()["sessions"]) != count:
+        assert time.monotonic() < ends, f"{sessions} sessions after {deadline_s:g} s, not {count}"
+        await asyncio.sleep(0.005)
 
 
 async def test_one_address_holds_at_most_its_share_of_calls(
@@ -128,7 +136,7 @@ async def test_one_address_holds_at_most_its_share_of_calls(
         other = await client.post("/api/rtc/offer", json=offer, headers={"X-Forwarded-For": "198.51.100.8"})
         assert other.status_code == 200  # another address is not held back
         calls[0].ended.set()  # one call ends: its address may start another
-        await asyncio.sleep(0.05)
+        await sessions_reach(client, 3)  # its three from one address and one from another, less the one ended
         assert (await client.post("/api/rtc/offer", json=offer, headers=one)).status_code == 200
 
 
