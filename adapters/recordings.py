@@ -53,7 +53,11 @@ class FileSpool:
         self._fd = open_private(path, os.O_WRONLY | os.O_APPEND)
 
     def write(self, pcm: bytes) -> None:
-        os.write(self._fd, pcm)  # straight to the kernel: a killed process loses nothing written
+        """Straight to the kernel (a killed process loses nothing written), all of it: a short write (the disk
+        filling up) is carried on, so the next raises ENOSPC rather than some audio going missing unsaid."""
+        view = memoryview(pcm)
+        while view:
+            view = view[os.write(self._fd, view) :]
 
     def close(self) -> None:
         if self._fd >= 0:

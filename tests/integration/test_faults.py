@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import subprocess
@@ -17,9 +18,14 @@ from typing import Any
 import pytest
 import structlog
 
+from adapters.conversation_journal import Conversations, PostgresJournal
+from adapters.file_store import FileStore
 from adapters.postgres import EmbeddedPostgres, running_postmaster
+from adapters.recordings import Recordings, recording_key
 from engine.session import Session, TurnRecord
 from taina.app import App
+from taina.assistant import Assistant
+from taina.backend import Backend
 from taina.settings import Settings
 from tests.support.clock import TEST_NOW
 from tests.support.scripted import LiveTransport, ScriptedStt, ToneTts
@@ -167,3 +173,76 @@ async def test_postgres_killed_mid_call_the_call_goes_on_and_the_journal_catches
         assert sorted(r["turn_id"] for r in rows) == [
             t.turn_id for t in turns
         ]  # the ones queued while down too
+
+
+# -- 2. the disk under the recording spool full ----------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 200 KB tmpfs (about three seconds of a call's spool), mounted for the test."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k,mode=0700", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def failed_recordings() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("taina_recordings_failed_total", {"stage": "spool"}) or 0.0
+
+
+async def test_the_disk_filling_up_under_the_spool_stops_the_recording_not_the_call(
+    backend: Backend, small_disk: Path, tmp_path: Path
+) -> None:
+    database = backend.knowledge_parts.database
+    store = FileStore(tmp_path / "objects")
+    recordings = Recordings(small_disk / "recordings", store, database)
+    journal = PostgresJournal(database)
+    question = "¿Cuál es el horario del centro?"
+    transport, turns = LiveTransport(), []
+    dialogue = Assistant(backend.settings, backend).dialogue("disk-full")
+    session = Session("disk-full", transport, ScriptedStt(question, then=(question,)), dialogue,
+                      ToneTts(seconds=0.3), backend.settings.session(), turns.append, journal, recordings)  # fmt: skip
+    before = failed_recordings()
+    call = asyncio.create_task(session.run())
+    with hung_up_at_the_end(transport, call), structlog.testing.capture_logs() as logs:
+        transport.say(speech(question))
+        await until(lambda: len(turns) == 1, 30, "the first turn answered")
+
+        def full() -> bool:
+            return any(entry["event"] == "recording.spool_failed" for entry in logs) or call.done()
+
+        await until(full, 30, "the spool filling the disk")
+        assert not call.done(), f"the call ended: {session.error!r}"
+        heard = transport.frames_in
+        transport.say(speech(question))
+        await until(lambda: len(turns) == 2 or call.done(), 30, "a turn answered after the disk filled up")
+        assert transport.frames_in > heard + 50  # audio kept flowing
+        transport.hung_up.set()
+        await asyncio.wait_for(call, 30)
+    await journal.aclose()
+    assert session.error is None
+    failure = next(entry for entry in logs if entry["event"] == "recording.spool_failed")
+    assert failure["log_level"] == "error" and failure["errno"] == errno.ENOSPC
+    assert any(entry["event"] == "recording.failed" for entry in logs)
+    assert failed_recordings() == before + 1
+
+    (listed,) = await Conversations(database).recent()  # the call and its turns are kept, without a recording
+    assert listed["id"] == "disk-full" and listed["turns"] == 2 and listed["recording_seconds"] is None
+    assert [t["transcript"] for t in (await Conversations(database).one("disk-full") or {})["turns"]] == [
+        question,
+        question,
+    ]
+    assert not await store.exists(recording_key("disk-full"))
+    assert list((small_disk / "recordings").iterdir()) == []  # the partial spool is gone, the disk free again
