@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from adapters.postgres import Database
+from adapters.postgres import UNAVAILABLE, Database
 from engine.ports.records import TurnEntry
 
 log = structlog.get_logger("taina.journal")
@@ -19,12 +19,26 @@ _Write = Callable[[], Awaitable[None]]
 
 class PostgresJournal:
     """Queues each record and writes it on its own task, in order, so a slow database never delays a reply.
-    A failed write is logged with what it was and the writer goes on."""
 
-    def __init__(self, database: Database, max_queued: int = 10_000) -> None:
+    While the database is unreachable (down, restarting) the write in hand is retried with a growing pause
+    (``retry_s`` doubling up to ``max_retry_s``) and the rest wait behind it, in order, in a queue of at most
+    ``max_queued``; a record past that bound is dropped with an error naming it. A write the database refuses
+    (a broken constraint) is logged with what it was and the writer goes on. Closing waits ``close_timeout_s``
+    for what is queued, then logs how many records it leaves unwritten."""
+
+    def __init__(
+        self,
+        database: Database,
+        max_queued: int = 10_000,
+        retry_s: float = 0.2,
+        max_retry_s: float = 5.0,
+        close_timeout_s: float = 10.0,
+    ) -> None:
         self._db = database
-        self._queue: asyncio.Queue[_Write] = asyncio.Queue(max_queued)
+        self._queue: asyncio.Queue[tuple[_Write, str]] = asyncio.Queue(max_queued)
         self._writer: asyncio.Task[None] | None = None
+        self._retry_s, self._max_retry_s = retry_s, max_retry_s
+        self._close_timeout_s = close_timeout_s
 
     def started(self, conversation_id: str, stt: str, lm: str, tts: str) -> None:
         self._put(
@@ -72,7 +86,11 @@ class PostgresJournal:
         await self._queue.join()
 
     async def aclose(self) -> None:
-        await self.flush()
+        try:
+            async with asyncio.timeout(self._close_timeout_s):
+                await self.flush()
+        except TimeoutError:
+            log.error("journal.unwritten", records=self._queue.qsize(), waited_s=self._close_timeout_s)
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
@@ -81,19 +99,43 @@ class PostgresJournal:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all(), name="journal-writer")
         try:
-            self._queue.put_nowait(write)
+            self._queue.put_nowait((write, what))
         except asyncio.QueueFull:
             log.error("journal.dropped", what=what, queued=self._queue.qsize())
 
     async def _write_all(self) -> None:
         while True:
-            write = await self._queue.get()
+            write, what = await self._queue.get()
             try:
-                await write()
-            except Exception:
-                log.error("journal.write_failed", exc_info=True)
+                await self._write(write, what)
             finally:
                 self._queue.task_done()
+
+    async def _write(self, write: _Write, what: str) -> None:
+        """One record, tried again while the database is unreachable; refused, logged and left."""
+        pause = self._retry_s
+        attempt = 1
+        while True:
+            try:
+                await write()
+                if attempt > 1:
+                    log.info("journal.write_recovered", what=what, attempts=attempt)
+                return
+            except UNAVAILABLE as exc:
+                log.warning(
+                    "journal.write_retrying",
+                    what=what,
+                    attempt=attempt,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in_s=pause,
+                    queued=self._queue.qsize(),
+                )
+            except Exception:
+                log.error("journal.write_failed", what=what, exc_info=True)
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self._max_retry_s)
+            attempt += 1
 
     async def _execute(self, query: str, *args: object) -> None:
         await self._db.pool.execute(query, *args)

@@ -48,6 +48,17 @@ class DatabaseError(RuntimeError):
     """The database cannot be reached or prepared; the message says which and why."""
 
 
+# What a query raises while the server is down, restarting or out of connections: worth trying again later
+# (unlike a refused statement, which would be refused again).
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+
 def redact(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:

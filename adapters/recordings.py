@@ -14,6 +14,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -53,7 +54,11 @@ class FileSpool:
         self._fd = open_private(path, os.O_WRONLY | os.O_APPEND)
 
     def write(self, pcm: bytes) -> None:
-        os.write(self._fd, pcm)  # straight to the kernel: a killed process loses nothing written
+        """Straight to the kernel (a killed process loses nothing written), all of it: a short write (the disk
+        filling up) is carried on, so the next raises ENOSPC rather than some audio going missing unsaid."""
+        view = memoryview(pcm)
+        while view:
+            view = view[os.write(self._fd, view) :]
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -81,11 +86,32 @@ def encode_ogg_opus(pcm: bytes, rate: int = RATE, bit_rate: int = 32_000) -> byt
     return out_buffer.getvalue()
 
 
+@dataclass
+class _Retry:
+    attempts: int  # failed so far
+    due: float  # monotonic time of the next try
+
+
 class Recordings:
-    def __init__(self, folder: Path, store: ObjectStore, database: Database) -> None:
+    """A call whose recording cannot be stored when it ends (the object store or the database down) keeps its
+    spool and is tried again by ``run_retries`` while the engine runs: the pause after each failure doubles
+    from ``retry_s`` up to ``max_retry_s``, at most ``per_pass`` recordings are tried at a time, and every
+    failure is logged. One left when the engine stops is finished by ``recover`` at the next start."""
+
+    def __init__(
+        self,
+        folder: Path,
+        store: ObjectStore,
+        database: Database,
+        retry_s: float = 1.0,
+        max_retry_s: float = 60.0,
+        per_pass: int = 4,
+    ) -> None:
         self._folder = folder
         self._store = store
         self._db = database
+        self._retry_s, self._max_retry_s, self._per_pass = retry_s, max_retry_s, per_pass
+        self._pending: dict[str, _Retry] = {}
         private_dir(folder)
 
     def open(self, conversation_id: str) -> FileSpool:
@@ -99,7 +125,59 @@ class Recordings:
 
     async def finish(self, conversation_id: str) -> str | None:
         """Encode the call's spool, store it, note it on the conversation, and remove the spool. The key, or
-        None if nothing was recorded."""
+        None if nothing was recorded. On failure it raises, and the recording is tried again later."""
+        try:
+            return await self._finish(conversation_id)
+        except Exception:
+            self._pending.setdefault(conversation_id, _Retry(0, time.monotonic() + self._retry_s))
+            raise
+
+    @property
+    def pending(self) -> list[str]:
+        """The calls whose recordings wait to be stored again."""
+        return list(self._pending)
+
+    async def retry_pending(self) -> list[str]:
+        """Try the recordings whose turn has come (at most ``per_pass``): the keys of those stored."""
+        now = time.monotonic()
+        due = sorted((r.due, cid) for cid, r in self._pending.items() if r.due <= now)[: self._per_pass]
+        stored = []
+        for _, conversation_id in due:
+            retry = self._pending[conversation_id]
+            try:
+                key = await self._finish(conversation_id)
+            except Exception as exc:
+                retry.attempts += 1
+                pause = min(self._retry_s * 2**retry.attempts, self._max_retry_s)
+                retry.due = time.monotonic() + pause
+                log.error(
+                    "recording.retry_failed",
+                    conversation_id=conversation_id,
+                    attempt=retry.attempts,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in_s=pause,
+                )
+                continue
+            del self._pending[conversation_id]
+            log.info(
+                "recording.retry_stored",
+                conversation_id=conversation_id,
+                key=key,
+                attempts=retry.attempts + 1,
+            )
+            if key is not None:
+                stored.append(key)
+        return stored
+
+    async def run_retries(self) -> None:
+        """Forever (until cancelled, with the app): the recordings that failed, tried again as they come due."""
+        while True:
+            await self.retry_pending()
+            now = time.monotonic()
+            next_due = min((r.due for r in self._pending.values()), default=now + self._retry_s)
+            await asyncio.sleep(min(max(next_due - now, 0.05), self._retry_s))
+
+    async def _finish(self, conversation_id: str) -> str | None:
         spool = self._folder / f"{conversation_id}.pcm"
         if not spool.exists():
             return None

@@ -21,6 +21,12 @@ TURN_STAGE = Histogram(
 
 TURNS = Counter("taina_turns", "Turns answered, by how they ended.", ["outcome"])
 
+RECORDINGS_FAILED = Counter(
+    "taina_recordings_failed",
+    "Calls whose recording was lost, by where: spool (it could not be written, the disk full) or store.",
+    ["stage"],
+)
+
 LOOP_LAG = Gauge("taina_event_loop_lag_seconds", "How late the event loop woke up at its last check.")
 
 

@@ -5,15 +5,21 @@ playout's due times), so a pause, an interruption or a late frame lands where it
 to a spool a little behind the newest (``lag_slots``), as 16 kHz interleaved 16-bit stereo, with silence
 where a side had nothing. The spool is the adapter's (a file that survives a crash); encoding and upload
 happen when the call ends.
+
+A spool that cannot be written (the disk full) stops the recording, never the call: the error is logged and
+kept in ``failed``, and the caller decides what to do with what was written before it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import structlog
 
 from engine.audio import Pcm
 from engine.ports.records import Spool
 from engine.resample import Decimator
+
+log = structlog.get_logger("taina.recording")
 
 RATE = 16_000
 SLOT_S = 0.02
@@ -32,6 +38,7 @@ class CallRecorder:
         self._decimator: Decimator | None = None
         self._silence = np.zeros(SLOT, np.int16)
         self.closed = False
+        self.failed: OSError | None = None  # why the spool stopped taking audio, if it did
 
     def caller(self, samples: Pcm, ended_at: float) -> None:
         """A 20 ms frame of the caller at 16 kHz, heard at ``ended_at`` (its last sample)."""
@@ -50,8 +57,17 @@ class CallRecorder:
         if self.closed:
             return
         self._flush(self._newest + 1)
-        self._spool.close()
+        self._close_spool()
+
+    def _close_spool(self) -> None:
         self.closed = True
+        self._left.clear()
+        self._right.clear()
+        try:
+            self._spool.close()
+        except OSError as exc:
+            log.error("recording.spool_close_failed", error=str(exc))
+            self.failed = self.failed or exc
 
     def _put(self, side: dict[int, Pcm], samples: Pcm, ended_at: float) -> None:
         if self.closed:
@@ -75,4 +91,11 @@ class CallRecorder:
             block[i * SLOT : (i + 1) * SLOT, 0] = self._left.pop(slot, self._silence)
             block[i * SLOT : (i + 1) * SLOT, 1] = self._right.pop(slot, self._silence)
         self._written = until
-        self._spool.write(block.tobytes())
+        try:
+            self._spool.write(block.tobytes())
+        except OSError as exc:  # ENOSPC, EIO: the recording stops here, the call goes on
+            self.failed = exc
+            log.error(
+                "recording.spool_failed", error=str(exc), errno=exc.errno, seconds_written=until * SLOT_S
+            )
+            self._close_spool()

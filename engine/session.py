@@ -38,7 +38,7 @@ from engine.endpointing import (
     UtteranceStarted,
     sounds_finished,
 )
-from engine.metrics import observe_turn
+from engine.metrics import RECORDINGS_FAILED, observe_turn
 from engine.ports.records import CallRecordings, ConversationJournal, TurnEntry
 from engine.ports.speech import SpeechToText, SpeechToTextStream, TextToSpeech
 from engine.ports.transport import Transport
@@ -204,6 +204,11 @@ class Session:
         try:
             recorder.close()
             if not self.media_flowed:  # no caller ever spoke: nothing to keep, no conversation row
+                self._recordings.discard(self.id)
+                return
+            if recorder.failed is not None:  # a recording cut short is not kept: no broken one in the list
+                RECORDINGS_FAILED.labels("spool").inc()
+                self._log.error("recording.failed", reason=str(recorder.failed))
                 self._recordings.discard(self.id)
                 return
             await self._recordings.finish(self.id)

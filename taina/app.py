@@ -14,6 +14,7 @@ needs a value, never a copy taken earlier.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -47,6 +48,11 @@ log = structlog.get_logger("taina.app")
 
 def new_session_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 class NoSpeech(RuntimeError):
@@ -104,6 +110,9 @@ class App:
                 if settings.recordings.enabled
                 else None
             )
+            if recordings is not None:  # recordings that could not be stored at hang-up, tried again
+                retries = asyncio.create_task(recordings.run_retries(), name="recording-retries")
+                stack.push_async_callback(_cancelled, retries)
             log.info("app.ready", data_dir=str(settings.data_dir), language_model=assistant.language_model)
             yield cls(settings, assistant, backend, voices, journal, recordings)
 

@@ -141,3 +141,37 @@ class ToneTts:
         except (asyncio.CancelledError, GeneratorExit):
             self.cancelled += 1
             raise
+
+
+class LiveTransport(ScriptedTransport):
+    """A caller the test drives: silence in real time until ``say`` queues an utterance, for calls whose
+    turns the test paces (a database killed between two of them, say)."""
+
+    def __init__(self) -> None:
+        super().__init__(np.zeros(0, np.int16), realtime=True)
+        self._said: asyncio.Queue[list[AudioFrame]] = asyncio.Queue()
+        self.frames_in = 0
+
+    def say(self, pcm16k: np.ndarray) -> None:
+        from engine.resample import resample
+
+        stereo = np.repeat(resample(pcm16k, 16_000, 48_000), 2)
+        self._said.put_nowait(frames_of(stereo, rate=48_000, channels=2, start=0.0))
+
+    async def inbound(self) -> AsyncIterator[AudioFrame]:
+        pump = asyncio.create_task(self._pump())
+        silent = AudioFrame(np.zeros(960 * 2, np.int16), 48_000, 0.0, 2)
+        start = time.monotonic()
+        pending: list[AudioFrame] = []
+        try:
+            while not self.hung_up.is_set():
+                if not pending and not self._said.empty():
+                    pending = self._said.get_nowait()
+                frame = pending.pop(0) if pending else silent
+                self.frames_in += 1
+                due = start + self.frames_in * 0.02
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                self.heard_at.append(due)
+                yield AudioFrame(frame.samples, 48_000, due, 2)
+        finally:
+            pump.cancel()

@@ -148,3 +148,56 @@ async def serving_here(app: object) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+class SeaweedFs:
+    """A SeaweedFS of a test's own (`weed mini`), on fixed loopback ports and a fixed data folder, so it can be
+    stopped and started again where it was."""
+
+    NAMES = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
+             "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc", "metricsPort", "webdav.port",
+             "s3.port.iceberg", "s3.port.lance")  # fmt: skip
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.ports = {name: free_port() for name in self.NAMES}
+        self.s3 = S3Server(
+            f"http://127.0.0.1:{self.ports['s3.port']}", "taina-test", "taina-key", "taina-secret"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        import boto3
+
+        weed = Path(sys.executable).parent / "weed"
+        args = [str(weed), "mini", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
+                f"-bucket={self.s3.bucket}", *[f"-{name}={port}" for name, port in self.ports.items()]]  # fmt: skip
+        log = self.folder / "weed.log"
+        self.process = process = subprocess.Popen(
+            args, env={**os.environ, **self.s3.env()}, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        )
+        client = boto3.client("s3", endpoint_url=self.s3.endpoint, aws_access_key_id=self.s3.key,
+                              aws_secret_access_key=self.s3.secret, region_name="us-east-1")  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                client.head_bucket(Bucket=self.s3.bucket)
+                return
+            except Exception:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(
+                        f"SeaweedFS did not start:\n{log.read_text(errors='replace')[-3000:]}"
+                    ) from None
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
