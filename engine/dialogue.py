@@ -227,7 +227,16 @@ class Dialogue:
                 await ahead.retrieved.wait()
                 passages = ahead.passages
             else:
-                passages = await self._retrieve(said)
+                try:
+                    passages = await self._retrieve(said)
+                except Exception as exc:  # the knowledge base is down: say so, and the call goes on
+                    log.error("dialogue.retrieval_failed", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+                    spoken.append(NOT_AVAILABLE)
+                    reply.text = NOT_AVAILABLE
+                    text = [NOT_AVAILABLE]
+                    yield NOT_AVAILABLE
+                    reply.outcome = Outcome.COMPLETED
+                    return
             for step in range(self._max_steps):
                 prompt = Prompt(self._messages(passages), self.toolbox.specs, passages, self._now())
                 text = []

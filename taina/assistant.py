@@ -16,7 +16,6 @@ from engine.appointment_tools import AppointmentTools, describe_catalogue
 from engine.dialogue import Dialogue
 from engine.handoff import hand_off_tool
 from engine.options import Section, SettingsError, knob
-from engine.ports.knowledge import KnowledgeBase, Passage
 from engine.tools import Toolbox
 from taina.backend import Backend
 from taina.clinic.clock import ClinicClock
@@ -76,21 +75,6 @@ class DialogueSettings(Section):
 log = structlog.get_logger("taina.assistant")
 
 
-class GuardedKnowledge:
-    """The knowledge base as a call sees it: a search that fails (the database down, say) is logged and
-    gives no passages, so the turn is still answered instead of ending the call."""
-
-    def __init__(self, knowledge: KnowledgeBase) -> None:
-        self._knowledge = knowledge
-
-    async def search(self, query: str, k: int = 5) -> list[Passage]:
-        try:
-            return await self._knowledge.search(query, k)
-        except Exception as exc:
-            log.error("knowledge.search_failed", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
-            return []
-
-
 class Assistant:
     def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
         self.settings = settings
@@ -139,7 +123,7 @@ class Assistant:
         return Dialogue(
             self._openai
             or DialoguePolicy(backend.catalogue, assistant=self.identity.assistant, now=self.now),
-            GuardedKnowledge(backend.library),
+            backend.library,
             Toolbox([*tools.tools(), hand_off_tool()]),
             system_prompt=self._system_prompt,
             now=self.now,

@@ -148,6 +148,7 @@ async def test_postgres_killed_mid_call_the_call_goes_on_and_the_journal_catches
             transport.say(speech(booking))
             await until(lambda: len(turns) == 3 or call.done(), 30, "a booking tried with the database down")
             assert not call.done(), f"the call ended: {session.error!r}"
+            assert "problema técnico" in turns[1].reply  # the knowledge base is down: said so, not "no info"
             assert (
                 "Disculpe" in turns[2].reply
             )  # the booking system is down: an apology, and the call goes on
@@ -164,9 +165,9 @@ async def test_postgres_killed_mid_call_the_call_goes_on_and_the_journal_catches
             await asyncio.wait_for(app.journal.flush(), 60)  # type: ignore[attr-defined]
         events = [entry["event"] for entry in logs]
         assert "session.failed" not in events
-        assert "knowledge.search_failed" in events and "journal.write_retrying" in events
+        assert "dialogue.retrieval_failed" in events and "journal.write_retrying" in events
 
-        database = app.backend.knowledge_parts.database
+        database = app.backend.database
         (conversation,) = await database.fetch("SELECT * FROM conversations WHERE id = 'pg-killed'")
         assert (
             conversation["turns"] == 4 and not conversation["failed"] and conversation["ended_at"] is not None
@@ -207,7 +208,7 @@ def failed_recordings() -> float:
 async def test_the_disk_filling_up_under_the_spool_stops_the_recording_not_the_call(
     backend: Backend, small_disk: Path, tmp_path: Path
 ) -> None:
-    database = backend.knowledge_parts.database
+    database = backend.database
     store = FileStore(tmp_path / "objects")
     recordings = Recordings(small_disk / "recordings", store, database)
     journal = PostgresJournal(database)
@@ -283,7 +284,7 @@ async def test_a_recording_the_store_refused_at_hang_up_is_stored_once_it_is_bac
     question = "¿Cuál es el horario del centro?"
     async with App.open(settings, embedder=e5) as app:
         assert app.backend is not None and app.recordings is not None
-        database, store = app.backend.knowledge_parts.database, app.backend.knowledge_parts.objects
+        database, store = app.backend.database, app.backend.objects
         transport, turns = LiveTransport(), []
         session = session_on(app, "store-down", transport, ScriptedStt(question), turns)
         call = asyncio.create_task(session.run())
