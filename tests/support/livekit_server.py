@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole, MediaRelay
 from aiortc.sdp import candidate_from_sdp
 from livekit.api import TokenVerifier
@@ -61,8 +61,8 @@ class Participant:
     info: models.ParticipantInfo
     ws: web.WebSocketResponse
     room: Room
-    publisher: RTCPeerConnection = field(default_factory=RTCPeerConnection)
-    subscriber: RTCPeerConnection = field(default_factory=RTCPeerConnection)
+    publisher: RTCPeerConnection = field(default_factory=lambda: _peer_connection())
+    subscriber: RTCPeerConnection = field(default_factory=lambda: _peer_connection())
     pending: dict[str, models.TrackInfo] = field(default_factory=dict)  # cid -> track announced, not yet up
     mid_cid: dict[str, str] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)  # subscriber data channels by label
@@ -486,6 +486,11 @@ class LiveKitTestServer:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _peer_connection() -> RTCPeerConnection:
+    """No STUN server: aiortc would otherwise ask a public one (host candidates are all a veth pair needs)."""
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
 
 def _now_ms() -> int:
