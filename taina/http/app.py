@@ -18,6 +18,7 @@ from engine.loop_watch import watch_loop
 from taina.app import App
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
 from taina.http import admin, appointments, auth, documents, health, oidc, pages, settings, signalling
+from taina.http import livekit as livekit_routes
 from taina.http.errors import answer_errors_as_json
 from taina.oidc import OidcSignIn
 from taina.settings import SettingsError
@@ -42,6 +43,7 @@ def create_app(runtime: App) -> FastAPI:
     app.mount("/static", pages.static, name="static")
     app.include_router(health.router)
     app.include_router(signalling.router)
+    app.include_router(livekit_routes.router)
     backend = runtime.backend
     if backend is not None:
         database = backend.knowledge_parts.database
