@@ -43,7 +43,8 @@ def create_app(runtime: App) -> FastAPI:
     app.mount("/static", pages.static, name="static")
     app.include_router(health.router)
     app.include_router(signalling.router)
-    app.include_router(livekit_routes.router)
+    if at_start.livekit.enabled:  # LiveKit rooms besides the direct path (its routes exist only then)
+        app.include_router(livekit_routes.router)
     backend = runtime.backend
     if backend is not None:
         database = backend.knowledge_parts.database
