@@ -149,3 +149,14 @@ async def test_the_room_check_asks_livekits_room_service(livekit: LiveKitTestSer
 
     livekit.rooms["taina-here"] = Room("taina-here")
     assert await livekit_agent.room_exists(runtime, "taina-here")
+
+
+def test_the_dispatch_command_needs_livekit_configured(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from taina.cli import main
+
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["livekit", "dispatch", "taina-room", "--json"]) == 2
+    assert "LIVEKIT_URL" in capsys.readouterr().err
