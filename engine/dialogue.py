@@ -100,6 +100,15 @@ class Dialogue:
         self._memory = memory
         self._writes_done = asyncio.Event()  # clear while a write tool's round trip is in flight
         self._writes_done.set()
+        self.likely_phone: str | None = None  # the number the call comes from (a phone caller), if known
+
+    def offer_phone(self, number: str) -> None:
+        """The number the call comes from (LiveKit SIP's ``sip.phoneNumber``): the likely phone for a booking,
+        told to the model and offered to a policy that can take it; the caller is still asked to confirm it."""
+        self.likely_phone = number
+        take = getattr(self.lm, "offer_phone", None)
+        if callable(take):
+            take(number)
 
     @property
     def last(self) -> Reply | None:
@@ -309,6 +318,8 @@ class Dialogue:
         now = self._now()
         parts = [self.system_prompt] if self.system_prompt else []
         parts.append(f"Ahora es el {written_day(now.date())}, {written_time(now.time())}.")
+        if self.likely_phone:
+            parts.append(f"La llamada viene del número {self.likely_phone}: confírmelo antes de usarlo.")
         if passages:
             parts.append("Documentos del centro para esta pregunta:")
             parts += [f"[{p.document_id}] {p.title} — {p.heading}: {p.text}" for p in passages]

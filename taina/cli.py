@@ -309,6 +309,38 @@ def _document_json(row: DocumentRow) -> dict[str, object]:
     return data
 
 
+def cmd_livekit(args: argparse.Namespace) -> int:
+    """``taina livekit dispatch ROOM``: this process joins the LiveKit room and serves its caller until the call
+    ends (the running server does the same through POST /api/livekit/dispatch)."""
+    settings = _settings(quiet=args.json)
+    if not settings.livekit.enabled:
+        return _fail("LiveKit is not configured: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET")
+
+    async def work(app: App) -> int:
+        from taina.livekit_agent import NoSuchRoom, join
+
+        try:
+            call = await join(app, args.room)
+        except NoSuchRoom as exc:
+            return _fail(str(exc), code=1)
+        except Exception as exc:
+            return _fail(f"could not join the room on the LiveKit server: {exc}", code=1)
+        assert call.task is not None
+        session = await call.task
+        summary = {
+            "room": call.room,
+            "session_id": call.session_id,
+            "caller": None if call.transport.caller is None else call.transport.caller.identity,
+            "turns": 0 if session is None else len(session.records),
+            "failed": session is not None and session.error is not None,
+        }
+        print(json.dumps(summary, ensure_ascii=False) if args.json else
+              f"{summary['room']}: {summary['turns']} turns with {summary['caller'] or 'no caller'}")  # fmt: skip
+        return 1 if summary["failed"] else 0
+
+    return asyncio.run(_with_app(settings, work, speech=True))
+
+
 def cmd_settings(_args: argparse.Namespace) -> int:
     for name, value, help_text in describe(Settings.from_env()):
         print(f"{name}={value}\n    {help_text}")
@@ -382,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", choices=["admin", "editor", "viewer"], default="admin", help="default: admin"
     )
     admin.set_defaults(run=cmd_admin)
+
+    livekit = commands.add_parser("livekit", help="serve calls in LiveKit rooms (LIVEKIT_URL and its keys)")
+    livekit.add_argument("action", choices=["dispatch"])
+    livekit.add_argument("room", help="the room to join; the engine answers the first caller there")
+    livekit.add_argument("--json", action="store_true", help="print the call's summary as JSON")
+    livekit.set_defaults(run=cmd_livekit)
 
     show = commands.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(run=cmd_settings)

@@ -28,6 +28,7 @@ from adapters.appointments_http import AppointmentsSettings
 from adapters.deepgram_stt import DeepgramSettings
 from adapters.elevenlabs_tts import ElevenLabsSettings
 from adapters.espeak_tts import EspeakSettings
+from adapters.livekit_transport import LiveKitSettings
 from adapters.openai_chat import OpenAISettings
 from adapters.openai_embedder import EmbeddingSettings
 from adapters.passage_store import RetrievalSettings
@@ -85,6 +86,7 @@ class Settings:
     deepgram: DeepgramSettings = field(default_factory=DeepgramSettings)
     elevenlabs: ElevenLabsSettings = field(default_factory=ElevenLabsSettings)
     oidc: OidcSettings = field(default_factory=OidcSettings)
+    livekit: LiveKitSettings = field(default_factory=LiveKitSettings)
 
     DATA_DIR_HELP: ClassVar[str] = (
         "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "

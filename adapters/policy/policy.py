@@ -69,6 +69,12 @@ class DialoguePolicy:
         self.replies = replies(assistant)
         self._now = now
 
+    def offer_phone(self, number: str) -> None:
+        """The number the call comes from: a booking starts with it (its confirmation reads it back)."""
+        if self.booking is not None and self.booking.known_phone is None:
+            digits = "".join(c for c in number if c.isdigit())
+            self.booking.known_phone = digits[-10:] if len(digits) >= 10 else None
+
     async def respond(self, prompt: Prompt) -> AsyncIterator[LanguageModelEvent]:
         for event in self.step(prompt):
             yield event

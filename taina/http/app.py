@@ -30,6 +30,7 @@ from taina.http import (
     settings,
     signalling,
 )
+from taina.http import livekit as livekit_routes
 from taina.http.errors import answer_errors_as_json
 from taina.oidc import OidcSignIn
 from taina.settings import SettingsError
@@ -55,6 +56,8 @@ def create_app(runtime: App) -> FastAPI:
     app.mount("/static", pages.static, name="static")
     app.include_router(health.router)
     app.include_router(signalling.router)
+    if at_start.livekit.enabled:  # LiveKit rooms besides the direct path (its routes exist only then)
+        app.include_router(livekit_routes.router)
     backend = runtime.backend
     if backend is not None:
         database = backend.database

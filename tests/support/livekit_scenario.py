@@ -1,0 +1,295 @@
+"""Calls through the LiveKit test server with the official SDK on both ends, run inside a veth network namespace
+(``ip netns exec``) by tests/e2e/test_livekit.py; prints one JSON object of what each scenario saw.
+
+    python -m tests.support.livekit_scenario DATA_DIR
+
+The engine is the product's embedded default (App.open with speech, the sample centre's documents), sent into
+rooms by LiveKit's explicit dispatch (AgentDispatchService CreateDispatch, which the test server hands to the
+worker registered under the agent name: taina.livekit_agent.join).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import sys
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from livekit import api, rtc
+
+from adapters.conversation_journal import Conversations
+from adapters.livekit_transport import TRANSCRIPTION_TOPIC, caller_token
+from adapters.recordings import recording_key
+from engine.session import Session
+from taina.app import App
+from taina.livekit_agent import Call, NoSuchRoom, join
+from taina.settings import Settings
+from tests.support.livekit_server import LiveKitTestServer
+from tests.support.netns import SERVER_IP
+from tests.support.speech import silence, speech
+
+KEY, SECRET = "taina-test-key", "a-test-secret-of-at-least-32-characters!"
+QUESTION = "Buenos días, necesito información sobre los precios."
+PORT = 7880
+
+
+def plain(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def rms(samples: np.ndarray[Any, Any]) -> float:
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0
+
+
+class Listener:
+    """A participant who records every track it hears (by publisher) and every transcription line."""
+
+    def __init__(self, identity: str) -> None:
+        self.identity = identity
+        self.room = rtc.Room()
+        self.heard: dict[str, list[np.ndarray[Any, Any]]] = {}
+        self.lines: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.room.on("track_subscribed", self._subscribed)
+        self.room.on("data_received", self._data)
+        self.room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._text)
+
+    def _subscribed(self, track: rtc.Track, _pub: Any, participant: rtc.RemoteParticipant) -> None:
+        chunks = self.heard.setdefault(participant.identity, [])
+
+        async def read() -> None:
+            async for event in rtc.AudioStream(track, sample_rate=16_000, num_channels=1):
+                chunks.append(np.frombuffer(event.frame.data, dtype=np.int16).copy())
+
+        self._tasks.append(asyncio.ensure_future(read()))
+
+    def _data(self, packet: rtc.DataPacket) -> None:
+        if packet.topic == "taina.events":
+            self.events.append(json.loads(packet.data))
+
+    def _text(self, reader: rtc.TextStreamReader, sender: str) -> None:
+        async def read() -> None:
+            text = await reader.read_all()
+            self.lines.append({"from": sender, "text": text, **reader.info.attributes})
+
+        self._tasks.append(asyncio.ensure_future(read()))
+
+    def loudness(self) -> dict[str, float]:
+        return {who: rms(np.concatenate(chunks)) if chunks else 0.0 for who, chunks in self.heard.items()}
+
+    async def speak(self, samples: np.ndarray[Any, Any], rate: int = 48_000) -> None:
+        source = rtc.AudioSource(rate, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        await self.room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        )
+        step = rate // 100
+        for at in range(0, len(samples) - step + 1, step):
+            await source.capture_frame(rtc.AudioFrame(samples[at : at + step].tobytes(), rate, 1, step))
+
+    async def leave(self) -> None:
+        await self.room.disconnect()
+        for task in self._tasks:
+            task.cancel()
+
+
+def token(identity: str, room: str, **extra: Any) -> str:
+    built = api.AccessToken(KEY, SECRET).with_identity(identity)
+    if "kind" in extra:
+        built = built.with_kind(extra["kind"])
+    if "attributes" in extra:
+        built = built.with_attributes(extra["attributes"])
+    if "ttl" in extra:
+        built = built.with_ttl(extra["ttl"])
+    return built.with_grants(api.VideoGrants(room_join=True, room=room)).to_jwt()
+
+
+async def wait_for(check: Any, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.1)
+    return bool(check())
+
+
+async def run(data_dir: Path) -> dict[str, Any]:
+    env = {
+        "TAINA_DATA_DIR": str(data_dir),
+        "LIVEKIT_URL": f"ws://{SERVER_IP}:{PORT}",
+        "LIVEKIT_API_KEY": KEY,
+        "LIVEKIT_API_SECRET": SECRET,
+        "TAINA_LIVEKIT_CALLER_WAIT_S": "20",
+        "TAINA_DIALOGUE_GREETING": "",
+    }
+    settings = Settings.from_env(env)
+    server = LiveKitTestServer(SERVER_IP, PORT, KEY, SECRET)
+    await server.start()
+    out: dict[str, Any] = {}
+    calls: list[Call] = []
+    async with App.open(settings, speech=True, samples=True) as app:
+
+        async def worker(room: str, _metadata: str) -> None:
+            calls.append(await join(app, room))
+
+        server.register_worker(settings.livekit.agent_name, worker)
+        lk = api.LiveKitAPI(settings.livekit.url, KEY, SECRET)
+        try:
+            out["call"] = await call_scenario(app, server, lk, calls)
+            out["sip"] = await sip_scenario(server, lk, calls)
+            out["bad_tokens"] = await bad_token_scenario(server)
+            out["no_room"] = await no_room_scenario(app)
+            out["server_gone"] = await server_gone_scenario(server, lk, calls)
+        finally:
+            await lk.aclose()
+            await server.stop()
+    return out
+
+
+async def call_scenario(
+    app: App, server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
+) -> dict[str, Any]:
+    room = "taina-call-1"
+    caller = Listener("caller-1")
+    supervisor = Listener("supervisor-1")
+    await caller.room.connect(server.url, caller_token(app.settings.livekit, room, "caller-1"))
+    await supervisor.room.connect(
+        server.url, token("supervisor-1", room, attributes={"taina.role": "supervisor"})
+    )
+    await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name="taina", room=room))
+    assert await wait_for(lambda: len(calls) == 1, 15), "the engine did not join"
+    call = calls[-1]
+    question = np.concatenate([silence(0.5, 48_000), speech(QUESTION, 48_000), silence(2.0, 48_000)])
+    await caller.speak(question)
+    replied = await wait_for(
+        lambda: any(
+            "pesos dominicanos" in line["text"]
+            for line in caller.lines
+            if line.get("taina.role") == "assistant"
+        ),
+        60,
+    )
+    await asyncio.sleep(3)  # more of the reply's audio
+    heard = caller.loudness()
+    overheard = supervisor.loudness()
+    await caller.leave()
+    assert call.task is not None
+    session: Session | None = await asyncio.wait_for(call.task, 30)
+    await supervisor.leave()
+    result: dict[str, Any] = {"replied": replied, "lines": caller.lines, "caller_heard": heard,
+                              "supervisor_heard": overheard, "supervisor_lines": len(supervisor.lines),
+                              "events": [e.get("type") for e in caller.events]}  # fmt: skip
+    if session is not None:
+        assert app.backend is not None and app.recordings is not None
+        database = app.backend.knowledge_parts.database
+        listed = [c for c in await Conversations(database).recent() if c["id"] == session.id]
+        await asyncio.sleep(1)
+        result.update(
+            session_error=repr(session.error) if session.error else None,
+            turns=[(r.transcript, r.reply) for r in session.records],
+            recording=await app.backend.knowledge_parts.objects.exists(recording_key(session.id)),
+            conversation=bool(listed) and listed[0]["ended_at"] is not None,
+        )
+    return result
+
+
+async def sip_scenario(server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]) -> dict[str, Any]:
+    room = "taina-sip-1"
+    phone = Listener("sip_+18095550123")
+    await phone.room.connect(
+        server.url,
+        token("sip_+18095550123", room, kind="sip", attributes={"sip.phoneNumber": "+18095550123"}),
+    )
+    before = len(calls)
+    await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name="taina", room=room))
+    assert await wait_for(lambda: len(calls) > before, 15), "the engine did not join"
+    call = calls[-1]
+    await wait_for(lambda: call.transport.caller is not None, 10)
+    await asyncio.sleep(1.0)
+    await phone.speak(np.concatenate([silence(0.3, 48_000), speech("Hola.", 48_000), silence(1.0, 48_000)]))
+    await phone.leave()
+    assert call.task is not None
+    session = await asyncio.wait_for(call.task, 30)
+    return {
+        "caller": None if call.transport.caller is None else call.transport.caller.phone,
+        "likely_phone": None if session is None else session.dialogue.likely_phone,
+        "policy_phone": None
+        if session is None
+        else getattr(getattr(session.dialogue.lm, "booking", None), "known_phone", None),
+    }
+
+
+async def bad_token_scenario(server: LiveKitTestServer) -> dict[str, str]:
+    results: dict[str, str] = {}
+    cases = {
+        "wrong_secret": api.AccessToken(KEY, "x" * 40).with_identity("mallory")
+        .with_grants(api.VideoGrants(room_join=True, room="taina-call-1")).to_jwt(),
+        "expired": token("late", "taina-call-1", ttl=datetime.timedelta(seconds=-120)),
+    }  # fmt: skip
+    for name, bad in cases.items():
+        room = rtc.Room()
+        began = time.monotonic()
+        try:
+            await asyncio.wait_for(room.connect(server.url, bad, rtc.RoomOptions(connect_timeout=5)), 20)
+            results[name] = "connected"
+            await room.disconnect()
+        except Exception as exc:
+            results[name] = f"refused in {time.monotonic() - began:.1f}s: {exc.__class__.__name__}: {exc}"[
+                :300
+            ]
+    return results
+
+
+async def no_room_scenario(app: App) -> str:
+    try:
+        call = await join(app, "taina-no-such-room")
+    except NoSuchRoom as exc:
+        return f"NoSuchRoom: {exc}"
+    await call.transport.aclose()
+    return "joined"
+
+
+async def server_gone_scenario(
+    server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
+) -> dict[str, Any]:
+    room = "taina-gone-1"
+    caller = Listener("caller-gone")
+    await caller.room.connect(server.url, token("caller-gone", room))
+    before = len(calls)
+    await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name="taina", room=room))
+    assert await wait_for(lambda: len(calls) > before, 15), "the engine did not join"
+    call = calls[-1]
+    talking = asyncio.ensure_future(
+        caller.speak(np.concatenate([speech(QUESTION, 48_000), silence(20, 48_000)]))
+    )
+    await asyncio.sleep(3)
+    began = time.monotonic()
+    await server.stop()
+    assert call.task is not None
+    try:
+        session = await asyncio.wait_for(call.task, 60)
+        ended = f"ended in {time.monotonic() - began:.1f}s"
+    except TimeoutError:
+        session, ended = None, "stuck"
+    talking.cancel()
+    await caller.leave()
+    return {
+        "ended": ended,
+        "seconds": time.monotonic() - began,
+        "session_error": None if session is None or session.error is None else repr(session.error),
+    }
+
+
+def main() -> None:
+    result = asyncio.run(asyncio.wait_for(run(Path(sys.argv[1])), 400))
+    print("RESULT " + json.dumps(result, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,505 @@
+"""A LiveKit-protocol test server: enough of LiveKit for the official SDK (``livekit.rtc``) to join rooms, publish
+audio, hear each other and send data, so the engine's LiveKit transport can be tested with the real SDK.
+
+What it does (see /work/shared/livekit-signalling.md for the message sequence):
+- ``GET /rtc`` WebSocket signalling in protobuf (SignalRequest / SignalResponse), the token checked with
+  livekit-api's TokenVerifier (room join grant for the room, an unexpired token signed with the secret);
+  ``GET /rtc/validate`` answers 401 for a bad token; ``GET /rtc/v1`` (single peer connection mode) is 404, so the
+  SDK falls back to two peer connections per participant (publisher: the client offers; subscriber: we offer).
+- Tracks: every published audio track is relayed (decoded and re-encoded by aiortc, through MediaRelay) to every
+  other participant, announced with ``update`` and a subscriber offer whose stream id is ``PA_...|TR_...``.
+- Data: packets a participant sends on its publisher data channels (chat, text streams such as
+  ``lk.transcription``, ``publish_data``) are stamped with the sender and relayed to the others.
+- Participants have the kind and attributes of their token (a SIP caller: kind SIP, ``sip.phoneNumber``).
+- Twirp (protobuf): RoomService ListRooms / DeleteRoom, AgentDispatchService CreateDispatch (calls the worker
+  registered under the agent name, in process), SIP TransferSIPParticipant (records the request; the SIP
+  participant is then removed from the room, as after a REFER).
+
+What it does NOT prove: compatibility with a real livekit-server (its SFU forwards packets without re-encoding,
+does simulcast, congestion control, speaker detection), resume and reconnection after a signalling drop,
+single-peer-connection mode (protocol v1), TURN and ICE through NAT, multi-node routing, the agent worker
+WebSocket protocol, and webhooks as livekit-server sends them. It runs on a veth pair inside a network
+namespace, because the SDK's WebRTC ignores loopback interfaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaBlackhole, MediaRelay
+from aiortc.sdp import candidate_from_sdp
+from livekit.api import TokenVerifier
+from livekit.protocol import agent_dispatch, models, room, rtc, sip
+
+Worker = Callable[[str, str], Awaitable[None]]  # (room name, metadata)
+
+
+def _sid(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(6)}"
+
+
+_KINDS = {
+    "standard": models.ParticipantInfo.Kind.STANDARD,
+    "sip": models.ParticipantInfo.Kind.SIP,
+    "agent": models.ParticipantInfo.Kind.AGENT,
+    "egress": models.ParticipantInfo.Kind.EGRESS,
+    "ingress": models.ParticipantInfo.Kind.INGRESS,
+}
+
+
+@dataclass
+class Participant:
+    info: models.ParticipantInfo
+    ws: web.WebSocketResponse
+    room: Room
+    publisher: RTCPeerConnection = field(default_factory=lambda: _peer_connection())
+    subscriber: RTCPeerConnection = field(default_factory=lambda: _peer_connection())
+    pending: dict[str, models.TrackInfo] = field(default_factory=dict)  # cid -> track announced, not yet up
+    mid_cid: dict[str, str] = field(default_factory=dict)
+    channels: dict[str, Any] = field(default_factory=dict)  # subscriber data channels by label
+    negotiating: asyncio.Lock = field(default_factory=asyncio.Lock)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    offer_id: int = 0
+    gone: bool = False
+
+    async def send(self, response: rtc.SignalResponse) -> None:
+        if not self.ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.ws.send_bytes(response.SerializeToString())
+
+
+@dataclass
+class Room:
+    name: str
+    sid: str = field(default_factory=lambda: _sid("RM"))
+    created: float = field(default_factory=time.time)
+    participants: dict[str, Participant] = field(default_factory=dict)  # by identity
+    tracks: dict[str, tuple[Participant, models.TrackInfo, MediaStreamTrack]] = field(default_factory=dict)
+
+    def proto(self) -> models.Room:
+        return models.Room(
+            sid=self.sid,
+            name=self.name,
+            creation_time=int(self.created),
+            num_participants=len(self.participants),
+        )
+
+
+class LiveKitTestServer:
+    def __init__(self, host: str, port: int, api_key: str, api_secret: str) -> None:
+        self.host, self.port = host, port
+        self.api_key, self.api_secret = api_key, api_secret
+        self.verifier = TokenVerifier(api_key, api_secret)
+        self.rooms: dict[str, Room] = {}
+        self.workers: dict[str, Worker] = {}
+        self.transfers: list[sip.TransferSIPParticipantRequest] = []
+        self.dispatches: list[agent_dispatch.CreateAgentDispatchRequest] = []
+        self._relay = MediaRelay()
+        self._sinks: list[MediaBlackhole] = []
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def register_worker(self, agent_name: str, worker: Worker) -> None:
+        """What CreateDispatch for ``agent_name`` calls (in place of the agent worker protocol)."""
+        self.workers[agent_name] = worker
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/rtc/v1", self._single_pc)
+        app.router.add_get("/rtc/validate", self._validate)
+        app.router.add_get("/rtc", self._signal)
+        app.router.add_post("/twirp/{service}/{method}", self._twirp)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+
+    async def stop(self) -> None:
+        """Everyone dropped at once (the server going away)."""
+        for name in list(self.rooms):
+            for participant in list(self.rooms[name].participants.values()):
+                await self._drop(participant, notify=False)
+        for sink in self._sinks:
+            with contextlib.suppress(Exception):
+                await sink.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- HTTP ---------------------------------------------------------------------------------------------------
+
+    async def _single_pc(self, request: web.Request) -> web.Response:
+        return web.Response(status=404, text="single peer connection mode is not supported")
+
+    def _claims(self, request: web.Request) -> Any:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() or request.query.get("access_token", "")
+        claims = self.verifier.verify(token)  # raises on a bad signature, an expired token, a wrong key
+        video = claims.video
+        if video is None or not video.room_join or not video.room:
+            raise PermissionError("the token grants no room")
+        return claims
+
+    async def _validate(self, request: web.Request) -> web.Response:
+        try:
+            self._claims(request)
+        except Exception as exc:
+            return web.Response(status=401, text=f"invalid token: {exc}")
+        return web.Response(text="success")
+
+    async def _twirp(self, request: web.Request) -> web.Response:
+        service, method = request.match_info["service"], request.match_info["method"]
+        try:
+            header = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            claims = self.verifier.verify(header)
+        except Exception:
+            return _twirp_error(401, "unauthenticated", "invalid token")
+        body = await request.read()
+        video = claims.video
+        if service == "livekit.RoomService" and method == "ListRooms":
+            req = room.ListRoomsRequest.FromString(body)
+            names = set(req.names)
+            found = [r.proto() for r in self.rooms.values() if not names or r.name in names]
+            return _proto(room.ListRoomsResponse(rooms=found))
+        if service == "livekit.RoomService" and method == "DeleteRoom":
+            if video is None or not video.room_create:
+                return _twirp_error(403, "permission_denied", "needs roomCreate")
+            name = room.DeleteRoomRequest.FromString(body).room
+            if name in self.rooms:
+                for participant in list(self.rooms[name].participants.values()):
+                    await self._drop(participant)
+            return _proto(room.DeleteRoomResponse())
+        if service == "livekit.AgentDispatchService" and method == "CreateDispatch":
+            if video is None or not video.room_admin:
+                return _twirp_error(403, "permission_denied", "needs roomAdmin")
+            dispatch = agent_dispatch.CreateAgentDispatchRequest.FromString(body)
+            self.dispatches.append(dispatch)
+            worker = self.workers.get(dispatch.agent_name)
+            if worker is None:
+                return _twirp_error(404, "not_found", f"no worker registered as {dispatch.agent_name!r}")
+            self._spawn(worker(dispatch.room, dispatch.metadata))
+            return _proto(
+                agent_dispatch.AgentDispatch(
+                    id=_sid("AD"),
+                    agent_name=dispatch.agent_name,
+                    room=dispatch.room,
+                    metadata=dispatch.metadata,
+                )
+            )
+        if service == "livekit.SIP" and method == "TransferSIPParticipant":
+            if claims.sip is None or not claims.sip.call:
+                return _twirp_error(403, "permission_denied", "needs the SIP call grant")
+            transfer = sip.TransferSIPParticipantRequest.FromString(body)
+            found_room = self.rooms.get(transfer.room_name)
+            target = found_room.participants.get(transfer.participant_identity) if found_room else None
+            if target is None or target.info.kind != models.ParticipantInfo.Kind.SIP:
+                return _twirp_error(404, "not_found", "no such SIP participant in that room")
+            self.transfers.append(transfer)
+            self._spawn(self._drop(target))
+            return _proto(sip.TransferSIPParticipantResponse())
+        return _twirp_error(404, "bad_route", f"{service}/{method} is not implemented by the test server")
+
+    # -- signalling ---------------------------------------------------------------------------------------------
+
+    async def _signal(self, request: web.Request) -> web.StreamResponse:
+        try:
+            claims = self._claims(request)
+        except Exception as exc:
+            return web.Response(status=401, text=f"invalid token: {exc}")
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        name = claims.video.room
+        the_room = self.rooms.get(name)
+        if the_room is None:
+            the_room = self.rooms[name] = Room(name)
+        if claims.identity in the_room.participants:  # the same identity again: the old one is replaced
+            await self._drop(the_room.participants[claims.identity])
+        info = models.ParticipantInfo(
+            sid=_sid("PA"),
+            identity=claims.identity,
+            name=claims.name or claims.identity,
+            state=models.ParticipantInfo.State.ACTIVE,
+            metadata=claims.metadata or "",
+            joined_at=int(time.time()),
+            kind=_KINDS.get(claims.kind or "standard", models.ParticipantInfo.Kind.STANDARD),
+            attributes=claims.attributes or {},
+            is_publisher=False,
+            permission=models.ParticipantPermission(
+                can_subscribe=claims.video.can_subscribe is not False,
+                can_publish=claims.video.can_publish is not False,
+                can_publish_data=claims.video.can_publish_data is not False,
+            ),
+        )
+        me = Participant(info, ws, the_room)
+        others = list(the_room.participants.values())
+        the_room.participants[claims.identity] = me
+        me.publisher.on("track", lambda track: self._track_arrived(me, track))
+        me.publisher.on("datachannel", lambda channel: self._data_channel(me, channel))
+        await me.send(
+            rtc.SignalResponse(
+                join=rtc.JoinResponse(
+                    room=the_room.proto(),
+                    participant=info,
+                    other_participants=[o.info for o in others],
+                    server_version="1.9.0",
+                    subscriber_primary=True,
+                    ping_interval=5,
+                    ping_timeout=15,
+                    server_info=models.ServerInfo(
+                        edition=models.ServerInfo.Edition.Standard, version="1.9.0"
+                    ),
+                )
+            )
+        )
+        me.channels["_reliable"] = me.subscriber.createDataChannel("_reliable", ordered=True)
+        me.channels["_lossy"] = me.subscriber.createDataChannel("_lossy", ordered=False, maxRetransmits=0)
+        for _, track_info, track in list(the_room.tracks.values()):
+            owner = the_room.tracks[track_info.sid][0]
+            self._add_relayed(me, owner, track_info, track)
+        self._spawn(self._renegotiate(me))
+        for other in others:
+            await other.send(rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[info])))
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.BINARY:
+                    continue
+                await self._handle(me, rtc.SignalRequest.FromString(message.data))
+        finally:
+            await self._drop(me)
+        return ws
+
+    async def _handle(self, me: Participant, req: rtc.SignalRequest) -> None:
+        which = req.WhichOneof("message")
+        if which == "ping_req":
+            await me.send(
+                rtc.SignalResponse(
+                    pong_resp=rtc.Pong(last_ping_timestamp=req.ping_req.timestamp, timestamp=_now_ms())
+                )
+            )
+        elif which == "ping":
+            await me.send(rtc.SignalResponse(pong=_now_ms()))
+        elif which == "answer":
+            await me.subscriber.setRemoteDescription(RTCSessionDescription(req.answer.sdp, "answer"))
+            me.answered.set()
+        elif which == "offer":
+            self._map_mids(me, req.offer.sdp)
+            await me.publisher.setRemoteDescription(RTCSessionDescription(req.offer.sdp, "offer"))
+            await me.publisher.setLocalDescription(await me.publisher.createAnswer())
+            local = me.publisher.localDescription
+            await me.send(
+                rtc.SignalResponse(
+                    answer=rtc.SessionDescription(type="answer", sdp=local.sdp, id=req.offer.id)
+                )
+            )
+        elif which == "trickle":
+            await self._trickle(me, req.trickle)
+        elif which == "add_track":
+            add = req.add_track
+            track_info = models.TrackInfo(
+                sid=_sid("TR"),
+                type=add.type,
+                name=add.name,
+                source=add.source,
+                muted=add.muted,
+                mime_type="audio/opus" if add.type == models.TrackType.AUDIO else "",
+                stream=add.stream,
+            )
+            me.pending[add.cid] = track_info
+            await me.send(
+                rtc.SignalResponse(track_published=rtc.TrackPublishedResponse(cid=add.cid, track=track_info))
+            )
+        elif which == "leave":
+            await self._drop(me)
+        elif which == "update_metadata":
+            update = req.update_metadata
+            if update.metadata:
+                me.info.metadata = update.metadata
+            if update.name:
+                me.info.name = update.name
+            for key, value in update.attributes.items():
+                if value:
+                    me.info.attributes[key] = value
+                else:
+                    me.info.attributes.pop(key, None)
+            await self._broadcast(
+                me.room, rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[me.info]))
+            )
+
+    async def _trickle(self, me: Participant, trickle: rtc.TrickleRequest) -> None:
+        try:
+            init = json.loads(trickle.candidateInit)
+        except ValueError:
+            return
+        text = init.get("candidate") or ""
+        if not text:
+            return
+        candidate = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
+        candidate.sdpMid = init.get("sdpMid")
+        candidate.sdpMLineIndex = init.get("sdpMLineIndex")
+        pc = me.publisher if trickle.target == rtc.SignalTarget.PUBLISHER else me.subscriber
+        with contextlib.suppress(Exception):
+            await pc.addIceCandidate(candidate)
+
+    def _map_mids(self, me: Participant, sdp: str) -> None:
+        """The SDK's offer names its tracks only in ``a=msid`` lines: mid -> the cid of ``add_track``."""
+        for section in sdp.split("\nm=")[1:]:
+            mid = ""
+            ids: list[str] = []
+            for line in section.splitlines():
+                line = line.strip()
+                if line.startswith("a=mid:"):
+                    mid = line[6:]
+                elif line.startswith("a=msid:"):
+                    ids.extend(line[7:].split())
+            for cid in ids:
+                if cid in me.pending:
+                    me.mid_cid[mid] = cid
+
+    def _track_arrived(self, me: Participant, track: MediaStreamTrack) -> None:
+        mid = next((t.mid for t in me.publisher.getTransceivers() if t.receiver.track is track), None)
+        cid = me.mid_cid.get(mid or "")
+        track_info = me.pending.pop(cid, None) if cid else None
+        if track_info is None:
+            if not me.pending:
+                return
+            cid, track_info = next(iter(me.pending.items()))
+            del me.pending[cid]
+        track_info.mid = mid or ""
+        me.info.tracks.append(track_info)
+        me.info.is_publisher = True
+        the_room = me.room
+        the_room.tracks[track_info.sid] = (me, track_info, track)
+        sink = MediaBlackhole()  # the relay reads the source even when no one subscribes
+        sink.addTrack(self._relay.subscribe(track))
+        self._sinks.append(sink)
+        self._spawn(sink.start())
+        self._spawn(self._announce(me, track_info, track))
+
+    async def _announce(
+        self, owner: Participant, track_info: models.TrackInfo, track: MediaStreamTrack
+    ) -> None:
+        update = rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[owner.info]))
+        for other in list(owner.room.participants.values()):
+            if other is owner or other.gone:
+                continue
+            await other.send(update)
+            self._add_relayed(other, owner, track_info, track)
+            await self._renegotiate(other)
+
+    def _add_relayed(
+        self, to: Participant, owner: Participant, track_info: models.TrackInfo, track: MediaStreamTrack
+    ) -> None:
+        if not to.info.permission.can_subscribe:
+            return
+        transceiver = to.subscriber.addTransceiver(self._relay.subscribe(track), direction="sendonly")
+        transceiver.sender._stream_id = f"{owner.info.sid}|{track_info.sid}"  # private: see the module doc
+        transceiver.sender._track_id = track_info.sid
+
+    async def _renegotiate(self, me: Participant) -> None:
+        async with me.negotiating:
+            if me.gone:
+                return
+            me.answered.clear()
+            await me.subscriber.setLocalDescription(await me.subscriber.createOffer())
+            me.offer_id += 1
+            local = me.subscriber.localDescription
+            await me.send(
+                rtc.SignalResponse(offer=rtc.SessionDescription(type="offer", sdp=local.sdp, id=me.offer_id))
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(10):
+                    await me.answered.wait()
+
+    # -- data ---------------------------------------------------------------------------------------------------
+
+    def _data_channel(self, me: Participant, channel: Any) -> None:
+        def received(message: Any) -> None:
+            if not isinstance(message, bytes):
+                return
+            try:
+                packet = models.DataPacket.FromString(message)
+            except Exception:
+                return
+            packet.participant_identity = me.info.identity
+            if packet.HasField("user"):
+                packet.user.participant_sid = me.info.sid
+                packet.user.participant_identity = me.info.identity
+            to = set(packet.destination_identities)
+            data = packet.SerializeToString()
+            label = "_lossy" if channel.label == "_lossy" else "_reliable"
+            for other in list(me.room.participants.values()):
+                if other is me or other.gone or (to and other.info.identity not in to):
+                    continue
+                out = other.channels.get(label)
+                if out is not None and out.readyState == "open":
+                    out.send(data)
+
+        channel.on("message", received)
+
+    # -- leaving ------------------------------------------------------------------------------------------------
+
+    async def _drop(self, me: Participant, notify: bool = True) -> None:
+        if me.gone:
+            return
+        me.gone = True
+        the_room = me.room
+        if the_room.participants.get(me.info.identity) is me:
+            del the_room.participants[me.info.identity]
+        for sid in [sid for sid, (owner, _, _) in the_room.tracks.items() if owner is me]:
+            del the_room.tracks[sid]
+        me.info.state = models.ParticipantInfo.State.DISCONNECTED
+        if notify:
+            await self._broadcast(
+                the_room, rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[me.info]))
+            )
+            await me.send(rtc.SignalResponse(leave=rtc.LeaveRequest(can_reconnect=False)))
+        with contextlib.suppress(Exception):
+            await me.ws.close()
+        await me.publisher.close()
+        await me.subscriber.close()
+        if not the_room.participants and self.rooms.get(the_room.name) is the_room:
+            del self.rooms[the_room.name]
+
+    async def _broadcast(self, the_room: Room, response: rtc.SignalResponse) -> None:
+        for other in list(the_room.participants.values()):
+            await other.send(response)
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _peer_connection() -> RTCPeerConnection:
+    """No STUN server: aiortc would otherwise ask a public one (host candidates are all a veth pair needs)."""
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _proto(message: Any) -> web.Response:
+    return web.Response(body=message.SerializeToString(), content_type="application/protobuf")
+
+
+def _twirp_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"code": code, "msg": message}, status=status)
