@@ -21,6 +21,12 @@ TURN_STAGE = Histogram(
 
 TURNS = Counter("taina_turns", "Turns answered, by how they ended.", ["outcome"])
 
+SESSIONS_ACTIVE = Gauge(
+    "taina_sessions_active", "Calls in progress (or being answered) on this server: the autoscaler's signal."
+)
+
+DRAINING = Gauge("taina_draining", "1 while the server drains on SIGTERM (new calls refused), else 0.")
+
 LOOP_LAG = Gauge("taina_event_loop_lag_seconds", "How late the event loop woke up at its last check.")
 
 

@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,18 +49,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         import uvicorn
 
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                """uvicorn's SIGTERM and SIGINT handling, without its raising them again once it has stopped:
-                that would end the process before the app is closed (the embedded database left running)."""
-                with super().capture_signals():
-                    yield
-                    self._captured_signals.clear()
+        from taina.http.drain import DrainingServer
 
-        server = Server(
-            uvicorn.Config(app.http(), host=host, port=port, log_level="warning", access_log=False)
-        )
+        web = app.http()
+        config = uvicorn.Config(web, host=host, port=port, log_level="warning", access_log=False)
+        # SIGTERM drains: new calls refused, the ones in progress finish (TAINA_HTTP_DRAIN_S at most).
+        server = DrainingServer(config, web.state.sessions, settings.http.drain_s)
         print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
         await server.serve()
         return 0
@@ -303,6 +297,21 @@ def _document_json(row: DocumentRow) -> dict[str, object]:
     return data
 
 
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """`taina migrate`: apply the schema migrations and exit (a Kubernetes Job before an upgrade's pods start)."""
+    from adapters.postgres import DatabaseError, migrate, migrations
+
+    settings = _settings(quiet=True)
+    try:
+        applied = asyncio.run(migrate(settings.database, settings.data_dir))
+    except DatabaseError as exc:
+        return _fail(str(exc), code=1)
+    for name in applied:
+        print(f"applied {name}")
+    print(f"the database schema is up to date ({len(migrations())} migrations, {len(applied)} applied now)")
+    return 0
+
+
 def cmd_settings(_args: argparse.Namespace) -> int:
     for name, value, help_text in describe(Settings.from_env()):
         print(f"{name}={value}\n    {help_text}")
@@ -374,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", choices=["admin", "editor", "viewer"], default="admin", help="default: admin"
     )
     admin.set_defaults(run=cmd_admin)
+
+    migrate = commands.add_parser(
+        "migrate", help="apply the database schema migrations and exit (see TAINA_DATABASE_MIGRATE)"
+    )
+    migrate.set_defaults(run=cmd_migrate)
 
     show = commands.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(run=cmd_settings)
