@@ -14,7 +14,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
-from engine.metrics import SESSIONS_ACTIVE
+from engine.metrics import SESSIONS_ACTIVE, SESSIONS_ENDED
 from engine.session import Session
 from taina.app import new_session_id
 from taina.auth import RateLimiter
@@ -102,6 +102,7 @@ class SessionRegistry:
         def ended(_task: asyncio.Task[None]) -> None:
             self._tasks.pop(session.id, None)
             held.release()
+            SESSIONS_ENDED.labels("failed" if session.error is not None else "ok").inc()
 
         task.add_done_callback(ended)
 
