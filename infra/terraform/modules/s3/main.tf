@@ -106,6 +106,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     noncurrent_version_expiration {
       noncurrent_days = 7
     }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 2
+    }
   }
   rule {
     id     = "old-document-versions"
@@ -130,6 +133,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
     filter {}
     expiration {
       days = 365
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 2
     }
   }
 }
