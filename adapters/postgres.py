@@ -37,6 +37,11 @@ class DatabaseSettings(Section):
     )
     pool_size: int = knob(10, "Most connections the engine holds open.", ge=1, le=200)
     connect_timeout_s: float = knob(10.0, "How long to wait for the database at start, in s.", ge=0.5, le=120)
+    migrate: bool = knob(
+        True,
+        "Apply the schema migrations at start (under an advisory lock). false: only check that the schema is "
+        "up to date, and leave migrating to `taina migrate` (a Kubernetes Job run before new pods start).",
+    )
 
 
 log = structlog.get_logger("taina.database")
@@ -174,7 +179,10 @@ class Database:
                 ) from exc
             url = server.url
         try:
-            await _migrate(url, settings.connect_timeout_s)
+            if settings.migrate:
+                await _migrate(url, settings.connect_timeout_s)
+            else:
+                await _check_schema(url, settings.connect_timeout_s)
             pool = await asyncpg.create_pool(
                 url,
                 min_size=1,
@@ -199,7 +207,47 @@ class Database:
         return rows
 
 
-async def _migrate(url: str, connect_timeout_s: float) -> None:
+async def migrate(settings: DatabaseSettings, data_dir: Path) -> list[str]:
+    """`taina migrate`: the migrations not yet applied, applied (under the advisory lock), and their names."""
+    server = None
+    url = settings.url
+    if not url:
+        try:
+            server = await asyncio.to_thread(EmbeddedPostgres, data_dir / "postgres")
+        except Exception as exc:
+            raise DatabaseError(
+                f"could not start the embedded PostgreSQL in {data_dir / 'postgres'}: {exc}"
+            ) from exc
+        url = server.url
+    try:
+        return await _migrate(url, settings.connect_timeout_s)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise DatabaseError(f"cannot migrate the database at {redact(url)}: {exc}") from exc
+    finally:
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+
+
+async def _check_schema(url: str, connect_timeout_s: float) -> None:
+    """With TAINA_DATABASE_MIGRATE=false: DatabaseError unless every migration shipped has been applied. A schema
+    newer than this engine is fine (migrations only add, so an older engine keeps serving during an upgrade)."""
+    connection = await asyncpg.connect(url, timeout=connect_timeout_s)
+    try:
+        applied = {r["version"] for r in await connection.fetch("SELECT version FROM schema_migrations")}
+    except asyncpg.UndefinedTableError:
+        applied = set()
+    finally:
+        await connection.close()
+    missing = [name for version, name, _ in migrations() if version not in applied]
+    if missing:
+        raise DatabaseError(
+            f"the database at {redact(url)} lacks the migrations {', '.join(missing)}: run `taina migrate` "
+            "first (TAINA_DATABASE_MIGRATE=false leaves migrating to it)"
+        )
+
+
+async def _migrate(url: str, connect_timeout_s: float) -> list[str]:
+    done: list[str] = []
     connection = await asyncpg.connect(url, timeout=connect_timeout_s)
     try:
         await connection.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
@@ -217,8 +265,10 @@ async def _migrate(url: str, connect_timeout_s: float) -> None:
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
                 )
             log.info("database.migrated", migration=name)
+            done.append(name)
     finally:
         try:
             await connection.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
         finally:
             await connection.close()
+    return done

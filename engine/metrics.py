@@ -27,6 +27,16 @@ RECORDINGS_FAILED = Counter(
     ["stage"],
 )
 
+SESSIONS_ACTIVE = Gauge(
+    "taina_sessions_active", "Calls in progress (or being answered) on this server: the autoscaler's signal."
+)
+
+SESSIONS_ENDED = Counter(
+    "taina_sessions_ended", "Calls ended, by outcome (failed: the session stopped on an error).", ["outcome"]
+)
+
+DRAINING = Gauge("taina_draining", "1 while the server drains on SIGTERM (new calls refused), else 0.")
+
 LOOP_LAG = Gauge("taina_event_loop_lag_seconds", "How late the event loop woke up at its last check.")
 
 

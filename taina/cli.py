@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,20 +47,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = settings.http.port if args.port is None else args.port
 
     async def work(app: App) -> int:
-        import uvicorn
 
         from taina.http.app import server_config
+        from taina.http.drain import DrainingServer
 
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                """uvicorn's SIGTERM and SIGINT handling, without its raising them again once it has stopped:
-                that would end the process before the app is closed (the embedded database left running)."""
-                with super().capture_signals():
-                    yield
-                    self._captured_signals.clear()
-
-        server = Server(server_config(app.http(), host, port, log_level="warning", access_log=False))
+        web = app.http()
+        config = server_config(web, host, port, log_level="warning", access_log=False)
+        # SIGTERM drains: new calls refused, the ones in progress finish (TAINA_HTTP_DRAIN_S at most).
+        server = DrainingServer(config, web.state.sessions, settings.http.drain_s)
         print(f"TAINA Voice: abre http://{host}:{port}/ y pulsa «Hablar».", file=sys.stderr, flush=True)
         await server.serve()
         return 0
@@ -341,6 +335,21 @@ def cmd_livekit(args: argparse.Namespace) -> int:
     return asyncio.run(_with_app(settings, work, speech=True))
 
 
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """`taina migrate`: apply the schema migrations and exit (a Kubernetes Job before an upgrade's pods start)."""
+    from adapters.postgres import DatabaseError, migrate, migrations
+
+    settings = _settings(quiet=True)
+    try:
+        applied = asyncio.run(migrate(settings.database, settings.data_dir))
+    except DatabaseError as exc:
+        return _fail(str(exc), code=1)
+    for name in applied:
+        print(f"applied {name}")
+    print(f"the database schema is up to date ({len(migrations())} migrations, {len(applied)} applied now)")
+    return 0
+
+
 def cmd_settings(_args: argparse.Namespace) -> int:
     for name, value, help_text in describe(Settings.from_env()):
         print(f"{name}={value}\n    {help_text}")
@@ -420,6 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
     livekit.add_argument("room", help="the room to join; the engine answers the first caller there")
     livekit.add_argument("--json", action="store_true", help="print the call's summary as JSON")
     livekit.set_defaults(run=cmd_livekit)
+
+    migrate = commands.add_parser(
+        "migrate", help="apply the database schema migrations and exit (see TAINA_DATABASE_MIGRATE)"
+    )
+    migrate.set_defaults(run=cmd_migrate)
 
     show = commands.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(run=cmd_settings)

@@ -18,6 +18,13 @@ class HttpSettings(Section):
     max_signalling_bytes: int = knob(
         65_536, "Largest signalling (SDP offer) request body accepted, in bytes.", ge=1_024, le=1_048_576
     )
+    drain_s: float = knob(
+        120.0,
+        "On SIGTERM: how long the calls in progress may go on before they are hung up, in s (new calls get 503 "
+        "meanwhile). Keep it below the orchestrator's grace period (terminationGracePeriodSeconds).",
+        ge=0,
+        le=3_600,
+    )
     trusted_proxies: tuple[str, ...] = knob(
         (),
         "Comma-separated networks (CIDR) of the reverse proxies in front of the server: only from these are "

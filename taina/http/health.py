@@ -1,24 +1,56 @@
-"""Is the server up, and how is it doing: GET /healthz (sessions and capacity) and GET /metrics (Prometheus)."""
+"""Is the server up, and how is it doing: GET /healthz (alive: sessions and capacity), GET /readyz (ready for
+new calls: database, object store and speech models usable, not draining) and GET /metrics (Prometheus)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from taina.http.deps import AppDep
 from taina.http.signalling import SessionsDep
 
 router = APIRouter()
+READY_CHECK_S = 3.0  # each dependency's check must answer within this
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
-    """Prometheus metrics: the turns' latency waterfall, event-loop lag, provider failovers."""
+    """Prometheus metrics: the turns' latency waterfall, event-loop lag, provider failovers, calls in progress."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/healthz")
 async def health(sessions: SessionsDep) -> dict[str, Any]:
     return {"status": "ok", "sessions": len(sessions), "capacity": sessions.capacity}
+
+
+@router.get("/readyz", responses={503: {"description": "not ready: draining, or a dependency is failing"}})
+async def ready(runtime: AppDep, sessions: SessionsDep) -> JSONResponse:
+    """Ready for new calls: 200 when the database, the object store and the speech models can be used and the
+    server is not draining (SIGTERM); 503 otherwise, with each check's result."""
+    checks: dict[str, str] = {"draining": "yes" if sessions.draining else "no"}
+    checks["models"] = "ok" if runtime.speech is not None else "not loaded"
+    backend = runtime.backend
+    if backend is None:
+        checks["database"] = checks["object_store"] = "not configured"
+    else:
+        parts = backend.knowledge_parts
+        checks["database"] = await _check(parts.database.fetch("SELECT 1"))
+        checks["object_store"] = await _check(parts.objects.check())
+    ok = not sessions.draining and all(v == "ok" for k, v in checks.items() if k != "draining")
+    return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+
+async def _check(work: Awaitable[Any]) -> str:
+    try:
+        await asyncio.wait_for(work, READY_CHECK_S)
+    except TimeoutError:
+        return f"no answer in {READY_CHECK_S:g} s"
+    except Exception as exc:  # the reason is shown to the operator; the probe only needs the status
+        return f"failing: {exc.__class__.__name__}"
+    return "ok"

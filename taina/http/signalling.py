@@ -5,6 +5,7 @@ when the offer arrives: the dashboard may have applied new settings since start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 
 from adapters.webrtc import SignallingError, WebRtcTransport, check_offer
+from engine.metrics import SESSIONS_ACTIVE, SESSIONS_ENDED
 from engine.session import Session
 from taina.app import new_session_id
 from taina.auth import RateLimiter
@@ -48,6 +50,8 @@ class SessionRegistry:
         self._slots: set[Slot] = set()
         self._by_address: dict[str, int] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.draining = False  # set on SIGTERM (taina/http/drain.py): new calls refused, live ones go on
+        self._emptied = asyncio.Event()  # set when the last call ends
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -57,6 +61,10 @@ class SessionRegistry:
         at its limit. No await: nothing can slip in between the check and the taking."""
         capacity = self.capacity if capacity is None else capacity
         per_address = self.per_address if per_address is None else per_address
+        if self.draining:
+            raise ApiError(
+                503, "this server is shutting down; try again in a moment", {"Retry-After": RETRY_AFTER_S}
+            )
         if len(self._slots) >= capacity:
             raise ApiError(
                 503, "the assistant is at capacity; try again in a moment", {"Retry-After": RETRY_AFTER_S}
@@ -69,16 +77,21 @@ class SessionRegistry:
             )
         slot = Slot(self, address)
         self._slots.add(slot)
+        SESSIONS_ACTIVE.inc()
         self._by_address[address] = self._by_address.get(address, 0) + 1
         return slot
 
     def _release(self, slot: Slot) -> None:
+        if slot in self._slots:
+            SESSIONS_ACTIVE.dec()
         self._slots.discard(slot)
         left = self._by_address.get(slot.address, 0) - 1
         if left > 0:
             self._by_address[slot.address] = left
         else:
             self._by_address.pop(slot.address, None)
+        if not self._slots:
+            self._emptied.set()
 
     def start(self, session: Session, slot: Slot | None = None) -> None:
         """Run ``session``; its slot (one is taken now if none is given) is freed when it ends."""
@@ -89,8 +102,17 @@ class SessionRegistry:
         def ended(_task: asyncio.Task[None]) -> None:
             self._tasks.pop(session.id, None)
             held.release()
+            SESSIONS_ENDED.labels("failed" if session.error is not None else "ok").inc()
 
         task.add_done_callback(ended)
+
+    async def wait_empty(self, limit_s: float) -> bool:
+        """Wait until no call is in progress, ``limit_s`` at most; True if none is left."""
+        if self._slots:
+            self._emptied.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._emptied.wait(), limit_s)
+        return not self._slots
 
     async def stop_all(self) -> None:
         tasks = list(self._tasks.values())
