@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from engine.handoff import HAND_OFF
 from engine.ports.knowledge import KnowledgeBase, Passage
 from engine.ports.language import (
     Cited,
@@ -30,6 +31,7 @@ from engine.ports.language import (
 from engine.reply import Outcome, Reply
 from engine.spoken import written_day, written_time
 from engine.tools import Action, Toolbox
+from engine.urgent import HANDED_OFF, UrgentCheck, is_yes
 
 log = structlog.get_logger("taina.dialogue")
 
@@ -86,6 +88,7 @@ class Dialogue:
         min_similarity: float = 0.0,
         max_steps: int = 8,
         memory: int = 40,
+        urgent: UrgentCheck | None = None,
     ) -> None:
         self.lm = lm
         self.knowledge = knowledge
@@ -101,6 +104,8 @@ class Dialogue:
         self._writes_done = asyncio.Event()  # clear while a write tool's round trip is in flight
         self._writes_done.set()
         self.likely_phone: str | None = None  # the number the call comes from (a phone caller), if known
+        self.urgent = urgent  # urgent symptoms answered before the model (engine/urgent.py)
+        self._urgent_offered = ""  # what the caller said when the last reply offered to let the staff know
 
     def offer_phone(self, number: str) -> None:
         """The number the call comes from (LiveKit SIP's ``sip.phoneNumber``): the likely phone for a booking,
@@ -232,6 +237,13 @@ class Dialogue:
         spoken: list[str] = []  # the whole turn's words
         text: list[str] = []  # this step's words (the last step's are the assistant's closing message)
         try:
+            if (urgent := await self._urgent_turn(reply, said)) is not None:
+                text, passages = [urgent[0]], urgent[1]
+                spoken.append(urgent[0])
+                reply.text = urgent[0]
+                yield urgent[0]
+                reply.outcome = Outcome.COMPLETED
+                return
             if ahead is not None:
                 await ahead.retrieved.wait()
                 passages = ahead.passages
@@ -301,12 +313,30 @@ class Dialogue:
             if cited is None:
                 cited = tuple(dict.fromkeys(p.document_id for p in passages)) if reply.text else ()
             reply.sources = cited
+            reply.passages = tuple(passages)
             closing = "".join(text).strip()
             if closing:
                 message = Message("assistant", closing)
                 self.history.append(message)
                 written.append(message)
             self._forget()
+
+    async def _urgent_turn(self, reply: Reply, said: str) -> tuple[str, list[Passage]] | None:
+        """An urgent symptom's answer, before any model (and, after it, a "sí" to letting the staff know)."""
+        if self.urgent is None:
+            return None
+        offered, self._urgent_offered = self._urgent_offered, ""
+        if offered and is_yes(said):
+            reason = _json({"reason": f"urgente: {offered}"[:200]})
+            reply.actions.append(
+                await self.toolbox.call(ToolCall(f"urgent-{len(self.history)}", HAND_OFF, reason))
+            )
+            return HANDED_OFF, list(self.urgent.line.passages) if self.urgent.line else []
+        answer = await self.urgent.answer(said, self.knowledge)
+        if answer is None:
+            return None
+        self._urgent_offered = said if self.toolbox.has(HAND_OFF) else ""
+        return answer.text, answer.passages
 
     async def _retrieve(self, said: str) -> list[Passage]:
         if self.knowledge is None or not said.strip():

@@ -60,6 +60,9 @@ class Toolbox:
     def __bool__(self) -> bool:
         return bool(self._tools)
 
+    def has(self, name: str) -> bool:
+        return name in self._tools
+
     def writes(self, name: str) -> bool:
         """Whether the tool changes something (a booking): such a call is never cut half-way."""
         tool = self._tools.get(name)

@@ -99,6 +99,7 @@ class App:
                 await backend.load_samples()
             assistant = Assistant(settings, backend)
             stack.push_async_callback(assistant.aclose)
+            await assistant.find_emergency_numbers()
             journal = PostgresJournal(backend.database)
             stack.push_async_callback(journal.aclose)
             recordings = (

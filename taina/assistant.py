@@ -17,6 +17,7 @@ from engine.dialogue import Dialogue
 from engine.handoff import hand_off_tool
 from engine.options import Section, SettingsError, knob
 from engine.tools import Toolbox
+from engine.urgent import UrgentCheck
 from taina.backend import Backend
 from taina.clinic.clock import ClinicClock
 from taina.clinic.identity import ClinicIdentity
@@ -83,6 +84,7 @@ class Assistant:
         self._retired: list[OpenAIChat] = []  # clients calls in progress may still use; closed with us
         self.language_model = "echo"
         self._system_prompt = ""
+        self.urgent = UrgentCheck()  # urgent symptoms, answered before the model with the documents' numbers
         self.configure(settings)
 
     def configure(self, settings: Settings) -> None:
@@ -131,7 +133,18 @@ class Assistant:
             min_similarity=settings.min_similarity,
             max_steps=settings.max_steps,
             memory=settings.memory,
+            urgent=self.urgent,
         )
+
+    async def find_emergency_numbers(self) -> None:
+        """Read the clinic's emergency numbers from its documents now (a failure only logs: 9-1-1 still goes out,
+        and the numbers are looked up again at the first urgent turn)."""
+        if self.backend is None:
+            return
+        try:
+            await self.urgent.find_numbers(self.backend.library)
+        except Exception as exc:
+            log.error("assistant.emergency_numbers_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def aclose(self) -> None:
         for client in [*self._retired, *([self._openai] if self._openai else [])]:
