@@ -19,6 +19,7 @@ from taina.settings import Settings, describe
 if TYPE_CHECKING:
     from engine.ports.knowledge import DocumentRow
     from taina.app import App
+    from taina.eval.run import Report
     from taina.knowledge.ingest import Library
 
 EXIT_USAGE = 2
@@ -153,6 +154,43 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 print(f"{app.settings.dialogue.assistant_name}: {''.join(pieces).strip()}", flush=True)
 
     return asyncio.run(_with_app(_settings(quiet=True), work))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """`taina eval SUITE.yaml`: a suite of questions and scripted callers, checked, with a table and reports."""
+    import dataclasses
+
+    from taina.eval.suite import SuiteError, load_suite
+
+    try:
+        suite = load_suite(Path(args.suite))
+    except SuiteError as exc:
+        return _fail(str(exc))
+    for out in (args.json, args.html):
+        if out and not Path(out).parent.is_dir():
+            return _fail(f"{out}: its folder does not exist")
+    settings = _settings(quiet=True)
+    if args.model:
+        chosen = settings.dialogue.model_copy(update={"language_model": args.model})
+        settings = dataclasses.replace(settings, dialogue=chosen)
+
+    reports: list[Report] = []
+
+    async def work(app: App) -> int:
+        from taina.eval.run import run_suite
+
+        report = await run_suite(app, suite, audio=args.audio)
+        print(report.table(), flush=True)
+        reports.append(report)
+        return 0 if report.ok else 1
+
+    code = asyncio.run(_with_app(settings, work, speech=args.audio))
+    for report in reports:
+        if args.json:
+            Path(args.json).write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n")
+        if args.html:
+            Path(args.html).write_text(report.html())
+    return code
 
 
 def cmd_appointments(args: argparse.Namespace) -> int:
@@ -402,6 +440,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help='one JSON line per turn: {"reply", "actions", "sources"}'
     )
     chat.set_defaults(run=cmd_chat)
+
+    evaluate = commands.add_parser(
+        "eval", help="run an evaluation suite (YAML): questions, scripted callers, grounding, latency"
+    )
+    evaluate.add_argument("suite", help="the suite, e.g. taina/eval/sample_clinic.yaml")
+    evaluate.add_argument(
+        "--model",
+        choices=["policy", "openai"],
+        help="the language model (default TAINA_DIALOGUE_LANGUAGE_MODEL)",
+    )
+    evaluate.add_argument(
+        "--audio", action="store_true", help="speak each question (espeak-ng) through the voice pipeline"
+    )
+    evaluate.add_argument("--json", metavar="OUT", help="write the report as JSON")
+    evaluate.add_argument("--html", metavar="OUT", help="write the report as HTML")
+    evaluate.set_defaults(run=cmd_eval)
 
     booked = commands.add_parser("appointments", help="list upcoming appointments")
     booked.add_argument("action", choices=["list"])

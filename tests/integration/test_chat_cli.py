@@ -14,9 +14,11 @@ import asyncpg
 from tests.support.clock import TEST_NOW
 
 
-def taina(data_dir: Path, database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def taina(
+    data_dir: Path, database_url: str, *args: str, stdin: str = "", sample_kb: bool = False
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TAINA_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "TAINA_NOW": TEST_NOW,
-           "TAINA_INGEST_SAMPLE_KB": "false"}  # fmt: skip
+           "TAINA_INGEST_SAMPLE_KB": "true" if sample_kb else "false"}  # fmt: skip
     env.pop("OPENAI_API_KEY", None)
     return subprocess.run(
         [sys.executable, "-m", "taina.cli", *args],
