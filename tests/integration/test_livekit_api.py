@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +21,7 @@ from livekit import api
 from adapters.accounts_db import User
 from taina import livekit_agent
 from taina.auth import Auth, AuthSettings, Tokens
+from taina.backend import Backend
 from taina.http import livekit as livekit_routes
 from taina.http.errors import answer_errors_as_json
 from taina.http.signalling import SessionRegistry
@@ -48,12 +50,19 @@ def settings_for(url: str, **extra: str) -> Settings:
     )  # fmt: skip
 
 
+STAFF: dict[str, User] = {}  # role -> a real account of that role, made per test in the database
+
+
 @pytest.fixture
-async def client(livekit: LiveKitTestServer) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+async def client(
+    livekit: LiveKitTestServer, backend: Backend
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
     app = FastAPI()
     answer_errors_as_json(app)
     auth_settings = AuthSettings(secret=AUTH_KEY)
-    app.state.auth = Auth(None, Tokens(AUTH_KEY, auth_settings), auth_settings)  # type: ignore[arg-type]
+    app.state.auth = Auth(backend.accounts, Tokens(AUTH_KEY, auth_settings), auth_settings)
+    for role in ("viewer", "editor", "admin"):
+        STAFF[role] = await backend.accounts.create_user(f"{role}@clinica.do", "unused-hash", role)  # type: ignore[arg-type]
     app.state.runtime = SimpleNamespace(settings=settings_for(livekit.url))
     app.state.sessions = SessionRegistry(5)
     app.include_router(livekit_routes.router)
@@ -62,7 +71,7 @@ async def client(livekit: LiveKitTestServer) -> AsyncIterator[tuple[httpx.AsyncC
 
 
 def staff(role: str) -> dict[str, str]:
-    token = Tokens(AUTH_KEY, AuthSettings(secret=AUTH_KEY)).access(User("u1", f"{role}@clinica.do", role, ""))  # type: ignore[arg-type]
+    token = Tokens(AUTH_KEY, AuthSettings(secret=AUTH_KEY)).access(STAFF[role])
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -151,12 +160,16 @@ async def test_the_room_check_asks_livekits_room_service(livekit: LiveKitTestSer
     assert await livekit_agent.room_exists(runtime, "taina-here")
 
 
-def test_the_dispatch_command_needs_livekit_configured(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from taina.cli import main
+def test_the_dispatch_command_needs_livekit_configured(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
 
-    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    assert main(["livekit", "dispatch", "taina-room", "--json"]) == 2
-    assert "LIVEKIT_URL" in capsys.readouterr().err
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    env["TAINA_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "taina.cli", "livekit", "dispatch", "taina-room", "--json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "LIVEKIT_URL" in done.stderr
