@@ -38,7 +38,7 @@ from engine.endpointing import (
     UtteranceStarted,
     sounds_finished,
 )
-from engine.metrics import observe_turn
+from engine.metrics import observe_turn, observe_turn_failed
 from engine.ports.records import CallRecordings, ConversationJournal, TurnEntry
 from engine.ports.speech import SpeechToText, SpeechToTextStream, TextToSpeech
 from engine.ports.transport import Transport
@@ -163,6 +163,7 @@ class Session:
         except* Exception as failure:
             self.error = failure.exceptions[0]
             self._log.error("session.failed", exc_info=self.error)
+            observe_turn_failed()
             self.transport.send_event(
                 {"type": "error", "message": "La conversación se interrumpió por un error."}
             )

@@ -44,6 +44,7 @@ from engine.turns import TurnSettings
 from engine.vad import VadSettings
 from taina.assistant import DialogueSettings
 from taina.auth import AuthSettings
+from taina.backup import BackupSettings
 from taina.clinic.keyterms import SAMPLE_KEYTERMS
 from taina.http_settings import HttpSettings
 from taina.knowledge.ingest import IngestSettings
@@ -85,6 +86,7 @@ class Settings:
     deepgram: DeepgramSettings = field(default_factory=DeepgramSettings)
     elevenlabs: ElevenLabsSettings = field(default_factory=ElevenLabsSettings)
     oidc: OidcSettings = field(default_factory=OidcSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
     DATA_DIR_HELP: ClassVar[str] = (
         "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "
