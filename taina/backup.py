@@ -226,7 +226,7 @@ class FolderDestination:
 
     def put_file(self, name: str, path: Path) -> None:
         target = self._path(name)
-        private_dir(target.parent) if target.parent.exists() else target.parent.mkdir(0o700, parents=True)
+        target.parent.mkdir(0o700, parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
         shutil.copyfile(path, partial)
         os.chmod(partial, 0o600)

@@ -18,6 +18,8 @@ from tests.support.servers import REPO, Server, free_port, start_server, stop_se
 
 RULES = REPO / "infra" / "prometheus" / "alerts.yml"
 RULE_TESTS = REPO / "infra" / "prometheus" / "alerts_test.yml"
+DASHBOARD = REPO / "infra" / "grafana" / "taina.json"
+METRIC = r"\b(taina_[a-z_]+|process_start_time_seconds)\b"
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +47,26 @@ def metrics_the_rules_use() -> set[str]:
     exprs = re.findall(r"expr: (\|\n(?:\s{10}.*\n)+|.*\n)", text)
     names = set()
     for expr in exprs:
-        names |= set(re.findall(r"\b(taina_[a-z_]+|process_start_time_seconds)\b", expr))
+        names |= set(re.findall(METRIC, expr))
     return names
+
+
+def dashboard_queries() -> list[str]:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return [target["expr"] for panel in panels for target in panel.get("targets", [])]
+
+
+def test_the_dashboard_shows_the_waterfall_calls_capacity_providers_and_errors() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
+    assert rows == ["Calls and capacity", "Latency waterfall (seconds after the caller stopped speaking)",
+                    "Providers", "Errors and dependencies", "Backups"]  # fmt: skip
+    queries = " ".join(dashboard_queries())
+    from engine.waterfall import STAGES
+
+    assert all(f'stage="{stage}"' in queries for stage in STAGES)
+    assert {"taina_sessions_capacity", "taina_calls_refused_total", "taina_provider_failovers_total",
+            "taina_dependency_up"} <= set(re.findall(METRIC, queries))  # fmt: skip
 
 
 def test_the_rules_find_the_metrics() -> None:
@@ -103,7 +123,7 @@ def test_prometheus_scrapes_every_metric_the_rules_use(
     try:
         deadline = time.monotonic() + 60
         missing: set[str] = set()
-        wanted = metrics_the_rules_use()
+        wanted = metrics_the_rules_use() | {m for q in dashboard_queries() for m in re.findall(METRIC, q)}
         while time.monotonic() < deadline:
             assert process.poll() is None, log.read_text()
             try:
@@ -120,7 +140,12 @@ def test_prometheus_scrapes_every_metric_the_rules_use(
             if healthy and not missing and "taina_dependency_up" in names:
                 break
             time.sleep(0.5)
-        assert not missing, f"metrics the alert rules use that the engine does not export: {sorted(missing)}"
+        assert not missing, (
+            f"metrics the rules or the dashboard use that the engine does not export: {sorted(missing)}"
+        )
+        for query in dashboard_queries():  # every dashboard query is valid PromQL to the real server
+            answer = httpx.get(f"{api}/query", params={"query": query}, timeout=2).json()
+            assert answer["status"] == "success", (query, answer)
         rules = httpx.get(f"{api}/rules", timeout=2).json()["data"]["groups"][0]["rules"]
         assert len(rules) == 11 and all(r["health"] == "ok" for r in rules), rules
         up_now = httpx.get(f"{api}/query", params={"query": "taina_dependency_up"}, timeout=2).json()
