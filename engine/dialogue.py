@@ -25,6 +25,7 @@ from engine.ports.language import (
     Message,
     Prompt,
     TextDelta,
+    TokenUsage,
     ToolCall,
 )
 from engine.reply import Outcome, Reply
@@ -51,6 +52,7 @@ class Preview:
         self.retrieved = asyncio.Event()
         self._events: asyncio.Queue[LanguageModelEvent | BaseException | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
+        self.tokens: list[TokenUsage] = []  # its model request's usage, once the model reports it
 
     def matches(self, said: str) -> bool:
         return _normal(self.said) == _normal(said)
@@ -186,7 +188,7 @@ class Dialogue:
                 preview.passages = await self._retrieve(said)
                 preview.retrieved.set()
                 messages = self._messages(preview.passages, Message("user", said))
-                prompt = Prompt(messages, self.toolbox.specs, preview.passages, self._now())
+                prompt = Prompt(messages, self.toolbox.specs, preview.passages, self._now(), preview.tokens)
                 async for event in self.lm.respond(prompt):
                     preview._put(event)
                 preview._put(None)
@@ -226,10 +228,13 @@ class Dialogue:
             if ahead is not None:
                 await ahead.retrieved.wait()
                 passages = ahead.passages
+                reply.tokens = ahead.tokens  # the previewed request is this reply's first step
             else:
                 passages = await self._retrieve(said)
             for step in range(self._max_steps):
-                prompt = Prompt(self._messages(passages), self.toolbox.specs, passages, self._now())
+                prompt = Prompt(
+                    self._messages(passages), self.toolbox.specs, passages, self._now(), reply.tokens
+                )
                 text = []
                 calls: list[ToolCall] = []
                 events = ahead.events() if ahead is not None and step == 0 else self.lm.respond(prompt)

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.ports.language import TokenUsage
     from engine.tools import Action
 
 
@@ -30,6 +31,7 @@ class Reply:
         self.text = ""  # what the assistant has said so far; once cut, what the caller heard
         self.actions: list[Action] = []
         self.sources: tuple[str, ...] = ()
+        self.tokens: list[TokenUsage] = []  # each model request's usage, for cost per turn
         self.outcome = Outcome.PENDING
         self._on_cut = on_cut
         self._pieces: AsyncGenerator[str] | None = None

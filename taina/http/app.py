@@ -18,7 +18,7 @@ from engine.loop_watch import watch_loop
 from taina.app import App
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
 from taina.backup_schedule import daily_backups
-from taina.http import admin, appointments, auth, documents, health, oidc, pages, settings, signalling
+from taina.http import admin, appointments, auth, documents, health, oidc, pages, settings, signalling, usage
 from taina.http.errors import answer_errors_as_json
 from taina.monitoring import watch_dependencies
 from taina.oidc import OidcSignIn
@@ -58,6 +58,7 @@ def create_app(runtime: App) -> FastAPI:
         state.oidc_accounts = ExternalAccounts(database)
         for area in (auth, oidc, appointments, admin, documents, settings):
             app.include_router(area.router)
+        app.include_router(usage.router)
     return app
 
 
