@@ -430,7 +430,12 @@ async def _run(*args: str) -> None:
         stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
     )
-    _, err = await process.communicate()
+    try:
+        _, err = await process.communicate()
+    except asyncio.CancelledError:  # the server is stopping: so does the dump
+        process.kill()
+        await process.wait()
+        raise
     if process.returncode != 0:
         lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
         raise BackupError(f"{Path(args[0]).name} failed: {lines[-1] if lines else process.returncode}")
@@ -528,6 +533,7 @@ async def create_backup(
         await asyncio.to_thread(dest.put_file, name, sealed)
         added += stored
         database = {"name": name, "sha256": digest, "size": size, "stored_size": stored, "rows": rows}
+        database_s = time.monotonic() - started
         objects = await asyncio.to_thread(list_objects, store)
         listed: list[dict[str, Any]] = []
         fresh = 0
@@ -567,6 +573,7 @@ async def create_backup(
         "id": backup_id,
         "destination": dest.url,
         "seconds": round(time.monotonic() - started, 2),
+        "database_seconds": round(database_s, 2),
         "database_bytes": database["size"],
         "objects": len(listed),
         "objects_bytes": sum(o["size"] for o in listed),
@@ -733,6 +740,7 @@ async def restore_backup(
         with tempfile.TemporaryDirectory(prefix="taina-restore-") as tmp:
             checked = await asyncio.to_thread(_verify, dest, aead, chosen, Path(tmp), progress)
             manifest = checked.manifest
+            verified_at = time.monotonic()
             async with database_url(settings, for_restore=True) as url:
                 tables = await _user_tables(url)
                 if tables and not force:
@@ -746,6 +754,7 @@ async def restore_backup(
                     f"--dbname={url}", str(checked.dump),
                 )  # fmt: skip
                 rows = await _row_counts_at(url)
+            database_at = time.monotonic()
             total = sum(o["size"] for o in manifest["objects"])
             with _bar(total, "Restaurando", progress) as bar:
                 for item in manifest["objects"]:
@@ -766,6 +775,9 @@ async def restore_backup(
         "database_bytes": manifest["database"]["size"],
         "rows": rows,
         "seconds": round(time.monotonic() - started, 2),
+        "verify_seconds": round(verified_at - started, 2),
+        "database_seconds": round(database_at - verified_at, 2),
+        "objects_seconds": round(time.monotonic() - database_at, 2),
     }
     log.info("backup.restored", **{k: v for k, v in summary.items() if k != "rows"})
     return summary
