@@ -255,3 +255,45 @@ async def test_backup_to_s3_and_restore_into_s3(
     assert restored.returncode == 0, restored.stderr
     after = await snapshot(Settings.from_env(new_env), e5)
     check_restored(before, after)
+
+
+async def test_retention_keeps_the_newest_and_the_objects_they_hold(
+    tmp_path: Path, database_url: str
+) -> None:
+    from adapters.file_store import FileStore
+    from taina.backup import create_backup
+
+    settings = Settings.from_env({"TAINA_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url})
+    store = FileStore(tmp_path / "objects", bytes(32))
+    dest = FolderDestination(tmp_path / "backups")
+    key = base64.b64decode(KEY)
+    await store.put("documents/a.md", b"primero", "text/markdown")
+    first = await create_backup(settings, store, database_url, dest, key, keep=2)
+    await store.delete("documents/a.md")
+    await store.put("documents/b.md", b"segundo", "text/markdown")
+    second = await create_backup(settings, store, database_url, dest, key, keep=2)
+    third = await create_backup(settings, store, database_url, dest, key, keep=2)
+    assert third["removed_backups"] == [first["id"]] and third["objects_new"] == 0
+    assert backup_ids(dest) == [second["id"], third["id"]]
+    blobs = dest.names("blobs/")
+    assert blobs == [
+        f"blobs/{hashlib.sha256(b'segundo').hexdigest()}"
+    ]  # "primero" went with the first backup
+
+
+def test_a_backup_taken_while_the_engine_serves(tmp_path: Path, data_dir: Path) -> None:
+    """`taina backup create` uses the running engine's embedded database, and the engine goes on serving."""
+    import httpx
+
+    from tests.support.servers import start_server, stop_server
+
+    server = start_server(data_dir)
+    try:
+        made = taina(env_for(data_dir), "backup", "create", "--to", str(tmp_path / "backups"), "--json")
+        assert made.returncode == 0, made.stderr
+        assert json.loads(made.stdout)["rows"]["schema_migrations"] >= 9
+        assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
+        assert running_postmaster(data_dir / "postgres") is not None  # the engine's database was not stopped
+    finally:
+        stop_server(server)
+    assert taina(env_for(data_dir), "backup", "verify", str(tmp_path / "backups")).returncode == 0
