@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import structlog
 from prometheus_client import Counter, Gauge
 
+from engine import metrics as engine_metrics
+
 if TYPE_CHECKING:
     from taina.app import App
 
@@ -40,7 +42,10 @@ CALLS_REFUSED = Counter(
     "Calls refused before they started: capacity (the server is full), per_address, rate (offers per minute).",
     ["reason"],
 )
-SESSIONS_ACTIVE = Gauge("taina_sessions_active", "Calls in progress.")
+# The engine may keep this gauge itself (signalling counting calls in and out); then it is not set here too.
+_ENGINE_GAUGE: Gauge | None = vars(engine_metrics).get("SESSIONS_ACTIVE")
+_ENGINE_COUNTS_SESSIONS = _ENGINE_GAUGE is not None
+SESSIONS_ACTIVE = _ENGINE_GAUGE or Gauge("taina_sessions_active", "Calls in progress.")
 SESSIONS_CAPACITY = Gauge(
     "taina_sessions_capacity", "Most calls the server takes at once (TAINA_WEBRTC_MAX_SESSIONS)."
 )
@@ -122,7 +127,8 @@ async def watch_dependencies(runtime: App, sessions: Sized, every_s: float = 15.
     """Forever: check the dependencies and refresh the gauges (calls in progress and capacity too)."""
     while True:
         try:
-            SESSIONS_ACTIVE.set(len(sessions))
+            if not _ENGINE_COUNTS_SESSIONS:
+                SESSIONS_ACTIVE.set(len(sessions))
             SESSIONS_CAPACITY.set(runtime.settings.webrtc.max_sessions)
             await check_dependencies(runtime)
         except Exception:
