@@ -56,7 +56,7 @@ class PostgresJournal:
         self._put(
             lambda: self._execute(
                 "INSERT INTO turns (conversation_id, turn_id, transcript, reply, interrupted, timings_ms,"
-                " actions, sources) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)"
+                " actions, sources, usage) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9::jsonb)"
                 " ON CONFLICT (conversation_id, turn_id) DO NOTHING",
                 conversation_id,
                 turn.turn_id,
@@ -66,6 +66,7 @@ class PostgresJournal:
                 json.dumps(dict(turn.timings_ms)),
                 json.dumps([dict(a) for a in turn.actions], ensure_ascii=False, default=str),
                 list(turn.sources),
+                json.dumps(dict(turn.usage or {})),
             ),
             "turn",
         )

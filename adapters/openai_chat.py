@@ -28,6 +28,7 @@ from engine.ports.language import (
     Message,
     Prompt,
     TextDelta,
+    TokenUsage,
     ToolCall,
     ToolSpec,
 )
@@ -110,7 +111,7 @@ class OpenAIChat:
         for attempt in range(attempts):
             passed_on = False
             try:
-                async for event in self._stream(body):
+                async for event in self._stream(body, prompt.usage):
                     passed_on = True
                     yield event
                 return
@@ -123,7 +124,9 @@ class OpenAIChat:
                 log.warning("openai.retry", reason=str(retry), attempt=attempt + 1, delay_s=delay)
                 await asyncio.sleep(delay)
 
-    async def _stream(self, body: dict[str, Any]) -> AsyncIterator[LanguageModelEvent]:
+    async def _stream(
+        self, body: dict[str, Any], usage: list[TokenUsage] | None = None
+    ) -> AsyncIterator[LanguageModelEvent]:
         headers = {"Authorization": f"Bearer {self._settings.api_key}", "Accept": "text/event-stream"}
         started = time.monotonic()
         try:
@@ -158,6 +161,8 @@ class OpenAIChat:
                         log.debug("openai.first_chunk", ms=round((time.monotonic() - started) * 1000, 1))
                     for text in _read_chunk(data, calls):
                         yield TextDelta(text)
+                    if usage is not None and '"usage"' in data:
+                        _note_usage(data, usage)
                 for index in sorted(calls):
                     call = calls[index]
                     if not call.name:
@@ -167,6 +172,20 @@ class OpenAIChat:
             raise _Retry(f"{type(exc).__name__} talking to {self._url}") from None
         except httpx.TransportError as exc:
             raise _Retry(f"cannot reach {self._url}: {exc}") from None
+
+
+def _note_usage(data: str, usage: list[TokenUsage]) -> None:
+    """The last chunk's token counts (stream_options.include_usage), noted on the prompt for cost per turn."""
+    counts = json.loads(data).get("usage")
+    if isinstance(counts, dict):
+        details = counts.get("prompt_tokens_details") or {}
+        usage.append(
+            TokenUsage(
+                int(counts.get("prompt_tokens") or 0),
+                int(counts.get("completion_tokens") or 0),
+                int(details.get("cached_tokens") or 0),
+            )
+        )
 
 
 def _read_chunk(data: str, calls: dict[int, _PartialCall]) -> list[str]:

@@ -26,6 +26,7 @@ from engine.ports.language import (
     Message,
     Prompt,
     TextDelta,
+    TokenUsage,
     ToolCall,
 )
 from engine.reply import Outcome, Reply
@@ -53,6 +54,7 @@ class Preview:
         self.retrieved = asyncio.Event()
         self._events: asyncio.Queue[LanguageModelEvent | BaseException | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
+        self.tokens: list[TokenUsage] = []  # its model request's usage, once the model reports it
 
     def matches(self, said: str) -> bool:
         return _normal(self.said) == _normal(said)
@@ -200,7 +202,7 @@ class Dialogue:
                 preview.passages = await self._retrieve(said)
                 preview.retrieved.set()
                 messages = self._messages(preview.passages, Message("user", said))
-                prompt = Prompt(messages, self.toolbox.specs, preview.passages, self._now())
+                prompt = Prompt(messages, self.toolbox.specs, preview.passages, self._now(), preview.tokens)
                 async for event in self.lm.respond(prompt):
                     preview._put(event)
                 preview._put(None)
@@ -247,6 +249,7 @@ class Dialogue:
             if ahead is not None:
                 await ahead.retrieved.wait()
                 passages = ahead.passages
+                reply.tokens = ahead.tokens  # the previewed request is this reply's first step
             else:
                 try:
                     passages = await self._retrieve(said)
@@ -259,7 +262,9 @@ class Dialogue:
                     reply.outcome = Outcome.COMPLETED
                     return
             for step in range(self._max_steps):
-                prompt = Prompt(self._messages(passages), self.toolbox.specs, passages, self._now())
+                prompt = Prompt(
+                    self._messages(passages), self.toolbox.specs, passages, self._now(), reply.tokens
+                )
                 text = []
                 calls: list[ToolCall] = []
                 events = ahead.events() if ahead is not None and step == 0 else self.lm.respond(prompt)

@@ -7,7 +7,7 @@ import time
 
 import structlog
 
-from engine.metrics import LOOP_LAG
+from engine.metrics import LOOP_LAG, LOOP_STALLS
 
 log = structlog.get_logger("taina.loop")
 
@@ -21,4 +21,5 @@ async def watch_loop(interval_s: float = 0.1, stall_s: float = 0.05) -> None:
         lag = time.monotonic() - asked - interval_s
         LOOP_LAG.set(max(0.0, lag))
         if lag > stall_s:
+            LOOP_STALLS.inc()
             log.warning("loop.stalled", lag_ms=round(lag * 1000, 1))

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from engine.waterfall import STAGES
+
 PROVIDER_FAILOVERS = Counter(
     "taina_provider_failovers",
     "Turns (speech-to-text) or sentences (text-to-speech) a local adapter finished after a cloud provider failed.",
@@ -39,8 +41,22 @@ DRAINING = Gauge("taina_draining", "1 while the server drains on SIGTERM (new ca
 
 LOOP_LAG = Gauge("taina_event_loop_lag_seconds", "How late the event loop woke up at its last check.")
 
+LOOP_STALLS = Counter(
+    "taina_event_loop_stalls", "Times the event loop woke up later than the stall threshold (50 ms)."
+)
+
+for _outcome in ("completed", "interrupted", "failed"):  # every series exists from the start, at 0
+    TURNS.labels(_outcome)
+for _stage in STAGES:
+    TURN_STAGE.labels(_stage)
+
 
 def observe_turn(timings_ms: Mapping[str, float], interrupted: bool) -> None:
     for stage, ms in timings_ms.items():
         TURN_STAGE.labels(stage).observe(max(0.0, ms / 1000))
     TURNS.labels("interrupted" if interrupted else "completed").inc()
+
+
+def observe_turn_failed() -> None:
+    """A call ended by an error: the turn it was in is lost."""
+    TURNS.labels("failed").inc()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.ports.knowledge import Passage
+    from engine.ports.language import TokenUsage
     from engine.tools import Action
 
 
@@ -32,6 +33,7 @@ class Reply:
         self.actions: list[Action] = []
         self.sources: tuple[str, ...] = ()
         self.passages: tuple[Passage, ...] = ()  # what the turn retrieved (its reply is grounded on them)
+        self.tokens: list[TokenUsage] = []  # each model request's usage, for cost per turn
         self.outcome = Outcome.PENDING
         self._on_cut = on_cut
         self._pieces: AsyncGenerator[str] | None = None

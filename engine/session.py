@@ -22,6 +22,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -38,7 +39,7 @@ from engine.endpointing import (
     UtteranceStarted,
     sounds_finished,
 )
-from engine.metrics import RECORDINGS_FAILED, observe_turn
+from engine.metrics import RECORDINGS_FAILED, observe_turn, observe_turn_failed
 from engine.ports.records import CallRecordings, ConversationJournal, TurnEntry
 from engine.ports.speech import SpeechToText, SpeechToTextStream, TextToSpeech
 from engine.ports.transport import Transport
@@ -48,6 +49,7 @@ from engine.resample import InputConditioner
 from engine.speaker import Speaker
 from engine.tools import Action
 from engine.turns import Interruption, TurnSettings, TurnState, TurnTaker, is_backchannel
+from engine.usage import turn_usage
 from engine.vad import VadSettings
 from engine.waterfall import Waterfall
 
@@ -74,6 +76,7 @@ class TurnRecord:
     actions: tuple[Action, ...] = ()
     sources: tuple[str, ...] = ()
     interrupted: bool = False
+    usage: dict[str, Any] = field(default_factory=dict)  # engine/usage.py's per-provider counts
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class _Turn:
     waterfall: Waterfall
     speaker: Speaker
     task: asyncio.Task[None] | None = None
+    stt_seconds: float = 0.0  # the caller's audio sent to speech-to-text for this turn
 
 
 class Session:
@@ -163,6 +167,7 @@ class Session:
         except* Exception as failure:
             self.error = failure.exceptions[0]
             self._log.error("session.failed", exc_info=self.error)
+            observe_turn_failed()
             self.transport.send_event(
                 {"type": "error", "message": "La conversación se interrumpió por un error."}
             )
@@ -358,6 +363,8 @@ class Session:
         self._start_reply(
             self.dialogue.reply(transcript, preview), turn_id, waterfall, f"reply-{self.id}-{turn_id}"
         )
+        if self._reply is not None:
+            self._reply.stt_seconds = max(0.0, utterance.ended.detected_at - utterance.ended.started_at)
 
     def _greet(self, greeting: str) -> None:
         """The assistant opens the call (the caller can talk over it, as over any reply)."""
@@ -464,6 +471,11 @@ class Session:
             tuple(reply.actions),
             reply.sources,
             interrupted,
+            turn_usage(
+                (self.dialogue.lm.name, reply.tokens),
+                (self.stt.name, turn.stt_seconds),
+                (self.tts.name, turn.speaker.characters),
+            ),
         )
         self.records.append(record)
         observe_turn(record.timings_ms, interrupted)
@@ -478,6 +490,7 @@ class Session:
                     record.timings_ms,
                     [a.as_json() for a in record.actions],
                     record.sources,
+                    record.usage,
                 ),
             )
         self._log.info(

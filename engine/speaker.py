@@ -59,12 +59,14 @@ class Speaker:
         self._live = live
         self._clauses: list[_Clause] = []
         self.frames_queued = 0
+        self.characters = 0  # characters sent to text-to-speech (what a cloud voice bills)
 
     async def say(self, clause: str) -> None:
         """Synthesize one clause and queue its frames (waits while the output queue is full)."""
         current = _Clause(clause, self.frames_queued)
         self._clauses.append(current)
         said = speakable(clause)
+        self.characters += len(said)
         scale = len(clause) / max(1, len(said))  # the alignment counts characters of the spoken form
         async for chunk in self._tts.synthesize(said):
             self._waterfall.mark("tts_first_audio")

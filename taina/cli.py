@@ -491,6 +491,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(run=cmd_settings)
+
+    from taina import backup_cli
+
+    backup_cli.add_parser(commands)
     return parser
 
 

@@ -45,11 +45,13 @@ from engine.turns import TurnSettings
 from engine.vad import VadSettings
 from taina.assistant import DialogueSettings
 from taina.auth import AuthSettings
+from taina.backup import BackupSettings
 from taina.clinic.keyterms import SAMPLE_KEYTERMS
 from taina.http_settings import HttpSettings
 from taina.knowledge.ingest import IngestSettings
 from taina.logs import LogSettings
 from taina.oidc import OidcSettings
+from taina.usage import PriceSettings
 
 __all__ = ["Settings", "SettingsError", "describe"]
 
@@ -87,6 +89,8 @@ class Settings:
     elevenlabs: ElevenLabsSettings = field(default_factory=ElevenLabsSettings)
     oidc: OidcSettings = field(default_factory=OidcSettings)
     livekit: LiveKitSettings = field(default_factory=LiveKitSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    prices: PriceSettings = field(default_factory=PriceSettings)
 
     DATA_DIR_HELP: ClassVar[str] = (
         "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "

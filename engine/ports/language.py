@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -41,6 +41,16 @@ class Cited:
     document_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """What one request to the model used, as the provider counted it: a model that reports it appends one to
+    its prompt's ``usage`` list when the request ends."""
+
+    prompt: int  # prompt tokens, the cached ones included
+    completion: int
+    cached: int = 0  # of the prompt tokens, those the provider served from its cache (billed lower)
+
+
 LanguageModelEvent = TextDelta | ToolCall | Cited
 
 
@@ -65,6 +75,7 @@ class Prompt:
     tools: Sequence[ToolSpec] = ()
     passages: Sequence[Passage] = ()  # retrieved for the user's last utterance, best first (also in the text)
     now: datetime | None = None  # the clinic's current time
+    usage: list[TokenUsage] | None = field(default=None, compare=False)  # where the model notes its usage
 
 
 class LanguageModel(Protocol):

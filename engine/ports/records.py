@@ -29,6 +29,7 @@ class TurnEntry:
     timings_ms: Mapping[str, float]
     actions: Sequence[Mapping[str, Any]] = ()
     sources: Sequence[str] = ()
+    usage: Mapping[str, Any] | None = None  # engine/usage.py's per-provider counts
 
 
 class Spool(Protocol):

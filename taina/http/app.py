@@ -18,6 +18,7 @@ from adapters.oidc_accounts import ExternalAccounts
 from engine.loop_watch import watch_loop
 from taina.app import App
 from taina.auth import Auth, RateLimiter, Tokens, signing_key
+from taina.backup_schedule import daily_backups
 from taina.http import (
     admin,
     appointments,
@@ -29,9 +30,11 @@ from taina.http import (
     security,
     settings,
     signalling,
+    usage,
 )
 from taina.http import livekit as livekit_routes
 from taina.http.errors import answer_errors_as_json
+from taina.monitoring import watch_dependencies
 from taina.oidc import OidcSignIn
 from taina.settings import SettingsError
 from taina.settings_api import StoredSettings, effective
@@ -72,6 +75,7 @@ def create_app(runtime: App) -> FastAPI:
         state.oidc_accounts = ExternalAccounts(database)
         for area in (auth, oidc, appointments, admin, documents, settings):
             app.include_router(area.router)
+        app.include_router(usage.router)
     return app
 
 
@@ -90,6 +94,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if stored is not None:
         await apply_stored(stored, runtime)
     background = [asyncio.create_task(watch_loop(), name="loop-watch")]
+    background.append(asyncio.create_task(watch_dependencies(runtime, app.state.sessions), name="monitoring"))
+    backups = daily_backups(runtime)
+    if backups is not None:
+        background.append(asyncio.create_task(backups, name="daily-backup"))
     if runtime.recordings is not None:
         await runtime.recordings.recover()  # calls cut short by a kill: their recordings, now
         background.append(asyncio.create_task(retention(runtime)))

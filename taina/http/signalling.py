@@ -20,6 +20,7 @@ from taina.app import new_session_id
 from taina.auth import RateLimiter
 from taina.http.deps import AppDep, part
 from taina.http.errors import ApiError
+from taina.monitoring import CALLS_REFUSED
 
 log = structlog.get_logger("taina.server")
 
@@ -66,10 +67,12 @@ class SessionRegistry:
                 503, "this server is shutting down; try again in a moment", {"Retry-After": RETRY_AFTER_S}
             )
         if len(self._slots) >= capacity:
+            CALLS_REFUSED.labels("capacity").inc()
             raise ApiError(
                 503, "the assistant is at capacity; try again in a moment", {"Retry-After": RETRY_AFTER_S}
             )
         if self._by_address.get(address, 0) >= per_address:
+            CALLS_REFUSED.labels("per_address").inc()
             raise ApiError(
                 503,
                 f"this address already has {per_address} calls in progress; try again when one ends",
@@ -177,6 +180,7 @@ async def offer(
         raise ApiError(401, "this assistant needs its access link: open the page with ?token=...")
     wait = offers.retry_after(address)
     if wait > 0:
+        CALLS_REFUSED.labels("rate").inc()
         raise ApiError(429, f"too many calls started from this address; try again in {int(wait) + 1} s")
     offers.hit(address)
     body = await read_json_body(request, settings.http.max_signalling_bytes)

@@ -234,6 +234,7 @@ async function showConversation(id) {
     if (audio.src) URL.revokeObjectURL(audio.src);
     audio.src = URL.createObjectURL(blob);
   }
+  showCost(id).catch(() => { $("#call-cost").textContent = ""; });
   const list = $("#turns");
   list.replaceChildren();
   const longest = Math.max(1000, ...c.turns.map((t) => Math.max(...Object.values(t.timings_ms), 0)));
@@ -248,6 +249,18 @@ async function showConversation(id) {
     item.append(said, reply, waterfall(turn.timings_ms, longest));
     list.appendChild(item);
   }
+}
+
+async function showCost(id) {
+  const { cost, usage } = await json(`/api/conversations/${id}/usage`);
+  const parts = [];
+  for (const [provider, t] of Object.entries(usage.language_model || {})) {
+    parts.push(`${provider}: ${t.prompt} tokens de entrada (${t.cached} en caché), ${t.completion} de salida`);
+  }
+  for (const [provider, s] of Object.entries(usage.speech_to_text || {})) parts.push(`${provider}: ${s} s de audio`);
+  for (const [provider, c] of Object.entries(usage.text_to_speech || {})) parts.push(`${provider}: ${c} caracteres`);
+  const total = cost.note ? "0 (todo corre en esta máquina)" : `${cost.total.toFixed(4)} ${cost.currency}`;
+  $("#call-cost").textContent = `Coste: ${total}` + (parts.length ? ` · ${parts.join(" · ")}` : "");
 }
 
 function waterfall(timings, longest) {
