@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
 from adapters.postgres import UNAVAILABLE, Database
 from engine.ports.records import TurnEntry
@@ -15,6 +18,7 @@ from engine.ports.records import TurnEntry
 log = structlog.get_logger("taina.journal")
 
 _Write = Callable[[], Awaitable[None]]
+_Queued = tuple[_Write, str, otel_context.Context]
 
 
 class PostgresJournal:
@@ -35,7 +39,7 @@ class PostgresJournal:
         close_timeout_s: float = 10.0,
     ) -> None:
         self._db = database
-        self._queue: asyncio.Queue[tuple[_Write, str]] = asyncio.Queue(max_queued)
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue(max_queued)
         self._writer: asyncio.Task[None] | None = None
         self._retry_s, self._max_retry_s = retry_s, max_retry_s
         self._close_timeout_s = close_timeout_s
@@ -56,8 +60,8 @@ class PostgresJournal:
         self._put(
             lambda: self._execute(
                 "INSERT INTO turns (conversation_id, turn_id, transcript, reply, interrupted, timings_ms,"
-                " actions, sources, usage) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9::jsonb)"
-                " ON CONFLICT (conversation_id, turn_id) DO NOTHING",
+                " actions, sources, usage, trace_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9::jsonb,"
+                " $10) ON CONFLICT (conversation_id, turn_id) DO NOTHING",
                 conversation_id,
                 turn.turn_id,
                 turn.transcript,
@@ -67,17 +71,21 @@ class PostgresJournal:
                 json.dumps([dict(a) for a in turn.actions], ensure_ascii=False, default=str),
                 list(turn.sources),
                 json.dumps(dict(turn.usage or {})),
+                turn.trace_id,
             ),
             "turn",
         )
 
     def ended(self, conversation_id: str, turns: int, failed: bool) -> None:
+        trace_id = trace.format_trace_id(span.trace_id) if (span := _current_span()).is_valid else ""
         self._put(
             lambda: self._execute(
-                "UPDATE conversations SET ended_at = now(), turns = $2, failed = $3 WHERE id = $1",
+                "UPDATE conversations SET ended_at = now(), turns = $2, failed = $3, trace_id = $4"
+                " WHERE id = $1",
                 conversation_id,
                 turns,
                 failed,
+                trace_id,
             ),
             "ended",
         )
@@ -98,18 +106,24 @@ class PostgresJournal:
 
     def _put(self, write: _Write, what: str) -> None:
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all(), name="journal-writer")
+            # A context of its own: not the first call's log context, nor its trace, for every later write.
+            self._writer = asyncio.create_task(
+                self._write_all(), name="journal-writer", context=contextvars.Context()
+            )
         try:
-            self._queue.put_nowait((write, what))
+            # Each write is traced under the call (and turn) that made it.
+            self._queue.put_nowait((write, what, otel_context.get_current()))
         except asyncio.QueueFull:
             log.error("journal.dropped", what=what, queued=self._queue.qsize())
 
     async def _write_all(self) -> None:
         while True:
-            write, what = await self._queue.get()
+            write, what, traced = await self._queue.get()
+            token = otel_context.attach(traced)
             try:
                 await self._write(write, what)
             finally:
+                otel_context.detach(token)
                 self._queue.task_done()
 
     async def _write(self, write: _Write, what: str) -> None:
@@ -154,6 +168,10 @@ _SUMMARY = (
 )
 
 
+def _current_span() -> trace.SpanContext:
+    return trace.get_current_span().get_span_context()
+
+
 class Conversations:
     """Reading what the journal wrote: the list of calls and one call with its turns."""
 
@@ -190,6 +208,7 @@ class Conversations:
                     "timings_ms": json.loads(t["timings_ms"]),
                     "actions": json.loads(t["actions"]),
                     "sources": list(t["sources"]),
+                    "trace_id": t["trace_id"],
                 }
                 for t in turns
             ],
@@ -207,6 +226,7 @@ def _conversation(row: Any) -> dict[str, Any]:
         "outcome": _outcome(row, turns),
         "providers": {"stt": row["stt"], "lm": row["lm"], "tts": row["tts"]},
         "recording_seconds": round(float(row["recording_seconds"]), 2) if row["recording_key"] else None,
+        "trace_id": row["trace_id"],
     }
 
 

@@ -32,6 +32,7 @@ from engine.ports.language import (
 from engine.reply import Outcome, Reply
 from engine.spoken import written_day, written_time
 from engine.tools import Action, Toolbox
+from engine.tracing import Step, tracer
 from engine.urgent import HANDED_OFF, UrgentCheck, is_yes
 
 log = structlog.get_logger("taina.dialogue")
@@ -163,9 +164,11 @@ class Dialogue:
         answered = 0
         try:
             for call in calls:
+                tool_span = Step("tool_call", {"taina.tool": call.name, "taina.tool_call_id": call.id})
                 running = asyncio.ensure_future(self.toolbox.call(call))
                 try:
                     action = await asyncio.shield(running)
+                    tool_span.span.set_attribute("taina.tool.ok", action.ok)
                 except asyncio.CancelledError:
                     if self.toolbox.writes(call.name):
                         marker = _tool_message(call, _STILL_WRITING)
@@ -175,6 +178,8 @@ class Dialogue:
                     else:
                         running.cancel()
                     raise
+                finally:
+                    tool_span.close()
                 reply.actions.append(action)
                 self.history.append(_tool_message(call, action.result))
                 answered += 1
@@ -238,6 +243,7 @@ class Dialogue:
         cited: tuple[str, ...] | None = None
         spoken: list[str] = []  # the whole turn's words
         text: list[str] = []  # this step's words (the last step's are the assistant's closing message)
+        model_step: Step | None = None  # the model step's span, current while it streams
         try:
             if (urgent := await self._urgent_turn(reply, said)) is not None:
                 text, passages = [urgent[0]], urgent[1]
@@ -268,6 +274,8 @@ class Dialogue:
                 text = []
                 calls: list[ToolCall] = []
                 events = ahead.events() if ahead is not None and step == 0 else self.lm.respond(prompt)
+                model_step = Step("model_step", {"taina.step": step, "taina.model": self.lm.name,
+                                                   "taina.preemptive": ahead is not None and step == 0})  # fmt: skip
                 try:
                     async for event in events:
                         if isinstance(event, TextDelta):
@@ -283,6 +291,7 @@ class Dialogue:
                         elif isinstance(event, Cited):
                             cited = event.document_ids
                 except LanguageModelError as exc:
+                    model_step.failed(exc)
                     log.error("dialogue.model_failed", model=self.lm.name, error=str(exc))
                     apology = (
                         NOT_AVAILABLE if not spoken or spoken[-1][-1:].isspace() else " " + NOT_AVAILABLE
@@ -292,6 +301,8 @@ class Dialogue:
                     reply.text = "".join(spoken).strip()
                     yield apology
                     break
+                model_step.span.set_attribute("taina.tool_calls", len(calls))
+                model_step.close()
                 if not calls:
                     break
                 asked = Message("assistant", "".join(text), tuple(calls))
@@ -310,6 +321,8 @@ class Dialogue:
             reply.outcome = Outcome.FAILED
             raise
         finally:
+            if model_step is not None:
+                model_step.close()
             if reply.outcome is Outcome.PENDING:
                 reply.outcome = Outcome.CANCELLED  # closed early (or its task cancelled)
             if ahead is not None:
@@ -346,7 +359,8 @@ class Dialogue:
     async def _retrieve(self, said: str) -> list[Passage]:
         if self.knowledge is None or not said.strip():
             return []
-        found = await self.knowledge.search(said, self._passages)
+        with tracer.start_as_current_span("retrieval", attributes={"taina.passages": self._passages}):
+            found = await self.knowledge.search(said, self._passages)
         return [p for p in found if p.similarity is None or p.similarity >= self._min_similarity]
 
     def _messages(self, passages: list[Passage], pending: Message | None = None) -> list[Message]:

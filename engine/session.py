@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
 from engine.audio import PROCESSING_RATE, AudioFrame, AudioSettings
 from engine.chunking import ClauseChunker
@@ -48,6 +50,7 @@ from engine.reply import Reply
 from engine.resample import InputConditioner
 from engine.speaker import Speaker
 from engine.tools import Action
+from engine.tracing import epoch_ns, ids, stage, tracer
 from engine.turns import Interruption, TurnSettings, TurnState, TurnTaker, is_backchannel
 from engine.usage import turn_usage
 from engine.vad import VadSettings
@@ -77,6 +80,7 @@ class TurnRecord:
     sources: tuple[str, ...] = ()
     interrupted: bool = False
     usage: dict[str, Any] = field(default_factory=dict)  # engine/usage.py's per-provider counts
+    trace_id: str = ""  # the call's trace (OpenTelemetry), hex; "" when tracing is off
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class _Turn:
     speaker: Speaker
     task: asyncio.Task[None] | None = None
     stt_seconds: float = 0.0  # the caller's audio sent to speech-to-text for this turn
+    span: trace.Span = trace.INVALID_SPAN  # the turn's span, ended when the turn is recorded
 
 
 class Session:
@@ -137,11 +142,17 @@ class Session:
         self._group: asyncio.TaskGroup | None = None
         self.media_flowed = False  # the first inbound frame arrived: the conversation is journalled from then
         self.reached_max_length = False
+        self.trace_id = ""  # the call's trace, hex, once it runs with tracing on
         self._log = structlog.get_logger("taina.session")
 
     async def run(self) -> None:
         """Serve the conversation until the user hangs up or a media task fails. Does not raise on failure."""
-        structlog.contextvars.bind_contextvars(session_id=self.id)
+        structlog.contextvars.bind_contextvars(session_id=self.id, conversation_id=self.id)
+        # The call's trace: every span of the call (turns, their stages, HTTP and database calls) is under it.
+        call_span = tracer.start_span("call", attributes={"taina.conversation_id": self.id, "taina.stt": self.stt.name,
+                                                          "taina.lm": self.dialogue.lm.name, "taina.tts": self.tts.name})  # fmt: skip
+        traced = otel_context.attach(trace.set_span_in_context(call_span))
+        self.trace_id = ids(call_span)[0]
         self._log.info("session.started", stt=self.stt.name, lm=self.dialogue.lm.name, tts=self.tts.name)
         self._start_recording()
         self.stt.start()  # cloud providers connect now, ahead of the first turn
@@ -190,6 +201,11 @@ class Session:
                 self._journal.ended(self.id, len(self.records), self.error is not None)
             await self._finish_recording()
             self._log.info("session.ended", turns=len(self.records), failed=self.error is not None)
+            call_span.set_attributes(
+                {"taina.turns": len(self.records), "taina.failed": self.error is not None}
+            )
+            call_span.end()
+            otel_context.detach(traced)
 
     def _start_recording(self) -> None:
         if self._recordings is None:
@@ -286,6 +302,7 @@ class Session:
             self._overheard_at = event.started_at
         elif self.turns.state is TurnState.LISTENING:
             self.turns.to(TurnState.USER_SPEAKING)
+        structlog.contextvars.bind_contextvars(turn=self.turns.turn_id)
         self._stream = stream = self.stt.open(on_interim=self._interim)
         for earlier in event.preroll:
             await stream.send(earlier)
@@ -333,10 +350,20 @@ class Session:
 
     async def _take_turn(self, utterance: _Utterance) -> None:
         turn_id = self.turns.turn_id
-        waterfall = Waterfall(utterance.ended.end_of_speech)
-        waterfall.mark("end_of_speech", utterance.ended.detected_at)
+        structlog.contextvars.bind_contextvars(turn=turn_id)
+        ended = utterance.ended
+        waterfall = Waterfall(ended.end_of_speech)
+        waterfall.mark("end_of_speech", ended.detected_at)
         transcript = (await utterance.stream.finish()).text.strip()
         waterfall.mark("transcript")
+        # The turn's span starts at the end of speech; its first stages are over already, and recorded so.
+        span = tracer.start_span(
+            "turn", start_time=epoch_ns(ended.end_of_speech), attributes={"taina.turn": turn_id}
+        )
+        with trace.use_span(span):
+            stage("end_of_speech", ended.end_of_speech, ended.detected_at, {"taina.forced": ended.forced})
+            stage("speech_to_text", ended.detected_at, waterfall.marks["transcript"],
+                  {"taina.stt": self.stt.name, "taina.words": len(transcript.split())})  # fmt: skip
         preview, self._preview = self._preview, None
         if preview is not None and (utterance.interruption or not transcript):
             preview.cancel()
@@ -348,6 +375,7 @@ class Session:
                     "turn.false_interruption", turn=self.turns.interrupted[1], transcript=transcript
                 )
                 self._resume()
+                span.end()
                 return
             await self._cut_reply()
             self.turns.cut()
@@ -355,24 +383,34 @@ class Session:
             self._log.info("turn.no_speech", turn=turn_id)
             if self.turns.state is TurnState.THINKING and self.turns.turn_id == turn_id:
                 self.turns.to(TurnState.LISTENING)
+            span.end()
             return
         previous = self._reply
         if previous is not None and previous.task is not None and not previous.task.done():
             await asyncio.wait([previous.task])  # it is playing its last frames
         self.transport.send_event({"type": "transcript", "role": "user", "text": transcript, "turn": turn_id})
-        self._start_reply(
-            self.dialogue.reply(transcript, preview), turn_id, waterfall, f"reply-{self.id}-{turn_id}"
-        )
+        with trace.use_span(span):  # the reply's task runs under the turn's span
+            self._start_reply(
+                self.dialogue.reply(transcript, preview), turn_id, waterfall, f"reply-{self.id}-{turn_id}"
+            )
         if self._reply is not None:
-            self._reply.stt_seconds = max(0.0, utterance.ended.detected_at - utterance.ended.started_at)
+            self._reply.span = span
+            self._reply.stt_seconds = max(0.0, ended.detected_at - ended.started_at)
 
     def _greet(self, greeting: str) -> None:
         """The assistant opens the call (the caller can talk over it, as over any reply)."""
         self.turns.to(TurnState.THINKING)
         reply = self.dialogue.opened_with(greeting)
-        self._start_reply(reply, self.turns.turn_id, Waterfall(time.monotonic()), f"greeting-{self.id}")
+        span = tracer.start_span(
+            "turn", attributes={"taina.turn": self.turns.turn_id, "taina.greeting": True}
+        )
+        with trace.use_span(span):
+            self._start_reply(reply, self.turns.turn_id, Waterfall(time.monotonic()), f"greeting-{self.id}")
+        assert self._reply is not None
+        self._reply.span = span
 
     def _start_reply(self, reply: Reply, turn_id: int, waterfall: Waterfall, name: str) -> None:
+        structlog.contextvars.bind_contextvars(turn=turn_id)
         turn = self._reply = _Turn(turn_id, reply, waterfall, self._speaker(turn_id, waterfall))
         assert self._group is not None
         turn.task = self._group.create_task(self._run_reply(turn), name=name)
@@ -476,7 +514,11 @@ class Session:
                 (self.stt.name, turn.stt_seconds),
                 (self.tts.name, turn.speaker.characters),
             ),
+            ids(turn.span)[0] or self.trace_id,
         )
+        if turn.span.is_recording():
+            turn.span.set_attributes({"taina.interrupted": interrupted, "taina.actions": len(reply.actions)})
+            turn.span.end()
         self.records.append(record)
         observe_turn(record.timings_ms, interrupted)
         if self._journal is not None:
@@ -491,6 +533,7 @@ class Session:
                     [a.as_json() for a in record.actions],
                     record.sources,
                     record.usage,
+                    record.trace_id,
                 ),
             )
         self._log.info(

@@ -3,14 +3,18 @@ frames carry which words, so an interrupted reply knows what the caller actually
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from opentelemetry import trace
 
 from engine.audio import AudioFrame, Pcm
 from engine.ports.speech import TextToSpeech
 from engine.ports.transport import AudioOutput
 from engine.resample import OutputConditioner
 from engine.spoken import speakable
+from engine.tracing import stage
 from engine.waterfall import Waterfall
 
 
@@ -57,6 +61,7 @@ class Speaker:
         self._waterfall = waterfall
         self._on_first_frame = on_first_frame
         self._live = live
+        self._tracing = trace.get_current_span().is_recording()  # made under the turn's span
         self._clauses: list[_Clause] = []
         self.frames_queued = 0
         self.characters = 0  # characters sent to text-to-speech (what a cloud voice bills)
@@ -68,7 +73,12 @@ class Speaker:
         said = speakable(clause)
         self.characters += len(said)
         scale = len(clause) / max(1, len(said))  # the alignment counts characters of the spoken form
+        first_audio = self._tracing and "tts_first_audio" not in self._waterfall.marks
+        asked = time.monotonic()
         async for chunk in self._tts.synthesize(said):
+            if first_audio:  # the reply's first clause: how long text-to-speech took to its first audio
+                first_audio = False
+                stage("text_to_speech", asked, time.monotonic(), {"taina.tts": self._tts.name})
             self._waterfall.mark("tts_first_audio")
             for samples in self._output.push(chunk.samples, chunk.sample_rate):
                 await self._play(samples, current)

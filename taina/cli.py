@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -33,12 +34,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 def _settings(quiet: bool = False) -> Settings:
     """Settings from the environment; ``quiet`` commands log warnings only, unless TAINA_LOG_LEVEL says otherwise."""
     from taina.logs import configure_logging
+    from taina.telemetry import configure_tracing
 
     settings = Settings.from_env()
     log = settings.log
     if quiet and "TAINA_LOG_LEVEL" not in os.environ:
         log = log.model_copy(update={"level": "warning"})
     configure_logging(log)
+    tracing = configure_tracing()  # only with OTEL_EXPORTER_OTLP_ENDPOINT set
+    if tracing is not None:
+        atexit.register(tracing.close)
     return settings
 
 

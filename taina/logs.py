@@ -1,4 +1,6 @@
-"""structlog set-up: one line per event, JSON off a terminal, with the session id bound by each session."""
+"""structlog set-up: one line per event, JSON off a terminal. Each call's lines carry its conversation id
+(``session_id`` and ``conversation_id``, bound by the session) and the turn they belong to (``turn``), and, when
+tracing is on, the trace and span they were written under (``trace_id``, ``span_id``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import ClassVar, Literal
 import structlog
 
 from engine.options import Section, knob
+from engine.tracing import ids
 
 
 class LogSettings(Section):
@@ -21,6 +24,17 @@ class LogSettings(Section):
     )
 
 
+def add_trace_ids(
+    _logger: object, _method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """The current span's trace and span ids (nothing when tracing is off or no span is current)."""
+    trace_id, span_id = ids()
+    if trace_id:
+        event.setdefault("trace_id", trace_id)
+        event.setdefault("span_id", span_id)
+    return event
+
+
 def configure_logging(settings: LogSettings) -> None:
     level = getattr(logging, settings.level.upper())
     as_json = settings.format == "json" or (settings.format == "auto" and not sys.stderr.isatty())
@@ -30,6 +44,7 @@ def configure_logging(settings: LogSettings) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.dict_tracebacks if as_json else structlog.dev.set_exc_info,

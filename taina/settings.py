@@ -51,6 +51,7 @@ from taina.http_settings import HttpSettings
 from taina.knowledge.ingest import IngestSettings
 from taina.logs import LogSettings
 from taina.oidc import OidcSettings
+from taina.telemetry import TraceSettings
 from taina.usage import PriceSettings
 
 __all__ = ["Settings", "SettingsError", "describe"]
@@ -91,6 +92,7 @@ class Settings:
     livekit: LiveKitSettings = field(default_factory=LiveKitSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     prices: PriceSettings = field(default_factory=PriceSettings)
+    trace: TraceSettings = field(default_factory=TraceSettings)
 
     DATA_DIR_HELP: ClassVar[str] = (
         "TAINA_DATA_DIR: the one folder holding all state (models, database, recordings); "

@@ -30,6 +30,7 @@ class TurnEntry:
     actions: Sequence[Mapping[str, Any]] = ()
     sources: Sequence[str] = ()
     usage: Mapping[str, Any] | None = None  # engine/usage.py's per-provider counts
+    trace_id: str = ""  # the turn's OpenTelemetry trace (the call's), hex; "" when tracing is off
 
 
 class Spool(Protocol):

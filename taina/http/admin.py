@@ -7,7 +7,8 @@ PATCH /api/users/{id}                 admin    {"role"?, "disabled"?}; either ch
 PUT   /api/users/{id}/password        admin    {"password"}: a new password (a reset); every token of it ends
 GET   /api/audit?limit=               admin    who did what, newest first
 GET   /api/conversations?limit&offset viewer   calls, newest first: start, duration, turns, outcome
-GET   /api/conversations/{id}         viewer   one call with its turns and their latency waterfall; audited
+GET   /api/conversations/{id}         viewer   one call with its turns and their latency waterfall, and its trace
+                                               (trace_id; trace_url with TAINA_TRACE_VIEWER_URL set); audited
 GET   /api/conversations/{id}/recording[?download=1]  viewer  the call's recording (Opus in Ogg); audited
 """
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel, Field
 from adapters.accounts_db import UserExists
 from adapters.recordings import CONTENT_TYPE
 from taina.auth import MIN_PASSWORD, hashed
-from taina.http.deps import AccountsDep, Admin, ConversationsDep, RecordingsDep, Viewer
+from taina.http.deps import AccountsDep, Admin, ConversationsDep, RecordingsDep, SettingsDep, Viewer
 from taina.http.errors import ApiError
 
 Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="an id")]
@@ -113,12 +114,20 @@ async def recent(
 
 @router.get("/api/conversations/{conversation_id}")
 async def one(
-    conversation_id: Id, caller: Viewer, accounts: AccountsDep, conversations: ConversationsDep
+    conversation_id: Id,
+    caller: Viewer,
+    accounts: AccountsDep,
+    conversations: ConversationsDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     found = await conversations.one(conversation_id)
     if found is None:
         raise ApiError(404, f"no conversation {conversation_id}")
     await accounts.audit("transcript_read", caller.user_id, conversation_id)  # what callers said is personal
+    # Where its trace is seen (a call in progress has no trace id of its own yet: its turns' is the same).
+    trace_id = found["trace_id"] or next((t["trace_id"] for t in found["turns"] if t["trace_id"]), "")
+    found["trace_id"] = trace_id
+    found["trace_url"] = settings.trace.url(trace_id)
     return found
 
 

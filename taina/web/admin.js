@@ -234,6 +234,9 @@ async function showConversation(id) {
     if (audio.src) URL.revokeObjectURL(audio.src);
     audio.src = URL.createObjectURL(blob);
   }
+  // Its trace, when a trace viewer is set (TAINA_TRACE_VIEWER_URL).
+  $("#call-trace").hidden = !c.trace_url;
+  if (c.trace_url) $("#trace-link").href = c.trace_url;
   showCost(id).catch(() => { $("#call-cost").textContent = ""; });
   const list = $("#turns");
   list.replaceChildren();

@@ -113,10 +113,12 @@ class FakeOpenAIChat:
     def __init__(self, brain: Brain) -> None:
         self.brain = brain
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # each request's headers, as they came (traceparent, ...)
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
         async def completions(request: Request) -> Response:
+            self.headers.append(dict(request.headers))
             if request.headers.get("authorization") != f"Bearer {KEY}":
                 return _error(401, "Incorrect API key provided.", "invalid_api_key")
             try:
