@@ -50,8 +50,9 @@ def test_spoken_question_gets_a_spoken_reply(browser: Browser, server_with_docum
     assert "Pulsa" in page.get_by_test_id("status").inner_text()
     page.get_by_test_id("talk").click()
     try:
-        page.wait_for_selector('[data-role="user"]', timeout=45_000)
-        heard = plain(page.locator('[data-role="user"]').first.inner_text())
+        final = '[data-role="user"]:not([data-interim])'  # the turn's transcript, not the words heard so far
+        page.wait_for_selector(final, timeout=45_000)
+        heard = plain(page.locator(final).first.inner_text())
         assert "informacion" in heard and "precios" in heard, heard
         # The answer comes from the sample centre's price list (its clauses join into one line).
         page.wait_for_function(
