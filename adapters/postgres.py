@@ -168,16 +168,7 @@ class Database:
 
     @classmethod
     async def open(cls, settings: DatabaseSettings, data_dir: Path) -> Database:
-        server = None
-        url = settings.url
-        if not url:
-            try:
-                server = await asyncio.to_thread(EmbeddedPostgres, data_dir / "postgres")
-            except Exception as exc:
-                raise DatabaseError(
-                    f"could not start the embedded PostgreSQL in {data_dir / 'postgres'}: {exc}"
-                ) from exc
-            url = server.url
+        url, server = await _server_or_url(settings, data_dir)
         try:
             if settings.migrate:
                 await _migrate(url, settings.connect_timeout_s)
@@ -209,23 +200,27 @@ class Database:
 
 async def migrate(settings: DatabaseSettings, data_dir: Path) -> list[str]:
     """`taina migrate`: the migrations not yet applied, applied (under the advisory lock), and their names."""
-    server = None
-    url = settings.url
-    if not url:
-        try:
-            server = await asyncio.to_thread(EmbeddedPostgres, data_dir / "postgres")
-        except Exception as exc:
-            raise DatabaseError(
-                f"could not start the embedded PostgreSQL in {data_dir / 'postgres'}: {exc}"
-            ) from exc
-        url = server.url
+    url, server = await _server_or_url(settings, data_dir)
     try:
         return await _migrate(url, settings.connect_timeout_s)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseError(f"cannot migrate the database at {redact(url)}: {exc}") from exc
     finally:
-        if server is not None:
+        if server is not None:  # the embedded server was started for this only
             await asyncio.to_thread(server.stop)
+
+
+async def _server_or_url(settings: DatabaseSettings, data_dir: Path) -> tuple[str, EmbeddedPostgres | None]:
+    """DATABASE_URL, or the embedded server started under ``data_dir`` (the caller stops it)."""
+    if settings.url:
+        return settings.url, None
+    try:
+        server = await asyncio.to_thread(EmbeddedPostgres, data_dir / "postgres")
+    except Exception as exc:
+        raise DatabaseError(
+            f"could not start the embedded PostgreSQL in {data_dir / 'postgres'}: {exc}"
+        ) from exc
+    return server.url, server
 
 
 async def _check_schema(url: str, connect_timeout_s: float) -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.postgres import Database
-from taina.backup import FolderDestination, create_backup, database_url, restore_backup, verify_backup
+from taina.backup import create_backup, database_url, restore_backup, verify_backup
+from taina.backup_archive import FolderDestination
 from taina.knowledge.open import object_store
 from taina.settings import Settings
 

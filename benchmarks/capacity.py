@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +150,10 @@ async def _loop_lag(seconds: float) -> float:
     return worst
 
 
-def run(runs: int | None = None) -> dict[str, Any]:
-    question = spoken_question()
-    pause = np.zeros(int(4.0 * 48_000), np.int16)
-    audio = np.concatenate([question, pause])
+@contextlib.contextmanager
+def engine_server(what: str) -> Iterator[tuple[str, int]]:
+    """benchmarks/capacity_server.py in its own process on a free loopback port: (its URL, its pid) once it
+    answers, stopped afterwards."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
@@ -167,15 +168,23 @@ def run(runs: int | None = None) -> dict[str, Any]:
                 break
             except httpx.HTTPError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the capacity server did not start") from None
+                    raise RuntimeError(f"{what} did not start") from None
                 time.sleep(0.3)
-        measured = asyncio.run(asyncio.wait_for(_measure(url, audio), 600))
+        yield url, server.pid
     finally:
         server.terminate()
         try:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def run(runs: int | None = None) -> dict[str, Any]:
+    question = spoken_question()
+    pause = np.zeros(int(4.0 * 48_000), np.int16)
+    audio = np.concatenate([question, pause])
+    with engine_server("the capacity server") as (url, _pid):
+        measured = asyncio.run(asyncio.wait_for(_measure(url, audio), 600))
     kept = [level for level in measured["levels"] if level["real_time"]]
     best = kept[-1] if kept else None
     return {

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from typing import Any
@@ -30,7 +29,7 @@ import numpy as np
 from aiortc import RTCPeerConnection
 
 from adapters.library_patches import offer_ice_addresses
-from benchmarks.capacity import ROOT, _call, _free_port
+from benchmarks.capacity import _call, engine_server
 from benchmarks.latency import spoken_question
 
 CALLS = 30
@@ -126,27 +125,6 @@ def run(runs: int | None = None, calls: int = CALLS, seconds: float = SECONDS) -
         raise ValueError(f"soak: --calls 1-{MAX_CALLS} and --seconds 10-{int(MAX_SECONDS)}")
     question = spoken_question()
     audio = np.concatenate([question, np.zeros(int(4.0 * 48_000), np.int16)])
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.capacity_server", str(port)], cwd=ROOT, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/stats", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the soak's engine server did not start") from None
-                time.sleep(0.3)
+    with engine_server("the soak's engine server") as (url, pid):
         budget = seconds + calls * 5 + 120
-        return asyncio.run(asyncio.wait_for(_soak(url, server.pid, audio, calls, seconds), budget))
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        return asyncio.run(asyncio.wait_for(_soak(url, pid, audio, calls, seconds), budget))

@@ -25,16 +25,8 @@ def _say(summary: dict[str, Any], as_json: bool, verb: str) -> None:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from taina.backup import (
-        BackupError,
-        backup_key,
-        create_backup,
-        database_url,
-        default_destination,
-        destination,
-        restore_backup,
-        verify_backup,
-    )
+    from taina.backup import create_backup, database_url, restore_backup, verify_backup
+    from taina.backup_archive import BackupError, backup_key, default_destination, destination
     from taina.cli import _fail, _settings
     from taina.knowledge.open import object_store
 

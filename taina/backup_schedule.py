@@ -10,15 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from taina.backup import (
-    backup_ids,
-    backup_key,
-    backup_time,
-    create_backup,
-    database_url,
-    default_destination,
-    destination,
-)
+from taina.backup import backup_ids, backup_time, create_backup, database_url
+from taina.backup_archive import backup_key, default_destination, destination
 from taina.monitoring import (
     BACKUP_ENABLED,
     BACKUP_LAST_DURATION,

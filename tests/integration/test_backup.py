@@ -24,7 +24,8 @@ import pytest
 from adapters.postgres import running_postmaster
 from engine.ports.records import TurnEntry
 from taina.app import App
-from taina.backup import FolderDestination, backup_ids, list_objects
+from taina.backup import backup_ids, list_objects
+from taina.backup_archive import FolderDestination
 from taina.settings import Settings
 from tests.integration.test_recording import decoded
 from tests.support.clock import TEST_NOW
