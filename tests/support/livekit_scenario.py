@@ -176,6 +176,13 @@ async def call_scenario(
         60,
     )
     await asyncio.sleep(3)  # more of the reply's audio
+
+    def supervisor_has_both() -> bool:
+        loud = supervisor.loudness()
+        agent = max((v for k, v in loud.items() if k != "caller-1"), default=0.0)
+        return loud.get("caller-1", 0.0) > 300 and agent > 300 and len(supervisor.lines) >= 2
+
+    await wait_for(supervisor_has_both, 20)  # the relay to a late subscriber can lag on a busy machine
     heard = caller.loudness()
     overheard = supervisor.loudness()
     await caller.leave()
