@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from prometheus_client import REGISTRY
 
 from adapters.postgres import Database
@@ -24,6 +25,7 @@ from taina.usage import LOCAL, PriceSettings, cost
 
 if TYPE_CHECKING:
     from taina.app import App
+    from taina.settings import Settings
 
 DAYS = 14  # the charts' span
 RECENT_TURNS = 200  # the latency chart's points
@@ -226,14 +228,38 @@ def _provider(port: str, name: str, fallback: str | None) -> dict[str, Any]:
     }
 
 
-def backup_schedule(runtime: App) -> dict[str, Any]:
-    """Whether this server takes the daily backup, when, and the newest good one it knows of (its metric, set
-    at start from the destination too)."""
-    backup = runtime.settings.backup
-    newest = REGISTRY.get_sample_value("taina_last_backup_success_timestamp_seconds") or 0
-    return {
+def backup_schedule(settings: Settings) -> dict[str, Any]:
+    """Whether this server takes the daily backup, when, how many are kept, and the newest backup finished in
+    the destination (however it was taken: the daily job or `taina backup create`), with its size when the
+    key opens its manifest. Reads the destination: call it off the event loop."""
+    from taina.backup import backup_ids, backup_time, read_manifest
+    from taina.backup_archive import backup_key, default_destination, destination
+
+    backup = settings.backup
+    where = default_destination(settings)
+    schedule: dict[str, Any] = {
         "daily": backup.daily,
         "at": backup.at,
         "keep": backup.keep,
-        "newest_success_at": dt.datetime.fromtimestamp(newest, dt.UTC).isoformat() if newest else None,
+        "destination": where,
+        "newest": None,
+        "error": None,
     }
+    try:
+        dest = destination(where)
+        ids = backup_ids(dest)
+        if not ids:
+            return schedule
+        newest: dict[str, Any] = {
+            "id": ids[-1],
+            "at": dt.datetime.fromtimestamp(backup_time(ids[-1]), dt.UTC).isoformat(),
+            "count": len(ids),
+        }
+        schedule["newest"] = newest
+        manifest = read_manifest(dest, AESGCM(backup_key(settings)), ids[-1])
+        newest["database_bytes"] = manifest["database"]["size"]
+        newest["objects"] = len(manifest["objects"])
+        newest["objects_bytes"] = sum(o["size"] for o in manifest["objects"])
+    except Exception as exc:  # shown on the page: the destination or the key is the operator's to fix
+        schedule["error"] = str(exc) or type(exc).__name__
+    return schedule

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,14 +40,15 @@ async def landing(request: Request, _caller: Viewer, runtime: AppDep) -> dict[st
     """Calls today and this week by outcome (answered, booked, handed_off, failed, silent) and per day for 14
     days; first-audio latency (p50/p95 per day, this week, and the last 200 turns); cost today, this month and
     per day at the price table (0 on the embedded default, with a note saying why); the providers in use
-    with their failovers since start; the database and object store answering; the last backup."""
+    with their failovers since start; the database and object store answering; the daily backup's last
+    result (audit log) and the newest backup in the destination, with its size."""
     if runtime.backend is None:
         raise ApiError(404, "no database")
     found = await overview(runtime.backend.knowledge_parts.database, runtime.settings.prices)
     sessions = getattr(request.app.state, "sessions", None)
     return {
         **found,
-        "backup_schedule": backup_schedule(runtime),
+        "backup_schedule": await asyncio.to_thread(backup_schedule, runtime.settings),
         "providers": providers(runtime),
         "dependencies": await check_dependencies(runtime, CHECK_S),
         "in_progress": len(sessions) if sessions is not None else 0,

@@ -1,5 +1,6 @@
 """Usage and cost: GET /api/conversations/{id}/usage (one call, turn by turn) and GET /api/usage?period=day|month
-(summed per day or month of the clinic's calendar, America/Santo_Domingo). Viewers may read them."""
+(summed per day or month of the clinic's calendar, America/Santo_Domingo), and GET /api/usage/prices (the price
+table they are priced at, TAINA_PRICE_*). Viewers may read them; admins change the prices in /api/settings."""
 
 from __future__ import annotations
 
@@ -45,3 +46,9 @@ async def per_period(
     return await usage_by_period(
         _database(runtime), period, periods, runtime.settings.prices, CLINIC_TIMEZONE.key
     )
+
+
+@router.get("/api/usage/prices")
+async def prices(_caller: Viewer, runtime: AppDep) -> dict[str, Any]:
+    """The price table in use (TAINA_PRICE_*): the currency and each provider's list price."""
+    return runtime.settings.prices.model_dump()

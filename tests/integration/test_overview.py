@@ -1,10 +1,12 @@
 """The dashboard's overview (GET /api/overview) against the embedded PostgreSQL, with calls and turns stored
 through the conversation journal as calls store them: counts today and this week by outcome (agreeing with the
-conversations list), first-audio latency percentiles, cost at the price table, providers, the last backup."""
+conversations list), first-audio latency percentiles, cost at the price table, providers, and a real backup
+(and a failed one) as the daily job takes them."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ from engine.ports.records import TurnEntry
 from engine.usage import turn_usage
 from taina.auth import hash_password
 from taina.backend import Backend
+from taina.backup_schedule import backup_now
 from taina.clinic.clock import CLINIC_TIMEZONE
 from taina.overview import OUTCOMES
 from taina.usage import PriceSettings, call_usage
@@ -97,11 +100,24 @@ async def test_the_overview_counts_calls_latency_cost_and_the_last_backup(backen
         ]
         assert all(p["local"] and p["status"] == "ok" for p in empty["providers"]), empty["providers"]
         assert empty["dependencies"] == {"database": True, "object_store": True}
+        assert empty["backup_schedule"]["newest"] is None and empty["backup_schedule"]["daily"] is True
 
         latencies = await store_calls(backend)
-        await backend.accounts.audit("backup_failed", target="/backups", detail={"error": "disk full"})
-        await backend.accounts.audit("backup_created", target="/backups", detail={"added_bytes": 123_456, "seconds": 4.2})  # fmt: skip
-        await backend.accounts.audit("backup_failed", target="/backups", detail={"error": "destination gone"})
+        # A real backup as the daily job takes it, then one that fails (its destination cannot be made).
+        assert await backup_now(app) is not None
+        taken = (await client.get("/api/overview", headers=headers)).json()
+        good = taken["backup"]
+        assert good["result"] == "success" and good["added_bytes"] > 0 and good["database_bytes"] > 0
+        newest = taken["backup_schedule"]["newest"]
+        assert newest["count"] == 1 and newest["database_bytes"] == good["database_bytes"], newest
+        working = app.settings
+        app.settings = replace(
+            working, backup=working.backup.model_copy(update={"to": "/proc/no-backups-here"})
+        )
+        try:
+            assert await backup_now(app) is None
+        finally:
+            app.settings = working
 
         found = (await client.get("/api/overview", headers=headers)).json()
 
@@ -144,5 +160,6 @@ async def test_the_overview_counts_calls_latency_cost_and_the_last_backup(backen
 
     # The last backup failed: it says so, with the last good one beside it.
     backup = found["backup"]
-    assert backup["result"] == "failure" and backup["error"] == "destination gone"
-    assert backup["last_success"]["added_bytes"] == 123_456 and backup["last_success"]["result"] == "success"
+    assert backup["result"] == "failure" and backup["error"]
+    assert backup["destination"] == "/proc/no-backups-here"
+    assert backup["last_success"] == good

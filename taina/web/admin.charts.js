@@ -1,0 +1,126 @@
+// Small charts for the dashboard, drawn as inline SVG (no library): a line over time, and stacked bars per
+// day. Each returns an <svg> element sized by its viewBox, so it scales with its box; every point and bar has
+// a <title> a pointer can read.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+const CHART = { width: 640, height: 220, left: 52, right: 12, top: 12, bottom: 34 };
+
+function svgNode(tag, attributes = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Round tick values: 1, 2 or 5 times a power of ten, about `count` of them from 0 to at least `top`.
+function ticks(top, count = 4) {
+  if (!(top > 0)) return [0, 1];
+  const raw = top / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const out = [];
+  for (let v = 0; v < top + step * 0.999; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function frame(svg, yTicks, format, xLabels) {
+  const { width, height, left, right, top, bottom } = CHART;
+  const yMax = yTicks[yTicks.length - 1] || 1;
+  const y = (v) => top + (height - top - bottom) * (1 - v / yMax);
+  for (const t of yTicks) {
+    svg.append(
+      svgNode("line", { x1: left, x2: width - right, y1: y(t), y2: y(t), class: "grid" }),
+      svgNode("text", { x: left - 6, y: y(t) + 4, class: "tick", "text-anchor": "end" }, format(t)),
+    );
+  }
+  for (const { x, text } of xLabels) {
+    svg.append(svgNode("text", { x, y: height - bottom + 18, class: "tick", "text-anchor": "middle" }, text));
+  }
+  return y;
+}
+
+function emptyChart(message) {
+  const box = document.createElement("p");
+  box.className = "chart-empty";
+  box.textContent = message;
+  return box;
+}
+
+// points: [{ at: Date, value: number, note: string }], oldest first. reference: { value, label } (a dashed line).
+function lineChart({ points, format, reference, label, empty }) {
+  if (!points.length) return emptyChart(empty);
+  const { width, height, left, right, bottom } = CHART;
+  const svg = svgNode("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label });
+  const top = Math.max(...points.map((p) => p.value), reference ? reference.value : 0);
+  const first = points[0].at.getTime();
+  const last = points[points.length - 1].at.getTime();
+  const span = Math.max(last - first, 1);
+  const x = (at) => (points.length === 1 ? (left + width - right) / 2 : left + ((width - left - right) * (at.getTime() - first)) / span);
+  const labelEvery = Math.max(1, Math.ceil(points.length / 6));
+  const xLabels = points.filter((_, i) => i % labelEvery === 0)
+    .map((p) => ({ x: x(p.at), text: p.at.toLocaleString("es-DO", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) }));
+  const y = frame(svg, ticks(top * 1.05), format, xLabels);
+  if (reference && reference.value !== null) {
+    svg.append(
+      svgNode("line", { x1: left, x2: width - right, y1: y(reference.value), y2: y(reference.value), class: "reference" }),
+      svgNode("text", { x: width - right - 4, y: y(reference.value) - 4, class: "reference-label", "text-anchor": "end" }, reference.label),
+    );
+  }
+  svg.append(svgNode("polyline", { points: points.map((p) => `${x(p.at)},${y(p.value)}`).join(" "), class: "line" }));
+  for (const p of points) {
+    const dot = svgNode("circle", { cx: x(p.at), cy: y(p.value), r: 3.5, class: "dot" });
+    dot.append(svgNode("title", {}, p.note));
+    svg.append(dot);
+  }
+  svg.append(svgNode("line", { x1: left, x2: width - right, y1: height - bottom, y2: height - bottom, class: "axis" }));
+  return svg;
+}
+
+// days: [{ day: "2026-11-26", values: { key: number } }]; series: [{ key, label, colour }].
+function barChart({ days, series, format, label, empty }) {
+  const totals = days.map((d) => series.reduce((sum, s) => sum + (d.values[s.key] || 0), 0));
+  if (!totals.some((t) => t > 0)) return emptyChart(empty);
+  const { width, height, left, right, bottom } = CHART;
+  const wrap = document.createElement("figure");
+  wrap.className = "chart-box";
+  const svg = svgNode("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label });
+  const slot = (width - left - right) / days.length;
+  const xLabels = days.map((d, i) => ({ x: left + slot * (i + 0.5), text: shortDay(d.day) }))
+    .filter((_, i) => days.length <= 14 || i % 2 === 0);
+  const y = frame(svg, ticks(Math.max(...totals)), format, xLabels);
+  days.forEach((d, i) => {
+    let base = 0;
+    for (const s of series) {
+      const value = d.values[s.key] || 0;
+      if (!value) continue;
+      const rect = svgNode("rect", {
+        x: left + slot * i + slot * 0.15, width: slot * 0.7, y: y(base + value), height: y(base) - y(base + value),
+        fill: s.colour, class: "bar",
+      });
+      rect.append(svgNode("title", {}, `${shortDay(d.day)} · ${s.label}: ${format(value)}`));
+      svg.append(rect);
+      base += value;
+    }
+  });
+  svg.append(svgNode("line", { x1: left, x2: width - right, y1: height - bottom, y2: height - bottom, class: "axis" }));
+  wrap.append(svg);
+  if (series.length > 1) {
+    const legend = document.createElement("figcaption");
+    legend.className = "legend";
+    for (const s of series) {
+      const item = document.createElement("span");
+      const swatch = document.createElement("i");
+      swatch.style.background = s.colour;
+      item.append(swatch, s.label);
+      legend.append(item);
+    }
+    wrap.append(legend);
+  }
+  return wrap;
+}
+
+function shortDay(iso) {
+  const [year, month, day] = iso.split("-").map(Number);
+  return new Date(year, month - 1, day).toLocaleDateString("es-DO", { day: "numeric", month: "short" });
+}
