@@ -95,6 +95,7 @@ SPANISH: dict[str, Words] = {
         "Un sonido más corto (una tos, un clic) no cuenta como turno.",
         TURNS,
         unit="ms",
+        step=10,
     ),
     "TAINA_TURN_MIN_INTERRUPTION_MS": Words(
         "Habla mínima para interrumpir",
@@ -102,6 +103,7 @@ SPANISH: dict[str, Words] = {
         "Algo más corto («ajá», una tos) no la interrumpe.",
         TURNS,
         unit="ms",
+        step=10,
     ),
     "TAINA_TURN_INTERRUPTIBLE": Words(
         "Se puede interrumpir", "Si el paciente puede interrumpir a la asistente hablando.", TURNS

@@ -1,10 +1,16 @@
 // Small charts for the dashboard, drawn as inline SVG (no library): a line over time, and stacked bars per
-// day. Each returns an <svg> element sized by its viewBox, so it scales with its box; every point and bar has
-// a <title> a pointer can read.
+// day. Each is drawn at the pixel width of the box it goes in (`width`), so its text keeps its size on a
+// phone and on a wide screen; every point and bar has a <title> a pointer can read.
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const CHART = { width: 640, height: 220, left: 52, right: 12, top: 12, bottom: 34 };
+const CLINIC_TIME_ZONE = "America/Santo_Domingo"; // the overview's days are the clinic's
+const CHAR_PX = 6.5; // about one character of the 11 px tick labels
+
+function dimensions(width, yLabels) {
+  const left = 10 + CHAR_PX * Math.max(...yLabels.map((t) => t.length), 1);
+  return { width: Math.max(280, Math.round(width || 640)), height: 220, left, right: 14, top: 14, bottom: 30 };
+}
 
 function svgNode(tag, attributes = {}, text) {
   const node = document.createElementNS(SVG, tag);
@@ -24,8 +30,8 @@ function ticks(top, count = 4) {
   return out;
 }
 
-function frame(svg, yTicks, format, xLabels) {
-  const { width, height, left, right, top, bottom } = CHART;
+function frame(svg, box, yTicks, format, xLabels) {
+  const { width, height, left, right, top, bottom } = box;
   const yMax = yTicks[yTicks.length - 1] || 1;
   const y = (v) => top + (height - top - bottom) * (1 - v / yMax);
   for (const t of yTicks) {
@@ -48,23 +54,27 @@ function emptyChart(message) {
 }
 
 // points: [{ at: Date, value: number, note: string }], oldest first. reference: { value, label } (a dashed line).
-function lineChart({ points, format, reference, label, empty }) {
+function lineChart({ points, format, reference, label, empty, width }) {
   if (!points.length) return emptyChart(empty);
-  const { width, height, left, right, bottom } = CHART;
-  const svg = svgNode("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label });
   const top = Math.max(...points.map((p) => p.value), reference ? reference.value : 0);
+  const yTicks = ticks(top * 1.05);
+  const box = dimensions(width, yTicks.map(format));
+  const { height, left, right, bottom } = box;
+  const svg = svgNode("svg", { viewBox: `0 0 ${box.width} ${height}`, width: box.width, height, class: "chart", role: "img", "aria-label": label });
   const first = points[0].at.getTime();
   const last = points[points.length - 1].at.getTime();
   const span = Math.max(last - first, 1);
-  const x = (at) => (points.length === 1 ? (left + width - right) / 2 : left + ((width - left - right) * (at.getTime() - first)) / span);
-  const labelEvery = Math.max(1, Math.ceil(points.length / 6));
-  const xLabels = points.filter((_, i) => i % labelEvery === 0)
-    .map((p) => ({ x: x(p.at), text: p.at.toLocaleString("es-DO", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) }));
-  const y = frame(svg, ticks(top * 1.05), format, xLabels);
+  const inner = box.width - left - right;
+  const x = (at) => (points.length === 1 ? left + inner / 2 : left + (inner * (at.getTime() - first)) / span);
+  const stamp = (at) => at.toLocaleString("es-DO", { timeZone: CLINIC_TIME_ZONE, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const labelEvery = Math.max(1, Math.ceil(points.length / Math.max(1, Math.floor(inner / 120))));
+  const xLabels = points.filter((_, i) => i % labelEvery === 0).map((p) => ({ x: x(p.at), text: stamp(p.at) }));
+  const y = frame(svg, box, yTicks, format, xLabels);
+  const fullWidth = box.width;
   if (reference && reference.value !== null) {
     svg.append(
-      svgNode("line", { x1: left, x2: width - right, y1: y(reference.value), y2: y(reference.value), class: "reference" }),
-      svgNode("text", { x: width - right - 4, y: y(reference.value) - 4, class: "reference-label", "text-anchor": "end" }, reference.label),
+      svgNode("line", { x1: left, x2: fullWidth - right, y1: y(reference.value), y2: y(reference.value), class: "reference" }),
+      svgNode("text", { x: fullWidth - right - 4, y: y(reference.value) - 5, class: "reference-label", "text-anchor": "end" }, reference.label),
     );
   }
   svg.append(svgNode("polyline", { points: points.map((p) => `${x(p.at)},${y(p.value)}`).join(" "), class: "line" }));
@@ -73,22 +83,27 @@ function lineChart({ points, format, reference, label, empty }) {
     dot.append(svgNode("title", {}, p.note));
     svg.append(dot);
   }
-  svg.append(svgNode("line", { x1: left, x2: width - right, y1: height - bottom, y2: height - bottom, class: "axis" }));
+  svg.append(svgNode("line", { x1: left, x2: fullWidth - right, y1: height - bottom, y2: height - bottom, class: "axis" }));
   return svg;
 }
 
 // days: [{ day: "2026-11-26", values: { key: number } }]; series: [{ key, label, colour }].
-function barChart({ days, series, format, label, empty }) {
+function barChart({ days, series, format, label, empty, width, whole = false }) {
   const totals = days.map((d) => series.reduce((sum, s) => sum + (d.values[s.key] || 0), 0));
   if (!totals.some((t) => t > 0)) return emptyChart(empty);
-  const { width, height, left, right, bottom } = CHART;
+  const top = Math.max(...totals);
+  const yTicks = whole ? ticks(Math.max(top, 2)).filter(Number.isInteger) : ticks(top);
+  const box = dimensions(width, yTicks.map(format));
+  const { height, left, right, bottom } = box;
   const wrap = document.createElement("figure");
   wrap.className = "chart-box";
-  const svg = svgNode("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label });
-  const slot = (width - left - right) / days.length;
+  const svg = svgNode("svg", { viewBox: `0 0 ${box.width} ${height}`, width: box.width, height, class: "chart", role: "img", "aria-label": label });
+  const slot = (box.width - left - right) / days.length;
+  const every = Math.max(1, Math.ceil(44 / slot)); // a day label needs about 44 px
   const xLabels = days.map((d, i) => ({ x: left + slot * (i + 0.5), text: shortDay(d.day) }))
-    .filter((_, i) => days.length <= 14 || i % 2 === 0);
-  const y = frame(svg, ticks(Math.max(...totals)), format, xLabels);
+    .filter((_, i) => (days.length - 1 - i) % every === 0);
+  const y = frame(svg, box, yTicks, format, xLabels);
+  const fullWidth = box.width;
   days.forEach((d, i) => {
     let base = 0;
     for (const s of series) {
@@ -103,7 +118,7 @@ function barChart({ days, series, format, label, empty }) {
       base += value;
     }
   });
-  svg.append(svgNode("line", { x1: left, x2: width - right, y1: height - bottom, y2: height - bottom, class: "axis" }));
+  svg.append(svgNode("line", { x1: left, x2: fullWidth - right, y1: height - bottom, y2: height - bottom, class: "axis" }));
   wrap.append(svg);
   if (series.length > 1) {
     const legend = document.createElement("figcaption");

@@ -25,6 +25,8 @@ const FAILURES = { 400: "El servidor no aceptó los datos enviados.", 403: "Tu c
   429: "Demasiados intentos seguidos; espera un momento y vuelve a probar.",
   501: "El sistema de citas conectado no permite esta consulta." };
 const STATUS = { ready: "Lista", failed: "Falló", refused: "Rechazado", unchanged: "Sin cambios", duplicate: "Duplicado" };
+const STAGE_NAMES = { end_of_speech: "fin del habla", transcript: "reconocido", first_token: "primera palabra",
+  first_clause: "primera frase", tts_first_audio: "voz lista", reply_text: "respuesta escrita", first_audio: "primer audio" };
 const STAGE_COLOURS = { transcript: "#1d4ed8", first_token: "#a16207", first_clause: "#7c3aed",
   tts_first_audio: "#0891b2", first_audio: "#0b7a75" };
 
@@ -91,6 +93,7 @@ function cell(row, text, className) {
 
 function button(label, onClick, className = "secondary") {
   const b = document.createElement("button");
+  b.type = "button"; // inside a form it would submit it too
   b.textContent = label;
   b.className = className;
   b.addEventListener("click", (event) => { event.stopPropagation(); onClick().catch((err) => problem(err.message)); });
@@ -98,7 +101,7 @@ function button(label, onClick, className = "secondary") {
 }
 
 function when(iso) {
-  return new Date(iso).toLocaleString("es-DO", { dateStyle: "medium", timeStyle: "short" });
+  return new Date(iso).toLocaleString("es-DO", { dateStyle: "medium", timeStyle: "short", timeZone: CLINIC_TIME_ZONE });
 }
 
 function money(amount, currency) {
@@ -300,6 +303,14 @@ async function showConversation(id) {
   $("#call-trace").hidden = !c.trace_url;
   if (c.trace_url) $("#trace-link").href = c.trace_url;
   showCost(id).catch(() => { $("#call-cost").textContent = "No se pudo calcular el coste de esta llamada."; });
+  $("#stage-legend").replaceChildren("Cada turno, desde que el paciente dejó de hablar: ",
+    ...Object.entries(STAGE_COLOURS).map(([stage, colour]) => {
+      const item = element("span");
+      const swatch = element("i");
+      swatch.style.background = colour;
+      item.append(swatch, STAGE_NAMES[stage]);
+      return item;
+    }));
   const list = $("#turns");
   list.replaceChildren();
   if (!c.turns.length) list.append(element("li", "La llamada terminó sin que el paciente dijera nada que la asistente reconociera.", "note"));
@@ -333,7 +344,7 @@ function waterfall(timings, longest) {
   // One bar per stage, from the previous stage to this one, in ms after the caller stopped speaking.
   const bar = document.createElement("div");
   bar.className = "waterfall";
-  bar.title = Object.entries(timings).map(([k, v]) => `${k}: ${Math.round(v)} ms`).join(" · ");
+  bar.title = Object.entries(timings).map(([k, v]) => `${STAGE_NAMES[k] || k}: ${Math.round(v)} ms`).join(" · ");
   let previous = timings.end_of_speech || 0;
   for (const [stage, colour] of Object.entries(STAGE_COLOURS)) {
     if (!(stage in timings)) continue;
@@ -341,7 +352,7 @@ function waterfall(timings, longest) {
     span.style.left = (100 * previous) / longest + "%";
     span.style.width = Math.max(0.5, (100 * (timings[stage] - previous)) / longest) + "%";
     span.style.background = colour;
-    span.textContent = stage;
+    span.textContent = STAGE_NAMES[stage];
     bar.appendChild(span);
     previous = Math.max(previous, timings[stage]);
   }

@@ -41,13 +41,14 @@ loaders.overview = async () => {
   $("#calls-chart").replaceChildren(barChart({
     days: o.calls.per_day.map((d) => ({ day: d.day, values: d })),
     series: ["answered", "booked", "handed_off", "failed", "silent"].map((k) => ({ key: k, label: OUTCOMES[k], colour: OUTCOME_COLOURS[k] })),
-    format: (v) => String(v), label: "Llamadas por día de los últimos 14 días", empty: noCalls,
+    format: (v) => String(v), label: "Llamadas por día de los últimos 14 días", empty: noCalls, whole: true,
+    width: $("#calls-chart").clientWidth,
   }));
   $("#latency-chart").replaceChildren(lineChart({
     points: o.latency.recent.map((p) => ({ at: new Date(p.at), value: p.ms, note: `${when(p.at)}: ${ms(p.ms)}` })),
     format: (v) => v.toLocaleString("es-DO") + " ms",
     reference: o.latency.week.p95_ms === null ? null : { value: o.latency.week.p95_ms, label: `p95 de la semana: ${ms(o.latency.week.p95_ms)}` },
-    label: "Tiempo hasta el primer audio en los últimos turnos",
+    label: "Tiempo hasta el primer audio en los últimos turnos", width: $("#latency-chart").clientWidth,
     empty: "Sin turnos todavía: la gráfica aparece con la primera respuesta de la asistente.",
   }));
   const costEmpty = free(cost.month) || o.calls.week === 0
@@ -57,6 +58,7 @@ loaders.overview = async () => {
     days: cost.per_day.map((d) => ({ day: d.day, values: { total: d.total } })),
     series: [{ key: "total", label: "Coste", colour: "#0b7a75" }],
     format: (v) => money(v, cost.currency), label: "Coste por día de los últimos 14 días", empty: costEmpty,
+    width: $("#cost-chart").clientWidth,
   }));
 
   const health = $("#providers-health");
@@ -106,7 +108,7 @@ function showBackup(last, schedule) {
     box.append(element("p", good ? `La última correcta es del ${when(good.at)}.` : "No hay ninguna copia correcta."));
   } else if (newest) {
     const size = newest.database_bytes === undefined ? ""
-      : ` · ${bytes(newest.database_bytes + newest.objects_bytes)} (base de datos ${bytes(newest.database_bytes)}, ${newest.objects} archivos ${bytes(newest.objects_bytes)})`;
+      : ` · ${bytes(newest.database_bytes + newest.objects_bytes)} (base de datos ${bytes(newest.database_bytes)}, ${newest.objects} ${newest.objects === 1 ? "archivo" : "archivos"} ${bytes(newest.objects_bytes)})`;
     box.append(element("p", `Última copia: ${when(newest.at)} · correcta${size}`, "backup-head"));
     if (last && last.result === "success" && last.at >= newest.at) {
       box.append(element("p", `Añadió ${bytes(last.added_bytes)} al destino y tardó ${last.seconds} s.`));

@@ -43,11 +43,12 @@ loaders.usage = async () => {
     cell(row, r.cost.total === 0 && r.cost.note ? "0 (local)" : money(r.cost.total, r.cost.currency));
     body.appendChild(row);
   }
+  $("#usage-chart").closest(".card-block").hidden = rows.length === 0 || local; // the note says it all
   const oldestFirst = [...rows].reverse();
   $("#usage-chart").replaceChildren(barChart({
     days: oldestFirst.map((r) => ({ day: period === "day" ? r.period : r.period + "-01", values: { total: r.cost.total } })),
     series: [{ key: "total", label: "Coste", colour: "#0b7a75" }],
-    format: (v) => money(v, prices.currency), label: "Coste por periodo",
+    format: (v) => money(v, prices.currency), label: "Coste por periodo", width: $("#usage-chart").clientWidth,
     empty: local ? `Coste ${FREE}.` : "Sin coste en este periodo.",
   }));
   const list = $("#price-list");
