@@ -11,11 +11,13 @@ const OUTCOME_COLOURS = { answered: "#0b7a75", booked: "#1d4ed8", handed_off: "#
   silent: "#98a2b3" };
 const PORTS = { speech_to_text: "Reconocimiento de voz", language_model: "Modelo de lenguaje",
   text_to_speech: "Síntesis de voz" };
-const ACTIONS = { user_created: "Creó una cuenta", user_changed: "Cambió una cuenta", password_reset: "Cambió una contraseña",
+const ACTIONS = { user_created: "Creó una cuenta", user_changed: "Cambió una cuenta", password_reset: "Restableció una contraseña",
+  password_changed: "Cambió su contraseña", password_change_failed: "Intento fallido de cambiar la contraseña",
   settings_changed: "Cambió ajustes", transcript_read: "Leyó una conversación", listened: "Escuchó una grabación",
   downloaded: "Descargó una grabación", backup_created: "Copia de seguridad hecha", backup_failed: "Copia de seguridad fallida",
-  login: "Entró", login_failed: "Intento de entrada fallido", logout: "Salió", document_uploaded: "Subió un documento",
-  document_deleted: "Eliminó un documento", document_reindexed: "Reindexó un documento",
+  login: "Entró", login_oidc: "Entró con la cuenta de la clínica", login_failed: "Intento de entrada fallido",
+  login_oidc_failed: "Intento fallido con la cuenta de la clínica", logout: "Salió", uploaded: "Subió un documento",
+  deleted: "Eliminó un documento", reindexed: "Reindexó un documento", appointment_booked: "Reservó una cita",
   appointment_moved: "Movió una cita", appointment_cancelled: "Canceló una cita" };
 // The API's own words are for integrators (English) except where it answers the dashboard in Spanish (a
 // "field" names the form field): the dashboard says what happened in Spanish, by status.
@@ -154,7 +156,7 @@ $("#login-form").addEventListener("submit", async (event) => {
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    error.textContent = response.status === 401 ? "Correo o contraseña incorrectos." : body.error || "No se pudo entrar.";
+    error.textContent = response.status === 401 ? "Correo o contraseña incorrectos." : failure(response.status, body).message;
     error.hidden = false;
     return;
   }

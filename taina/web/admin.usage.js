@@ -38,7 +38,9 @@ loaders.usage = async () => {
     cell(row, String(r.calls));
     cell(row, String(r.turns));
     cell(row, tokens.prompt ? `${tokens.prompt.toLocaleString("es-DO")} entrada (${tokens.cached.toLocaleString("es-DO")} en caché) · ${tokens.completion.toLocaleString("es-DO")} salida` : "—");
-    cell(row, `${(sumOf(r.usage.speech_to_text) / 60).toLocaleString("es-DO", { maximumFractionDigits: 1 })} min`);
+    const heard = sumOf(r.usage.speech_to_text); // seconds
+    cell(row, heard < 60 ? `${heard.toLocaleString("es-DO", { maximumFractionDigits: 1 })} s`
+      : `${(heard / 60).toLocaleString("es-DO", { maximumFractionDigits: 1 })} min`);
     cell(row, sumOf(r.usage.text_to_speech).toLocaleString("es-DO"));
     cell(row, r.cost.total === 0 && r.cost.note ? "0 (local)" : money(r.cost.total, r.cost.currency));
     body.appendChild(row);

@@ -190,6 +190,15 @@ def test_the_dashboard_end_to_end(chromium: str, data_dir: Path, tmp_path: Path,
             backup = page.get_by_test_id("backup-state").inner_text()
             assert "correcta" in backup and "Hay 1 copia en el destino" in backup, backup
             camera.shoot(page, "overview")
+            page.set_viewport_size({"width": 390, "height": 844})  # a phone: the charts drawn at its width
+            tab(page, "Resumen")
+            page.wait_for_selector("#calls-chart svg rect.bar", timeout=10_000)
+            width = page.evaluate("document.querySelector('#calls-chart svg').getBoundingClientRect().right")
+            assert width <= 390, f"the chart runs off a phone's screen ({width} px)"
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 390, f"the page is {wide} px wide on a 390 px phone"
+            camera.shoot(page, "overview-phone")
+            page.set_viewport_size({"width": 1280, "height": 900})
 
             # Appointments: one booked through the API, shown, cancelled from the page.
             admin = token(server, "jefa@clinica.do")
