@@ -196,7 +196,11 @@ def test_the_dashboard_end_to_end(chromium: str, data_dir: Path, tmp_path: Path,
             width = page.evaluate("document.querySelector('#calls-chart svg').getBoundingClientRect().right")
             assert width <= 390, f"the chart runs off a phone's screen ({width} px)"
             wide = page.evaluate("document.documentElement.scrollWidth")
-            assert wide <= 390, f"the page is {wide} px wide on a 390 px phone"
+            offenders = page.evaluate(
+                "[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391)"
+                ".slice(0, 5).map((e) => e.tagName + '#' + e.id + '.' + e.className)"
+            )
+            assert wide <= 390, f"the page is {wide} px wide on a 390 px phone: {offenders}"
             camera.shoot(page, "overview-phone")
             page.set_viewport_size({"width": 1280, "height": 900})
 
