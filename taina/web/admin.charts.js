@@ -40,8 +40,8 @@ function frame(svg, box, yTicks, format, xLabels) {
       svgNode("text", { x: left - 6, y: y(t) + 4, class: "tick", "text-anchor": "end" }, format(t)),
     );
   }
-  for (const { x, text } of xLabels) {
-    svg.append(svgNode("text", { x, y: height - bottom + 18, class: "tick", "text-anchor": "middle" }, text));
+  for (const { x, text, anchor } of xLabels) {
+    svg.append(svgNode("text", { x, y: height - bottom + 18, class: "tick", "text-anchor": anchor || "middle" }, text));
   }
   return y;
 }
@@ -53,7 +53,9 @@ function emptyChart(message) {
   return box;
 }
 
-// points: [{ at: Date, value: number, note: string }], oldest first. reference: { value, label } (a dashed line).
+// points: [{ at: Date, value: number, note: string }], oldest first, drawn one after another at even steps
+// (turns come in bursts, one call's together: on a time axis they would stack). Some are labelled with their
+// time. reference: { value, label } (a dashed line).
 function lineChart({ points, format, reference, label, empty, width }) {
   if (!points.length) return emptyChart(empty);
   const top = Math.max(...points.map((p) => p.value), reference ? reference.value : 0);
@@ -61,14 +63,15 @@ function lineChart({ points, format, reference, label, empty, width }) {
   const box = dimensions(width, yTicks.map(format));
   const { height, left, right, bottom } = box;
   const svg = svgNode("svg", { viewBox: `0 0 ${box.width} ${height}`, width: box.width, height, class: "chart", role: "img", "aria-label": label });
-  const first = points[0].at.getTime();
-  const last = points[points.length - 1].at.getTime();
-  const span = Math.max(last - first, 1);
-  const inner = box.width - left - right;
-  const x = (at) => (points.length === 1 ? left + inner / 2 : left + (inner * (at.getTime() - first)) / span);
+  const inner = box.width - left - right - 8;
+  const x = (i) => (points.length === 1 ? left + inner / 2 : left + 4 + (inner * i) / (points.length - 1));
   const stamp = (at) => at.toLocaleString("es-DO", { timeZone: CLINIC_TIME_ZONE, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
-  const labelEvery = Math.max(1, Math.ceil(points.length / Math.max(1, Math.floor(inner / 120))));
-  const xLabels = points.filter((_, i) => i % labelEvery === 0).map((p) => ({ x: x(p.at), text: stamp(p.at) }));
+  const room = Math.max(1, Math.floor(inner / 150)); // a label needs about 150 px
+  const labelled = points.length === 1 ? [0] : [...new Set(Array.from({ length: Math.min(room, points.length) }, (_, k) =>
+    Math.round((k * (points.length - 1)) / Math.max(1, Math.min(room, points.length) - 1))))];
+  const xLabels = labelled.map((i) => ({ x: x(i), text: stamp(points[i].at) }));
+  const ends = xLabels.length > 1 ? [xLabels[0], xLabels[xLabels.length - 1]] : [];
+  if (ends.length) { ends[0].anchor = "start"; ends[1].anchor = "end"; }
   const y = frame(svg, box, yTicks, format, xLabels);
   const fullWidth = box.width;
   if (reference && reference.value !== null) {
@@ -77,12 +80,12 @@ function lineChart({ points, format, reference, label, empty, width }) {
       svgNode("text", { x: fullWidth - right - 4, y: y(reference.value) - 5, class: "reference-label", "text-anchor": "end" }, reference.label),
     );
   }
-  svg.append(svgNode("polyline", { points: points.map((p) => `${x(p.at)},${y(p.value)}`).join(" "), class: "line" }));
-  for (const p of points) {
-    const dot = svgNode("circle", { cx: x(p.at), cy: y(p.value), r: 3.5, class: "dot" });
+  svg.append(svgNode("polyline", { points: points.map((p, i) => `${x(i)},${y(p.value)}`).join(" "), class: "line" }));
+  points.forEach((p, i) => {
+    const dot = svgNode("circle", { cx: x(i), cy: y(p.value), r: points.length > 80 ? 2.5 : 3.5, class: "dot" });
     dot.append(svgNode("title", {}, p.note));
     svg.append(dot);
-  }
+  });
   svg.append(svgNode("line", { x1: left, x2: fullWidth - right, y1: height - bottom, y2: height - bottom, class: "axis" }));
   return svg;
 }
