@@ -95,7 +95,7 @@ nofile=$(ulimit -Hn)
 [ "$nofile" -gt 1048576 ] && nofile=1048576
 opts=(--pull=never --runtime runc --network=host
      --ulimit "nofile=$nofile:$nofile" --ulimit nproc=4096:4096
-     --read-only --read-only-tmpfs=false --tmpfs /tmp:rw,nosuid,nodev,size=256m,mode=1777
+     --read-only --read-only-tmpfs=false --tmpfs "/tmp:rw,nosuid,nodev,size=256m,mode=1777"
      -v "$data:/data:rw" --user 10001:10001 --cap-drop=all --security-opt no-new-privileges
      --env TAINA_LOG_LEVEL=warning)
 run=(podman run --rm "${opts[@]}")

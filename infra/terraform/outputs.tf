@@ -37,3 +37,8 @@ output "static_assets_domain" {
   description = "CloudFront domain serving the static assets."
   value       = module.cloudfront.domain_name
 }
+
+output "livekit_redis_address" {
+  description = "LiveKit's Redis, host:port with TLS (Helm value livekit.redis.address; its AUTH token is in the secret)."
+  value       = module.redis.address
+}

@@ -78,3 +78,9 @@ variable "namespace" {
   type        = string
   default     = "taina"
 }
+
+variable "livekit_redis_node_type" {
+  description = "ElastiCache node type of LiveKit's Redis (two nodes, Multi-AZ)."
+  type        = string
+  default     = "cache.t4g.small"
+}
