@@ -9,13 +9,17 @@
 # tarball under .container-cache/ (git-ignored) and imported into podman's image store, which lives outside the
 # clone, so later runs and fresh clones on the same machine skip it. Built layers are cached by podman too.
 #
-# Needs root (apt-get, podman's chroot isolation); reads nothing from stdin (CI).
-# Usage: infra/container-smoke.sh   (TAINA_SMOKE_KEEP=1 keeps the image tagged)
+# Needs root (apt-get, podman's chroot isolation); reads nothing from stdin (CI). TAINA_SMOKE_BASE=IMAGE builds
+# on a registry's base image instead of the local debootstrap one (GitHub's runners).
+# Usage: infra/container-smoke.sh   (the image stays tagged localhost/taina-voice:smoke)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BASE_IMAGE=localhost/bookworm-python:local
-IMAGE=localhost/taina-voice:smoke-$$  # untagged at the end; its layers stay cached
+# The newest smoke-tested image keeps this tag (its layers are the next build's cache); the test runs the image
+# by its ID, so a concurrent run elsewhere that moves the tag does not change what this one tests. Older smoke
+# images (labelled taina.smoke) are pruned at the end, once nothing uses them.
+TAG=localhost/taina-voice:smoke
 CACHE=.container-cache
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 started=$(date +%s)
@@ -33,17 +37,24 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 0
 fi
 
+# TAINA_SMOKE_BASE: a base image from a registry instead (GitHub's runners: python:3.11-slim-bookworm), pulled
+# once; no debootstrap then.
+tools=(podman runc)
+[ -n "${TAINA_SMOKE_BASE:-}" ] || tools+=(debootstrap)
 missing=()
-for tool in podman runc debootstrap; do
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap >/dev/null \
-        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap >/dev/null; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${tools[@]}" >/dev/null \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${tools[@]}" >/dev/null; }
     phase "installed ${missing[*]}"
 fi
 
-if ! podman image exists "$BASE_IMAGE"; then
+if [ -n "${TAINA_SMOKE_BASE:-}" ]; then
+    BASE_IMAGE=$TAINA_SMOKE_BASE
+    podman image exists "$BASE_IMAGE" || podman pull --quiet "$BASE_IMAGE" >/dev/null
+elif ! podman image exists "$BASE_IMAGE"; then
     mkdir -p "$CACHE"
     if [ ! -s "$CACHE/bookworm-rootfs.tar" ]; then
         rm -rf "$CACHE/rootfs"
@@ -62,8 +73,9 @@ fi
 podman build --layers --pull=never --isolation=chroot --network=host --format docker \
     --build-arg BASE="$BASE_IMAGE" \
     -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
-    -f infra/Containerfile -t "$IMAGE" . >/dev/null
-phase "built $IMAGE ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
+    --label taina.smoke=1 -f infra/Containerfile -t "$TAG" . >/dev/null
+IMAGE=$(podman image inspect --format '{{.Id}}' "$TAG")
+phase "built $TAG ${IMAGE:0:12} ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
 
 data=$(mktemp -d /tmp/taina-smoke.XXXXXX)
 podman_log=$(mktemp /tmp/taina-smoke-podman.XXXXXX)
@@ -72,7 +84,7 @@ chmod 0700 "$data"
 serve=taina-smoke-$$
 cleanup() {
     podman rm --force --time 0 "$serve" >/dev/null 2>&1 || true
-    [ -n "${TAINA_SMOKE_KEEP:-}" ] || podman untag "$IMAGE" >/dev/null 2>&1 || true
+    podman image prune --force --filter label=taina.smoke=1 >/dev/null 2>&1 || true
     rm -rf "$data" "$podman_log"
 }
 trap cleanup EXIT

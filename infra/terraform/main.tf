@@ -81,6 +81,8 @@ module "cloudfront" {
 }
 
 module "api" {
-  source = "./modules/api"
-  name   = local.name
+  source                = "./modules/api"
+  name                  = local.name
+  offers_per_5min       = var.offers_per_5min
+  api_requests_per_5min = var.api_requests_per_5min
 }
