@@ -144,6 +144,10 @@ fi
 chart=infra/helm/taina
 mapfile -t chart_files < <(git ls-files "$chart")
 claim "${chart_files[@]}" infra/rendered_manifests.py
+# ExternalSecret, Rollout, AnalysisTemplate and ServiceMonitor: no bundled schema; ours, from their documentation.
+custom_schema=infra/schemas/custom-resources.schema.json
+claim "$custom_schema"
+check "custom resources schema is a valid JSON Schema" "$V/check-jsonschema/bin/check-jsonschema" --check-metaschema "$custom_schema"
 rendered=$(mktemp -d)
 trap 'rm -rf "$rendered"' EXIT
 for values in values.yaml values-production.yaml values-trial.yaml; do
@@ -152,6 +156,11 @@ for values in values.yaml values-production.yaml values-trial.yaml; do
     "$V/yamllint/bin/python" infra/rendered_manifests.py split "$rendered/$values" >/dev/null 2>&1 || true
     check "kubernetes-validate $values" "$V/kubernetes-validate/bin/kubernetes-validate" --strict \
         --kubernetes-version 1.31.0 "$rendered/$values.core.yaml"
+    mapfile -t custom < <(find "$rendered/$values.custom" -name '*.json' | sort)
+    if [ ${#custom[@]} -gt 0 ]; then
+        check "custom resources of $values (${#custom[@]})" "$V/check-jsonschema/bin/check-jsonschema" \
+            --schemafile "$custom_schema" "${custom[@]}"
+    fi
     code=0
     "$V/yamllint/bin/python" infra/rendered_manifests.py livekit "$rendered/$values" "$rendered/$values.livekit.yaml" || code=$?
     if [ "$code" = 0 ]; then

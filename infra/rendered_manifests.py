@@ -2,13 +2,16 @@
 which has PyYAML).
 
     python infra/rendered_manifests.py split RENDERED       writes RENDERED.core.yaml: the kinds Kubernetes'
-                                                            bundled schemas know (custom resources set aside)
+                                                            bundled schemas know, and each custom resource
+                                                            to RENDERED.custom/N-KIND.json (for
+                                                            infra/schemas/custom-resources.schema.json)
     python infra/rendered_manifests.py livekit RENDERED OUT writes the LiveKit configuration the chart renders
                                                             (LIVEKIT_CONFIG) to OUT; exit 3 when LiveKit is off
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,8 +28,13 @@ def documents(path: Path) -> list[dict[str, Any]]:
 def split(path: Path) -> None:
     docs = documents(path)
     core = [d for d in docs if d["apiVersion"].split("/")[0] not in CUSTOM_GROUPS]
+    custom = [d for d in docs if d["apiVersion"].split("/")[0] in CUSTOM_GROUPS]
     Path(f"{path}.core.yaml").write_text(yaml.safe_dump_all(core), encoding="utf-8")
-    print(f"{len(core)} core resources, {len(docs) - len(core)} custom resources set aside")
+    folder = Path(f"{path}.custom")
+    folder.mkdir(exist_ok=True)
+    for n, doc in enumerate(custom):
+        (folder / f"{n}-{doc['kind']}.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    print(f"{len(core)} core resources, {len(custom)} custom resources")
 
 
 def livekit(path: Path, out: Path) -> int:

@@ -44,6 +44,10 @@ resource "aws_secretsmanager_secret_version" "engine" {
     auth_secret            = random_password.auth.result
     livekit_api_secret     = random_password.livekit.result
     livekit_redis_password = var.livekit_redis_password
+    # The cloud providers' keys, empty (that provider off) until an operator sets them.
+    deepgram_api_key   = ""
+    elevenlabs_api_key = ""
+    openai_api_key     = ""
   })
   lifecycle {
     ignore_changes = [secret_string] # edited by operators after creation (keys, rotated passwords)
