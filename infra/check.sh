@@ -106,7 +106,10 @@ check "yamllint" "$V/yamllint/bin/yamllint" --strict -c infra/yamllint.yaml infr
 mapfile -t workflows < <(git ls-files '.github/workflows/*.yml')
 claim "${workflows[@]}"
 check "actionlint" "$V/actionlint/bin/actionlint" "${workflows[@]}"
-check "zizmor" "$V/zizmor/bin/zizmor" --offline --no-progress .github/workflows
+claim .github/dependabot.yml
+check "zizmor" "$V/zizmor/bin/zizmor" --offline --no-progress .github
+check "dependabot.yml against Dependabot's schema" "$V/check-jsonschema/bin/check-jsonschema" \
+    --builtin-schema vendor.dependabot .github/dependabot.yml
 check "workflows against GitHub's schema" "$V/check-jsonschema/bin/check-jsonschema" \
     --builtin-schema vendor.github-workflows "${workflows[@]}"
 # The Compose file against the Compose specification's schema (docker/podman compose cannot run here).
