@@ -70,11 +70,14 @@ elif ! podman image exists "$BASE_IMAGE"; then
     phase "imported the base image $BASE_IMAGE"
 fi
 
-# pip inside the build needs the host's CA bundle (this machine's registries are reached through it).
-podman build --layers --pull=never --isolation=chroot --network=host --format docker \
-    --build-arg BASE="$BASE_IMAGE" \
-    -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
-    --label taina.smoke=1 -f infra/Containerfile -t "$TAG" . >/dev/null
+# pip inside the build needs the host's CA bundle (this machine's registries are reached through it). The build
+# stage is tagged too: untagged, it would be pruned with the old images below and the next build would start
+# over instead of reusing it.
+build=(podman build --layers --pull=never --isolation=chroot --network=host --format docker
+       --build-arg BASE="$BASE_IMAGE" -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro
+       --label taina.smoke=1 -f infra/Containerfile)
+"${build[@]}" --target build -t "$TAG-build" . >/dev/null
+"${build[@]}" -t "$TAG" . >/dev/null
 IMAGE=$(podman image inspect --format '{{.Id}}' "$TAG")
 phase "built $TAG ${IMAGE:0:12} ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
 
