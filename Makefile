@@ -19,8 +19,8 @@ infra-check:
 	PYTHON=$(PYTHON) infra/check.sh
 
 # The engine image built with podman here and run with `podman run` as a pod runs it (read-only root, non-root,
-# no capabilities): converse, /readyz, HEALTHCHECK, SIGTERM drain. About 1.5 min when podman's layers are
-# cached, 4 min the first time. TAINA_CONTAINER_SMOKE=0 skips it.
+# no capabilities): converse, /readyz, HEALTHCHECK, SIGTERM drain with a call in progress. 1.5-2 min when
+# podman's layers are cached, 4-5 min after a source change on a busy machine. TAINA_CONTAINER_SMOKE=0 skips it.
 container-smoke:
 	@if [ "$${TAINA_CONTAINER_SMOKE:-1}" = 0 ]; then echo "container-smoke: skipped (TAINA_CONTAINER_SMOKE=0)"; else infra/container-smoke.sh; fi
 
