@@ -117,8 +117,11 @@ TRAILING_WORDS = frozenset(
         "digo",
     ]
 )
-# Sounds a Spanish speaker makes while thinking of what comes next: the pause after them is a long one.
-FILLERS = frozenset(["eh", "em", "ehm", "mm", "mmm", "este", "esto", "pues", "bueno", "sea", "digo"])
+# Sounds a Spanish speaker makes while thinking of what comes next: the pause after them is a long one. A lone
+# "este..." is often heard by Whisper as "estén" or "esté".
+FILLERS = frozenset(
+    ["eh", "em", "ehm", "mm", "mmm", "este", "esté", "estén", "éste", "esto", "pues", "bueno", "sea", "digo"]
+)
 # Digits as said one by one (a phone number, an ID being dictated).
 _DIGIT_WORDS = frozenset(
     ["cero", "uno", "una", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"]
@@ -150,7 +153,7 @@ def sounds_finished(text: str) -> bool | None:
     if text.endswith(("...", "…", ",", ";", ":", "-")):
         return False
     words = _WORDS.findall(text.lower())
-    if words and words[-1] in TRAILING_WORDS:
+    if words and (words[-1] in TRAILING_WORDS or words[-1] in FILLERS):
         return False
     digits = _digits_at_end(text, words)
     if 3 <= digits <= 9:
@@ -191,12 +194,14 @@ class Endpointer:
         self._model_complete = eot.silence_complete_ms / 1000
         self._model_incomplete = eot.silence_incomplete_ms / 1000
         self._cap = eot.max_silence_ms / 1000
+        self._wait_for_words = eot.wait_for_words
         self._min_utterance = endpoint.min_utterance_ms / 1000
         self._max_utterance = endpoint.max_utterance_ms / 1000
         self._paused = False
-        self._words: bool | str | None = (
-            None  # what the transcript so far says (sounds_finished, or "filler")
-        )
+        # What the transcript so far says (sounds_finished, or "filler"), and whether one came since speech
+        # (re)started.
+        self._words: bool | str | None = None
+        self._worded = False
         self._model: bool | None = None  # the end-of-turn model's verdict on this pause
         self._judging = False  # the model is listening to this pause
         self._silence = self._needed()
@@ -222,6 +227,7 @@ class Endpointer:
             return
         finished = sounds_finished(transcript)
         self._words = "filler" if finished is False and ends_with_filler(transcript) else finished
+        self._worded = True
         self._silence = self._needed()
 
     def judging(self) -> None:
@@ -246,6 +252,8 @@ class Endpointer:
         if self._model is None:
             return words
         if self._model:
+            if not self._worded and self._wait_for_words:
+                return self._model_incomplete  # the words of the pause may still veto it
             return words if trailing else self._model_complete
         return self._cap if trailing else max(self._model_incomplete, words)
 
@@ -289,6 +297,7 @@ class Endpointer:
     def _forget(self) -> None:
         self._paused = self._judging = False
         self._words = self._model = None
+        self._worded = False
         self._silence = self._needed()
 
 
@@ -377,6 +386,11 @@ class EndOfTurnSettings(Section):
         "its verdict), in ms.",
         ge=100,
         le=5_000,
+    )
+    wait_for_words: bool = knob(
+        True,
+        "After the model's complete verdict, wait for the pause's transcript too (at most the incomplete "
+        "silence), so that words trailing off can veto it; the reply waits for that transcript anyway.",
     )
     max_silence_ms: int = knob(
         2_500,

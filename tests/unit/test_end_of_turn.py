@@ -147,9 +147,11 @@ def paused_endpointer() -> Endpointer:
         (None, "¿A qué hora abren?", 300),  # words alone: a question
         (None, "una cita para el", 1_000),  # words alone: an article
         (None, "Este...", 2_000),  # words alone: a filler
+        (None, "estén", 2_000),  # "este" as Whisper often hears it alone
         (None, "Mi número es 809.", 1_000),  # a number half dictated: the full stop does not count
-        (True, "", 300),  # the model: complete
-        (True, "¿A qué hora abren?", 300),
+        (True, "", 1_600),  # the model: complete, but the words of the pause are not in yet
+        (True, "¿A qué hora abren?", 300),  # the model: complete, and the words agree
+        (True, "Quiero saber los precios de la consulta", 300),  # the words cannot tell
         (True, "una cita para el", 1_000),  # second opinion: the words trail off, so they win
         (True, "Este...", 2_000),
         (True, "Mi número es ocho cero nueve.", 1_000),
@@ -169,11 +171,13 @@ def test_the_silence_that_ends_the_turn(model_says: bool | None, transcript: str
 
 
 def run_judged(model: SmartTurnModel | None, pcm: Pcm) -> tuple[list[EndpointEvent], TurnJudge]:
-    """A session's listen path in real time: endpointer, and the judge asking the model at each pause."""
+    """A session's listen path in real time: endpointer, and the judge asking the model at each pause (no
+    speech-to-text here: the model's verdicts alone, not waiting for words)."""
 
     async def listen() -> tuple[list[EndpointEvent], TurnJudge]:
-        endpointer = Endpointer(VadSettings(), EndpointSettings(), 16_000, 20, EndOfTurnSettings())
-        judge = TurnJudge(model, EndOfTurnSettings(), endpointer, 20)
+        settings = EndOfTurnSettings(wait_for_words=False)
+        endpointer = Endpointer(VadSettings(), EndpointSettings(), 16_000, 20, settings)
+        judge = TurnJudge(model, settings, endpointer, 20)
         events = []
         for frame in frames_of(pcm):
             event = endpointer.push(frame)
