@@ -4,6 +4,7 @@ verdicts and the word rules decide the silence that ends a turn."""
 from __future__ import annotations
 
 import asyncio
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,12 @@ from faster_whisper.feature_extractor import FeatureExtractor
 from adapters.smart_turn import (
     DEFAULT_PATH,
     MODEL_SHA256,
+    PIPECAT_VERSION,
+    WHEEL_MEMBER,
     SmartTurnError,
     SmartTurnModel,
     SmartTurnSettings,
+    install,
     model_path,
     sha256_of,
 )
@@ -83,6 +87,29 @@ def test_the_window_is_the_last_eight_seconds_padded_in_front() -> None:
 
 def test_the_installed_model_is_the_one_expected() -> None:
     assert sha256_of(DEFAULT_PATH) == MODEL_SHA256
+
+
+def wheel_with(cache: Path, content: bytes) -> None:
+    """A pipecat-ai wheel in the install cache (so no download), holding ``content`` as the model."""
+    cache.mkdir(exist_ok=True)
+    with zipfile.ZipFile(cache / f"pipecat_ai-{PIPECAT_VERSION}-py3-none-any.whl", "w") as wheel:
+        wheel.writestr("pipecat/__init__.py", "")
+        wheel.writestr(WHEEL_MEMBER, content)
+
+
+def test_install_takes_the_one_file_out_of_the_wheel_and_checks_it(tmp_path: Path) -> None:
+    wheel_with(tmp_path / "cache", DEFAULT_PATH.read_bytes())
+    target = tmp_path / "models" / "smart-turn.onnx"
+    assert install(target, tmp_path / "cache") == target
+    assert sha256_of(target) == MODEL_SHA256 and not list(target.parent.glob("*.partial"))
+
+
+def test_install_refuses_a_model_that_is_not_the_one_expected(tmp_path: Path) -> None:
+    wheel_with(tmp_path / "cache", b"not the model")
+    target = tmp_path / "models" / "smart-turn.onnx"
+    with pytest.raises(SmartTurnError, match="expected 2bb02631"):
+        install(target, tmp_path / "cache")
+    assert list(target.parent.iterdir()) == []  # nothing half-written is left for a later start to load
 
 
 def test_a_users_model_path_that_does_not_exist_is_refused(tmp_path: Path) -> None:
