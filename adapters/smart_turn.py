@@ -28,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 
 from adapters.smart_turn_features import WINDOW_S, features_of
+from adapters.whisper_model import ModelError
 from engine.audio import Pcm
 from engine.options import Section, knob
 from engine.ports.turn_model import TurnModelBusy
@@ -58,8 +59,8 @@ class SmartTurnSettings(Section):
     )
 
 
-class SmartTurnError(RuntimeError):
-    """The model file is missing or is not the one expected."""
+class SmartTurnError(ModelError):
+    """The model file is missing, is not the one expected, or does not load."""
 
 
 def sha256_of(path: Path) -> str:
@@ -132,9 +133,12 @@ class SmartTurnModel:
         options.inter_op_num_threads = 1
         options.intra_op_num_threads = settings.threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self._session = ort.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as failure:  # onnxruntime raises types of its own for a file it cannot read
+            raise SmartTurnError(f"{path}: not a model onnxruntime can load ({failure})") from failure
         self._input = self._session.get_inputs()[0].name
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smart-turn")
         self._max_waiting = settings.max_waiting

@@ -115,6 +115,9 @@ def test_install_refuses_a_model_that_is_not_the_one_expected(tmp_path: Path) ->
 def test_a_users_model_path_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SmartTurnError, match="TAINA_SMART_TURN_MODEL_PATH"):
         model_path(SmartTurnSettings(model_path=str(tmp_path / "nothing.onnx")))
+    (tmp_path / "notes.onnx").write_text("esto no es un modelo")
+    with pytest.raises(SmartTurnError, match="not a model onnxruntime can load"):
+        SmartTurnModel(tmp_path / "notes.onnx", SmartTurnSettings())
 
 
 def test_finished_sentences_sound_finished(model: SmartTurnModel) -> None:
