@@ -80,7 +80,10 @@ def run(runs: int | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         level = os.environ.get("TAINA_LOG_LEVEL", "warning")
-        settings = Settings.from_env({"TAINA_DATA_DIR": str(folder / "data"), "TAINA_LOG_LEVEL": level})
+        env = {"TAINA_DATA_DIR": str(folder / "data"), "TAINA_LOG_LEVEL": level}
+        # TAINA_END_OF_TURN_ENABLED=false measures the same turns with the word rules alone.
+        env |= {k: v for k, v in os.environ.items() if k.startswith("TAINA_END_OF_TURN_")}
+        settings = Settings.from_env(env)
         from taina.logs import configure_logging
 
         configure_logging(settings.log)
