@@ -12,6 +12,7 @@ from typing import Any
 BENCHMARKS = {
     "frames": "CPU per 20 ms inbound frame on the listening path (48 kHz stereo -> 16 kHz mono -> VAD -> buffer)",
     "converse": "end of speech to first reply audio frame, embedded default, over many spoken turns",
+    "endofturn": "the smart-turn model on labelled Spanish audio: accuracy, turns cut off early with and without it",
     "retrieval": "hybrid search latency p50/p95 at 10k and 100k passages, query embedding apart",
     "ingest": "pages per second for text PDFs with local embeddings",
     "dialogue": "policy turn time p50/p95 with retrieval and the appointment tools, embedded default",

@@ -31,7 +31,9 @@ from opentelemetry import trace
 from engine.audio import PROCESSING_RATE, AudioFrame, AudioSettings
 from engine.chunking import ClauseChunker
 from engine.dialogue import Dialogue, Preview
+from engine.end_of_turn import TurnJudge
 from engine.endpointing import (
+    EndOfTurnSettings,
     Endpointer,
     EndpointSettings,
     SpeechPaused,
@@ -45,6 +47,7 @@ from engine.metrics import RECORDINGS_FAILED, observe_turn, observe_turn_failed
 from engine.ports.records import CallRecordings, ConversationJournal, TurnEntry
 from engine.ports.speech import SpeechToText, SpeechToTextStream, TextToSpeech
 from engine.ports.transport import Transport
+from engine.ports.turn_model import TurnModel
 from engine.recording import CallRecorder
 from engine.reply import Reply
 from engine.resample import InputConditioner
@@ -66,6 +69,7 @@ class SessionSettings:
     vad: VadSettings = field(default_factory=VadSettings)
     endpoint: EndpointSettings = field(default_factory=EndpointSettings)
     turn: TurnSettings = field(default_factory=TurnSettings)
+    end_of_turn: EndOfTurnSettings = field(default_factory=EndOfTurnSettings)
     greeting: str = ""  # said when the call starts, before the caller speaks; empty: wait for them
     max_call_s: float = 0.0  # the assistant hangs up after this long; 0: no limit
 
@@ -115,6 +119,7 @@ class Session:
         on_turn: Callable[[TurnRecord], None] | None = None,
         journal: ConversationJournal | None = None,
         recordings: CallRecordings | None = None,
+        turn_model: TurnModel | None = None,
     ) -> None:
         self.id = session_id
         self.transport = transport
@@ -129,7 +134,10 @@ class Session:
         self._recorder: CallRecorder | None = None
         frame_ms = settings.audio.frame_ms
         self._conditioner = InputConditioner(PROCESSING_RATE, frame_ms)
-        self._endpointer = Endpointer(settings.vad, settings.endpoint, PROCESSING_RATE, frame_ms)
+        self._endpointer = Endpointer(
+            settings.vad, settings.endpoint, PROCESSING_RATE, frame_ms, settings.end_of_turn
+        )
+        self.judge = TurnJudge(turn_model, settings.end_of_turn, self._endpointer, frame_ms)
         self._min_interruption = settings.turn.min_interruption_ms / 1000
         self._interruptible = settings.turn.interruptible
         self._preemptive = settings.turn.preemptive_generation
@@ -183,6 +191,7 @@ class Session:
                 {"type": "error", "message": "La conversación se interrumpió por un error."}
             )
         finally:
+            self.judge.close()
             if self._preview is not None:
                 self._preview.cancel()
             if self._stream is not None:
@@ -257,6 +266,7 @@ class Session:
         if self._recorder is not None:
             self._recorder.caller(frame.samples, frame.timestamp)
         event = self._endpointer.push(frame)
+        self.judge.heard(frame, event)  # at a pause, the end-of-turn model starts listening
         stream = self._stream
         if event is None:
             if stream is not None:

@@ -152,6 +152,7 @@ class App:
             on_turn,
             self.journal,
             self.recordings,
+            self.speech.turn_model if self.speech is not None else None,
         )
 
     def apply(self, settings: Settings) -> None:

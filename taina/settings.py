@@ -35,10 +35,11 @@ from adapters.passage_store import RetrievalSettings
 from adapters.postgres import DatabaseSettings
 from adapters.recordings import RecordingSettings
 from adapters.s3_store import StorageSettings
+from adapters.smart_turn import SmartTurnSettings
 from adapters.webrtc import WebRtcSettings
 from adapters.whisper_stt import WhisperSettings
 from engine.audio import AudioSettings
-from engine.endpointing import EndpointSettings
+from engine.endpointing import EndOfTurnSettings, EndpointSettings
 from engine.options import Section, SettingsError
 from engine.session import SessionSettings
 from engine.turns import TurnSettings
@@ -71,6 +72,8 @@ class Settings:
     vad: VadSettings = field(default_factory=VadSettings)
     endpoint: EndpointSettings = field(default_factory=EndpointSettings)
     turn: TurnSettings = field(default_factory=TurnSettings)
+    end_of_turn: EndOfTurnSettings = field(default_factory=EndOfTurnSettings)
+    smart_turn: SmartTurnSettings = field(default_factory=SmartTurnSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
     whisper: WhisperSettings = field(default_factory=WhisperSettings)
@@ -115,7 +118,13 @@ class Settings:
     def session(self) -> SessionSettings:
         """What one call's Session needs of these settings."""
         return SessionSettings(
-            self.audio, self.vad, self.endpoint, self.turn, self.dialogue.greeting, self.webrtc.max_call_s
+            self.audio,
+            self.vad,
+            self.endpoint,
+            self.turn,
+            self.end_of_turn,
+            greeting=self.dialogue.greeting,
+            max_call_s=self.webrtc.max_call_s,
         )
 
     def sections(self) -> dict[str, Section]:

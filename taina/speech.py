@@ -11,6 +11,7 @@ import structlog
 from adapters.deepgram_stt import DeepgramSpeechToText
 from adapters.elevenlabs_tts import ElevenLabsTextToSpeech
 from adapters.espeak_tts import EspeakEngine, EspeakTextToSpeech
+from adapters.smart_turn import SmartTurnError, SmartTurnModel, model_path
 from adapters.whisper_model import ModelError, bundled_model_dir
 from adapters.whisper_stt import WhisperRecognizer, WhisperSpeechToText
 from engine.failover import FailoverSpeechToText, FailoverTextToSpeech
@@ -23,7 +24,8 @@ log = structlog.get_logger("taina.speech")
 
 
 class Speech:
-    """Whisper and espeak-ng, loaded once; Deepgram and ElevenLabs in front of them when their keys are set."""
+    """Whisper, espeak-ng and the smart-turn end-of-turn model, loaded once; Deepgram and ElevenLabs in front
+    of them when their keys are set."""
 
     def __init__(self, settings: Settings, progress: bool | None = None) -> None:
         self.settings = settings
@@ -36,6 +38,7 @@ class Speech:
         self._recognizer.warm_up()
         self._whisper = WhisperSpeechToText(self._recognizer)
         self._espeak = EspeakTextToSpeech(EspeakEngine(settings.espeak))
+        self.turn_model = _turn_model(settings)
         deepgram, elevenlabs = settings.deepgram, settings.elevenlabs
         log.info(
             "speech.ready",
@@ -45,6 +48,7 @@ class Speech:
             text_to_speech=f"elevenlabs {elevenlabs.model} ({elevenlabs.url}), fallback espeak-ng"
             if elevenlabs.api_key
             else f"espeak-ng ({settings.espeak.voice})",
+            end_of_turn=self.turn_model.name if self.turn_model is not None else "word rules",
         )
 
     def speech_to_text(self) -> SpeechToText:
@@ -73,6 +77,24 @@ class Speech:
 
     def close(self) -> None:
         self._recognizer.close()
+        if self.turn_model is not None:
+            self.turn_model.close()
+
+
+def _turn_model(settings: Settings) -> SmartTurnModel | None:
+    """The end-of-turn model, or None (turned off, or missing: the word rules end turns, as logged here)."""
+    if not settings.end_of_turn.enabled:
+        return None
+    try:
+        path = model_path(settings.smart_turn)
+    except SmartTurnError as missing:
+        if settings.smart_turn.model_path:
+            raise  # the operator's own file: a wrong path stops start-up
+        log.warning("speech.no_end_of_turn_model", reason=str(missing), fallback="word rules")
+        return None
+    model = SmartTurnModel(path, settings.smart_turn)
+    model.warm_up()
+    return model
 
 
 def _user_model_dir(path: str) -> Path:

@@ -116,6 +116,16 @@ def test_silence_alone_gives_no_events() -> None:
         ("necesito ver a la doctora de", False),
         ("quiero una cita", None),
         ("", None),
+        # A number being dictated: its full stop does not count (the phone was cut after "809." once).
+        ("Mi número es 809.", False),
+        ("Mi número es ocho cero nueve", False),
+        ("Es el 809-555.", False),
+        ("Mi número es 809-555-1234.", None),
+        ("Para las 10.", None),
+        ("Sí.", True),
+        # Fillers, and "este" as Whisper hears it alone.
+        ("estén", False),
+        ("Bueno, o sea", False),
     ],
 )
 def test_what_a_transcript_says_about_the_turn(said: str, finished: bool | None) -> None:
@@ -145,6 +155,9 @@ def test_the_silence_adapts_to_a_complete_or_trailing_transcript(question: Pcm) 
         settings.silence_incomplete_ms / 1000, abs=0.021
     )
     assert ended_after("a qué hora abren", question) == pytest.approx(settings.silence_ms / 1000, abs=0.021)
+    assert ended_after("A qué hora abren los sábados, este...", question) == pytest.approx(
+        settings.silence_filler_ms / 1000, abs=0.021
+    )
 
 
 def test_a_hint_outside_an_utterance_changes_nothing() -> None:
