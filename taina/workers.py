@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -68,8 +69,19 @@ class WorkerPlace:
     rates: MachineRates
 
 
-def worker_count(setting: int) -> int:
-    return setting if setting > 0 else len(os.sched_getaffinity(0))
+def worker_count(setting: int, cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """``setting``, or with 0 one per core this process may use: the cores it may run on, and no more than
+    its cgroup's CPU quota allows (a container limited to 2 CPUs on a 32-core node starts 2 workers)."""
+    if setting > 0:
+        return setting
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to read: the cores it may run on
+    return cores
 
 
 @dataclass
@@ -116,6 +128,9 @@ class Supervisor:
         database: EmbeddedPostgres | None = None
         try:
             if not self.settings.database.url:
+                from adapters.private import private_dir
+
+                private_dir(self.settings.data_dir, pass_through=True)  # as App.open makes it
                 try:
                     database = EmbeddedPostgres(self.settings.data_dir / "postgres")
                 except Exception as exc:
@@ -257,8 +272,10 @@ def run_worker(
 
     from taina.cli import _settings, _with_app
 
-    with contextlib.suppress(OSError, AttributeError):  # Linux: end with the supervisor, even if it is killed
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    # Linux: if the supervisor is killed (SIGKILL, the OOM killer), the workers die with it at once, as the
+    # single process would have: their calls' spools are let go, for the next start to recover.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the supervisor only, which passes it on once
     settings = _settings()
     structlog.contextvars.bind_contextvars(worker=place.index)

@@ -93,3 +93,20 @@ def test_the_window_slides(tmp_path: Path) -> None:
     assert rates.retry_after("t", "a", 4, 60.0, now + 90) == 0
     assert rates.retry_after("t", "a", 2, 60.0, now + 80) > 0  # 4 * 40/60 = 2.7 over 2
     assert rates.retry_after("t", "a", 4, 60.0, now + 200) == 0
+
+
+def test_one_worker_per_core_within_the_cgroup_quota(tmp_path: Path) -> None:
+    import os
+
+    from taina.workers import worker_count
+
+    cores = len(os.sched_getaffinity(0))
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("max 100000\n")
+    assert worker_count(0, cpu_max) == cores
+    cpu_max.write_text("150000 100000\n")  # 1.5 CPUs: 2 workers, if the machine has them
+    assert worker_count(0, cpu_max) == min(cores, 2)
+    cpu_max.write_text("50000 100000\n")
+    assert worker_count(0, cpu_max) == 1
+    assert worker_count(0, tmp_path / "absent") == cores
+    assert worker_count(3, cpu_max) == 3  # a number set is taken as it is
