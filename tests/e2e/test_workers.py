@@ -192,3 +192,23 @@ async def test_two_workers_share_calls_limits_settings_and_metrics(
         if srv.process.poll() is None:
             stop_server(srv)
         stop_database_left(data)
+
+
+def test_one_worker_serves_in_one_process(tmp_path: Path, shared_models: Path) -> None:
+    """TAINA_HTTP_WORKERS=1 keeps the single process: no supervisor, no worker processes."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").symlink_to(shared_models)
+    srv = start_server(data, {"TAINA_HTTP_WORKERS": "1"})
+    try:
+        health = httpx.get(f"{srv.url}/healthz", timeout=10).json()
+        assert "worker" not in health and "machine_sessions" not in health, health
+        children = Path(f"/proc/{srv.process.pid}/task/{srv.process.pid}/children").read_text().split()
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children]
+        assert not [c for c in commands if b"python" in c and b"postgres" not in c], commands
+        srv.process.send_signal(signal.SIGTERM)
+        assert srv.process.wait(timeout=60) == 0
+    finally:
+        if srv.process.poll() is None:
+            stop_server(srv)
+        stop_database_left(data)
