@@ -10,7 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from taina.http.deps import AppDep
@@ -30,6 +36,9 @@ async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
     registry = CollectorRegistry()
     MultiProcessCollector(registry, folder)  # type: ignore[no-untyped-call]
+    # process_* of the supervisor (the workers' parent): the server's start time, for the alerts' uptime checks.
+    ProcessCollector(pid=lambda: os.getppid(), registry=registry)
+    PlatformCollector(registry=registry)
     body = await asyncio.to_thread(generate_latest, registry)  # reads every worker's files
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 

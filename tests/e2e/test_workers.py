@@ -84,6 +84,15 @@ async def one_per_worker(url: str, workers: int, within_s: float = 120) -> Async
             await pinned.aclose()
 
 
+def started_at(pid: int) -> float:
+    """When process ``pid`` started (Unix time), from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/stat") as machine:
+        boot = next(int(line.split()[1]) for line in machine if line.startswith("btime"))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
 def metric(text: str, name: str) -> float:
     for line in text.splitlines():
         if line.startswith(name + " "):
@@ -119,6 +128,8 @@ async def test_two_workers_share_calls_limits_settings_and_metrics(
             for worker in (first, second):
                 text = (await worker.request("GET", "/metrics")).text
                 assert metric(text, "taina_sessions_active") == 2.0
+                # process_start_time_seconds (the alerts' uptime) is the supervisor's, not a worker's.
+                assert abs(metric(text, "process_start_time_seconds") - started_at(srv.process.pid)) < 1.0
 
             # The machine holds 2 calls (TAINA_WEBRTC_MAX_SESSIONS): each worker refuses a third, though it
             # holds only one itself.
