@@ -126,6 +126,9 @@ class WebRtcSettings(Section):
 
 log = structlog.get_logger("taina.webrtc")
 OPUS_RATE = 48_000  # what WebRTC's Opus runs at (RFC 7587)
+# A 20 ms CELT-only Opus frame that decodes to silence (TOC 0xF8: fullband, 20 ms, mono, one frame), the one
+# SFUs (pion, LiveKit) send for a muted track.
+OPUS_SILENCE = b"\xf8\xff\xfe"
 _EVENTS_BUFFERED = 64
 # What the page may send on the events channel: only {"type": "bye"} means anything, so a few small messages
 # a second is plenty. Past these, messages are dropped (and logged); a caller who keeps flooding is hung up.
@@ -278,7 +281,8 @@ class ReplyTrack(MediaStreamTrack):
     costs a hop to its thread pool and back per frame, a resampling to stereo, and a pass over the samples for
     the audio-level header). The voice is mono, so it is encoded as mono Opus (libopus, voip, 48 kb/s, as much
     per channel as aiortc's 96 kb/s stereo): an "opus/48000/2" stream may carry mono packets (RFC 7587), and
-    browsers play them on both ears. At another rate, the raw frame goes to aiortc as before (its resampler
+    browsers play them on both ears. The playout's silence fill (most of a call: the assistant listens) is not
+    encoded at all: each such frame is one constant silent Opus frame. At another rate, the raw frame goes to aiortc as before (its resampler
     may hold a frame back, and a track must hand out something at each ``recv``)."""
 
     kind = "audio"
@@ -290,19 +294,36 @@ class ReplyTrack(MediaStreamTrack):
         self._pts = 0
         inline = playout.rate == OPUS_RATE and playout.frame_size == OPUS_RATE // 50
         self._encoder: av.AudioCodecContext | None = opus_encoder() if inline else None
+        self._quiet = True  # the last frame out was the playout's silence fill
 
     async def recv(self) -> av.AudioFrame | av.Packet[Any]:
         if self.readyState != "live":
             raise MediaStreamError
-        samples, _due, _silence = await self._playout.next_frame()
+        samples, _due, silence = await self._playout.next_frame()
+        pts = self._pts
+        self._pts += len(samples)
+        if self._encoder is not None and silence:
+            # Nothing to say: the same 3-byte silent Opus frame each time, never encoded.
+            self._quiet = True
+            return self._packet(OPUS_SILENCE, pts)
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = self._playout.rate
         frame.time_base = self._time_base
-        frame.pts = self._pts
-        self._pts += len(samples)
+        frame.pts = pts
         if self._encoder is None:
             return frame
+        if self._quiet:
+            # Speech after silent frames: a fresh encoder, whose first frame needs no history (the far end's
+            # decoder has decoded only silence since the last speech, and starts its speech decoder afresh).
+            self._encoder = opus_encoder()
+            self._quiet = False
         return self._encode(frame)
+
+    def _packet(self, payload: bytes, pts: int) -> av.Packet[Any]:
+        packet = av.Packet(payload)
+        packet.pts = pts
+        packet.time_base = self._time_base
+        return packet
 
     def _encode(self, frame: av.AudioFrame) -> av.Packet[Any]:
         assert self._encoder is not None

@@ -1,5 +1,5 @@
 """The leaner media path, over a real aiortc call on 127.0.0.1: the reply is Opus-encoded as it leaves the
-playout (no thread pool) and heard by the caller; the caller's audio is decoded on the event loop (no decoder
+playout (no thread pool) and heard by the caller, the silence between replies sent as the silent Opus frame; the caller's audio is decoded on the event loop (no decoder
 thread) and reaches inbound(); a call that stops sending audio ends after the media timeout."""
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ async def test_the_reply_is_encoded_inline_and_the_caller_decoded_on_the_loop() 
         loud = [f for f in received if np.abs(f.samples).max() > 4000]
         assert len(loud) >= 25, [int(np.abs(f.samples).max()) for f in received]  # the tone, decoded
 
+        assert heard and all(not np.any(samples) for samples in heard)  # silence fill: the silent Opus frame
         reply = (6000 * np.sin(2 * np.pi * 220 * np.arange(960) / 48_000)).astype(np.int16)
         for _ in range(50):  # one second of reply
             await transport.play(AudioFrame(reply, 48_000, 0.0, 1))
@@ -103,6 +104,14 @@ async def test_the_reply_is_encoded_inline_and_the_caller_decoded_on_the_loop() 
         await asyncio.sleep(0.5)
         levels = [int(np.abs(samples).max()) for samples in heard]
         assert sum(level > 3000 for level in levels) >= 40, levels  # the caller heard the reply, encoded here
+        # Twice: speech again after silence starts from a fresh encoder, and is heard as well.
+        before = len(heard)
+        for _ in range(25):
+            await transport.play(AudioFrame(reply, 48_000, 0.0, 1))
+        await asyncio.wait_for(transport.drained(), 10)
+        await asyncio.sleep(0.5)
+        again = [int(np.abs(samples).max()) for samples in heard[before:]]
+        assert sum(level > 3000 for level in again) >= 20, again
     finally:
         await transport.aclose()
         await caller.close()
