@@ -36,6 +36,8 @@ class Pinned:
         self._pinger: asyncio.Task[None] | None = None
 
     async def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        if self._pinger is not None and self._pinger.done():
+            self._pinger.result()  # the connection moved to another worker: fail here, not later
         async with self.lock:
             return await self.client.request(method, path, **options)
 
