@@ -165,12 +165,16 @@ class Supervisor:
             if not first.process.is_alive():
                 self._reap()
                 return first.process.exitcode or 1
-            if self.stopping or time.monotonic() - first.started > START_LIMIT_S:
+            if self.stopping:  # told to stop while it starts: it is told too, and nothing else starts
+                break
+            if time.monotonic() - first.started > START_LIMIT_S:
                 self._stop_all()
                 return 1
             first.ready.wait(0.2)
             self._pass_signals()
         for index in range(1, self.count):
+            if self.stopping:
+                break
             self._start(index, samples=False)
         return self._watch()
 
