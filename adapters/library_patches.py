@@ -11,17 +11,21 @@ from typing import Any
 
 import aioice.ice
 import aioice.stun
+import aiortc.rtcrtpreceiver
 import aiortc.rtcsctptransport
 import aiortc.rtp
 import av
 import numpy as np
 import structlog
+from aiortc.codecs import get_decoder
 
 _MIN_AUDIO_LEVEL = -127
 _original_host_addresses = aioice.ice.get_host_addresses
 _original_audio_level = aiortc.rtp.compute_audio_level_dbov
 _original_datagram_received = aioice.ice.StunProtocol.datagram_received
 _original_data_channel_receive = aiortc.rtcsctptransport.RTCSctpTransport._data_channel_receive
+_original_receiver_init = aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__
+_original_decoder_worker = aiortc.rtcrtpreceiver.decoder_worker
 log = structlog.get_logger("taina.webrtc")
 _stray = {"datagrams": 0}
 
@@ -44,6 +48,12 @@ def apply(ice_addresses: tuple[str, ...]) -> None:
     aiortc.rtp.compute_audio_level_dbov = audio_level_dbov
     aioice.ice.StunProtocol.datagram_received = guarded_datagram_received  # type: ignore[method-assign,assignment]
     aiortc.rtcsctptransport.RTCSctpTransport._data_channel_receive = guarded_data_channel_receive  # type: ignore[method-assign,assignment]
+    # aiortc 1.16.0 decodes received audio on a thread of its own per call: every packet crosses to it through a
+    # queue.Queue (a lock and a condition to wake it) and every decoded frame comes back through
+    # run_coroutine_threadsafe (a coroutine, a future and a wake-up of the event loop). An Opus packet decodes
+    # in tens of microseconds: audio is decoded on the event loop instead, where the packet arrives.
+    aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__ = receiver_init  # type: ignore[method-assign,assignment]
+    aiortc.rtcrtpreceiver.decoder_worker = decoder_worker_unless_inline
 
 
 async def guarded_data_channel_receive(
@@ -99,6 +109,50 @@ def _dropped(addr: tuple[Any, ...], data: bytes | str, why: str) -> None:
             size=len(data),
             total=_stray["datagrams"],
         )
+
+
+class InlineDecoding:
+    """Stands in for an audio RTCRtpReceiver's decoder queue (aiortc 1.16.0: ``put((codec, frame))`` per
+    encoded frame, ``put(None)`` at the end): decodes at once and queues the frames for the track, as aiortc's
+    decoder thread did (a frame that fails to decode is logged and skipped, the decoder kept)."""
+
+    def __init__(self, receiver: Any) -> None:
+        self._receiver = receiver  # its track is made later, when the remote description is set
+        self._error = receiver._RTCRtpReceiver__decoder_error
+        self._codec_name: str | None = None
+        self._decoder: Any = None
+
+    def put(self, task: Any) -> None:
+        out = self._receiver._track._queue
+        if task is None:
+            out.put_nowait(None)  # the track ends
+            return
+        codec, encoded_frame = task
+        if codec.name != self._codec_name:
+            self._decoder = get_decoder(codec)
+            self._codec_name = codec.name
+        try:
+            frames = self._decoder.decode(encoded_frame)
+        except av.FFmpegError as exc:
+            log.warning("webrtc.decode_failed", codec=codec.name, error=str(exc))
+            self._error.set()
+            return
+        for frame in frames:
+            out.put_nowait(frame)
+
+
+def receiver_init(receiver: Any, kind: str, transport: Any) -> None:
+    _original_receiver_init(receiver, kind, transport)
+    if kind == "audio":
+        receiver._RTCRtpReceiver__decoder_queue = InlineDecoding(receiver)
+
+
+def decoder_worker_unless_inline(loop: Any, input_q: Any, output_q: Any, decode_error: Any) -> None:
+    """aiortc's decoder thread, for a receiver that still has its queue (video); with inline decoding its
+    thread has nothing to do and ends at once."""
+    if isinstance(input_q, InlineDecoding):
+        return
+    _original_decoder_worker(loop, input_q, output_q, decode_error)
 
 
 def offer_ice_addresses(addresses: tuple[str, ...]) -> None:

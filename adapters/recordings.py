@@ -9,6 +9,7 @@ unbuffered writes) and its .json (when the call started). Objects: recordings/<c
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import json
 import os
@@ -50,8 +51,12 @@ def recording_key(conversation_id: str) -> str:
 
 
 class FileSpool:
+    """A call's spool, locked (flock) while its call runs: ``recover`` in another worker process leaves it alone,
+    and the kernel lets go of the lock when the process dies, so a killed worker's spools can be recovered."""
+
     def __init__(self, path: Path) -> None:
         self._fd = open_private(path, os.O_WRONLY | os.O_APPEND)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     def write(self, pcm: bytes) -> None:
         """Straight to the kernel (a killed process loses nothing written), all of it: a short write (the disk
@@ -206,15 +211,26 @@ class Recordings:
         self._remove(conversation_id)
 
     async def recover(self) -> list[str]:
-        """Finish every spool a previous run left (it was killed mid-call): their keys."""
+        """Finish every spool a killed process left (a previous run, or a worker that died mid-call): their
+        keys. A spool another live process holds (its call goes on) is left alone."""
         keys = []
         for spool in sorted(self._folder.glob("*.pcm")):
             conversation_id = spool.stem
             try:
+                claim = os.open(spool, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue  # finished meanwhile
+            try:
+                try:
+                    fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live call's, or another process is recovering it
                 key = await self.finish(conversation_id)
             except Exception:
                 log.error("recording.recover_failed", conversation_id=conversation_id, exc_info=True)
                 continue
+            finally:
+                os.close(claim)
             if key is not None:
                 log.warning("recording.recovered", conversation_id=conversation_id, key=key)
                 keys.append(key)

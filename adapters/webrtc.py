@@ -125,6 +125,10 @@ class WebRtcSettings(Section):
 
 
 log = structlog.get_logger("taina.webrtc")
+OPUS_RATE = 48_000  # what WebRTC's Opus runs at (RFC 7587)
+# A 20 ms CELT-only Opus frame that decodes to silence (TOC 0xF8: fullband, 20 ms, mono, one frame), the one
+# SFUs (pion, LiveKit) send for a muted track.
+OPUS_SILENCE = b"\xf8\xff\xfe"
 _EVENTS_BUFFERED = 64
 # What the page may send on the events channel: only {"type": "bye"} means anything, so a few small messages
 # a second is plenty. Past these, messages are dropped (and logged); a caller who keeps flooding is hung up.
@@ -258,8 +262,28 @@ class EventLimiter:
         return False
 
 
+def opus_encoder() -> av.AudioCodecContext:
+    codec = av.AudioCodecContext.create("libopus", "w")
+    codec.bit_rate = 48_000
+    codec.format = "s16"
+    codec.layout = "mono"
+    codec.sample_rate = OPUS_RATE
+    codec.time_base = Fraction(1, OPUS_RATE)
+    codec.options = {"application": "voip"}
+    return codec
+
+
 class ReplyTrack(MediaStreamTrack):
-    """The assistant's voice: whatever the playout hands out, one paced frame per ``recv``."""
+    """The assistant's voice: whatever the playout hands out, one paced frame per ``recv``.
+
+    At 48 kHz in 20 ms frames (the defaults) each frame is Opus-encoded here, as it leaves the playout, and
+    handed to aiortc as an encoded packet (aiortc 1.16.0's RTCRtpSender only packs a packet, where a raw frame
+    costs a hop to its thread pool and back per frame, a resampling to stereo, and a pass over the samples for
+    the audio-level header). The voice is mono, so it is encoded as mono Opus (libopus, voip, 48 kb/s, as much
+    per channel as aiortc's 96 kb/s stereo): an "opus/48000/2" stream may carry mono packets (RFC 7587), and
+    browsers play them on both ears. The playout's silence fill (most of a call: the assistant listens) is not
+    encoded at all: each such frame is one constant silent Opus frame. At another rate, the raw frame goes to aiortc as before (its resampler
+    may hold a frame back, and a track must hand out something at each ``recv``)."""
 
     kind = "audio"
 
@@ -268,17 +292,48 @@ class ReplyTrack(MediaStreamTrack):
         self._playout = playout
         self._time_base = Fraction(1, playout.rate)
         self._pts = 0
+        inline = playout.rate == OPUS_RATE and playout.frame_size == OPUS_RATE // 50
+        self._encoder: av.AudioCodecContext | None = opus_encoder() if inline else None
+        self._quiet = True  # the last frame out was the playout's silence fill
 
-    async def recv(self) -> av.AudioFrame:
+    async def recv(self) -> av.AudioFrame | av.Packet[Any]:
         if self.readyState != "live":
             raise MediaStreamError
-        samples, _due, _silence = await self._playout.next_frame()
+        samples, _due, silence = await self._playout.next_frame()
+        pts = self._pts
+        self._pts += len(samples)
+        if self._encoder is not None and silence:
+            # Nothing to say: the same 3-byte silent Opus frame each time, never encoded.
+            self._quiet = True
+            return self._packet(OPUS_SILENCE, pts)
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = self._playout.rate
         frame.time_base = self._time_base
-        frame.pts = self._pts
-        self._pts += len(samples)
-        return frame
+        frame.pts = pts
+        if self._encoder is None:
+            return frame
+        if self._quiet:
+            # Speech after silent frames: a fresh encoder, whose first frame needs no history (the far end's
+            # decoder has decoded only silence since the last speech, and starts its speech decoder afresh).
+            self._encoder = opus_encoder()
+            self._quiet = False
+        return self._encode(frame)
+
+    def _packet(self, payload: bytes, pts: int) -> av.Packet[Any]:
+        packet = av.Packet(payload)
+        packet.pts = pts
+        packet.time_base = self._time_base
+        return packet
+
+    def _encode(self, frame: av.AudioFrame) -> av.Packet[Any]:
+        assert self._encoder is not None
+        packets = self._encoder.encode(frame)
+        if len(packets) != 1:  # libopus at 48 kHz gives one packet per 20 ms frame, from the first on
+            raise RuntimeError(f"the Opus encoder gave {len(packets)} packets for one 20 ms frame")
+        packet = packets[0]
+        packet.pts = frame.pts  # the frame's own clock (the codec's starts below 0)
+        packet.time_base = self._time_base
+        return packet
 
 
 class WebRtcTransport(PlayoutOutput):
@@ -328,19 +383,38 @@ class WebRtcTransport(PlayoutOutput):
         track = self._inbound
         if track is None:
             raise RuntimeError("inbound() before answer()")
-        while True:
-            try:
-                async with asyncio.timeout(self._media_timeout):
-                    frame = await track.recv()
-            except MediaStreamError:
-                return  # the browser hung up
-            except TimeoutError:
-                log.warning("webrtc.no_media", seconds=self._media_timeout)
+        # The media timeout is one watch a second, not a timeout object and a timer per frame: when no audio
+        # came for media_timeout_s, the watch ends the track (aiortc 1.16.0's RemoteStreamTrack ends at a
+        # None in its queue), and recv raises as when the caller hangs up.
+        loop = asyncio.get_running_loop()
+        heard = [loop.time(), False]  # the last frame's time; whether the watch ended the track
+
+        watching: list[asyncio.TimerHandle] = []
+
+        def watch() -> None:
+            if loop.time() - heard[0] >= self._media_timeout:
+                heard[1] = True
+                track._queue.put_nowait(None)  # type: ignore[attr-defined]
                 return
-            if not isinstance(frame, av.AudioFrame) or frame.format.name != "s16":
-                raise TypeError(f"the inbound track delivered {frame!r}, not packed 16-bit audio")
-            samples = np.asarray(frame.to_ndarray(), dtype=np.int16).reshape(-1)
-            yield AudioFrame(samples, frame.sample_rate, time.monotonic(), len(frame.layout.channels))
+            watching[:] = [loop.call_later(min(1.0, self._media_timeout), watch)]
+
+        watch()
+        try:
+            while True:
+                try:
+                    frame = await track.recv()
+                except MediaStreamError:
+                    if heard[1]:
+                        log.warning("webrtc.no_media", seconds=self._media_timeout)
+                    return  # the browser hung up, or sent nothing for too long
+                heard[0] = loop.time()
+                if not isinstance(frame, av.AudioFrame) or frame.format.name != "s16":
+                    raise TypeError(f"the inbound track delivered {frame!r}, not packed 16-bit audio")
+                samples = np.asarray(frame.to_ndarray(), dtype=np.int16).reshape(-1)
+                yield AudioFrame(samples, frame.sample_rate, time.monotonic(), len(frame.layout.channels))
+        finally:
+            for timer in watching:
+                timer.cancel()
 
     def send_event(self, event: dict[str, Any]) -> None:
         message = json.dumps(event, ensure_ascii=False)

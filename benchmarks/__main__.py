@@ -42,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         "--seconds", type=float, default=None, help="soak: how long the calls run (default 600)"
     )
     args = parser.parse_args(argv)
+    import logging
+
+    import structlog
+
+    structlog.configure(  # the engine's logs: warnings only, on stderr (the JSON result goes to stdout)
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
     module = importlib.import_module(f"benchmarks.{args.name}")
     options = {k: v for k in ("calls", "seconds") if (v := getattr(args, k)) is not None}
     if options and args.name != "soak":

@@ -1,13 +1,16 @@
 """The Pipecat side of ``python -m benchmarks pipecat``: run under Pipecat's own virtual environment, on its own.
 
-    python benchmarks/pipecat_side.py CALL.wav SESSIONS TURNS PROFILE_JSON
+    python benchmarks/pipecat_side.py CALL.wav TURNS VAD PROFILE_JSON
 
 Each session is a Pipecat pipeline: an input transport that plays CALL.wav (16 kHz mono) in real time in
-20 ms frames -> Silero VAD (Pipecat's default) -> a segmented speech-to-text -> a language model -> a
-text-to-speech -> an output transport that plays 48 kHz audio in real time. The three providers are scripted
-with the same latency profile, transcript and reply as the engine's side (benchmarks/profile.py, handed over in
-PROFILE_JSON), and measure what they really took.
-Prints one JSON object: per-turn engine-added latency and CPU per second of audio.
+20 ms frames, after its own lead of silence (the engine side's stagger, handed over in PROFILE_JSON's "leads":
+one per session) -> a VAD (VAD: "silero", Pipecat's default, or "webrtcvad", the engine's, wrapped in
+Pipecat's VADAnalyzer interface) -> a segmented speech-to-text -> a language model -> a text-to-speech -> an
+output transport that plays 48 kHz audio in real time. The three providers are scripted with the same latency
+profile, transcript and reply pieces as the engine's side (benchmarks/profile.py, handed over in PROFILE_JSON).
+Every pipeline (and its VAD model) is built before the clock starts: loading is not timed.
+Prints one JSON object: per-turn engine-added latency (less the profile's nominal provider times) and CPU per
+second of audio played.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
 from pipecat.frames.frames import (
     EndFrame,
     Frame,
@@ -177,53 +181,86 @@ class ScriptedTts(TTSService):
             )
 
 
-async def session(audio: bytes, profile: dict[str, Any], turns: int) -> Turn:
-    turn = Turn()
-    params = TransportParams(audio_in_enabled=True, audio_in_sample_rate=16_000,
-                             audio_out_enabled=True, audio_out_sample_rate=48_000)  # fmt: skip
-    source = FileInput(audio, params)
-    pipeline = Pipeline([
-        source,
-        VADProcessor(vad_analyzer=SileroVADAnalyzer()),
-        StopWatch(turn),
-        ScriptedStt(profile, turn),
-        ScriptedLlm(profile, turn),
-        ScriptedTts(profile, turn),
-        PacedOutput(params, turn),
-    ])  # fmt: skip
-    task = PipelineTask(pipeline, params=PipelineParams(audio_in_sample_rate=16_000, audio_out_sample_rate=48_000),
-                        idle_timeout_secs=None, enable_rtvi=False, enable_turn_tracking=False)  # fmt: skip
-    runner = PipelineRunner(handle_sigint=False)
+class WebrtcVadAnalyzer(VADAnalyzer):
+    """webrtcvad (mode 2, as the engine's default TAINA_VAD_AGGRESSIVENESS) behind Pipecat's VAD interface: a
+    20 ms frame is speech (confidence 1) or not (0); Pipecat's start and stop timing stay its own."""
 
-    async def hang_up() -> None:
-        await source.done.wait()
-        await task.queue_frame(EndFrame())
+    def __init__(self, *, params: VADParams | None = None) -> None:
+        import webrtcvad
 
-    await asyncio.gather(runner.run(task), hang_up())
-    return turn
+        super().__init__(params=params)
+        self._vad = webrtcvad.Vad(2)
+
+    def num_frames_required(self) -> int:
+        return int(self.sample_rate * 0.02)
+
+    def voice_confidence(self, buffer: bytes) -> float:
+        return 1.0 if self._vad.is_speech(buffer, self.sample_rate) else 0.0
+
+
+def vad_analyzer(kind: str) -> VADAnalyzer:
+    if kind == "silero":
+        return SileroVADAnalyzer()  # loads its ONNX model here, before the clock starts
+    if kind == "webrtcvad":
+        return WebrtcVadAnalyzer()
+    raise SystemExit(f"pipecat_side: unknown VAD {kind!r} (silero or webrtcvad)")
+
+
+class Session:
+    """One call's pipeline, built (VAD model loaded) before the clock starts."""
+
+    def __init__(self, audio: bytes, profile: dict[str, Any], vad: str) -> None:
+        self.turn = Turn()
+        params = TransportParams(audio_in_enabled=True, audio_in_sample_rate=16_000,
+                                 audio_out_enabled=True, audio_out_sample_rate=48_000)  # fmt: skip
+        self.source = FileInput(audio, params)
+        analyzer = vad_analyzer(vad)
+        analyzer.set_sample_rate(16_000)
+        analyzer.voice_confidence(bytes(2 * analyzer.num_frames_required()))  # first inference: warm-up
+        pipeline = Pipeline([
+            self.source,
+            VADProcessor(vad_analyzer=analyzer),
+            StopWatch(self.turn),
+            ScriptedStt(profile, self.turn),
+            ScriptedLlm(profile, self.turn),
+            ScriptedTts(profile, self.turn),
+            PacedOutput(params, self.turn),
+        ])  # fmt: skip
+        self.task = PipelineTask(pipeline, params=PipelineParams(audio_in_sample_rate=16_000,
+                                 audio_out_sample_rate=48_000), idle_timeout_secs=None, enable_rtvi=False,
+                                 enable_turn_tracking=False)  # fmt: skip
+        self.runner = PipelineRunner(handle_sigint=False)
+
+    async def run(self) -> Turn:
+        async def hang_up() -> None:
+            await self.source.done.wait()
+            await self.task.queue_frame(EndFrame())
+
+        await asyncio.gather(self.runner.run(self.task), hang_up())
+        return self.turn
 
 
 async def main() -> None:
-    path, sessions, turns, profile_json = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    path, turns, vad, profile_json = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     profile = json.loads(profile_json)
     with wave.open(path) as wav:
-        audio = wav.readframes(wav.getnframes())
+        call = wav.readframes(wav.getnframes())
+    audios = [bytes(2 * int(lead * 16_000)) + call for lead in profile["leads"]]
+    sessions = [Session(audio, profile, vad) for audio in audios]
     cpu0, wall0 = time.process_time(), time.monotonic()
-    clocks = await asyncio.gather(*(session(audio, profile, turns) for _ in range(sessions)))
+    clocks = await asyncio.gather(*(s.run() for s in sessions))
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    stop_s = (
-        0.2  # SileroVADAnalyzer's default VADParams.stop_secs: the stop is reported this long after speech
-    )
+    stop_s = VADParams().stop_secs  # Pipecat's default: the stop is reported this long after speech
+    nominal_ms = profile["stt_final_ms"] + profile["lm_first_token_ms"] + profile["tts_first_audio_ms"]
     added = []
     for clock in clocks:
         for row in clock.rows:
             if {"stt", "lm", "tts", "first_audio"} <= set(row):
-                eos = row["stopped"] - stop_s
-                added.append(
-                    (row["first_audio"] - eos) * 1000 - stop_s * 1000 - row["stt"] - row["lm"] - row["tts"]
-                )
-    print(json.dumps({"added_ms": added, "cpu_s": cpu, "wall_s": wall, "audio_s": len(audio) / 32_000,
-                      "sessions": sessions, "vad_stop_ms": stop_s * 1000}))  # fmt: skip
+                added.append((row["first_audio"] - row["stopped"]) * 1000 - nominal_ms)
+    audio_s = sum(len(audio) / 32_000 for audio in audios)
+    print(json.dumps({"added_ms": added, "cpu_s": cpu, "wall_s": wall, "audio_s": audio_s,
+                      "sessions": len(sessions), "turns_expected": len(sessions) * turns,
+                      "vad": vad, "vad_stop_ms": stop_s * 1000}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -23,11 +23,13 @@ from engine.ports.language import LanguageModelEvent, Prompt, TextDelta
 from engine.ports.speech import Transcript
 
 TRANSCRIPT = "¿A qué hora abren los sábados?"
+# Pieces as a language model streams them: the space before a word, never after it, so a sentence's end is
+# known only when the next piece arrives (lm_piece_ms later), for this engine's chunker and Pipecat's alike.
 REPLY = (
-    "Claro, con gusto le ayudo. ",
-    "Los sábados abrimos ",
-    "de ocho de la mañana ",
-    "a doce del mediodía.",
+    "Claro, con gusto le ayudo.",
+    " Los sábados abrimos",
+    " de ocho de la mañana",
+    " a doce del mediodía.",
 )
 TTS_RATE = 24_000
 

@@ -1,4 +1,6 @@
-"""The engine's Prometheus metrics (prometheus-client), one registry for the process."""
+"""The engine's Prometheus metrics (prometheus-client), one registry for the process. With several worker
+processes (prometheus-client's multiprocess mode), each gauge says how its workers' values add up: calls in
+progress are summed over the live workers, the loop lag is the worst live worker's."""
 
 from __future__ import annotations
 
@@ -30,16 +32,26 @@ RECORDINGS_FAILED = Counter(
 )
 
 SESSIONS_ACTIVE = Gauge(
-    "taina_sessions_active", "Calls in progress (or being answered) on this server: the autoscaler's signal."
+    "taina_sessions_active",
+    "Calls in progress (or being answered) on this server: the autoscaler's signal.",
+    multiprocess_mode="livesum",
 )
 
 SESSIONS_ENDED = Counter(
     "taina_sessions_ended", "Calls ended, by outcome (failed: the session stopped on an error).", ["outcome"]
 )
 
-DRAINING = Gauge("taina_draining", "1 while the server drains on SIGTERM (new calls refused), else 0.")
+DRAINING = Gauge(
+    "taina_draining",
+    "1 while the server drains on SIGTERM (new calls refused), else 0.",
+    multiprocess_mode="livemax",
+)
 
-LOOP_LAG = Gauge("taina_event_loop_lag_seconds", "How late the event loop woke up at its last check.")
+LOOP_LAG = Gauge(
+    "taina_event_loop_lag_seconds",
+    "How late the event loop woke up at its last check (the latest worker's, with several).",
+    multiprocess_mode="livemax",
+)
 
 LOOP_STALLS = Counter(
     "taina_event_loop_stalls", "Times the event loop woke up later than the stall threshold (50 ms)."

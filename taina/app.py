@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from taina.settings import Settings
+    from taina.workers import WorkerPlace
 
 log = structlog.get_logger("taina.app")
 
@@ -165,11 +166,12 @@ class App:
         self.settings = settings
         log.info("app.settings_applied")
 
-    def http(self) -> FastAPI:
-        """The HTTP face: the voice page, signalling, the dashboard and the REST API."""
+    def http(self, place: WorkerPlace | None = None) -> FastAPI:
+        """The HTTP face: the voice page, signalling, the dashboard and the REST API (``place``: in one of
+        `taina serve`'s worker processes)."""
         from taina.server import create_app
 
-        return create_app(self)
+        return create_app(self, place)
 
     def _speech(self) -> Speech:
         if self.speech is None:

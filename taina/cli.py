@@ -51,6 +51,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     host = args.host or settings.http.host
     port = settings.http.port if args.port is None else args.port
+    from taina.workers import supervise, worker_count
+
+    workers = worker_count(settings.http.workers if args.workers is None else args.workers)
+    if workers > 1:  # a supervisor and its worker processes (taina/workers.py)
+        return supervise(settings, host, port, workers)
 
     async def work(app: App) -> int:
 
@@ -408,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the voice page and the API")
     serve.add_argument("--host", help="address to listen on (default TAINA_HTTP_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (default TAINA_HTTP_PORT)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes, 0: one per core (default TAINA_HTTP_WORKERS)"
+    )
     serve.set_defaults(run=cmd_serve)
 
     talk = commands.add_parser(

@@ -15,6 +15,13 @@ class HttpSettings(Section):
     prefix: ClassVar[str] = "TAINA_HTTP"
     host: str = knob("127.0.0.1", "Address the HTTP server listens on.")
     port: int = knob(8080, "Port the HTTP server listens on.", ge=0, le=65_535)
+    workers: int = knob(
+        0,
+        "Worker processes of `taina serve`, each answering its own calls on the shared port: 0 starts one per "
+        "core this process may use; 1 serves everything in one process.",
+        ge=0,
+        le=256,
+    )
     max_signalling_bytes: int = knob(
         65_536, "Largest signalling (SDP offer) request body accepted, in bytes.", ge=1_024, le=1_048_576
     )

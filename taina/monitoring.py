@@ -29,13 +29,18 @@ DEPENDENCY_UP = Gauge(
     "taina_dependency_up",
     "1 if the dependency answered its last check (every 15 s), 0 if not.",
     ["dependency"],
+    multiprocess_mode="livemin",  # with several workers: down if any worker found it down
 )
 DEPENDENCY_CHECK = Gauge(
-    "taina_dependency_check_seconds", "How long the last check of the dependency took.", ["dependency"]
+    "taina_dependency_check_seconds",
+    "How long the last check of the dependency took.",
+    ["dependency"],
+    multiprocess_mode="livemax",
 )
 RECORDING_UPLOADS_PENDING = Gauge(
     "taina_recording_uploads_pending",
     "Call recordings spooled on the data folder and not yet in the object store, for calls no longer running.",
+    multiprocess_mode="livemax",  # every worker counts the same folder
 )
 CALLS_REFUSED = Counter(
     "taina_calls_refused",
@@ -45,21 +50,39 @@ CALLS_REFUSED = Counter(
 # The engine may keep this gauge itself (signalling counting calls in and out); then it is not set here too.
 _ENGINE_GAUGE: Gauge | None = vars(engine_metrics).get("SESSIONS_ACTIVE")
 _ENGINE_COUNTS_SESSIONS = _ENGINE_GAUGE is not None
-SESSIONS_ACTIVE = _ENGINE_GAUGE or Gauge("taina_sessions_active", "Calls in progress.")
-SESSIONS_CAPACITY = Gauge(
-    "taina_sessions_capacity", "Most calls the server takes at once (TAINA_WEBRTC_MAX_SESSIONS)."
+SESSIONS_ACTIVE = _ENGINE_GAUGE or Gauge(
+    "taina_sessions_active", "Calls in progress.", multiprocess_mode="livesum"
 )
-DATA_DISK_FREE = Gauge("taina_data_disk_free_bytes", "Free space on the disk holding the data folder.")
-DATA_DISK_SIZE = Gauge("taina_data_disk_size_bytes", "Size of the disk holding the data folder.")
-BACKUP_ENABLED = Gauge("taina_backup_enabled", "1 if this engine takes the daily backup itself.")
+SESSIONS_CAPACITY = Gauge(
+    "taina_sessions_capacity",
+    "Most calls the server takes at once (TAINA_WEBRTC_MAX_SESSIONS).",
+    multiprocess_mode="livemax",
+)
+DATA_DISK_FREE = Gauge(
+    "taina_data_disk_free_bytes",
+    "Free space on the disk holding the data folder.",
+    multiprocess_mode="livemin",
+)
+DATA_DISK_SIZE = Gauge(
+    "taina_data_disk_size_bytes", "Size of the disk holding the data folder.", multiprocess_mode="livemax"
+)
+# The backup job runs in the first worker only; the others leave these at 0, so the largest is its value.
+BACKUP_ENABLED = Gauge(
+    "taina_backup_enabled", "1 if this engine takes the daily backup itself.", multiprocess_mode="livemax"
+)
 BACKUP_LAST_SUCCESS = Gauge(
     "taina_last_backup_success_timestamp_seconds",
     "When the newest good backup was taken (Unix time); 0 if none is known.",
+    multiprocess_mode="max",
 )
 BACKUP_LAST_SIZE = Gauge(
-    "taina_last_backup_size_bytes", "Bytes the last good backup added to its destination."
+    "taina_last_backup_size_bytes",
+    "Bytes the last good backup added to its destination.",
+    multiprocess_mode="livemax",
 )
-BACKUP_LAST_DURATION = Gauge("taina_last_backup_duration_seconds", "How long the last good backup took.")
+BACKUP_LAST_DURATION = Gauge(
+    "taina_last_backup_duration_seconds", "How long the last good backup took.", multiprocess_mode="livemax"
+)
 BACKUPS = Counter("taina_backups", "Backups attempted, by outcome (success, failure).", ["outcome"])
 
 for _reason in ("capacity", "per_address", "rate"):

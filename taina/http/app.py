@@ -35,27 +35,38 @@ from taina.http import (
 )
 from taina.http import livekit as livekit_routes
 from taina.http.errors import answer_errors_as_json
+from taina.http.machine_calls import MachineRateLimiter
 from taina.monitoring import watch_dependencies
 from taina.oidc import OidcSignIn
 from taina.settings import SettingsError
 from taina.settings_api import StoredSettings, effective
+from taina.workers import WorkerPlace
 
 log = structlog.get_logger("taina.server")
 
 
-def create_app(runtime: App) -> FastAPI:
+def create_app(runtime: App, place: WorkerPlace | None = None) -> FastAPI:
     """The app serving ``runtime``; the accounts, appointments, documents and settings routes need its backend.
-    Only what is fixed for the process is taken from the settings here; routes read the runtime's when asked."""
+    Only what is fixed for the process is taken from the settings here; routes read the runtime's when asked.
+    ``place``: this process is one of `taina serve`'s workers (the call limits count every worker's calls;
+    the daily jobs run in the first worker only)."""
     at_start = runtime.settings
     app = FastAPI(title="TAINA Voice", version="0.1.0", lifespan=lifespan)
     answer_errors_as_json(app)
     security.install(app, lambda: runtime.settings)  # body limits and security headers
     state = app.state
     state.runtime = runtime
+    state.place = place
     state.sessions = signalling.SessionRegistry(
-        at_start.webrtc.max_sessions, at_start.webrtc.max_sessions_per_address
+        at_start.webrtc.max_sessions,
+        at_start.webrtc.max_sessions_per_address,
+        place.calls if place is not None else None,
     )
-    state.offers = RateLimiter(at_start.webrtc.offers_per_minute)
+    state.offers = (
+        RateLimiter(at_start.webrtc.offers_per_minute)
+        if place is None
+        else MachineRateLimiter(place.rates, "offers", at_start.webrtc.offers_per_minute)
+    )
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
     app.include_router(health.router)
@@ -92,17 +103,25 @@ def server_config(app: Any, host: str, port: int, **options: Any) -> Any:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: App = app.state.runtime
+    place: WorkerPlace | None = app.state.place
+    first = place is None or place.index == 0  # the daily jobs run once per machine
     stored: StoredSettings | None = getattr(app.state, "stored_settings", None)
+    background = [asyncio.create_task(watch_loop(), name="loop-watch")]
     if stored is not None:
         await apply_stored(stored, runtime)
-    background = [asyncio.create_task(watch_loop(), name="loop-watch")]
+        # A change made through another worker (or another engine on this database) is applied here too.
+        background.append(
+            asyncio.create_task(stored.watch(lambda: reapply(stored, runtime)), name="settings")
+        )
     background.append(asyncio.create_task(watch_dependencies(runtime, app.state.sessions), name="monitoring"))
-    backups = daily_backups(runtime)
+    backups = daily_backups(runtime) if first else None
     if backups is not None:
         background.append(asyncio.create_task(backups, name="daily-backup"))
     if runtime.recordings is not None:
-        await runtime.recordings.recover()  # calls cut short by a kill: their recordings, now
-        background.append(asyncio.create_task(retention(runtime)))
+        # Calls cut short by a kill: their recordings, now (a spool still written by a live worker is skipped).
+        await runtime.recordings.recover()
+        if first:
+            background.append(asyncio.create_task(retention(runtime)))
     yield
     for task in background:
         task.cancel()
@@ -120,10 +139,21 @@ async def retention(runtime: App, every_s: float = 3600.0) -> None:
         await asyncio.sleep(every_s)
 
 
-async def apply_stored(stored: StoredSettings, runtime: App) -> None:
-    """Settings changed from the dashboard earlier, over the environment's (ignored, with an error, if bad)."""
+async def reapply(stored: StoredSettings, runtime: App) -> None:
+    """The stored settings changed elsewhere: applied here (an error logged, the settings in force kept)."""
+    try:
+        await apply_stored(stored, runtime, always=True)
+    except Exception:
+        log.error("settings.reapply_failed", exc_info=True)
+        return
+    log.info("settings.changed_elsewhere")
+
+
+async def apply_stored(stored: StoredSettings, runtime: App, always: bool = False) -> None:
+    """Settings changed from the dashboard earlier, over the environment's (ignored, with an error, if bad).
+    ``always``: applied even when none are stored (the last was just removed)."""
     overrides = await stored.load()
-    if not overrides:
+    if not overrides and not always:
         return
     try:
         from_dashboard = effective(overrides)

@@ -4,12 +4,20 @@ new calls: database, object store and speech models usable, not draining) and GE
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from taina.http.deps import AppDep
 from taina.http.signalling import SessionsDep
@@ -20,13 +28,31 @@ READY_CHECK_S = 3.0  # each dependency's check must answer within this
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
-    """Prometheus metrics: the turns' latency waterfall, event-loop lag, provider failovers, calls in progress."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus metrics: the turns' latency waterfall, event-loop lag, provider failovers, calls in progress.
+    With several worker processes (PROMETHEUS_MULTIPROC_DIR, set by `taina serve`), every worker's, added up
+    whichever worker answers."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, folder)  # type: ignore[no-untyped-call]
+    # process_* of the supervisor (the workers' parent): the server's start time, for the alerts' uptime checks.
+    ProcessCollector(pid=lambda: os.getppid(), registry=registry)
+    PlatformCollector(registry=registry)
+    body = await asyncio.to_thread(generate_latest, registry)  # reads every worker's files
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/healthz")
-async def health(sessions: SessionsDep) -> dict[str, Any]:
-    return {"status": "ok", "sessions": len(sessions), "capacity": sessions.capacity}
+async def health(sessions: SessionsDep, request: Request) -> dict[str, Any]:
+    """Alive; ``sessions`` are this worker's calls, ``machine_sessions`` every worker's (with several)."""
+    found: dict[str, Any] = {"status": "ok", "sessions": len(sessions), "capacity": sessions.capacity}
+    place = getattr(request.app.state, "place", None)
+    if place is not None:
+        found.update(worker=place.index, workers=place.count, pid=os.getpid())
+    if sessions.machine is not None:
+        found["machine_sessions"] = sessions.machine.held()
+    return found
 
 
 @router.get("/readyz", responses={503: {"description": "not ready: draining, or a dependency is failing"}})

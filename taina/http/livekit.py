@@ -23,6 +23,7 @@ from adapters.livekit_transport import NotConfigured, caller_token
 from taina.auth import RateLimiter
 from taina.http.deps import AppDep, Editor
 from taina.http.errors import ApiError
+from taina.http.machine_calls import MachineRateLimiter
 from taina.http.signalling import SessionsDep
 from taina.livekit_agent import NoSuchRoom, join, new_room_name
 
@@ -40,7 +41,11 @@ async def token_limiter(request: Request) -> RateLimiter:
     state = request.app.state
     found: RateLimiter | None = getattr(state, "livekit_tokens", None)
     if found is None:
-        found = state.livekit_tokens = RateLimiter(state.runtime.settings.livekit.tokens_per_minute)
+        limit = state.runtime.settings.livekit.tokens_per_minute
+        place = getattr(state, "place", None)  # with several workers, counted across them
+        found = state.livekit_tokens = (
+            RateLimiter(limit) if place is None else MachineRateLimiter(place.rates, "livekit_tokens", limit)
+        )
     return found
 
 

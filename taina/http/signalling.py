@@ -20,6 +20,7 @@ from taina.app import new_session_id
 from taina.auth import RateLimiter
 from taina.http.deps import AppDep, part
 from taina.http.errors import ApiError
+from taina.http.machine_calls import MachineCalls
 from taina.monitoring import CALLS_REFUSED
 
 log = structlog.get_logger("taina.server")
@@ -43,11 +44,15 @@ class SessionRegistry:
     """The live sessions, so the server can refuse past capacity and hang up everyone on shutdown.
 
     An offer takes a slot (``reserve``) before it awaits anything, so offers arriving together cannot all
-    pass the check and then all start: the check and the taking are one step on the event loop."""
+    pass the check and then all start: the check and the taking are one step on the event loop. With several
+    worker processes (``machine``), the limits count every worker's calls, in shared memory."""
 
-    def __init__(self, capacity: int, per_address: int | None = None) -> None:
+    def __init__(
+        self, capacity: int, per_address: int | None = None, machine: MachineCalls | None = None
+    ) -> None:
         self.capacity = capacity
         self.per_address = per_address or capacity
+        self.machine = machine
         self._slots: set[Slot] = set()
         self._by_address: dict[str, int] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -66,12 +71,20 @@ class SessionRegistry:
             raise ApiError(
                 503, "this server is shutting down; try again in a moment", {"Retry-After": RETRY_AFTER_S}
             )
-        if len(self._slots) >= capacity:
+        if self.machine is not None:
+            refused = self.machine.take(address, capacity, per_address)
+        elif len(self._slots) >= capacity:
+            refused = "capacity"
+        elif self._by_address.get(address, 0) >= per_address:
+            refused = "per_address"
+        else:
+            refused = None
+        if refused == "capacity":
             CALLS_REFUSED.labels("capacity").inc()
             raise ApiError(
                 503, "the assistant is at capacity; try again in a moment", {"Retry-After": RETRY_AFTER_S}
             )
-        if self._by_address.get(address, 0) >= per_address:
+        if refused == "per_address":
             CALLS_REFUSED.labels("per_address").inc()
             raise ApiError(
                 503,
@@ -87,6 +100,8 @@ class SessionRegistry:
     def _release(self, slot: Slot) -> None:
         if slot in self._slots:
             SESSIONS_ACTIVE.dec()
+            if self.machine is not None:
+                self.machine.give_back(slot.address)
         self._slots.discard(slot)
         left = self._by_address.get(slot.address, 0) - 1
         if left > 0:

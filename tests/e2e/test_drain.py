@@ -60,6 +60,7 @@ class Call:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.pc = RTCPeerConnection()
+        self.session_id = ""
 
     def said(self, role: str) -> list[str]:
         return [e["text"] for e in self.events if e.get("type") == "transcript" and e.get("role") == role]
@@ -90,6 +91,7 @@ async def open_call(client: httpx.AsyncClient, pcm: np.ndarray[Any, Any]) -> Cal
     await call.pc.setLocalDescription(await call.pc.createOffer())
     answer = await client.post("/api/rtc/offer", json={"type": "offer", "sdp": call.pc.localDescription.sdp})
     assert answer.status_code == 200, answer.text
+    call.session_id = answer.json()["session_id"]
     await call.pc.setRemoteDescription(RTCSessionDescription(answer.json()["sdp"], "answer"))
     await asyncio.wait_for(opened.wait(), 20)
     return call

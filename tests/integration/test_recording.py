@@ -123,12 +123,15 @@ async def test_a_spool_left_by_a_killed_engine_is_finished_at_the_next_start(
     first_run = Recordings(tmp_path / "spool", store, database)
     PostgresJournal(database).started("killed", "whisper", "policy", "espeak-ng")
     await asyncio.sleep(0.2)
-    recorder = CallRecorder(first_run.open("killed"), started_at=0.0, lag_slots=5)
+    spool = first_run.open("killed")
+    recorder = CallRecorder(spool, started_at=0.0, lag_slots=5)
     tone = (0.3 * 32767 * np.sin(2 * np.pi * 300 * np.arange(SLOT) / RATE)).astype(np.int16)
     for slot in range(150):  # three seconds said, then the process dies: no close, no finish
         recorder.caller(tone, (slot + 1) * 0.02)
 
     next_run = Recordings(tmp_path / "spool", store, database)
+    assert await next_run.recover() == []  # its process is alive (it holds the spool): the call goes on
+    spool.close()  # the process dies: the kernel closes its files, letting go of the spool's lock
     assert await next_run.recover() == [recording_key("killed")]
     stereo, rate = decoded(await store.get(recording_key("killed")))
     assert len(stereo) / rate >= 2.8  # all but the last few slots not yet written when it died
