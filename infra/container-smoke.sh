@@ -89,6 +89,10 @@ if "${run[@]}" sh -c 'touch /opt/taina/probe || touch /probe' 2>/dev/null; then
     exit 1
 fi
 
+# The voice page's LiveKit mode needs LiveKit's browser SDK inside the image (the Containerfile's web stage).
+"${run[@]}" python3 -c 'import pathlib, taina; assert (pathlib.Path(taina.__file__).parent / "web/vendor/livekit-client.umd.js").stat().st_size > 100_000' \
+    || { echo "container-smoke: the LiveKit browser SDK is missing from the image" >&2; exit 1; }
+
 "${run[@]}" python3 -c '
 import numpy as np
 from adapters.espeak_tts import EspeakEngine, EspeakSettings
