@@ -35,9 +35,24 @@ WATCH_STATUS = """
   let snapped = false;
   const Original = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Original {
-    constructor(...args) { super(...args); made.push(this); }
+    constructor(...args) {
+      super(...args);
+      const index = made.push(this) - 1;
+      for (const kind of ["connectionstatechange", "iceconnectionstatechange", "signalingstatechange", "icegatheringstatechange"]) {
+        this.addEventListener(kind, () => window.testPeerEvents.push(
+          `${Math.round(performance.now())} pc${index} ${kind.replace("statechange", "")}: ` +
+          `${this.connectionState}/${this.iceConnectionState}/${this.signalingState}/${this.iceGatheringState}`));
+      }
+    }
   };
+  // For a failure's report: every connection's states and descriptions.
+  window.testPeers = () => made.map((pc) => ({
+    connection: pc.connectionState, ice: pc.iceConnectionState, signaling: pc.signalingState,
+    local: pc.localDescription && pc.localDescription.sdp, remote: pc.remoteDescription && pc.remoteDescription.sdp,
+  }));
   window.testStatuses = [];
+  window.testPeerEvents = [];
+  window.testPeersAtStall = null;
   window.testAtListening = null;
   async function snapshot() {
     const found = { at: performance.now(), states: made.map((pc) => pc.connectionState), sent: 0, received: 0 };
@@ -54,6 +69,7 @@ WATCH_STATUS = """
     const seen = () => {
       const text = status.textContent.trim();
       window.testStatuses.push({ text, state: status.dataset.state || "", at: performance.now() });
+      if (status.dataset.state === "no_audio" && window.testPeersAtStall === null) window.testPeersAtStall = window.testPeers();
       if (text.includes("Te escucho") && !snapped) {
         snapped = true;
         snapshot();

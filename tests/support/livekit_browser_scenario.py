@@ -142,6 +142,9 @@ async def run(data_dir: Path, chromium: str) -> dict[str, Any]:
             out["statuses"] = [s["state"] for s in await page.evaluate("window.testStatuses")]
             out["alert"] = (await page.locator("#error").text_content()) or ""
             out["call"] = await page.evaluate("window.tainaCall")
+            if errors:  # what the browser's connections went through
+                out["peers"] = await page.evaluate("window.testPeersAtStall || window.testPeers()")
+                out["peer_events"] = await page.evaluate("window.testPeerEvents")
             await page.get_by_test_id("talk").click()  # hang up
             out["ended_status"] = await page.get_by_test_id("status").get_attribute("data-state")
             out["console"] = console[-40:]
