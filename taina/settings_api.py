@@ -1,5 +1,6 @@
-"""Settings from the dashboard (admin): the voice, the assistant's words and the turn-taking knobs, stored in
-PostgreSQL over the environment's values, checked by the same rules as at start-up, and applied to new calls.
+"""Settings from the dashboard (admin): the voice, the assistant's words, the turn-taking knobs and the price
+table, stored in PostgreSQL over the environment's values, checked by the same rules as at start-up, and
+applied to new calls.
 The routes are in taina/http/settings.py:
 
 GET /api/settings    the editable settings (value, default, help) and the providers in use. The language
@@ -34,6 +35,12 @@ EDITABLE = (
     "TAINA_TURN_MIN_INTERRUPTION_MS",
     "TAINA_TURN_INTERRUPTIBLE",
     "TAINA_TURN_PREEMPTIVE_GENERATION",
+    "TAINA_PRICE_CURRENCY",
+    "TAINA_PRICE_OPENAI_PROMPT_PER_MILLION",
+    "TAINA_PRICE_OPENAI_CACHED_PER_MILLION",
+    "TAINA_PRICE_OPENAI_COMPLETION_PER_MILLION",
+    "TAINA_PRICE_DEEPGRAM_PER_MINUTE",
+    "TAINA_PRICE_ELEVENLABS_PER_THOUSAND_CHARACTERS",
 )
 
 

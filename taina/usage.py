@@ -20,6 +20,18 @@ LOCAL = ("whisper", "espeak-ng", "policy", "echo")
 
 
 class PriceSettings(Section):
+    """List prices (pay as you go, USD) of the models the settings use by default, looked up on 2026-11-26:
+    - OpenAI gpt-4o-mini (OPENAI_MODEL): $0.15 input, $0.075 cached input, $0.60 output per million tokens,
+      from OpenAI's pricing page (developers.openai.com/api/docs/pricing) as quoted in Kin Lane's "OpenAI API
+      Pricing" (API Evangelist, 2026-11-06, read 2026-11-05) and in aimodelcalc.pages.dev (June 2026).
+    - Deepgram nova-3 streaming, monolingual (TAINA_DEEPGRAM_LANGUAGE=es): $0.0048 per audio minute, from
+      deepgram.com/pricing as recorded in open-gauntlet-leaderboard data/asr.json ("verified 1 Aug 2026") and
+      hail-hq costs/stt.json (verified 2026-05-05). Multilingual (TAINA_DEEPGRAM_LANGUAGE=multi): $0.0058.
+    - ElevenLabs eleven_flash_v2_5: $0.05 per thousand characters, elevenlabs.io/pricing/api as quoted by
+      developer.puter.com's "ElevenLabs API Pricing" (June 2026); another review quotes $0.06 as the Business
+      tier's starting price, and subscription plans bundle characters: check your plan (README, Usage and cost).
+    """
+
     prefix: ClassVar[str] = "TAINA_PRICE"
     currency: str = knob("USD", "Currency of the prices below.", form=(r"^[A-Z]{3}$", "be a currency code"))
     openai_prompt_per_million: float = knob(0.15, "Language model: price per million prompt tokens.", ge=0)
@@ -30,10 +42,10 @@ class PriceSettings(Section):
         0.60, "Language model: price per million completion tokens.", ge=0
     )
     deepgram_per_minute: float = knob(
-        0.0077, "Speech-to-text (Deepgram streaming): price per audio minute.", ge=0
+        0.0048, "Speech-to-text (Deepgram streaming): price per audio minute.", ge=0
     )
     elevenlabs_per_thousand_characters: float = knob(
-        0.10, "Text-to-speech (ElevenLabs): price per thousand characters.", ge=0
+        0.05, "Text-to-speech (ElevenLabs): price per thousand characters.", ge=0
     )
 
 
@@ -91,17 +103,23 @@ async def call_usage(
 
 
 async def usage_by_period(
-    database: Database, period: Literal["day", "month"], periods: int, prices: PriceSettings
+    database: Database,
+    period: Literal["day", "month"],
+    periods: int,
+    prices: PriceSettings,
+    timezone: str = "UTC",
 ) -> list[dict[str, Any]]:
-    """Usage and cost summed per day or month (UTC), the newest ``periods`` of them, newest first."""
+    """Usage and cost summed per day or month (in ``timezone``), the newest ``periods`` of them, newest first."""
     rows = await database.fetch(
-        "SELECT date_trunc($1, t.at AT TIME ZONE 'UTC') AS period, count(DISTINCT t.conversation_id) AS calls,"
+        "SELECT date_trunc($1, t.at AT TIME ZONE $4) AS period, count(DISTINCT t.conversation_id) AS calls,"
         " count(*) AS turns, array_agg(t.usage) AS usages FROM turns t"
-        " WHERE t.at >= date_trunc($1, now() AT TIME ZONE 'UTC') - make_interval(days => $2, months => $3)"
+        " WHERE t.at >= (date_trunc($1, now() AT TIME ZONE $4) - make_interval(days => $2, months => $3))"
+        "   AT TIME ZONE $4"
         " GROUP BY 1 ORDER BY 1 DESC",
         period,
         periods - 1 if period == "day" else 0,
         periods - 1 if period == "month" else 0,
+        timezone,
     )
     out = []
     for row in rows:

@@ -1,5 +1,6 @@
 # TAINA Voice on AWS: network, EKS (with a media node group for WebRTC over UDP), RDS PostgreSQL with pgvector,
-# S3 for documents and recordings, Secrets Manager, IRSA roles, CloudFront for static assets, API notes.
+# S3 for documents and recordings, Secrets Manager, IRSA roles, Redis for LiveKit, CloudFront for static assets,
+# the API's WAF.
 locals {
   name = "taina-${var.environment}"
 }
@@ -16,6 +17,7 @@ module "eks" {
   name                = local.name
   kubernetes_version  = var.eks_version
   vpc_id              = module.network.vpc_id
+  vpc_cidr            = var.vpc_cidr
   private_subnet_ids  = module.network.private_subnet_ids
   public_subnet_ids   = module.network.public_subnet_ids
   media_instance_type = var.media_instance_type
@@ -44,11 +46,21 @@ module "s3" {
   }
 }
 
+module "redis" {
+  source                = "./modules/redis"
+  name                  = local.name
+  vpc_id                = module.network.vpc_id
+  subnet_ids            = module.network.private_subnet_ids
+  client_security_group = module.eks.node_security_group_id
+  node_type             = var.livekit_redis_node_type
+}
+
 module "secrets" {
-  source       = "./modules/secrets"
-  name         = local.name
-  database_url = module.rds.database_url
-  kms_key_arn  = module.s3.kms_key_arn
+  source                 = "./modules/secrets"
+  name                   = local.name
+  database_url           = module.rds.database_url
+  kms_key_arn            = module.s3.kms_key_arn
+  livekit_redis_password = module.redis.auth_token
 }
 
 module "iam" {
@@ -69,6 +81,8 @@ module "cloudfront" {
 }
 
 module "api" {
-  source = "./modules/api"
-  name   = local.name
+  source                = "./modules/api"
+  name                  = local.name
+  offers_per_5min       = var.offers_per_5min
+  api_requests_per_5min = var.api_requests_per_5min
 }

@@ -37,3 +37,13 @@ output "static_assets_domain" {
   description = "CloudFront domain serving the static assets."
   value       = module.cloudfront.domain_name
 }
+
+output "livekit_redis_address" {
+  description = "LiveKit's Redis, host:port with TLS (Helm value livekit.redis.address; its AUTH token is in the secret)."
+  value       = module.redis.address
+}
+
+output "web_acl_arn" {
+  description = "The API's WAF (Ingress annotation alb.ingress.kubernetes.io/wafv2-acl-arn in values-production.yaml)."
+  value       = module.api.web_acl_arn
+}

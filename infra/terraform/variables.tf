@@ -78,3 +78,21 @@ variable "namespace" {
   type        = string
   default     = "taina"
 }
+
+variable "livekit_redis_node_type" {
+  description = "ElastiCache node type of LiveKit's Redis (two nodes, Multi-AZ)."
+  type        = string
+  default     = "cache.t4g.small"
+}
+
+variable "offers_per_5min" {
+  description = "WAF rate limit: call offers and LiveKit caller tokens per client address in 5 minutes (then 403)."
+  type        = number
+  default     = 300
+}
+
+variable "api_requests_per_5min" {
+  description = "WAF rate limit: other /api requests per client address in 5 minutes (the REST API's quota)."
+  type        = number
+  default     = 3000
+}

@@ -10,6 +10,9 @@ GET   /api/conversations?limit&offset viewer   calls, newest first: start, durat
 GET   /api/conversations/{id}         viewer   one call with its turns and their latency waterfall, and its trace
                                                (trace_id; trace_url with TAINA_TRACE_VIEWER_URL set); audited
 GET   /api/conversations/{id}/recording[?download=1]  viewer  the call's recording (Opus in Ogg); audited
+
+A refused account change answers in Spanish with "field" naming the form field (email, password, role or
+disabled), as the dashboard shows it beside that field.
 """
 
 from __future__ import annotations
@@ -57,11 +60,11 @@ async def create(body: NewUser, caller: Admin, accounts: AccountsDep) -> dict[st
     try:
         password_hash = await hashed(body.password, body.email)
     except ValueError as exc:
-        raise ApiError(400, f"password: {exc}") from None
+        raise ApiError(400, f"La contraseña no sirve: {_spanish_password(exc)}", field="password") from None
     try:
         user = await accounts.create_user(body.email, password_hash, body.role)
-    except UserExists as exc:
-        raise ApiError(409, str(exc)) from None
+    except UserExists:
+        raise ApiError(409, f"Ya hay una cuenta con el correo {body.email}.", field="email") from None
     await accounts.audit("user_created", caller.user_id, user.email, {"role": user.role})
     return user.as_json()
 
@@ -69,7 +72,11 @@ async def create(body: NewUser, caller: Admin, accounts: AccountsDep) -> dict[st
 @router.patch("/api/users/{user_id}")
 async def change(user_id: Id, body: UserChange, caller: Admin, accounts: AccountsDep) -> dict[str, Any]:
     if user_id == caller.user_id and (body.disabled or (body.role and body.role != "admin")):
-        raise ApiError(400, "you cannot disable yourself or drop your own admin role")
+        raise ApiError(
+            400,
+            "No puedes desactivar tu propia cuenta ni quitarte el rol de administrador.",
+            field="disabled" if body.disabled else "role",
+        )
     user = await accounts.update_user(user_id, body.role, body.disabled)
     if user is None:
         raise ApiError(404, f"no account {user_id}")
@@ -88,7 +95,7 @@ async def reset_password(
     try:
         password_hash = await hashed(body.password, user.email)
     except ValueError as exc:
-        raise ApiError(400, f"password: {exc}") from None
+        raise ApiError(400, f"La contraseña no sirve: {_spanish_password(exc)}", field="password") from None
     await accounts.set_password(user_id, password_hash)
     await accounts.audit("password_reset", caller.user_id, user.email)
     return user.as_json()
@@ -155,3 +162,15 @@ async def recording(
     if download:
         headers["Content-Disposition"] = f'attachment; filename="{conversation_id}.ogg"'
     return Response(audio, media_type=CONTENT_TYPE, headers=headers)
+
+
+def _spanish_password(exc: ValueError) -> str:
+    """taina.auth's reason a password is refused (taina/auth.py, checked_password), for the dashboard."""
+    reason = str(exc)
+    if "too common" in reason:
+        return "es demasiado común; elige otra."
+    if "e-mail" in reason:
+        return "no puede ser el correo."
+    if "repeated" in reason:
+        return "no puede ser un mismo carácter repetido."
+    return f"debe tener al menos {MIN_PASSWORD} caracteres."

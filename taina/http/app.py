@@ -26,6 +26,7 @@ from taina.http import (
     documents,
     health,
     oidc,
+    overview,
     pages,
     security,
     settings,
@@ -76,6 +77,7 @@ def create_app(runtime: App) -> FastAPI:
         for area in (auth, oidc, appointments, admin, documents, settings):
             app.include_router(area.router)
         app.include_router(usage.router)
+        app.include_router(overview.router)
     return app
 
 

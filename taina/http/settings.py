@@ -1,9 +1,13 @@
-"""The dashboard's settings (admin); what may be changed and how it is kept are taina/settings_api.py.
+"""The dashboard's settings (admin); what may be changed and how it is kept are taina/settings_api.py, how the
+form shows and checks each one taina/settings_form.py.
 
-GET /api/settings    the editable settings (value, default, help) and the providers in use
+GET /api/settings    the editable settings as form fields (label, help, group and unit in Spanish; kind:
+                     toggle, select with choices, range or number with min/max/step, text, textarea, secret;
+                     value and default, never a secret's) and the providers in use
 PUT /api/settings    {"values": {"TAINA_ESPEAK_RATE": "180", "TAINA_TURN_MIN_INTERRUPTION_MS": null, ...}}
-                     applied to the runtime, so new calls (and the HTTP layer, which reads the runtime's
-                     settings at each request) use them; then stored
+                     each value checked on its own, then all together; a bad one is a 400 with the reason in
+                     Spanish and "field" naming it. Applied to the runtime, so new calls (and the HTTP layer,
+                     which reads the runtime's settings at each request) use them; then stored
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from engine.options import SettingsError
 from taina.app import App
 from taina.http.deps import AccountsDep, Admin, AppDep, StoredSettingsDep
 from taina.http.errors import ApiError
-from taina.settings import Settings, describe
+from taina.settings import Settings
 from taina.settings_api import EDITABLE, StoredSettings, effective
+from taina.settings_form import form, problem, rule_in_spanish
 
 router = APIRouter(tags=["settings"])
 
@@ -43,20 +48,27 @@ async def change(
 ) -> dict[str, Any]:
     unknown = sorted(set(body.values) - set(EDITABLE))
     if unknown:
-        raise ApiError(400, f"{unknown[0]} cannot be changed here (see GET /api/settings)")
+        raise ApiError(
+            400, f"{unknown[0]} no se puede cambiar aquí (ver GET /api/settings)", field=unknown[0]
+        )
     for name, value in body.values.items():
         if value is not None and ("\x00" in value or len(value) > 20_000):
-            raise ApiError(400, f"{name}: the value is too long or has a NUL character")
+            raise ApiError(400, "El valor es demasiado largo o tiene un carácter nulo.", field=name)
+        wrong = None if value is None else problem(name, value, runtime.settings)
+        if wrong:
+            raise ApiError(400, wrong, field=name)
     overrides = {**await stored.load(), **body.values}
     kept = {name: value for name, value in overrides.items() if value is not None}
     try:
         settings = dataclasses.replace(effective(kept), data_dir=runtime.settings.data_dir)
-    except SettingsError as exc:
-        raise ApiError(400, str(exc)) from None
+    except SettingsError as exc:  # a rule over several settings (the silences' order)
+        message, field = rule_in_spanish(str(exc), EDITABLE)
+        raise ApiError(400, message, field=field) from None
     try:
         runtime.apply(settings)  # first: a voice espeak-ng does not have fails here, before anything is kept
     except Exception as exc:
-        raise ApiError(400, f"these settings cannot be used: {exc}") from None
+        only = next(iter(body.values)) if len(body.values) == 1 else None
+        raise ApiError(400, f"No se pueden usar estos ajustes: {exc}", field=only) from None
     await stored.save(body.values, caller.user_id)
     await accounts.audit(
         "settings_changed", caller.user_id, ", ".join(sorted(body.values)), dict(body.values)
@@ -66,19 +78,8 @@ async def change(
 
 async def listing(runtime: App, stored: StoredSettings) -> dict[str, Any]:
     overrides = await stored.load()
-    current = {name: (value, help) for name, value, help in describe(runtime.settings)}
-    defaults = {name: value for name, value, _help in describe(Settings.from_env({}))}
     return {
-        "settings": [
-            {
-                "name": name,
-                "value": current[name][0],
-                "default": defaults.get(name, ""),
-                "help": current[name][1],
-                "changed_here": name in overrides,
-            }
-            for name in EDITABLE
-        ],
+        "settings": form(EDITABLE, runtime.settings, Settings.from_env({}), overrides),
         "providers": {
             "speech_to_text": runtime.speech_to_text().name,
             "language_model": runtime.assistant.language_model,

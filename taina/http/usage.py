@@ -1,5 +1,6 @@
 """Usage and cost: GET /api/conversations/{id}/usage (one call, turn by turn) and GET /api/usage?period=day|month
-(summed per day or month). Viewers may read them."""
+(summed per day or month of the clinic's calendar, America/Santo_Domingo), and GET /api/usage/prices (the price
+table they are priced at, TAINA_PRICE_*). Viewers may read them; admins change the prices in /api/settings."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
+from taina.clinic.clock import CLINIC_TIMEZONE
 from taina.http.deps import AppDep, Viewer
 from taina.http.errors import ApiError
 from taina.usage import call_usage, usage_by_period
 
-router = APIRouter()
+router = APIRouter(tags=["usage"])
 
 
 def _database(runtime: AppDep) -> Any:
@@ -40,5 +42,13 @@ async def per_period(
     period: Literal["day", "month"] = "day",
     periods: Annotated[int, Query(ge=1, le=366)] = 31,
 ) -> list[dict[str, Any]]:
-    """Usage and cost summed per day or month (UTC), newest first."""
-    return await usage_by_period(_database(runtime), period, periods, runtime.settings.prices)
+    """Usage and cost summed per day or month (the clinic's days, America/Santo_Domingo), newest first."""
+    return await usage_by_period(
+        _database(runtime), period, periods, runtime.settings.prices, CLINIC_TIMEZONE.key
+    )
+
+
+@router.get("/api/usage/prices")
+async def prices(_caller: Viewer, runtime: AppDep) -> dict[str, Any]:
+    """The price table in use (TAINA_PRICE_*): the currency and each provider's list price."""
+    return runtime.settings.prices.model_dump()

@@ -1,12 +1,34 @@
-// The dashboard: log in, then documents, conversations (with recordings and waterfalls), appointments, users
-// and the audit log, each through the REST API with the access token. What a role cannot do is not shown,
-// and the API refuses it anyway.
+// The dashboard: log in, then the overview (admin.overview.js, its charts in admin.charts.js), conversations
+// (with recordings and waterfalls), documents, appointments, usage and cost (admin.usage.js), users, the
+// audit log and the settings (admin.settings.js), each through the REST API with the access token. Everything shown is in Spanish; an
+// empty list says what to do next. What a role cannot do is not shown, and the API refuses it anyway.
 "use strict";
 
 const ROLES = ["viewer", "editor", "admin"];
 const OUTCOMES = { answered: "Respondida", booked: "Cita reservada", handed_off: "Pasada al personal",
-  failed: "Error", silent: "Sin voz" };
+  failed: "Con error", silent: "Sin voz" };
+const OUTCOME_COLOURS = { answered: "#0b7a75", booked: "#1d4ed8", handed_off: "#a16207", failed: "#b42318",
+  silent: "#98a2b3" };
+const PORTS = { speech_to_text: "Reconocimiento de voz", language_model: "Modelo de lenguaje",
+  text_to_speech: "Síntesis de voz" };
+const ACTIONS = { user_created: "Creó una cuenta", user_changed: "Cambió una cuenta", password_reset: "Restableció una contraseña",
+  password_changed: "Cambió su contraseña", password_change_failed: "Intento fallido de cambiar la contraseña",
+  settings_changed: "Cambió ajustes", transcript_read: "Leyó una conversación", listened: "Escuchó una grabación",
+  downloaded: "Descargó una grabación", backup_created: "Copia de seguridad hecha", backup_failed: "Copia de seguridad fallida",
+  login: "Entró", login_oidc: "Entró con la cuenta de la clínica", login_failed: "Intento de entrada fallido",
+  login_oidc_failed: "Intento fallido con la cuenta de la clínica", logout: "Salió", uploaded: "Subió un documento",
+  deleted: "Eliminó un documento", reindexed: "Reindexó un documento", appointment_booked: "Reservó una cita",
+  appointment_moved: "Movió una cita", appointment_cancelled: "Canceló una cita" };
+// The API's own words are for integrators (English) except where it answers the dashboard in Spanish (a
+// "field" names the form field): the dashboard says what happened in Spanish, by status.
+const FAILURES = { 400: "El servidor no aceptó los datos enviados.", 403: "Tu cuenta no tiene permiso para hacer esto.",
+  404: "No se encontró: quizá otra persona lo eliminó.", 409: "Eso choca con algo que ya existe.",
+  413: "El archivo es demasiado grande.", 415: "Ese tipo de archivo no se admite.",
+  429: "Demasiados intentos seguidos; espera un momento y vuelve a probar.",
+  501: "El sistema de citas conectado no permite esta consulta." };
 const STATUS = { ready: "Lista", failed: "Falló", refused: "Rechazado", unchanged: "Sin cambios", duplicate: "Duplicado" };
+const STAGE_NAMES = { end_of_speech: "fin del habla", transcript: "reconocido", first_token: "primera palabra",
+  first_clause: "primera frase", tts_first_audio: "voz lista", reply_text: "respuesta escrita", first_audio: "primer audio" };
 const STAGE_COLOURS = { transcript: "#1d4ed8", first_token: "#a16207", first_clause: "#7c3aed",
   tts_first_audio: "#0891b2", first_audio: "#0b7a75" };
 
@@ -38,9 +60,18 @@ async function api(path, options = {}, retried = false) {
   }
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
-    throw new Error(body.error || "El servidor respondió " + response.status);
+    throw failure(response.status, body);
   }
   return response;
+}
+
+function failure(status, body) {
+  const spanish = body.field !== undefined;
+  const error = new Error(spanish ? body.error
+    : FAILURES[status] || (status >= 500 ? "El servidor tuvo un problema; inténtalo de nuevo en un momento." : "No se pudo hacer (error " + status + ")."));
+  error.field = body.field;
+  error.detail = body.error || "";
+  return error;
 }
 
 const json = async (path, options) => (await api(path, options)).json();
@@ -64,6 +95,7 @@ function cell(row, text, className) {
 
 function button(label, onClick, className = "secondary") {
   const b = document.createElement("button");
+  b.type = "button"; // inside a form it would submit it too
   b.textContent = label;
   b.className = className;
   b.addEventListener("click", (event) => { event.stopPropagation(); onClick().catch((err) => problem(err.message)); });
@@ -71,7 +103,37 @@ function button(label, onClick, className = "secondary") {
 }
 
 function when(iso) {
-  return new Date(iso).toLocaleString("es-DO", { dateStyle: "medium", timeStyle: "short" });
+  return new Date(iso).toLocaleString("es-DO", { dateStyle: "medium", timeStyle: "short", timeZone: CLINIC_TIME_ZONE });
+}
+
+function money(amount, currency) {
+  const digits = amount !== 0 && Math.abs(amount) < 1 ? 4 : 2;
+  return amount.toLocaleString("es-DO", { minimumFractionDigits: digits, maximumFractionDigits: digits }) + " " + currency;
+}
+
+function bytes(n) {
+  if (n === null || n === undefined) return "—";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i += 1; }
+  return n.toLocaleString("es-DO", { maximumFractionDigits: i ? 1 : 0 }) + " " + units[i];
+}
+
+function ms(value) {
+  return value === null || value === undefined ? "—" : Math.round(value).toLocaleString("es-DO") + " ms";
+}
+
+// A table's rows, or its empty state instead of the bare headers.
+function showRows(tableId, emptyId, count) {
+  $(tableId).hidden = count === 0;
+  $(emptyId).hidden = count !== 0;
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
 }
 
 // -- log in / out -----------------------------------------------------------------------------------------
@@ -94,7 +156,7 @@ $("#login-form").addEventListener("submit", async (event) => {
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    error.textContent = response.status === 401 ? "Correo o contraseña incorrectos." : body.error || "No se pudo entrar.";
+    error.textContent = response.status === 401 ? "Correo o contraseña incorrectos." : failure(response.status, body).message;
     error.hidden = false;
     return;
   }
@@ -132,6 +194,7 @@ loaders.documents = async () => {
   const { documents } = await json("/api/documents");
   const body = $("#documents");
   body.replaceChildren();
+  showRows("#documents-table", "#documents-empty", documents.length);
   for (const doc of documents) {
     const row = document.createElement("tr");
     cell(row, doc.title || doc.name).title = doc.name;
@@ -170,13 +233,16 @@ $("#files").addEventListener("change", (event) => {
     event.target.value = "";
     let body = {};
     try { body = JSON.parse(request.responseText); } catch (_err) { /* shown below */ }
-    if (request.status !== 200) { problem(body.error || "La subida falló (" + request.status + ")."); return; }
+    if (request.status !== 200) { problem(failure(request.status, body).message); return; }
     const list = $("#upload-results");
     list.replaceChildren();
     for (const result of body.results) {
       const item = document.createElement("li");
       item.className = "status-" + result.status;
-      item.textContent = `${result.name}: ${STATUS[result.status] || result.status}` + (result.error ? ` — ${result.error}` : "");
+      const why = result.status === "refused" ? " — no se pudo leer: formato no admitido, archivo dañado o demasiado grande"
+        : result.status === "failed" ? " — no se pudo indexar; prueba a reindexarlo" : "";
+      item.textContent = `${result.name}: ${STATUS[result.status] || result.status}${why}`;
+      if (result.error) item.title = result.error;
       list.appendChild(item);
     }
     loaders.documents().catch((err) => problem(err.message));
@@ -200,7 +266,7 @@ $("#search-form").addEventListener("submit", async (event) => {
       item.append(head, document.createElement("br"), p.text);
       list.appendChild(item);
     }
-    if (!passages.length) list.textContent = "Nada encontrado.";
+    if (!passages.length) list.textContent = "Nada encontrado en los documentos para esa pregunta.";
   } catch (err) { problem(err.message); }
 });
 
@@ -210,6 +276,7 @@ loaders.conversations = async () => {
   const { conversations } = await json("/api/conversations");
   const body = $("#conversations");
   body.replaceChildren();
+  showRows("#conversations-table", "#conversations-empty", conversations.length);
   for (const c of conversations) {
     const row = document.createElement("tr");
     row.dataset.id = c.id;
@@ -237,9 +304,18 @@ async function showConversation(id) {
   // Its trace, when a trace viewer is set (TAINA_TRACE_VIEWER_URL).
   $("#call-trace").hidden = !c.trace_url;
   if (c.trace_url) $("#trace-link").href = c.trace_url;
-  showCost(id).catch(() => { $("#call-cost").textContent = ""; });
+  showCost(id).catch(() => { $("#call-cost").textContent = "No se pudo calcular el coste de esta llamada."; });
+  $("#stage-legend").replaceChildren("Cada turno, desde que el paciente dejó de hablar: ",
+    ...Object.entries(STAGE_COLOURS).map(([stage, colour]) => {
+      const item = element("span");
+      const swatch = element("i");
+      swatch.style.background = colour;
+      item.append(swatch, STAGE_NAMES[stage]);
+      return item;
+    }));
   const list = $("#turns");
   list.replaceChildren();
+  if (!c.turns.length) list.append(element("li", "La llamada terminó sin que el paciente dijera nada que la asistente reconociera.", "note"));
   const longest = Math.max(1000, ...c.turns.map((t) => Math.max(...Object.values(t.timings_ms), 0)));
   for (const turn of c.turns) {
     const item = document.createElement("li");
@@ -262,7 +338,7 @@ async function showCost(id) {
   }
   for (const [provider, s] of Object.entries(usage.speech_to_text || {})) parts.push(`${provider}: ${s} s de audio`);
   for (const [provider, c] of Object.entries(usage.text_to_speech || {})) parts.push(`${provider}: ${c} caracteres`);
-  const total = cost.note ? "0 (todo corre en esta máquina)" : `${cost.total.toFixed(4)} ${cost.currency}`;
+  const total = cost.note ? "0 (todo corre en esta máquina)" : money(cost.total, cost.currency);
   $("#call-cost").textContent = `Coste: ${total}` + (parts.length ? ` · ${parts.join(" · ")}` : "");
 }
 
@@ -270,7 +346,7 @@ function waterfall(timings, longest) {
   // One bar per stage, from the previous stage to this one, in ms after the caller stopped speaking.
   const bar = document.createElement("div");
   bar.className = "waterfall";
-  bar.title = Object.entries(timings).map(([k, v]) => `${k}: ${Math.round(v)} ms`).join(" · ");
+  bar.title = Object.entries(timings).map(([k, v]) => `${STAGE_NAMES[k] || k}: ${Math.round(v)} ms`).join(" · ");
   let previous = timings.end_of_speech || 0;
   for (const [stage, colour] of Object.entries(STAGE_COLOURS)) {
     if (!(stage in timings)) continue;
@@ -278,7 +354,7 @@ function waterfall(timings, longest) {
     span.style.left = (100 * previous) / longest + "%";
     span.style.width = Math.max(0.5, (100 * (timings[stage] - previous)) / longest) + "%";
     span.style.background = colour;
-    span.textContent = stage;
+    span.textContent = STAGE_NAMES[stage];
     bar.appendChild(span);
     previous = Math.max(previous, timings[stage]);
   }
@@ -302,6 +378,10 @@ loaders.appointments = async () => {
   const sites = Object.fromEntries(catalogue.sites.map((s) => [s.id, s.name]));
   const body = $("#appointments");
   body.replaceChildren();
+  showRows("#appointments-table", "#appointments-empty", appointments.length);
+  const filtered = Boolean($("#site-filter").value || $("#doctor-filter").value);
+  $("#appointments-empty-title").textContent = filtered ? "No hay citas próximas con estos filtros" : "No hay citas próximas";
+  $("#appointments-empty-text").hidden = filtered;
   for (const a of appointments) {
     const row = document.createElement("tr");
     cell(row, when(a.starts_at));
@@ -361,6 +441,8 @@ loaders.users = async () => {
 $("#user-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
+  const error = $("#user-form-error");
+  error.hidden = true;
   try {
     await api("/api/users", {
       method: "POST", headers: { "Content-Type": "application/json" },
@@ -368,73 +450,24 @@ $("#user-form").addEventListener("submit", async (event) => {
     });
     event.target.reset();
     await loaders.users();
-  } catch (err) { problem(err.message); }
-});
-
-const SETTING_LABELS = {
-  TAINA_DIALOGUE_LANGUAGE_MODEL: "Modelo de lenguaje (policy, openai, auto)",
-  TAINA_ESPEAK_VOICE: "Voz (espeak-ng)", TAINA_ESPEAK_RATE: "Velocidad de habla (palabras/min)",
-  TAINA_ESPEAK_PITCH: "Tono de la voz", TAINA_DIALOGUE_ASSISTANT_NAME: "Nombre de la asistente",
-  TAINA_DIALOGUE_ORGANISATION: "Organización", TAINA_DIALOGUE_GREETING: "Saludo al empezar la llamada",
-  TAINA_DIALOGUE_SYSTEM_PROMPT: "Instrucciones del modelo",
-  TAINA_ENDPOINT_SILENCE_MS: "Silencio que cierra el turno (ms)",
-  TAINA_ENDPOINT_SILENCE_COMPLETE_MS: "…tras una frase completa (ms)",
-  TAINA_ENDPOINT_SILENCE_INCOMPLETE_MS: "…tras «y…», «este…» (ms)",
-  TAINA_ENDPOINT_PAUSE_MS: "Pausa para reconocer por adelantado (ms)",
-  TAINA_ENDPOINT_MIN_UTTERANCE_MS: "Habla mínima para un turno (ms)",
-  TAINA_TURN_MIN_INTERRUPTION_MS: "Habla mínima para interrumpir (ms)",
-  TAINA_TURN_INTERRUPTIBLE: "Se puede interrumpir (true/false)",
-  TAINA_TURN_PREEMPTIVE_GENERATION: "Respuesta anticipada (true/false)",
-};
-
-loaders.settings = async () => {
-  const { settings, providers } = await json("/api/settings");
-  $("#providers").textContent = Object.values(providers).join(" · ");
-  const form = $("#settings-form");
-  form.replaceChildren();
-  for (const s of settings) {
-    const label = document.createElement("label");
-    label.append(SETTING_LABELS[s.name] || s.name);
-    const input = document.createElement(s.name.endsWith("SYSTEM_PROMPT") ? "textarea" : "input");
-    input.name = s.name;
-    input.value = s.value;
-    input.dataset.original = s.value;
-    const help = document.createElement("small");
-    help.textContent = `${s.help} (predeterminado: ${s.default || "—"})`;
-    label.append(input, help);
-    form.appendChild(label);
+  } catch (err) {
+    error.textContent = err.message;
+    error.hidden = false;
   }
-  const save = document.createElement("button");
-  save.type = "submit";
-  save.textContent = "Guardar";
-  form.appendChild(save);
-};
-
-$("#settings-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const values = {};
-  event.target.querySelectorAll("[name]").forEach((input) => {
-    if (input.value !== input.dataset.original) values[input.name] = input.value;
-  });
-  if (!Object.keys(values).length) return;
-  try {
-    await api("/api/settings", {
-      method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ values }),
-    });
-    problem("");
-    await loaders.settings();
-  } catch (err) { problem(err.message); }
 });
+
+loaders.settings = () => loadSettings(); // admin.settings.js
 
 loaders.audit = async () => {
   const { entries } = await json("/api/audit?limit=200");
   const body = $("#audit");
   body.replaceChildren();
+  $("#audit-empty").hidden = entries.length !== 0;
   for (const e of entries) {
     const row = document.createElement("tr");
     cell(row, when(e.at));
-    cell(row, e.user || "—");
-    cell(row, e.action);
+    cell(row, e.user || "el sistema");
+    cell(row, ACTIONS[e.action] || e.action).title = e.action;
     cell(row, e.target);
     body.appendChild(row);
   }
@@ -453,7 +486,8 @@ async function start() {
   $("#app").hidden = false;
   $("#who").textContent = `${me.email} · ${{ viewer: "lectura", editor: "editor", admin: "administrador" }[me.role]}`;
   document.querySelectorAll("[data-role-min]").forEach((el) => { el.hidden = !may(el.dataset.roleMin); });
-  openTab("documents");
+  document.querySelectorAll(".viewer-only").forEach((el) => { el.hidden = may("editor"); });
+  openTab("overview");
 }
 
 // Sign-in through the clinic's identity provider: its button when it is set up, and on the way back a
@@ -477,6 +511,9 @@ async function fromProvider(code) {
   start();
 }
 
-const oidcCode = new URLSearchParams(location.hash.slice(1)).get("oidc");
-if (oidcCode) fromProvider(oidcCode);
-else if (session) start(); else showLogin();
+// Once every script has run (the overview, usage and settings pages are in their own files).
+document.addEventListener("DOMContentLoaded", () => {
+  const oidcCode = new URLSearchParams(location.hash.slice(1)).get("oidc");
+  if (oidcCode) fromProvider(oidcCode);
+  else if (session) start(); else showLogin();
+});

@@ -385,13 +385,15 @@ async def test_settings_are_changed_checked_and_applied_by_admins(backend: Backe
             "TAINA_DIALOGUE_ORGANISATION": "Clínica Sur",
         }
 
-        for bad, message in (
-            ({"TAINA_ENDPOINT_SILENCE_MS": "5"}, "TAINA_ENDPOINT_SILENCE_MS must be"),
-            ({"TAINA_TURN_INTERRUPTIBLE": "quizás"}, "TAINA_TURN_INTERRUPTIBLE"),
-            ({"DATABASE_URL": "postgres://elsewhere"}, "cannot be changed here"),
+        for bad, message in (  # the reason in Spanish, and the field it is about
+            ({"TAINA_ENDPOINT_SILENCE_MS": "5"}, "Debe estar entre 100 y 5000 ms."),
+            ({"TAINA_TURN_INTERRUPTIBLE": "quizás"}, "Debe ser sí o no."),
+            ({"TAINA_ENDPOINT_SILENCE_COMPLETE_MS": "4000"}, "«Silencio que cierra el turno»"),
+            ({"DATABASE_URL": "postgres://elsewhere"}, "no se puede cambiar aquí"),
         ):
             refused = await client.put("/api/settings", json={"values": bad}, headers=admin)
             assert refused.status_code == 400 and message in refused.json()["error"], refused.text
+            assert refused.json()["field"] == next(iter(bad)), refused.text
         assert runtime.settings.turn.min_interruption_ms == 700  # nothing changed by the refused ones
 
         back = await client.put(

@@ -58,11 +58,12 @@ def test_prices() -> None:
         ("elevenlabs", 2_000),
     )
     priced = cost(usage, prices)
-    # 600k prompt at 0.15/M + 400k cached at 0.075/M + 100k completion at 0.60/M; 2 min; 2k characters
+    # 600k prompt at 0.15/M + 400k cached at 0.075/M + 100k completion at 0.60/M; 2 min at 0.0048/min;
+    # 2k characters at 0.05 per thousand
     assert priced["by_provider"] == {
         "openai:gpt-4o-mini": pytest.approx(0.09 + 0.03 + 0.06),
-        "deepgram (fallback whisper)": pytest.approx(2 * 0.0077),
-        "elevenlabs": pytest.approx(0.2),
+        "deepgram (fallback whisper)": pytest.approx(2 * 0.0048),
+        "elevenlabs": pytest.approx(0.1),
     }
     local = cost(turn_usage(("policy", []), ("whisper", 3.0), ("espeak-ng", 40)), prices)
     assert local["total"] == 0 and local["note"] == "every provider runs on this machine: no cost"

@@ -13,6 +13,10 @@ variable "vpc_id" {
   description = "VPC."
   type        = string
 }
+variable "vpc_cidr" {
+  description = "The VPC's CIDR (load balancers reach LiveKit on the media nodes from it)."
+  type        = string
+}
 variable "private_subnet_ids" {
   description = "Private subnets."
   type        = list(string)
@@ -97,7 +101,7 @@ resource "aws_iam_role_policy_attachment" "node" {
 
 resource "aws_security_group" "media" {
   name        = "${var.name}-media"
-  description = "WebRTC media (UDP) to the engine pods on the media nodes"
+  description = "WebRTC media (UDP) to the engine and LiveKit pods on the media nodes; LiveKit's TCP ports"
   vpc_id      = var.vpc_id
   ingress {
     description = "WebRTC ICE and DTLS-SRTP from callers"
@@ -105,6 +109,27 @@ resource "aws_security_group" "media" {
     to_port     = 65535
     protocol    = "udp"
     cidr_blocks = ["0.0.0.0/0"]
+  }
+  ingress {
+    description = "LiveKit's WebRTC over TCP (rtc.tcp_port) for callers whose networks block UDP"
+    from_port   = 7881
+    to_port     = 7881
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  ingress {
+    description = "LiveKit signalling and TURN/TLS from the load balancers in the VPC (TLS ends there)"
+    from_port   = 7880
+    to_port     = 7880
+    protocol    = "tcp"
+    cidr_blocks = [var.vpc_cidr]
+  }
+  ingress {
+    description = "LiveKit TURN/TLS from the load balancer in the VPC"
+    from_port   = 5349
+    to_port     = 5349
+    protocol    = "tcp"
+    cidr_blocks = [var.vpc_cidr]
   }
   egress {
     description = "Media back to callers, HTTPS to AWS APIs and speech providers, PostgreSQL in the VPC"

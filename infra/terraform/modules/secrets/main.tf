@@ -1,6 +1,6 @@
 # The engine's secrets in one Secrets Manager secret (a JSON object), KMS-encrypted. The External Secrets
-# Operator copies it into the cluster (Helm: secrets.externalSecret). Terraform writes only the non-secret
-# database URL shape and a generated signing secret; put the full DATABASE_URL (with the password from the
+# Operator copies it into the cluster (Helm: secrets.externalSecret). Terraform writes the database URL's shape,
+# a generated signing secret, LiveKit's API secret and its Redis AUTH token; put the full DATABASE_URL (with the password from the
 # RDS-managed secret, or use IAM auth) and the providers' API keys with `aws secretsmanager put-secret-value`.
 variable "name" {
   description = "Name prefix."
@@ -14,8 +14,19 @@ variable "kms_key_arn" {
   description = "KMS key for the secret."
   type        = string
 }
+variable "livekit_redis_password" {
+  description = "LiveKit's Redis AUTH token (redis module)."
+  type        = string
+  sensitive   = true
+}
 
 resource "random_password" "auth" {
+  length  = 48
+  special = false
+}
+
+# LiveKit's API secret, shared by LiveKit (LIVEKIT_KEYS) and the engine (LIVEKIT_API_SECRET_FILE).
+resource "random_password" "livekit" {
   length  = 48
   special = false
 }
@@ -29,8 +40,14 @@ resource "aws_secretsmanager_secret" "engine" {
 resource "aws_secretsmanager_secret_version" "engine" {
   secret_id = aws_secretsmanager_secret.engine.id
   secret_string = jsonencode({
-    database_url = var.database_url
-    auth_secret  = random_password.auth.result
+    database_url           = var.database_url
+    auth_secret            = random_password.auth.result
+    livekit_api_secret     = random_password.livekit.result
+    livekit_redis_password = var.livekit_redis_password
+    # The cloud providers' keys, empty (that provider off) until an operator sets them.
+    deepgram_api_key   = ""
+    elevenlabs_api_key = ""
+    openai_api_key     = ""
   })
   lifecycle {
     ignore_changes = [secret_string] # edited by operators after creation (keys, rotated passwords)
