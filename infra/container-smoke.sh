@@ -199,4 +199,9 @@ grep -q '"event": "server.draining"' <<<"$serve_log" || fail "no drain on SIGTER
 grep -q '"event": "server.drained"' <<<"$serve_log" || fail "the drain did not finish"
 if grep -q '"event": "server.drain_limit_reached"' <<<"$serve_log"; then fail "the drain waited for its limit"; fi
 phase "taina serve: SIGTERM, drained, exit 0"
+
+# The voice page's LiveKit mode needs LiveKit's browser SDK inside the image (the Containerfile's web stage).
+"${run[@]}" --entrypoint sh "$IMAGE" -c 'test -s /opt/taina/venv/lib/python3*/site-packages/taina/web/vendor/livekit-client.umd.js' \
+    </dev/null 2>>"$podman_log" || fail "the LiveKit browser SDK is missing from the image"
+phase "the LiveKit browser SDK is in the image"
 echo "container-smoke: passed in $(( $(date +%s) - started )) s"

@@ -1,15 +1,17 @@
 """LiveKit's face of the engine (only when LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET are set):
 
 - ``POST /api/livekit/dispatch`` (editor): send the engine into a named room, as ``taina livekit dispatch``.
-- ``POST /api/livekit/token`` (public, rate limited by address): a caller's token for a room whose name is
-  generated here, granting only a microphone to publish and the room to subscribe to; the engine is sent into
-  that room and waits for the caller.
+- ``POST /api/livekit/token`` (public, rate limited by address; behind the assistant's access link when
+  TAINA_WEBRTC_ACCESS_TOKEN is set, as the direct path is): a caller's token for a room whose name is generated
+  here, granting only a microphone to publish and the room to subscribe to; the engine is sent into that room
+  and waits for the caller. The voice page's LiveKit mode (taina/web/livekit.js) starts its calls here.
 - ``POST /api/livekit/webhook``: LiveKit's webhooks, checked with WebhookReceiver (a JWT over the body's
   SHA-256 signed with the API secret); unsigned or wrongly signed: 401.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from typing import Annotated, Any
 
@@ -77,6 +79,7 @@ async def token(
     settings = runtime.settings
     if not settings.livekit.enabled:
         raise ApiError(503, "LiveKit is not configured on this assistant")
+    check_access_link(request, settings.webrtc.access_token)
     address = request.client.host if request.client else ""
     wait = tokens.retry_after(address)
     if wait > 0:
@@ -97,6 +100,15 @@ async def token(
         "identity": identity,
         "token": caller_token(settings.livekit, room, identity),
     }
+
+
+def check_access_link(request: Request, access_token: str) -> None:
+    """An assistant behind an access link (TAINA_WEBRTC_ACCESS_TOKEN) gives room tokens only to callers who
+    have it, as it answers direct offers only from them: 401 otherwise."""
+    if access_token and not hmac.compare_digest(
+        request.headers.get("authorization", "").encode(), f"Bearer {access_token}".encode()
+    ):
+        raise ApiError(401, "this assistant needs its access link: open the page with ?token=...")
 
 
 @router.post("/api/livekit/webhook")

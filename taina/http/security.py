@@ -10,6 +10,7 @@ import ipaddress
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
@@ -34,6 +35,18 @@ DOCS_CSP = (
     "worker-src blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+
+
+@functools.lru_cache(maxsize=4)
+def page_csp(livekit_url: str) -> str:
+    """The pages' policy; with LiveKit on, the voice page also reaches the LiveKit server (its signalling
+    WebSocket, and the HTTP endpoint its SDK asks why a connection was refused)."""
+    if not livekit_url:
+        return CSP
+    found = urlsplit(livekit_url)
+    secure = found.scheme in ("wss", "https")
+    server = f"{'wss' if secure else 'ws'}://{found.netloc} {'https' if secure else 'http'}://{found.netloc}"
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' {server}")
 
 
 @functools.lru_cache(maxsize=16)
@@ -109,7 +122,8 @@ class Guard:
             await self.app(scope, receive, send)
             return
         settings = self.settings()
-        headers = security_headers(scope, settings.http)
+        livekit = settings.livekit.url if settings.livekit.enabled else ""
+        headers = security_headers(scope, settings.http, livekit)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -158,9 +172,11 @@ async def _refuse(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def security_headers(scope: Scope, settings: HttpSettings) -> list[tuple[bytes, bytes]]:
+def security_headers(
+    scope: Scope, settings: HttpSettings, livekit_url: str = ""
+) -> list[tuple[bytes, bytes]]:
     path = scope.get("path", "")
-    csp = DOCS_CSP if path in ("/docs", "/redoc") or path.startswith("/docs/") else CSP
+    csp = DOCS_CSP if path in ("/docs", "/redoc") or path.startswith("/docs/") else page_csp(livekit_url)
     headers: list[tuple[bytes, bytes]] = [
         (b"content-security-policy", csp.encode()),
         (b"x-frame-options", b"DENY"),

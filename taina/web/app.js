@@ -1,5 +1,10 @@
-// The voice page: one WebRTC call to the assistant, its events on a data channel, the reply played back.
-"use strict";
+// The voice page: a call to the assistant in one of two modes, direct WebRTC to the engine (direct.js) or a LiveKit
+// room (livekit.js), chosen from what the engine serves (GET /api/voice/modes) and /?mode=direct|livekit. The
+// conversation is shown the same way in both. The page says it is listening only once audio really flows both
+// ways (flow.js); if it does not within a few seconds, it says so and what to check.
+import { CONNECT_LIMIT_MS, watchFlow } from "./flow.js";
+import { startDirect } from "./direct.js";
+import { startLiveKit } from "./livekit.js";
 
 const STATUS = {
   idle: "Pulsa «Hablar» y haz tu pregunta.",
@@ -8,22 +13,33 @@ const STATUS = {
   user_speaking: "Te escucho…",
   thinking: "Pensando…",
   assistant_speaking: "Respondiendo…",
+  no_audio: "No hay conexión de audio con el asistente.",
   ended: "Conversación terminada. Pulsa «Hablar» para empezar otra.",
 };
+const MODES = {
+  direct: "Conexión directa con el asistente (WebRTC).",
+  livekit: "Conexión a través de LiveKit.",
+};
+const CHECKS = [
+  "Que tu red o tu cortafuegos permita el tráfico UDP: la voz viaja por WebRTC sobre UDP.",
+  "Si tu red lo bloquea (oficina, hotel, VPN), que el asistente tenga configurado un servidor TURN.",
+  "Que el navegador tenga permiso para usar el micrófono y que el micrófono no esté silenciado.",
+];
 
 const talk = document.getElementById("talk");
 const statusEl = document.getElementById("status");
 const errorEl = document.getElementById("error");
 const transcript = document.getElementById("transcript");
 const replyEl = document.getElementById("reply");
+const modeEl = document.getElementById("mode");
+const params = new URLSearchParams(location.search);
 
 // Tests set ?raw=1 so the fake microphone reaches the server unaltered; people keep echo cancellation on.
-const raw = new URLSearchParams(location.search).has("raw");
+const raw = params.has("raw");
 // An assistant that needs its access link is opened as /?token=...: the token is taken out of the address at once
 // (out of the history, bookmarks and screenshots), kept in this tab's session storage (a reload still works) and
-// sent only in the offer's Authorization header.
+// sent only in the Authorization header of the call's first request.
 const accessToken = (() => {
-  const params = new URLSearchParams(location.search);
   const fromLink = params.get("token");
   if (fromLink === null) {
     try {
@@ -37,14 +53,32 @@ const accessToken = (() => {
   } catch (_err) {
     // no storage (a private window): the token still works until the page is left
   }
-  params.delete("token");
-  const rest = params.toString();
-  history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  const rest = new URLSearchParams(location.search);
+  rest.delete("token");
+  const query = rest.toString();
+  history.replaceState(history.state, "", location.pathname + (query ? "?" + query : "") + location.hash);
   return fromLink;
 })();
 
-// What the page has heard of the reply, for people (the ring) and for tests.
+// Which way this page connects: the engine's default, or the one asked for with ?mode= when the engine has it.
+const chosen = fetch("/api/voice/modes")
+  .then((response) => (response.ok ? response.json() : null))
+  .catch(() => null)
+  .then((found) => {
+    const offered = found ? found.modes : ["direct"];
+    let mode = found ? found.default : "direct";
+    let note = "";
+    const asked = params.get("mode");
+    if (asked && offered.includes(asked)) mode = asked;
+    else if (asked === "livekit") note = " El modo LiveKit no está disponible en este servidor.";
+    modeEl.textContent = MODES[mode] + note;
+    modeEl.dataset.mode = mode;
+    return { mode, sdkUrl: found ? found.livekit_client : null };
+  });
+
+// What the page has heard of the reply, for people (the ring) and for tests; and how the call came up.
 window.tainaAudio = { peakRms: 0, loudFrames: 0, loudAt: [] };
+window.tainaCall = null;
 
 let call = null;
 
@@ -53,9 +87,26 @@ function setStatus(state) {
   statusEl.textContent = STATUS[state] || state;
 }
 
-function showError(message) {
-  errorEl.textContent = message;
+function showError(message, checks) {
+  errorEl.replaceChildren();
   errorEl.hidden = !message;
+  if (!message) return;
+  const text = document.createElement("p");
+  text.textContent = message;
+  errorEl.appendChild(text);
+  if (checks && checks.length) {
+    const intro = document.createElement("p");
+    intro.textContent = "Revisa:";
+    const list = document.createElement("ul");
+    for (const check of checks) {
+      const item = document.createElement("li");
+      item.textContent = check;
+      list.appendChild(item);
+    }
+    const retry = document.createElement("p");
+    retry.textContent = "Luego pulsa «Hablar» para volver a intentarlo.";
+    errorEl.append(intro, list, retry);
+  }
 }
 
 let interimLine = null; // what the caller is saying, as the speech-to-text hears it so far
@@ -114,20 +165,6 @@ function microphoneError(err) {
   return "No pudimos abrir el micrófono (" + (err && err.message ? err.message : err) + ").";
 }
 
-function waitForIceGathering(pc, timeoutMs) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState === "complete") {
-        pc.removeEventListener("icegatheringstatechange", done);
-        resolve();
-      }
-    };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, timeoutMs);
-  });
-}
-
 function watchReplyLevel(stream, audioContext) {
   const source = audioContext.createMediaStreamSource(stream);
   const analyser = audioContext.createAnalyser();
@@ -150,26 +187,38 @@ function watchReplyLevel(stream, audioContext) {
   }, 50);
 }
 
-function handleEvent(message) {
-  let event;
-  try {
-    event = JSON.parse(message.data);
-  } catch (_err) {
-    return;
-  }
+// The engine's events, in the direct path's words (livekit.js translates LiveKit's into them). Until the audio
+// flows, the engine's state is kept, not shown: it may say "listening" before anything can be heard.
+function handleEvent(current, event) {
+  if (call !== current) return;
   if (event.type === "state") {
-    setStatus(event.state);
+    if (current.flowing) setStatus(event.state);
+    else current.pending = event.state;
     if (event.state === "listening") dropInterim();
   } else if (event.type === "transcript" && event.interim) showInterim(event.text);
   else if (event.type === "transcript") addLine(event.role, event.text, event.turn);
   else if (event.type === "interrupted") markInterrupted(event.turn);
   else if (event.type === "error") showError(event.message);
+  else if (event.type === "ended") stop("ended");
+}
+
+function noAudio(current, sample) {
+  if (call !== current) return;
+  let what;
+  if (!sample.connected) what = "No se pudo establecer la conexión de audio con el asistente.";
+  else if (!sample.received) what = "La conexión se estableció, pero no llega el audio del asistente.";
+  else what = "La conexión se estableció, pero tu micrófono no está enviando audio.";
+  window.tainaCall.stalledAt = performance.now();
+  window.tainaCall.sample = sample;
+  showError(`${what} Lo intentamos durante ${CONNECT_LIMIT_MS / 1000} segundos.`, CHECKS);
+  stop("no_audio");
 }
 
 async function start() {
   showError("");
   talk.disabled = true;
   setStatus("connecting");
+  const { mode, sdkUrl } = await chosen;
   let microphone;
   try {
     microphone = await navigator.mediaDevices.getUserMedia({
@@ -184,57 +233,63 @@ async function start() {
     return;
   }
 
-  const audioContext = new AudioContext();
-  const pc = new RTCPeerConnection();
-  call = { pc, microphone, audioContext, meter: null, channel: null };
-  microphone.getTracks().forEach((track) => pc.addTrack(track, microphone));
-  call.channel = pc.createDataChannel("events");
-  call.channel.onmessage = handleEvent;
-  pc.ontrack = (event) => {
-    const stream = event.streams[0] || new MediaStream([event.track]);
-    replyEl.srcObject = stream; // Chrome only feeds WebAudio from a remote track that a media element plays.
-    call.meter = watchReplyLevel(stream, audioContext);
-  };
-  pc.onconnectionstatechange = () => {
-    if (pc.connectionState === "failed") {
+  const current = { microphone, audioContext: new AudioContext(), meter: null, link: null, flowing: false,
+                    pending: "listening", unwatch: null };
+  call = current;
+  window.tainaCall = { mode, startedAt: performance.now(), flowingAt: null, stalledAt: null, sample: null };
+  const hooks = {
+    event: (event) => handleEvent(current, event),
+    remoteAudio: (stream) => {
+      if (call !== current) return;
+      replyEl.srcObject = stream; // Chrome only feeds WebAudio from a remote track that a media element plays.
+      if (current.meter === null) current.meter = watchReplyLevel(stream, current.audioContext);
+    },
+    lost: () => {
+      if (call !== current) return;
+      if (!current.flowing) {
+        noAudio(current, { connected: false, sent: 0, received: 0 });
+        return;
+      }
       showError("Se perdió la conexión con el asistente. Pulsa «Hablar» para volver a intentarlo.");
       stop("ended");
-    }
+    },
   };
-
-  try {
-    await pc.setLocalDescription(await pc.createOffer());
-    await waitForIceGathering(pc, 3000);
-    const headers = { "Content-Type": "application/json" };
-    if (accessToken) headers.Authorization = "Bearer " + accessToken;
-    const response = await fetch("/api/rtc/offer", {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error || "el servidor respondió " + response.status);
-    await pc.setRemoteDescription({ type: body.type, sdp: body.sdp });
-  } catch (err) {
-    showError("No se pudo conectar con el asistente: " + err.message);
-    stop("idle");
-    return;
-  }
+  current.link = mode === "livekit"
+    ? startLiveKit(microphone, hooks, { accessToken, sdkUrl })
+    : startDirect(microphone, hooks, { accessToken });
+  // The bound runs from here: signalling, ICE and the first packets both ways must fit in it.
+  current.unwatch = watchFlow(() => current.link.stats(), {
+    onFlowing: (sample) => {
+      if (call !== current) return;
+      current.flowing = true;
+      window.tainaCall.flowingAt = performance.now();
+      window.tainaCall.sample = sample;
+      setStatus(current.pending);
+    },
+    onStalled: (sample) => noAudio(current, sample),
+  });
   talk.disabled = false;
   talk.setAttribute("aria-pressed", "true");
   talk.querySelector(".label").textContent = "Terminar";
-  setStatus("listening");
+  try {
+    await current.link.ready;
+  } catch (err) {
+    if (call !== current) return;
+    showError("No se pudo conectar con el asistente: " + err.message);
+    stop("idle");
+  }
 }
 
 function stop(finalState) {
   if (!call) return;
-  const { pc, microphone, audioContext, meter, channel } = call;
+  const current = call;
   call = null;
-  if (channel && channel.readyState === "open") channel.send(JSON.stringify({ type: "bye" }));
-  if (meter) clearInterval(meter);
-  microphone.getTracks().forEach((track) => track.stop());
-  setTimeout(() => pc.close(), 100); // let "bye" leave first
-  audioContext.close();
+  if (current.unwatch) current.unwatch();
+  if (current.link) current.link.close();
+  if (current.meter !== null) clearInterval(current.meter);
+  current.microphone.getTracks().forEach((track) => track.stop());
+  current.audioContext.close();
+  dropInterim();
   talk.disabled = false;
   talk.setAttribute("aria-pressed", "false");
   talk.querySelector(".label").textContent = "Hablar";

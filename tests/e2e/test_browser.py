@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from tests.support.accounts import ACCOUNT_PASSWORD, create_account
-from tests.support.browser import QUESTION, chromium_flags
+from tests.support.browser import QUESTION, WATCH_STATUS, chromium_flags
 from tests.support.servers import Server, start_server, stop_server
 from tests.support.speech import speech_wav
 
@@ -187,6 +189,109 @@ def test_refused_microphone_is_explained(chromium: str, server: Server) -> None:
             assert "micrófono" in error.inner_text()
         finally:
             browser.close()
+
+
+def test_the_page_says_it_listens_only_once_audio_flows_both_ways(browser: Browser, server: Server) -> None:
+    page = browser.new_context().new_page()
+    page.add_init_script(WATCH_STATUS)
+    page.goto(f"{server.url}/?raw=1")
+    assert page.get_by_test_id("mode").inner_text().startswith("Conexión directa")
+    page.get_by_test_id("talk").click()
+    try:
+        page.wait_for_function(
+            "() => window.testAtListening !== null && window.testAtListening.at > 0", timeout=20_000
+        )
+    except Exception:
+        print(server.logs())
+        raise
+    seen = page.evaluate("window.testAtListening")
+    statuses = [s["text"] for s in page.evaluate("window.testStatuses")]
+    # When the page first said "Te escucho", the connection was up and audio had gone both ways already.
+    assert seen["states"] == ["connected"], seen
+    assert seen["sent"] > 0 and seen["received"] > 0, seen
+    assert "Conectando…" in statuses and statuses.index("Conectando…") < next(
+        i for i, text in enumerate(statuses) if "Te escucho" in text
+    ), statuses
+    assert page.get_by_role("alert").is_hidden()
+    page.get_by_test_id("talk").click()
+
+
+def screened(sdp: str, port: int) -> str:
+    """``sdp`` with every UDP ICE candidate moved to 127.0.0.1:``port`` (where the test reads and never answers)
+    and the others dropped: the connectivity checks of that side land nowhere, as behind a firewall that drops
+    UDP."""
+    kept = []
+    for line in sdp.split("\r\n"):
+        if line.startswith("a=candidate:"):
+            fields = line.split(" ")
+            if fields[2].lower() != "udp":
+                continue
+            fields[4], fields[5] = "127.0.0.1", str(port)
+            line = " ".join(fields)
+        kept.append(line)
+    return "\r\n".join(kept)
+
+
+def udp_hole() -> socket.socket:
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
+    hole.setblocking(False)
+    return hole
+
+
+def datagrams(hole: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            hole.recv(2048)
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+CONNECT_LIMIT_S = 8  # taina/web/flow.js CONNECT_LIMIT_MS
+
+
+def test_the_page_says_so_when_ice_never_connects(browser: Browser, server: Server) -> None:
+    """Both sides' ICE candidates are screened (rewritten on the way to the engine and back to a UDP port that
+    never answers): the page must not say it is listening, and must say what to check within the bound."""
+    engine_checks, browser_checks = udp_hole(), udp_hole()  # where each side's connectivity checks go
+
+    def screen(route: Route) -> None:
+        offer = json.loads(route.request.post_data or "{}")
+        offer["sdp"] = screened(offer["sdp"], engine_checks.getsockname()[1])
+        response = route.fetch(post_data=json.dumps(offer))
+        answer = response.json()
+        if response.ok:
+            answer["sdp"] = screened(answer["sdp"], browser_checks.getsockname()[1])
+        route.fulfill(response=response, json=answer)
+
+    page = browser.new_context().new_page()
+    page.add_init_script(WATCH_STATUS)
+    page.route("**/api/rtc/offer", screen)
+    page.goto(f"{server.url}/?raw=1")
+    try:
+        clicked = time.monotonic()
+        page.get_by_test_id("talk").click()
+        alert = page.get_by_role("alert")
+        alert.wait_for(state="visible", timeout=(CONNECT_LIMIT_S + 7) * 1000)
+        took = time.monotonic() - clicked
+        said = alert.inner_text()
+        statuses = page.evaluate("window.testStatuses")
+    finally:
+        sent_by_engine, sent_by_browser = datagrams(engine_checks), datagrams(browser_checks)
+        engine_checks.close()
+        browser_checks.close()
+    print(f"failure shown {took:.1f} s after the click")
+    assert took < CONNECT_LIMIT_S + 5, took  # the bound, and the signalling before it on a busy machine
+    assert "No se pudo establecer la conexión de audio" in said, said
+    for check in ("UDP", "TURN", "micrófono"):
+        assert check in said, said
+    assert [s for s in statuses if "Te escucho" in s["text"]] == [], statuses
+    assert page.get_by_test_id("status").get_attribute("data-state") == "no_audio"
+    assert page.get_by_test_id("talk").get_attribute("aria-pressed") == "false"
+    # ICE really was tried, both ways, and went nowhere.
+    assert sent_by_engine > 0 and sent_by_browser > 0, (sent_by_engine, sent_by_browser)
 
 
 def test_a_server_that_is_gone_is_explained(browser: Browser, server: Server) -> None:

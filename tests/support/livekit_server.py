@@ -121,7 +121,7 @@ class LiveKitTestServer:
         self.workers[agent_name] = worker
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[browser_validate])
         app.router.add_get("/rtc/v1", self._single_pc)
         app.router.add_get("/rtc/validate", self._validate)
         app.router.add_get("/rtc", self._signal)
@@ -342,6 +342,9 @@ class LiveKitTestServer:
             await self._broadcast(
                 me.room, rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[me.info]))
             )
+            if update.request_id:  # the SDK's set_attributes waits for this answer (2 s timeouts otherwise)
+                done = rtc.RequestResponse(request_id=update.request_id, reason=rtc.RequestResponse.Reason.OK)
+                await me.send(rtc.SignalResponse(request_response=done))
 
     async def _trickle(self, me: Participant, trickle: rtc.TrickleRequest) -> None:
         try:
@@ -503,3 +506,19 @@ def _proto(message: Any) -> web.Response:
 
 def _twirp_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"code": code, "msg": message}, status=status)
+
+
+@web.middleware
+async def browser_validate(request: web.Request, handler: Any) -> web.StreamResponse:
+    """For LiveKit's browser SDK (livekit-client), whose page comes from another origin (the engine): when a
+    WebSocket is refused it asks why with fetch, which needs CORS as on a real LiveKit server. ``/rtc/v1/validate``
+    is 404 (no single peer connection mode here), so the SDK falls back to ``/rtc``."""
+    if request.path == "/rtc/v1/validate":
+        response: web.StreamResponse = web.Response(
+            status=404, text="single peer connection mode is not supported"
+        )
+    else:
+        response = await handler(request)
+    if request.path.endswith("/validate"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
