@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adapters.policy.details import spoken_as_digits
 from taina.eval.suite import Conversation, Question, Suite
 
 if TYPE_CHECKING:
@@ -354,7 +355,7 @@ async def run_conversation(app: App, conversation: Conversation, audio: bool) ->
     turns: list[Turn] = []
     said: list[str] = []
     for line in conversation.turns:
-        said.append(line)
+        said += [line, spoken_as_digits(line)]  # a phone read back was said in words: "ocho cero nueve, ..."
         turns.append(await _text_turn(app, dialogue, line, said))
     tools = [a["tool"] for t in turns for a in t.actions]
     position = 0
