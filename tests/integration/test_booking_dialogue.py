@@ -4,13 +4,18 @@ database. The clock is fixed at Wednesday 25 November 2026, 9:00 in Santo Doming
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from adapters.appointments_db import BuiltInAppointments
 from engine.dialogue import Dialogue
 from engine.reply import Reply
 from taina.assistant import Assistant
 from taina.backend import Backend
+from tests.integration.test_chat_cli import taina
 
 
 def conversation(backend: Any, name: str = "c1") -> Dialogue:
@@ -235,3 +240,21 @@ async def test_a_weekday_that_is_not_the_date_is_asked_and_a_yes_with_another_ti
         "8095553131",
     )
     assert appointment.starts_at.isoformat() == "2026-12-07T15:00:00+00:00"
+
+
+QUALITY = Path(__file__).resolve().parents[1] / "quality"
+
+
+@pytest.mark.timeout(600)  # two `taina eval` runs, the sample documents ingested once
+async def test_both_halves_of_the_dominican_dialogues(tmp_path: Path, database_url: str) -> None:
+    """`taina eval` on the frozen and the tuning half (tests/quality/): at least 90% of each ends with the right
+    appointment and no question asked twice (issue 18's target for the frozen half)."""
+    for half in ("frozen", "tuning"):
+        out = tmp_path / f"{half}.json"
+        result = taina(tmp_path / "data", database_url, "eval", str(QUALITY / half / "dialogues.yaml"),
+                       "--model", "policy", "--json", str(out), sample_kb=True)  # fmt: skip
+        report = json.loads(out.read_text())
+        cases = [c for c in report["cases"] if c["kind"] == "conversation"]
+        passed = [c["id"] for c in cases if c["passed"]]
+        assert len(cases) >= 10 and len(passed) >= 0.9 * len(cases), (half, result.stdout)
+        assert report["grounding_violations"] == []
