@@ -183,6 +183,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.model:
         chosen = settings.dialogue.model_copy(update={"language_model": args.model})
         settings = dataclasses.replace(settings, dialogue=chosen)
+    if suite.now:  # the suite's dates are written for its clock
+        settings = dataclasses.replace(
+            settings, dialogue=settings.dialogue.model_copy(update={"now": suite.now})
+        )
 
     reports: list[Report] = []
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from adapters.policy.details import find_details, find_name
-from adapters.policy.intents import classify, is_yes
+from adapters.policy.intents import asks_fact, classify, is_yes
 from adapters.policy.when import When, parse_when, plain
 from engine.ports.appointments import Catalogue
 from engine.ports.language import TextDelta, ToolCall
@@ -80,6 +80,10 @@ class Booking:
             return _say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
         if intent in ("cancel", "reschedule") and intent != task.kind and not parse_when(said, now).day:
             return self.start(intent, said, now)  # "mejor quiero cancelar mi cita"
+        if intent == "information" and asks_fact(said):
+            return (
+                None  # a question in the middle ("¿cuánto cuesta?"): answered, then the task's question again
+            )
         moved, about_person = self._take(task, said, now)
         changed = moved or about_person
         awaiting = task.awaiting
@@ -118,16 +122,25 @@ class Booking:
         """Put what ``said`` mentions into the task: (the appointment changed, the patient's details changed)."""
         moved = False
         details = find_details(said, self.catalogue)
+        slot = task.slot or {}
         if task.kind == "book":
             for part in ("service", "doctor", "site"):
                 value = getattr(details, f"{part}_id")
+                if part == "service" and task.service and not details.service_named:
+                    continue  # "a nombre de mi hija, ..." changes no specialty chosen before
                 if value and value != getattr(task, part):
                     setattr(task, part, value)
                     if part == "service" and task.doctor and self._doctor_service(task.doctor) != value:
                         task.doctor = None
-                    moved = True
-        when = parse_when(said, now)
-        if not when.empty and task.kind != "cancel":
+                    moved = moved or slot.get(f"{part}_id") != value  # "sí, en Santiago" of a Santiago slot
+        name = find_name(said, expecting=task.awaiting == "name", correcting=task.awaiting == "confirm")
+        # A name is no date: "Domingo Savio Martínez" is not a Sunday.
+        when = parse_when(_without(said, name), now)
+        if task.when.unsure and when.day is not None and when.day not in task.when.unsure:
+            # "¿el miércoles 9 o el martes 8?" - "el martes": the candidate on that weekday
+            same = [d for d in task.when.unsure if d.weekday() == when.day.weekday()]
+            when = When(same[0], when.at, when.part_of_day) if same else when
+        if not when.empty and task.kind != "cancel" and not _agrees(when, slot):
             task.when = when.merged_into(task.when)
             moved = True
         if moved:
@@ -135,7 +148,6 @@ class Booking:
         person = False
         if details.phone and details.phone != task.phone:
             task.phone, person = details.phone, True
-        name = find_name(said, expecting=task.awaiting == "name")
         if name and name != task.name and (task.kind == "book" or task.appointment is None):
             task.name, person = name, True
         if person:
@@ -181,7 +193,7 @@ class Booking:
         if task.kind == "book" and task.service is None:
             return self._ask(task, "service", now)
         if task.when.day is None:
-            return self._ask(task, "day", now)
+            return self._ask(task, "which day" if task.when.unsure else "day", now)
         if task.slot is None:
             return self._list_slots(task)
         if not task.accepted:
@@ -247,6 +259,14 @@ class Booking:
         what = task.awaiting
         if what == "service":
             return "¿Con qué especialidad o con qué médico desea la cita?"
+        if what == "which day" and task.when.unsure:
+            dated, _weekday = (
+                task.when.unsure
+            )  # the weekday's date is not said: the caller said no such number
+            return (
+                f"El {dated.day} de {written_day(dated).split(' de ')[-1]} cae {written_day(dated).split()[0]}. "
+                f"¿La quiere el {written_day(dated).split()[0]} {dated.day}, o me dice otra fecha?"
+            )
         if what == "day":
             return "¿Para qué día la quiere? Por ejemplo, mañana o el jueves que viene."
         if what == "correction":
@@ -409,6 +429,29 @@ class Booking:
             task.service or (task.appointment or {}).get("service_id", ""), "esa cita"
         )
         return service.lower()
+
+
+def _agrees(when: When, slot: dict[str, Any]) -> bool:
+    """What was said is the offered slot's own day and time ("sí, a las cuatro está bien" of a four o'clock
+    slot): a yes, not a correction."""
+    if not slot or when.unsure:
+        return False
+    starts = datetime.fromisoformat(slot["starts_at"])
+    part = "mañana" if starts.hour < 12 else "tarde" if starts.hour < 18 else "noche"
+    return (
+        when.day in (None, starts.date())
+        and when.at in (None, starts.time().replace(tzinfo=None))
+        and when.part_of_day in (None, part)
+    )
+
+
+def _without(said: str, name: str | None) -> str:
+    """``said`` without the name in it (compared without accents or case)."""
+    if not name:
+        return said
+    text = plain(said)
+    at = text.find(plain(name))
+    return said if at < 0 or len(text) != len(said) else said[:at] + " " + said[at + len(name) :]
 
 
 def _doctor(item: dict[str, Any]) -> str:

@@ -40,18 +40,30 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "santiago": ("santiago", "los jardines", "jardines metropolitanos"),
 }
 _TITLES = {"dr", "dra", "doctor", "doctora", "lic", "licenciado", "licenciada"}
-_NAME_INTRO = re.compile(
-    r"\b(?:me llamo|mi nombre es|a nombre de|el nombre es|la cita es para|es para|soy)\s+(.+)", re.IGNORECASE
+# Who the appointment is for, when it is not the caller: "a nombre de la niña, Camila Rodríguez".
+_RELATION = (
+    r"(?:(?:el|la|mi|su|nuestr[oa]) )?(?:nin[oa]|hij[oa]|hijit[oa]|nene|nena|bebe|beba|chiquit[oa]|muchach[oa]|"
+    r"esposo|esposa|marido|mujer|mama|mami|papa|papi|madre|padre|abuel[oa]|herman[oa]|ti[oa]|sobrin[oa]|"
+    r"niet[oa]|suegr[oa]|senora|senor|paciente)"
 )
+_NAME_INTRO = re.compile(
+    r"\b(?:me llamo|mi nombre es|su nombre es|el nombre es|a nombre de(?: " + _RELATION + r")?|"
+    r"(?:ella|el|que) se llama|se llama|la cita es para|(?:es )?(?:para|pa) " + _RELATION + r"|es para|soy)"
+    r"[\s,:]+(?:que se llama |de nombre )?"
+)
+_RELATION_FIRST = re.compile(r"^(?:es )?" + _RELATION + r"[\s,:]+(?:que se llama |de nombre )?")
+_CORRECTION = re.compile(r"^(?:no[\s,.]+)+(?:(?:no )?es |se llama |el nombre es |mi nombre es )?")
 _NOT_A_NAME = re.compile(
-    r"\b(cita|manana|tarde|lunes|martes|miercoles|jueves|viernes|sabado|domingo|hora|dia|telefono|numero|"
-    r"doctor\w*|si|no|quiero|necesito|para|cuando|donde)\b"
+    r"\b(cita|manana|tarde|lunes|martes|miercoles|jueves|viernes|sabado|hora|dia|telefono|numero|"
+    r"doctor\w*|si|no|quiero|necesito|para|pa|cuando|donde|cuanto|que|como|cual|gracias|bien|sirve|correcto|"
+    r"perfecto|claro|exacto|dale|ok|okay|listo|vale|bueno|eso|esa|ese|todo|ahora)\b"
+    r"|\b(el|este|pal|al|del|para el|pa el|proximo) domingo\b"
 )
 _FILLER = re.compile(
-    r"^(?:(?:s[ií]|claro|ok|bueno|pues|este|eh|mire|ah|a ver|c[oó]mo no|perfecto|dale|mi nombre es|me llamo)"
+    r"^(?:(?:si|claro|ok|bueno|pues|este|eh|mire|ah|a ver|como no|perfecto|dale|mi nombre es|me llamo)"
     r"[\s,.]+)+"
 )
-_SPOKEN_DIGIT = {"cero": "0", **{w: str(n) for w, n in NUMBERS.items() if n < 10 and w != "primero"}}
+_PARTICLES = {"de", "del", "la", "las", "los", "y"}
 
 
 @dataclass(frozen=True)
@@ -60,19 +72,22 @@ class Details:
     doctor_id: str | None = None
     site_id: str | None = None
     phone: str | None = None
+    # The service was named (a specialty or a doctor), not guessed from an everyday word ("mi hija").
+    service_named: bool = False
 
 
 def find_details(said: str, catalogue: Catalogue) -> Details:
     text = plain(said)
     doctor = _doctor(text, catalogue)
-    service = _service(text, catalogue)
+    service, named = _service(text, catalogue)
     if doctor is not None:
-        service = next(d.service_id for d in catalogue.doctors if d.id == doctor)
-    return Details(service, doctor, _site(text, catalogue), find_phone(said))
+        service, named = next(d.service_id for d in catalogue.doctors if d.id == doctor), True
+    return Details(service, doctor, _site(text, catalogue), find_phone(said), named)
 
 
-def _service(text: str, catalogue: Catalogue) -> str | None:
-    """The service named first; a specialty ("dermatóloga") beats an everyday word ("mi hijo")."""
+def _service(text: str, catalogue: Catalogue) -> tuple[str | None, bool]:
+    """The service named first, and whether it was named; a specialty ("dermatóloga") beats an everyday word
+    ("mi hijo")."""
     for table in (SPECIALTY_WORDS, EVERYDAY_WORDS):
         best: tuple[int, str] | None = None
         for service in catalogue.services:
@@ -82,8 +97,8 @@ def _service(text: str, catalogue: Catalogue) -> str | None:
                 if at >= 0 and (best is None or at < best[0]):
                     best = (at, service.id)
         if best:
-            return best[1]
-    return None
+            return best[1], table is SPECIALTY_WORDS
+    return None, False
 
 
 def _doctor(text: str, catalogue: Catalogue) -> str | None:
@@ -109,15 +124,70 @@ def _site(text: str, catalogue: Catalogue) -> str | None:
     return None
 
 
+_UNITS = {"cero": 0, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
+          "siete": 7, "ocho": 8, "nueve": 9}  # fmt: skip
+_TEENS = {w: n for w, n in NUMBERS.items() if 10 <= n < 30 and w not in _UNITS}
+_TENS = {"treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80,
+         "noventa": 90}  # fmt: skip
+_HUNDREDS = {"cien": 100, "ciento": 100, "doscientos": 200, "trescientos": 300, "cuatrocientos": 400,
+             "quinientos": 500, "seiscientos": 600, "setecientos": 700, "ochocientos": 800,
+             "novecientos": 900}  # fmt: skip
+
+
+def _spoken_groups(words: list[str]) -> list[tuple[str | None, int]]:
+    """The spoken numbers in ``words``, each as (its digits, how many words it took): 'ocho cero nueve' -> 8, 0,
+    9; 'veinticuatro' -> 24; 'treinta y uno' -> 31; 'cuatrocientos treinta y dos' -> 432 (a group keeps its
+    width: 'cero cinco' is 0 and 5). (None, 1) for a word that is no number (it ends a phone)."""
+    out: list[tuple[str | None, int]] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.isdigit():
+            out.append((word, 1))
+            i += 1
+            continue
+        value, width, used = 0, 0, 0
+        if word in _HUNDREDS:
+            value, width, used = _HUNDREDS[word], 3, 1
+        rest = words[i + used :]
+        if rest and rest[0] in _TENS:
+            value += _TENS[rest[0]]
+            width, used = width or 2, used + 1
+            if len(rest) >= 3 and rest[1] == "y" and rest[2] in _UNITS and _UNITS[rest[2]] > 0:
+                value, used = value + _UNITS[rest[2]], used + 2
+        elif rest and rest[0] in _TEENS:
+            value, width, used = value + _TEENS[rest[0]], width or 2, used + 1
+        elif rest and rest[0] in _UNITS and (width == 0 or _UNITS[rest[0]] > 0):
+            value, width, used = value + _UNITS[rest[0]], width or 1, used + 1
+        if used == 0:
+            out.append((None, 1))
+            i += 1
+            continue
+        out.append((str(value).zfill(width), used))
+        i += used
+    return out
+
+
+def spoken_as_digits(said: str) -> str:
+    """``said`` with its spoken numbers written as digits: "ocho cero nueve, veinticuatro" -> "8 0 9 24"."""
+    words = re.findall(r"[a-z]+|\d+", plain(said))
+    out, i = [], 0
+    for digits, used in _spoken_groups(words):
+        article = used == 1 and words[i] in ("un", "una")
+        out.append(digits if digits is not None and not article else words[i])
+        i += used
+    return " ".join(out)
+
+
 def find_phone(said: str) -> str | None:
-    """Ten digits (a Dominican number: 809, 829 or 849 and seven more), written or spoken, or None."""
+    """Ten digits (a Dominican number: 809, 829 or 849 and seven more), written or spoken in any grouping
+    ("ocho cero nueve, cinco cinco cinco, veinticuatro, veinticuatro", "ocho veintinueve, quinientos cincuenta
+    y cinco, ..."), or None."""
     text = plain(said)
-    words = re.findall(
-        r"[a-z]+|\d+|[^\sa-z\d,]", text
-    )  # spoken digits come in groups: "ocho cero nueve, ..."
-    spoken = " ".join(_SPOKEN_DIGIT.get(word, word) for word in words)
-    for candidate in (text, spoken):
-        digits = "".join(re.findall(r"\d", " ".join(re.findall(r"[\d][\d\s().+-]{8,}[\d]", candidate))))
+    written = "".join(re.findall(r"\d", " ".join(re.findall(r"[\d][\d\s().+-]{8,}[\d]", text))))
+    words = re.findall(r"[a-z]+|\d+", re.sub(r"(?<=\d)[().-](?=\d)", "", text))
+    spoken = "".join(digits if digits is not None else " " for digits, _used in _spoken_groups(words))
+    for digits in [written, *spoken.split()]:
         if digits.startswith("1") and len(digits) == 11:
             digits = digits[1:]
         if len(digits) == 10:
@@ -125,24 +195,45 @@ def find_phone(said: str) -> str | None:
     return None
 
 
-def find_name(said: str, expecting: bool) -> str | None:
-    """The patient's name when introduced ("me llamo Ana Pérez"), or the whole answer when we asked for it."""
-    match = _NAME_INTRO.search(said)
-    candidate = match.group(1) if match else (said if expecting else "")
-    candidate = _FILLER.sub("", candidate.strip().lower().strip(" .,¡!¿?"))
-    candidate = re.split(r"[,.;]| y mi | mi telefono| el telefono| telefono| numero", candidate, maxsplit=1)[
-        0
-    ]
-    candidate = candidate.strip(" .,¡!¿?")
+def find_name(said: str, expecting: bool, correcting: bool = False) -> str | None:
+    """The patient's name when introduced ("me llamo Ana Pérez", "a nombre de la niña, Camila Rodríguez", "es pa
+    mi hijo, Domingo Savio Martínez"), or the whole answer when we asked for it ("maria del carmen de la cruz"),
+    or what replaces it at the read-back (``correcting``: "no, es Yokasta Mercedes Rosario")."""
+    text = plain(said).strip()
+    if len(text) != len(said.strip()):  # plain() keeps the length of Spanish text; anything else: plain
+        said = text
+    original = said.strip()
+    match = _NAME_INTRO.search(text)
+    correction = _CORRECTION.match(text) if correcting else None
+    if match:
+        at = match.end()
+    elif expecting:
+        relation = _RELATION_FIRST.match(text)
+        at = relation.end() if relation else 0
+    elif correction is not None and correction.end() > 0:
+        at = correction.end()
+    else:
+        return None
+    candidate, offset = text[at:], at
+    filler = _FILLER.match(candidate)
+    if filler:
+        candidate, offset = candidate[filler.end() :], offset + filler.end()
+    ends = re.search(
+        r"[,.;!?¿¡]| y (?:mi|el|la|su|quiero|necesito)\b| (?:mi |el |su )?(?:telefono|numero|cel)\b",
+        candidate,
+    )
+    candidate = candidate[: ends.start()] if ends else candidate
     words = candidate.split()
-    if not 1 <= len(words) <= 5 or not all(re.fullmatch(r"[a-záéíóúüñ'-]+", w) for w in words):
+    named = [w for w in words if w not in _PARTICLES]
+    if not 1 <= len(named) <= 5 or len(words) > 8 or not all(re.fullmatch(r"[a-z'-]+", w) for w in words):
         return None
     if (
-        _NOT_A_NAME.search(plain(candidate))
-        or any(plain(w) in NUMBERS for w in words)
-        or words[0] in ("a", "al", "las", "los", "el", "la", "de", "del")
+        _NOT_A_NAME.search(candidate)
+        or any(w in NUMBERS for w in words)
+        or words[0] in ("a", "al", "las", "los", "el", "la", "de", "del", "pal", "en", "con")
         or (len(words) == 1 and not expecting and not match)
     ):
         return None
-    small = {"de", "del", "la", "los", "las", "y"}
-    return " ".join(w if w in small else w[:1].upper() + w[1:] for w in words)
+    start = offset + len(candidate) - len(candidate.lstrip())
+    spoken = original[start : start + len(candidate.strip())].split()
+    return " ".join(w.lower() if plain(w) in _PARTICLES else w[:1].upper() + w[1:] for w in spoken)

@@ -3,6 +3,9 @@
 Order matters: asking for a person beats everything; cancelling and moving beat booking ("quiero cambiar la
 cita" mentions a cita too); a question about price, hours or place is information even when it names a cita
 ("¿cuánto cuesta una cita?"); greetings, thanks, yes and no count only when nothing else was asked.
+The whole utterance counts, not its first words: an action inside a condition is not asked for ("¿si cancelo
+la cita me cobran algo?" asks about a fee), a "si" that opens a condition is not a yes ("si voy en el metro,
+¿dónde me bajo?"), and needing a specialist is asking for an appointment ("klk, necesito un pediatra pa mi niña").
 """
 
 from __future__ import annotations
@@ -37,9 +40,42 @@ _BOOK = re.compile(
     r"ver (al|a la) (doctor\w*|medic\w*|especialista|pediatra|dermatolog\w*|cardiolog\w*|ginecolog\w*))\b"
 )
 _QUESTION = re.compile(
-    r"\b(cuanto|cuanta|precio|cuesta|cobran|vale|sale|donde|horario|hora abren|hora cierran|abren|cierran|"
+    r"\b(cuanto|cuanta|precio|cuesta|cobran|cobra|vale|sale|donde|horario|hora abren|hora cierran|abren|cierran|"
     r"aceptan|cogen|coge|reciben|que necesito|que tengo que|como (me preparo|llego|hago)|tienen|hay|"
-    r"atienden|queda|direccion|telefono|whatsapp|seguro)\b"
+    r"atienden|queda|direccion|telefono|whatsapp|seguro|estacion|metro|parqueo|estacionamiento)\b"
+)
+# Facts about the clinic (not about free times): asked in the middle of a booking, they are answered first.
+_FACT = re.compile(
+    r"\b(cuanto|cuanta|precio|cuesta|cobran|cobra|pagar|pago|cargo|multa|donde|horario|abren|cierran|aceptan|"
+    r"cogen|reciben|que necesito|que tengo que|llevar|traer|como (me preparo|llego|hago)|atienden|direccion|"
+    r"telefono|whatsapp|seguro|ars|estacion|metro|parqueo|estacionamiento|ayunas|resultados)\b"
+)
+_INTERROGATIVE = re.compile(
+    r"(?:^|[¿,] ?)(?:y |pero |oiga |mire |ok |ah |entonces )?(?:que|cual|cuales|cuanto|cuanta|cuantos|cuantas|"
+    r"donde|adonde|como|cuando|quien|quienes|a que|en que|de que|por que|hasta que|desde que|con que|para que)\b"
+)
+_AVAILABILITY = re.compile(
+    r"\b(otr[oa] (dia|hora|horario|fecha|turno)|mas temprano|mas tarde|disponib\w*|libre|espacio|cupo|hueco)\b"
+)
+# "Si cancelo la cita...", "en caso de que no llegue...": an action the caller supposes, not one they ask for.
+_SUPPOSED = re.compile(
+    r"\b(?:y )?(?:si|en caso de que|en caso de|cuando)\s+(?:(?:yo|la|lo|le|me|no|ya|tengo que|quiero)\s+)*"
+    r"(?:cancel|cambi|muev|mov|reprogram|pospon|anul|falt|lleg|pierd|agend|reserv|sac|desmarc)\w*"
+    r"(?:\s+(?:(?:la|el|mi|una|un|su|esa|esta)\s+)?(?:cita|turno|consulta))?"
+)
+# Needing a specialist, or wanting to be seen, is asking for an appointment: "necesito un pediatra".
+_SPECIALIST = (
+    r"(?:pediatra|doctor\w*|medic[oa]s?|especialista|ortoped\w*|internista|dentista|odontolog\w*|"
+    r"\w+log[oa]s?|obstetra|ginecolog\w*)"
+)
+_WANTS_SPECIALIST = re.compile(
+    r"\b(?:necesito|necesita|quiero|quisiera|queria|busco|buscando|ocupo|me hace falta|me gustaria)\s+"
+    r"(?:(?:un|una|el|la|al|a la|a un|a una|ver (?:al|a la|a un|a una))\s+)(?:buen[oa]? )?"
+    + _SPECIALIST
+    + r"\b"
+    r"|\bque me (?:vea|viera|vean|vieran|chequee|chequeen|revise|revisen|atienda|atiendan)\b"
+    r"(?:\s+(?:un|una|el|la))?\s+" + _SPECIALIST + r"\b"
+    r"|\b(?:sacarle|hacerle|conseguirle|buscarle)\w* (?:una|un) (?:cita|turno|consulta)\b"
 )
 _GOODBYE = re.compile(
     r"\b(adios|hasta luego|hasta pronto|chao|chau|bye|nos vemos|eso es todo|nada mas|es todo)\b"
@@ -59,20 +95,90 @@ _BOOKING_VERB = re.compile(
 )
 
 
-def _clean(utterance: str) -> str:
-    text = re.sub(r"[¿?¡!.,;:]", " ", plain(utterance))
+# Asking for a free time with someone or on a day is asking to book: "¿tienen espacio con el cardiólogo
+# mañana?", "¿me pueden ver el lunes?" ("¿hay turnos los sábados?" asks about the clinic).
+_FREE_TIME = re.compile(
+    r"\b(?:tienen|tiene|hay|habra|queda|quedan)\b(?: \w+){0,2} (?:espacio|cupo|turno|cita|chance|hueco|"
+    r"disponib\w*)\b|\b(?:me|nos|la|lo|le) (?:pueden|puede|podrian|podria) (?:ver|atender|chequear)\b"
+)
+_SOMEONE_OR_A_DAY = re.compile(
+    _SPECIALIST + r"|\b(?:manana|hoy|lunes|martes|miercoles|jueves|viernes|sabado|domingo|el \d{1,2})\b"
+)
+
+
+def _words(utterance: str, keep: str = "") -> str:
+    """Lower case without accents, punctuation (but ``keep``) as spaces."""
+    drop = "".join(c for c in "¿?¡!.,;:" if c not in keep)
+    text = re.sub(f"[{re.escape(drop)}]", " ", plain(utterance))
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _clean(utterance: str) -> str:
+    return _words(utterance)
+
+
+def _asked(utterance: str, keep: str = "") -> str:
+    """The utterance's words without the actions the caller only supposes ("si cancelo la cita"). A "sí" with
+    its accent, or a "si" before a pause ("si, quiero cancelarla"), is a yes and opens no condition."""
+    yes = re.sub(r"(?i)\bs(?:í\b|i(?=\s*[,.;:!]))", "si_", utterance)
+    return _SUPPOSED.sub(" ", _words(yes, keep)).replace("si_", "si")
+
+
+# What may follow an unaccented "si" in a yes ("si, claro", "si me sirve", "si, a las cuatro"); anything else
+# after it opens a condition ("si voy en el metro...", "si la cancelo hoy, ¿me cobran?").
+_YES_GOES_ON = re.compile(
+    r"^(si|claro|correcto|perfecto|exacto|de acuerdo|esta bien|ta bien|me sirve|me conviene|me parece|"
+    r"me queda bien|por favor|senor\w*|seguro|dale|ok|okey|okay|asi es|eso|esa|ese|como no|confirmo|gracias|"
+    r"(?:cancel|reserv|agend|apart|separ|muev|cambi)(?:e|el[ao]|al[ao])|hag(?:a|al[ao])|a las?|pero|ahora|"
+    r"todo|ya|mismo)\b"
+)
+
+
 def is_yes(utterance: str) -> bool:
-    """Starts with a yes ("sí, cancélela", "claro que sí"), whatever else it asks for."""
-    return bool(_AFFIRM.search(_clean(utterance)))
+    """Starts with a yes ("sí, cancélela", "claro que sí", "ok, sí, me sirve"), whatever else it asks for; a
+    "si" that opens a condition is no yes."""
+    text = _clean(utterance)
+    if not _AFFIRM.search(text):
+        return False
+    if not re.match(r"si\b", text):
+        return True
+    raw = utterance.strip().lstrip("¿¡\"' ").lower()
+    if raw.startswith("sí") or re.match(r"si\s*([,.;:!]|$)", raw):
+        return True
+    return "?" not in utterance and bool(_YES_GOES_ON.match(text[2:].strip()))
+
+
+_HOW_ARE_YOU = re.compile(
+    r"\b(como (esta|estas|esta usted|le va|te va|anda|andas)|que tal|que lo que|que hay)\b"
+)
+
+
+def _interrogative(utterance: str) -> bool:
+    """An interrogative opens a clause ("¿dónde me bajo?"); "¿cómo está?" is a greeting, not a question."""
+    return bool(_INTERROGATIVE.search(_HOW_ARE_YOU.sub(" ", _asked(utterance, keep="¿,"))))
+
+
+def is_question(utterance: str) -> bool:
+    """Asks something: a question mark, or an interrogative opening ("cuánto cuesta", "dónde queda")."""
+    return "?" in utterance or "¿" in utterance or _interrogative(utterance)
+
+
+def asks_fact(utterance: str) -> bool:
+    """A question about the clinic (price, fee, hours, place, insurance, how to get there), not about free
+    times: in the middle of a booking it is answered, then the booking goes on."""
+    text = _asked(utterance)
+    if _AVAILABILITY.search(text):
+        return False
+    return is_question(utterance) and bool(_FACT.search(text) or _interrogative(utterance))
 
 
 def classify(utterance: str) -> Intent:
-    text = _clean(utterance)
-    if _HUMAN.search(text):
+    whole = _clean(utterance)
+    if _HUMAN.search(whole):
         return "human"
+    text = _asked(utterance)  # what the caller asks for, not what they suppose
+    if text != whole and is_question(utterance) and _FACT.search(text):
+        return "information"  # "¿y si cambio la cita para otro día, me cobran?"
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
     if _CANCEL.search(text) and (mentions_appointment or not _QUESTION.search(text)):
         return "cancel"
@@ -80,16 +186,20 @@ def classify(utterance: str) -> Intent:
         mentions_appointment or re.search(r"\b(dia|hora|fecha)\b", text) or _IT.search(text)
     ):
         return "reschedule"
-    if _BOOK.search(text):
+    if _FREE_TIME.search(text) and _SOMEONE_OR_A_DAY.search(text):
+        return "book"
+    if _BOOK.search(text) or _WANTS_SPECIALIST.search(text):
         asks = _QUESTION.search(text) and not _BOOKING_VERB.search(text)
         return "information" if asks else "book"
-    if _QUESTION.search(text):
+    if _QUESTION.search(text) or (text != whole and is_question(utterance)):
+        return "information"
+    if is_question(utterance) and _interrogative(utterance):
         return "information"
     if _GOODBYE.search(text):
         return "goodbye"
     if _THANKS.search(text):
         return "thanks"
-    if _AFFIRM.search(text):
+    if is_yes(utterance):
         return "affirm"
     if _DENY.search(text):
         return "deny"

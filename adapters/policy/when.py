@@ -5,6 +5,9 @@
 the caller (the app's clinic clock, taina/clinic/clock.py), so tests can fix it (TAINA_NOW).
 
 A bare hour from 1 to 6 means the afternoon ("a las tres" is 15:00): nobody books a clinic at 3 a.m.
+A weekday with a day of the month ("el miércoles nueve") is the date that is both; when none near is, both
+candidates are kept (``When.unsure``) for the caller to choose. Places named after a weekday ("Santo Domingo",
+"Domingo Savio") are never days.
 """
 
 from __future__ import annotations
@@ -33,22 +36,30 @@ NUMBERS = {
 _NUMBER = r"(\d{1,2}|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + r")"
 
 
+# Places whose names hold a weekday: never a day ("la sede de Santo Domingo", "vivo en Domingo Savio").
+PLACES_WITH_WEEKDAYS = ("santo domingo", "sto dgo", "sto. dgo", "domingo savio", "villa domingo")
+
+
 @dataclass(frozen=True)
 class When:
     day: date | None = None
     at: time | None = None
     part_of_day: PartOfDay | None = None
+    # The weekday and the day of the month said disagree ("el martes nueve" when the 9th is a Wednesday):
+    # the date of that day of the month, then the nearest date on that weekday.
+    unsure: tuple[date, date] | None = None
 
     @property
     def empty(self) -> bool:
-        return self.day is None and self.at is None and self.part_of_day is None
+        return self.day is None and self.at is None and self.part_of_day is None and self.unsure is None
 
     def merged_into(self, earlier: When) -> When:
         """A correction: what is said now replaces what was said before, the rest stays."""
         return When(
-            self.day or earlier.day,
+            self.day or (None if self.unsure else earlier.day),
             self.at or (None if self.part_of_day else earlier.at),
             self.part_of_day or (None if self.at else earlier.part_of_day),
+            self.unsure,
         )
 
 
@@ -62,7 +73,54 @@ def _value(token: str) -> int:
     return int(token) if token.isdigit() else NUMBERS[token]
 
 
-def _day(text: str, today: date) -> date | None:
+def _next_with_day(number: int, today: date, month: int | None = None) -> date | None:
+    """The first date from today on that falls on day ``number`` (of ``month`` when given)."""
+    year, at = today.year, month or today.month
+    for _ in range(13):
+        try:
+            candidate = date(year, at, number)
+            if candidate >= today:
+                return candidate
+        except ValueError:
+            if month is not None:
+                return None
+        if month is not None:
+            year += 1
+        else:
+            at, year = (1, year + 1) if at == 12 else (at + 1, year)
+    return None
+
+
+def _weekday_and_day(text: str, today: date) -> date | tuple[date, date] | None:
+    """'el miércoles nueve', 'el lunes 30', 'el martes primero de diciembre': the date, or the two candidates
+    when the weekday and the day of the month disagree."""
+    match = re.search(
+        r"\b(" + "|".join(WEEKDAYS) + r")\b,? (?:dia )?" + _NUMBER + r"\b(?! y| de la|:| menos)"
+        r"(?: de (" + "|".join(MONTHS) + r"))?",
+        text,
+    )
+    if not match or _value(match.group(2)) > 31:
+        return None
+    weekday = WEEKDAYS[match.group(1)]
+    month = MONTHS[match.group(3)] if match.group(3) else None
+    dated = _next_with_day(_value(match.group(2)), today, month)
+    if dated is None:
+        return None
+    if dated.weekday() == weekday:
+        return dated
+    nearest = min(
+        (dated + timedelta(days=d) for d in range(-3, 4) if (dated.weekday() + d) % 7 == weekday),
+        key=lambda d: (d < today, abs((d - dated).days)),
+    )
+    return (dated, nearest)
+
+
+def _day(text: str, today: date) -> date | tuple[date, date] | None:
+    for place in PLACES_WITH_WEEKDAYS:
+        text = text.replace(place, " ")
+    both = _weekday_and_day(text, today)
+    if both is not None:
+        return both
     if "pasado manana" in text:
         return today + timedelta(days=2)
     # "mañana" is tomorrow unless it is the part of the day ("en/por/de la mañana").
@@ -96,14 +154,18 @@ def _day(text: str, today: date) -> date | None:
         return today + timedelta(days=ahead)
     bare_day = re.search(r"\bel (?:dia )?(\d{1,2})\b(?! de la| y|:)", text)
     if bare_day and not re.search(r"\ba las? " + bare_day.group(1) + r"\b", text):
-        day = int(bare_day.group(1))
-        month, year = today.month, today.year
-        if day < today.day:
-            month, year = (1, year + 1) if month == 12 else (month + 1, year)
-        try:
-            return date(year, month, day)
-        except ValueError:
-            return None
+        return _next_with_day(int(bare_day.group(1)), today)
+    # "para el nueve", "el día quince": a day in words, unless more numbers follow (a phone: "el ocho cero nueve")
+    spoken = re.search(
+        r"\b(?:el|pal) (?:dia )?(?!un\b|una\b|uno\b)"
+        + _NUMBER
+        + r"\b(?! de la| y |:| menos| ?cero\b| ?"
+        + _NUMBER
+        + r"\b)",
+        text,
+    )
+    if spoken and not spoken.group(1).isdigit() and _value(spoken.group(1)) <= 31:
+        return _next_with_day(_value(spoken.group(1)), today)
     return None
 
 
@@ -150,6 +212,10 @@ def _time(text: str, part: PartOfDay | None) -> time | None:
 
 def parse_when(text: str, now: datetime) -> When:
     """Day, time and part of day mentioned in ``text``, each None when not said."""
-    said = plain(text)
+    said = re.sub(r"[,;]", " ", plain(text))
+    said = re.sub(r"\s+", " ", said)
     part = _part_of_day(said)
-    return When(_day(said, now.date()), _time(said, part), part)
+    day = _day(said, now.date())
+    if isinstance(day, tuple):
+        return When(None, _time(said, part), part, day)
+    return When(day, _time(said, part), part)

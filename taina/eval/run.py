@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adapters.policy.details import spoken_as_digits
 from taina.eval.suite import Conversation, Question, Suite
 
 if TYPE_CHECKING:
@@ -270,9 +271,9 @@ async def _audio_turn(app: App, said: str) -> Turn:
 
 
 def _appointment(actions: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The appointment the conversation's last booking write left (booked or moved)."""
+    """The appointment the conversation's last write left (booked, moved or cancelled)."""
     for action in reversed(actions):
-        if action["tool"] not in ("book_appointment", "reschedule_appointment"):
+        if action["tool"] not in ("book_appointment", "reschedule_appointment", "cancel_appointment"):
             continue
         for value in action["result"].values():
             if isinstance(value, dict) and "appointment_id" in value:
@@ -286,6 +287,38 @@ def _field_matches(expected: str, actual: object) -> bool:
         return True
     digits = re.sub(r"\D", "", expected)
     return bool(digits) and digits == re.sub(r"\D", "", expected) == re.sub(r"\D", "", text)
+
+
+_SENTENCE_END = re.compile(r"(?:(?<=[a-záéíóúñ]{4}[.!?])|(?<=\d[.!?]))\s+")
+
+
+def _question(reply: str) -> str:
+    """The question a reply ends on, as a key: its last question, with the sentence before it when the question
+    is a bare "¿Le sirve?" or "¿Está correcto?" (then what is offered or read back is the question)."""
+    sentences = [s for s in _SENTENCE_END.split(reply.strip()) if s]
+    asking = [i for i, sentence in enumerate(sentences) if "?" in sentence]
+    if not asking:
+        return ""
+    last = asking[-1]
+    question = sentences[last][sentences[last].find("¿") :] if "¿" in sentences[last] else sentences[last]
+    if len(question.split()) <= 3 and last > 0:
+        question = f"{sentences[last - 1]} {question}"
+    return " ".join(re.findall(r"\w+", question.lower()))
+
+
+def asked_twice(turns: list[Turn]) -> list[str]:
+    """Questions the assistant asked again after the caller had answered them. A question asked again right
+    after the caller asked something of their own is the conversation going on where it was, not a repeat."""
+    first: dict[str, int] = {}
+    repeats = []
+    for i, turn in enumerate(turns):
+        question = _question(turn.reply)
+        if not question:
+            continue
+        if question in first and not re.search(r"[¿?]", turn.said):
+            repeats.append(f"asked twice (turns {first[question] + 1} and {i + 1}): {question!r}")
+        first.setdefault(question, i)
+    return repeats
 
 
 async def run_question(app: App, question: Question, audio: bool) -> CaseResult:
@@ -310,13 +343,20 @@ async def run_conversation(app: App, conversation: Conversation, audio: bool) ->
         )  # fmt: skip
     from taina.app import new_session_id
 
+    failures: list[str] = []
+    if conversation.before:  # the caller's earlier call, in its own session: it must have booked
+        earlier = app.assistant.dialogue(new_session_id())
+        written = [
+            t for line in conversation.before for t in (await _text_turn(app, earlier, line, [line])).actions
+        ]
+        if _appointment(written) is None:
+            failures.append("the earlier call (before) booked nothing")
     dialogue = app.assistant.dialogue(new_session_id())
     turns: list[Turn] = []
     said: list[str] = []
     for line in conversation.turns:
-        said.append(line)
+        said += [line, spoken_as_digits(line)]  # a phone read back was said in words: "ocho cero nueve, ..."
         turns.append(await _text_turn(app, dialogue, line, said))
-    failures: list[str] = []
     tools = [a["tool"] for t in turns for a in t.actions]
     position = 0
     for wanted in conversation.expect_tools:
@@ -335,6 +375,8 @@ async def run_conversation(app: App, conversation: Conversation, audio: bool) ->
                 for key, value in conversation.expect_appointment.items()
                 if not _field_matches(value, appointment.get(key))
             ]
+    if conversation.no_repeat:
+        failures += asked_twice(turns)
     last = turns[-1].reply
     failures += [f"last reply misses {p!r}" for p in conversation.expect if not _matches((p,), last)]
     failures += [f"said {p!r}" for t in turns for p in _matches(conversation.forbid, t.reply)]

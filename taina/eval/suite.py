@@ -2,6 +2,7 @@
 ``SuiteError`` naming where it is.
 
     name: sample clinic
+    now: "2026-11-25T09:00:00"                          # the clinic's clock for the run (as TAINA_NOW), optional
     latency: {first_piece_ms: 1500, turn_ms: 3000}   # the budget, on each turn's worst case
     questions:
       - id: price-pediatrics
@@ -13,7 +14,9 @@
       - id: book-rosario
         turns: ["Quiero una cita con la doctora Rosario el lunes a las nueve", "Sí", ...]
         expect_tools: [list_available_slots, book_appointment]   # called in this order (others may come between)
-        expect_appointment: {doctor_id: rosario, patient_name: Carlos Féliz}   # the last booking's fields
+        expect_appointment: {doctor_id: rosario, patient_name: Carlos Féliz}   # the last write's fields
+        before: ["Quiero una cita ...", ...]   # an earlier call of the same caller (its own session), not checked
+        no_repeat: true   # fail when the assistant asks a question again after the caller answered it
         expect: [...]   # patterns for the last reply
         forbid: [...]   # patterns no reply may match
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +54,8 @@ class Conversation:
     expect: tuple[str, ...] = ()
     forbid: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    before: tuple[str, ...] = ()
+    no_repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,12 +70,15 @@ class Suite:
     questions: tuple[Question, ...]
     conversations: tuple[Conversation, ...]
     latency: Latency = Latency()
+    now: str = ""  # ISO 8601; empty: the clinic's clock as configured
 
 
-_TOP = {"name", "latency", "questions", "conversations"}
+_TOP = {"name", "now", "latency", "questions", "conversations"}
 _LATENCY = {"first_piece_ms", "turn_ms"}
 _QUESTION = {"id", "ask", "expect", "forbid", "tags"}
-_CONVERSATION = {"id", "turns", "expect_tools", "expect_appointment", "expect", "forbid", "tags"}
+_CONVERSATION = {
+    "id", "turns", "expect_tools", "expect_appointment", "expect", "forbid", "tags", "before", "no_repeat"
+}  # fmt: skip
 
 
 def load_suite(path: Path) -> Suite:
@@ -103,7 +112,8 @@ def parse_suite(raw: object, where: str = "suite") -> Suite:
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         raise SuiteError(f"{where}: repeated id {repeated[0]!r}")
-    return Suite(str(top.get("name", where)), tuple(questions), tuple(conversations), budget)
+    now = _moment(top.get("now"), f"{where}: now")
+    return Suite(str(top.get("name", where)), tuple(questions), tuple(conversations), budget, now)
 
 
 def _question(raw: object, where: str) -> Question:
@@ -131,6 +141,8 @@ def _conversation(raw: object, where: str) -> Conversation:
         _patterns(item.get("expect", []), f"{where}.expect"),
         _patterns(item.get("forbid", []), f"{where}.forbid"),
         _texts(item.get("tags", []), f"{where}.tags"),
+        _texts(item.get("before", []), f"{where}.before"),
+        _flag(item.get("no_repeat", False), f"{where}.no_repeat"),
     )
 
 
@@ -181,3 +193,18 @@ def _number(raw: object, where: str) -> float | None:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
         raise SuiteError(f"{where}: expected a positive number of milliseconds")
     return float(raw)
+
+
+def _flag(raw: object, where: str) -> bool:
+    if not isinstance(raw, bool):
+        raise SuiteError(f"{where}: expected true or false")
+    return raw
+
+
+def _moment(raw: object, where: str) -> str:
+    if raw is None:
+        return ""
+    try:
+        return datetime.fromisoformat(str(raw)).isoformat()
+    except ValueError:
+        raise SuiteError(f"{where}: expected an ISO 8601 date and time, got {raw!r}") from None

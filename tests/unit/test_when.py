@@ -34,6 +34,23 @@ NOW = now_in_clinic("2026-11-25T09:00:00")
         ("a las 8 de la noche", When(None, time(20, 0), "noche")),
         ("el 15 de enero", When(date(2027, 1, 15))),
         ("quiero una cita", When()),
+        # A weekday with a day of the month is the date that is both.
+        ("el miércoles nueve", When(date(2026, 12, 9))),
+        ("El lunes treinta", When(date(2026, 11, 30))),
+        ("pal viernes cuatro a las once", When(date(2026, 12, 4), time(11, 0))),
+        ("el sábado 5, temprano", When(date(2026, 12, 5), None, "mañana")),
+        ("el martes primero de diciembre", When(date(2026, 12, 1))),
+        ("el jueves diez, en la tarde", When(date(2026, 12, 10), None, "tarde")),
+        ("el miércoles veinticinco", When(date(2026, 11, 25))),
+        ("el viernes a las cuatro", When(date(2026, 11, 27), time(16, 0))),
+        # Places named after a weekday are no day.
+        ("en Santo Domingo", When()),
+        ("en Santo Domingo, el martes a las tres", When(date(2026, 12, 1), time(15, 0))),
+        ("vivo en Domingo Savio", When()),
+        ("el domingo", When(date(2026, 11, 29))),
+        ("para el nueve en la mañana", When(date(2026, 12, 9), None, "mañana")),
+        ("el día quince", When(date(2026, 12, 15))),
+        ("es el ocho cero nueve, cinco cinco cinco", When()),
     ],
 )
 def test_when_people_say_it(said: str, expected: When) -> None:
@@ -56,3 +73,20 @@ def test_impossible_dates_are_not_invented() -> None:
 def test_taina_now_is_read_in_the_clinic_timezone() -> None:
     assert now_in_clinic("2026-11-25T13:00:00+00:00").hour == 9  # UTC-4
     assert str(now_in_clinic().tzinfo) == "America/Santo_Domingo"
+
+
+@pytest.mark.parametrize(
+    ("said", "dated", "on_the_weekday"),
+    [
+        ("el martes nueve", date(2026, 12, 9), date(2026, 12, 8)),
+        ("el viernes cinco de diciembre", date(2026, 12, 5), date(2026, 12, 4)),
+        ("el lunes 2", date(2026, 12, 2), date(2026, 11, 30)),
+    ],
+)
+def test_a_weekday_and_a_day_that_disagree_are_kept_for_a_question(
+    said: str, dated: date, on_the_weekday: date
+) -> None:
+    when = parse_when(said, NOW)
+    assert when.day is None and when.unsure == (dated, on_the_weekday) and not when.empty
+    # The answer to the question replaces both candidates.
+    assert parse_when("el miércoles nueve", NOW).merged_into(when) == When(date(2026, 12, 9))
