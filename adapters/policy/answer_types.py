@@ -5,14 +5,17 @@ procedure, or just yes or no. Its type picks, among the sentences that name what
 holds a value of that type: "¿cuánto cuesta el cardiólogo?" wants the line with the cardiology consultation and a
 price, not the cardiologist's schedule. Everything here works on accent-free lower-case text (``plain``).
 
-The words callers use that the documents do not (Dominican and misheard forms: "guasap", "diabete", "pa") are
-mapped to the documents' words before matching: a general lexicon, not a list of questions.
+The words callers use that the documents do not ("guasap", "diabete") are mapped first (adapters/lexicon.py).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Literal
+
+from adapters.lexicon import RELATED, normalise
+
+__all__ = ["RELATED", "AnswerType", "answer_type", "asks_clock", "has_clock", "has_value", "normalise"]
 
 AnswerType = Literal["price", "schedule", "place", "contact", "person", "preparation", "yesno", "other"]
 
@@ -84,7 +87,7 @@ VALUES: dict[AnswerType, re.Pattern[str]] = {
     ),
     "schedule": re.compile(
         r"\d{1,2}:\d\d|\b\d+ (horas|minutos)\b|cualquier hora|mediodia|por la (manana|tarde)|\b(lunes|martes|"
-        r"miercoles|jueves|viernes|sabados?|domingos?)\b|mismo dia|\b24 horas\b"
+        r"miercoles|jueves|viernes|sabados?|(?<!santo )domingos?)\b|mismo dia|\b24 horas\b"
     ),
     "place": re.compile(
         r"\bav\.|avenida|\bcalle\b|esquina|cuadras|\bfrente\b|al lado|estacion|autopista|portal|recepcion|"
@@ -99,77 +102,6 @@ VALUES: dict[AnswerType, re.Pattern[str]] = {
 }
 _CLOCK = re.compile(r"\d{1,2}:\d\d|\b24 horas\b|cualquier hora|mediodia")
 _ASKS_CLOCK = re.compile(r"\b(a que hora|hasta que hora|desde que hora|que hora|horario)\b")
-
-# Dominican and misheard words, to the documents' words (whole words of plain text).
-SYNONYMS: dict[str, str] = {
-    "guasap": "whatsapp",
-    "wasap": "whatsapp",
-    "guasa": "whatsapp",
-    "whatsap": "whatsapp",
-    "wa": "whatsapp",
-    "diabete": "diabetes",
-    "tiroide": "tiroides",
-    "ayuna": "ayunas",
-    "llevar": "traer",
-    "llevo": "traer",
-    "parquear": "parqueo",
-    "parqueos": "parqueo",
-    "estacionamiento": "parqueo",
-    "estacionar": "parqueo",
-    "placa": "radiografia",
-    "sono": "sonografia",
-    "electro": "electrocardiograma",
-    "oculista": "oftalmologia",
-    "otorrino": "otorrinolaringologia",
-    "virtual": "telemedicina",
-    "videollamada": "telemedicina",
-    "online": "telemedicina",
-    "muchachito": "ninos",
-    "muchachitos": "ninos",
-    "nino": "ninos",
-    "nina": "ninos",
-    "ninas": "ninos",
-    "carajito": "ninos",
-    "carajitos": "ninos",
-    "bebe": "ninos",
-    "muchacha": "menores",
-    "muchacho": "menores",
-    "adolescente": "menores",
-    "menor": "menores",
-    "sola": "acompanados",
-    "solo": "acompanados",
-    "acompanao": "acompanante",
-    "acompanada": "acompanante",
-    "acompanado": "acompanante",
-    "clave": "contrasena",
-    "pass": "contrasena",
-    "internet": "portal",
-    "link": "enlace",
-    "stgo": "santiago",
-    "psicologa": "psicologo",
-    "hijo": "ninos",
-    "hija": "ninos",
-    "hijos": "ninos",
-    "pastilla": "medicamentos",
-    "pastillas": "medicamentos",
-    "remedio": "medicamentos",
-    "remedios": "medicamentos",
-    "desmonto": "bajese",
-    "desmonta": "bajese",
-    "bajo": "bajese",
-    "bajarme": "bajese",
-    "desmontarme": "bajese",
-}
-# Words that stand for a family of the documents' words: a child is seen by a pediatrician.
-RELATED: dict[str, tuple[str, ...]] = {
-    "ninos": ("pediatr",),
-    "menores": ("18",),
-    "whatsapp": ("whatsapp",),
-    "telemedicina": ("videollamad",),
-}
-# Ages under 18 said as a number ("tiene 16", "una de 17 años").
-_MINOR_AGE = re.compile(r"\b(1[0-7]|[1-9]) anos?\b")
-_MINOR = re.compile(r"\b(de|tiene) 1[0-7]\b")
 
 
 def answer_type(plain_question: str) -> AnswerType:
@@ -190,9 +122,3 @@ def has_value(kind: AnswerType, plain_sentence: str) -> bool:
 
 def has_clock(plain_sentence: str) -> bool:
     return bool(_CLOCK.search(plain_sentence))
-
-
-def normalise(plain_question: str) -> str:
-    """The caller's words in the documents' words."""
-    text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_question))
-    return " ".join(SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text))

@@ -91,3 +91,8 @@ def test_nothing_to_say_is_none() -> None:
     assert compose_answer("como ta el tiempo hoy", ALL) is None
     assert compose_answer("cual e la capital de francia", ALL) is None
     assert compose_answer("cuanto cuesta la consulta de cardiologia", []) is None
+
+
+def test_the_city_is_not_a_sunday() -> None:
+    sunday = answer("la sede de santiago abre los domingo")
+    assert "domingos" in sunday and "Santo Domingo" not in sunday
