@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from taina.eval.run import ungrounded
@@ -42,6 +43,7 @@ def _eval(suite: Path, out: Path, data: Path, database_url: str) -> subprocess.C
     )  # fmt: skip
 
 
+@pytest.mark.timeout(1_500)  # the whole run is one `taina eval` of ~240 cases, ingestion included
 async def test_every_reply_of_every_suite_is_grounded(tmp_path: Path, database_url: str) -> None:
     out = tmp_path / "report.json"
     result = _eval(_merged(tmp_path), out, tmp_path / "data", database_url)
