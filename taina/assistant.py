@@ -50,7 +50,7 @@ class DialogueSettings(Section):
         "Fixes the clinic's clock (ISO 8601, e.g. 2026-11-25T09:00); empty means the real time. For tests and demos.",
         env="TAINA_NOW",
     )
-    passages: int = knob(4, "Passages retrieved per user turn and given to the model.", ge=1, le=20)
+    passages: int = knob(6, "Passages retrieved per user turn and given to the model.", ge=1, le=20)
     min_similarity: float = knob(
         0.0,
         "Passages less similar than this to what was said are not given to the model (0 gives them all).",

@@ -1,18 +1,33 @@
 """A short spoken answer made of the documents' own sentences, or None when they do not answer the question.
 
-Nothing is generated: the answer is the one or two retrieved sentences that best match the question, so a
-price, a schedule or a doctor's name is always the document's. e5 similarities sit in a narrow band (an
-unrelated question still scores about 0.8), so "good enough" also needs the sentence (with its heading) to
-hold most of the question's content words.
+Nothing is generated: the answer is the one or two retrieved sentences that name what the caller asks about (the
+service, doctor, site or insurer: the question's content words, in the documents' words) and hold a value of the
+kind asked for (a price, a time, a place, a phone, a person, a preparation; adapters/policy/answer_types.py).
+"¿Cuánto cuesta el cardiólogo?" gets the cardiology price line, not the cardiologist's schedule.
+
+When the documents do not say (no price line names the service, or the question names something no retrieved
+passage mentions), the answer says so first, then offers the nearest thing they do say, never another service's
+price. A leading "Sí," of a sentence that does not cover the whole question is dropped, so "¿vacunan en
+Santiago?" does not hear a yes about Santo Domingo.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 import snowballstemmer
 
+from adapters.policy.answer_types import (
+    RELATED,
+    AnswerType,
+    answer_type,
+    asks_clock,
+    has_clock,
+    has_value,
+    normalise,
+)
 from adapters.policy.when import plain
 from engine.chunking import sentences
 from engine.ports.knowledge import Passage
@@ -20,17 +35,33 @@ from engine.ports.knowledge import Passage
 STOPWORDS = frozenset(
     """de la que el en y a los del se las por un para con no una su al lo como mas pero sus le ya o este si
     porque esta entre cuando muy sin sobre tambien me hasta hay donde quien desde todo nos durante todos uno les
-    ni contra otros ese eso ante ellos e esto mi antes algunos que unos yo otro otras otra el tanto esa estos
+    ni contra otros ese eso ante ellos e esto mi algunos que unos yo otro otras otra el tanto esa estos
     mucho quienes nada muchos cual poco ella estar estas algunas algo nosotros tienen tiene tengo hacer hacen
     puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuesta hora horas usted ustedes ahi alli
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
-    ahora algun alguna cual cuales trabajan trabajar""".split()  # noqa: SIM905
+    ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
+    mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca
+    pueda podria podrian decir diga sabe se lo la le les cuestan vale valen sale salen cobran cobra precio
+    precios abren abre cierran cierra queda quedan llama llaman llamo dia dias tu usted hay bueno buen tiempo
+    cubre cubren cogen coge doctor doctora doctores dra dr lic licenciado medica algo hago hace hice
+    trabaja""".split()  # noqa: SIM905
+)
+# Words that only say what kind of fact is asked: they count a little, never as what is asked about.
+_TYPE_WORDS = frozenset(
+    """telefon numer direccion hor horari atiend consult preci cost cobr pag llev tom prepar dur tard
+    whatsapp correo pagin web escrib llam""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"[a-z0-9]{3,}")
-SURE_SIMILARITY = 0.86  # above this the passage answers even without shared words
-MIN_SIMILARITY = 0.80  # below this nothing answers
-MIN_COVERAGE = 0.6  # share of the question's content words the sentence (or its heading) must contain
+TYPE_WEIGHT = 0.6  # a type word ("teléfono", "consulta") in the sentence counts, less than a topic word
+MIN_SIMILARITY = 0.80  # passages below this cosine similarity are not read
+MIN_COVERAGE = 0.5  # share of what is asked about that the sentence (or its heading) must name
+SECOND_WITHIN = 0.7  # a second sentence of the same passage scores at least this close to the best
 MAX_WORDS = 45  # a spoken answer is one or two sentences, not a table read aloud
+NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
+NOT_EXACT = "No tengo información exacta sobre eso."
+NEAREST = "Lo más cercano que tengo:"
+
+_STEMMER = snowballstemmer.stemmer("spanish")
 
 
 @dataclass(frozen=True)
@@ -39,48 +70,221 @@ class Answer:
     document_ids: tuple[str, ...]
 
 
-_STEMMER = snowballstemmer.stemmer("spanish")
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    sentence: str
+    passage: Passage
+    position: int
+    coverage: float
+    valued: bool
 
 
-def _stems(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _stems(text: str) -> frozenset[str]:
     """Snowball Spanish stems of the content words ("llego", "llegar" -> "lleg")."""
-    return set(_STEMMER.stemWords([w for w in _WORD.findall(plain(text)) if w not in STOPWORDS]))
+    words = _WORD.findall(plain(text).replace("santo domingo", "santodomingo"))  # the city is not a Sunday
+    return frozenset(_STEMMER.stemWords([w for w in words if w not in STOPWORDS]))
+
+
+@functools.lru_cache(maxsize=65536)
+def _same(a: str, b: str) -> bool:
+    """Two stems are the same word: equal, one a prefix of the other (5 letters or more: "pediatr",
+    "pediatri"), or one letter apart in words of 6 letters or more (a misheard "sension" for "sencion")."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    if len(short) >= 5 and long.startswith(short):
+        return True
+    if len(short) >= 6 and abs(len(a) - len(b)) <= 1:
+        return _one_edit(a, b)
+    return False
+
+
+_CONFUSED = frozenset({frozenset("sc"), frozenset("sz"), frozenset("cz"), frozenset("bv"), frozenset("yi"),
+                       frozenset("gj"), frozenset("kc"), frozenset("ck")})  # fmt: skip
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One letter apart the way Spanish is misspelt or misheard: s/c/z, b/v, y/i, g/j, or a dropped h or s."""
+    if len(a) == len(b):
+        different = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+        return len(different) == 1 and frozenset(different[0]) in _CONFUSED
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)) if long[i] in "hs")
+
+
+def _found(stem: str, words: frozenset[str] | set[str]) -> bool:
+    return stem in words or any(_same(stem, word) for word in words)
+
+
+def _asked(question: str) -> tuple[dict[str, float], set[str]]:
+    """What the question asks about: {stem: weight} (type words weigh less), and the stems that stand for a
+    family of the documents' words (a child: "pediatr")."""
+    normal = normalise(plain(question))
+    weights: dict[str, float] = {}
+    for stem in _stems(normal):
+        weights[stem] = TYPE_WEIGHT if any(_same(stem, t) for t in _TYPE_WORDS) else 1.0
+    related = {alias for word in normal.split() for alias in RELATED.get(word, ())}
+    return weights, related
+
+
+def _repaired(text: str) -> list[str]:
+    """The passage's sentences, with lines a page wrapped joined back (documents ingested before that repair)."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if lines and line[:1].islower() and not lines[-1].endswith((".", "!", "?", ":", ";")):
+            lines[-1] = f"{lines[-1]} {line}"
+        elif line:
+            lines.append(line)
+    units: list[str] = []
+    for sentence in (s for line in lines for s in sentences(line)):
+        if (
+            units
+            and _PERSON_LINE.match(units[-1])
+            and not _PERSON_LINE.match(sentence)
+            and _follows(units[-1], sentence)
+        ):
+            units[-1] = (
+                f"{units[-1]} {sentence}"  # "Dra. Tavárez, cardióloga: ... Realiza pruebas de esfuerzo."
+            )
+        else:
+            units.append(sentence)
+    return units
+
+
+_PERSON_LINE = re.compile(r"^(Dr|Dra|Lic)\.\s")
+
+
+def _follows(entry: str, sentence: str) -> bool:
+    """A short sentence after a person's directory entry, with no subject of its own, is still about that person
+    ("Atiende lesiones deportivas.")."""
+    return len(sentence.split()) <= 15 and len(entry.split()) <= 30 and sentence.split()[0].lower() not in (
+        "el", "la", "los", "las", "este", "esta", "nuestro", "nuestra",
+    )  # fmt: skip
 
 
 def compose_answer(question: str, passages: list[Passage], most_sentences: int = 2) -> Answer | None:
-    asked = _stems(question)
-    best: tuple[float, str, Passage] | None = None
-    candidates: list[tuple[float, str, Passage]] = []
-    for passage in passages:
-        similarity = passage.similarity or 0.0
-        if similarity < MIN_SIMILARITY:
+    weights, related = _asked(question)
+    kind: AnswerType = answer_type(normalise(plain(question)))
+    clock = asks_clock(plain(question))
+    topic = {stem: weight for stem, weight in weights.items() if weight == 1.0} or dict(weights)
+    if not topic:
+        return None  # nothing asked about that a document could name ("¿cómo está el tiempo hoy?")
+    total = sum(topic.values())
+    usable = [p for p in passages if p.similarity is None or p.similarity >= MIN_SIMILARITY]
+    units = [(p, i, s, _stems(s)) for p in usable for i, s in enumerate(_repaired(p.text))]
+    headings = {id(p): _stems(f"{p.title} {p.heading}") for p in usable}
+    vocabulary = frozenset().union(*(u[3] for u in units), *headings.values())
+    same = {stem: frozenset(w for w in vocabulary if _same(stem, w)) for stem in weights}
+    unknown = [stem for stem in topic if not same[stem]]
+    mostly_unknown = bool(total) and sum(topic[s] for s in unknown) >= total / 2
+    # A word few sentences hold says more about which one is meant ("futuro" beats "estudios").
+    for stem in topic:
+        held = sum(bool(same[stem] & unit[3]) for unit in units)
+        weights[stem] = topic[stem] = 1.0 + (1.0 / held if held else 0.0)
+    candidates: dict[str, _Candidate] = {}
+    for passage, position, sentence, words in units:
+        heading = headings[id(passage)]
+        score, covered = 0.0, 0
+        for stem, weight in weights.items():
+            if same[stem] & words:
+                score, covered = score + weight, covered + (stem in topic)
+            elif same[stem] & heading:
+                score, covered = score + 0.6 * weight, covered + (stem in topic)
+        if related and any(w.startswith(alias) for alias in related for w in words | heading):
+            score, covered = score + 1.0, covered + 1
+        coverage = min(1.0, covered / len(topic)) if topic else 1.0
+        if coverage < MIN_COVERAGE or (topic and not covered):
             continue
-        heading = _stems(passage.heading)
-        for sentence in sentences(passage.text):
-            words = _stems(sentence)
-            coverage = len(asked & (words | heading)) / len(asked) if asked else 0.0
-            if coverage < MIN_COVERAGE and similarity < SURE_SIMILARITY:
-                continue
-            score = similarity + 0.05 * len(asked & words) + 0.02 * coverage
-            candidates.append((score, sentence.strip(), passage))
-    if not candidates:
+        flat = plain(sentence)
+        valued = has_value(kind, flat)
+        score += (1.5 if valued else 0.0) + (1.0 if clock and has_clock(flat) else 0.0)
+        score += 2 * ((passage.similarity or MIN_SIMILARITY) - MIN_SIMILARITY)
+        score -= 0.3 if len(sentence.split()) > 35 else 0.0
+        text = sentence.strip()
+        if text not in candidates or candidates[text].score < score:
+            candidates[text] = _Candidate(score, text, passage, position, coverage, valued)
+    ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
+    if kind == "price":
+        return _price(ranked, topic, mostly_unknown)
+    if mostly_unknown:  # what is asked about is mostly in no retrieved passage: no figure, only what is near
+        ranked = [c for c in ranked if c.coverage >= 1.0 or not re.search(r"\d", c.sentence)]
+    if not ranked:
         return None
-    candidates.sort(key=lambda c: c[0], reverse=True)
-    best = candidates[0]
+    with_value = [c for c in ranked if c.valued]
+    best = with_value[0] if with_value and kind not in ("yesno", "other") else ranked[0]
+    chosen = _with_second(best, with_value if best.valued else ranked, most_sentences)
+    text = " ".join(_spoken(c.sentence, c.coverage < 1.0 or bool(unknown)) for c in chosen)
+    if mostly_unknown and best.coverage < 1.0:
+        text = f"{NOT_EXACT} {NEAREST} {text}"
+    return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
+
+
+_LABEL = re.compile(r"^([^:]{3,80}):\s")
+
+
+def _names_what_was_asked(sentence: str, topic: dict[str, float]) -> bool:
+    """A price line ("Sonografía abdominal: RD$2,800.") is for what was asked unless its label and the question
+    each name something the other does not: "sonografía pélvica" is not "sonografía abdominal", but
+    "ginecología" is "ginecología y obstetricia" and "endocrinología, para la diabetes" is "endocrinología"."""
+    label = _LABEL.match(sentence)
+    if label is None:
+        return True
+    named = {word for word in _stems(label.group(1)) if not _found(word, _TYPE_WORDS) and not word.isdigit()}
+    label_only = any(not _found(word, set(topic)) for word in named)
+    asked_only = any(not _found(stem, named) for stem in topic)
+    return not (label_only and asked_only)
+
+
+def _price(ranked: list[_Candidate], topic: dict[str, float], mostly_unknown: bool) -> Answer | None:
+    """A price line for what was asked; or, when there is none, that the price is not in the documents, and what
+    they do say about the nearest thing (without any figure)."""
+    priced = [
+        c
+        for c in ranked
+        if c.valued
+        and _names_what_was_asked(c.sentence, topic)
+        and (_LABEL.match(c.sentence) is not None or not mostly_unknown)
+    ]
+    if priced:
+        chosen = _with_second(priced[0], priced, 2)
+        return Answer(
+            _shorten(" ".join(_spoken(c.sentence, False) for c in chosen)),
+            tuple(dict.fromkeys(c.passage.document_id for c in chosen)),
+        )
+    nearest = next((c for c in ranked if not re.search(r"RD\$|\d", c.sentence)), None)
+    if nearest is None:
+        return None
+    said = _spoken(nearest.sentence, True)
+    return Answer(_shorten(f"{NOT_IN_PRICES} {NEAREST} {said}"), (nearest.passage.document_id,))
+
+
+def _with_second(best: _Candidate, pool: list[_Candidate], most: int) -> list[_Candidate]:
+    """The best sentence, and the next one of the same passage when it is about as good (two cardiologists)."""
     chosen = [best]
-    for candidate in candidates[1:]:
-        if len(chosen) >= most_sentences:
+    for candidate in pool:
+        if len(chosen) >= most:
             break
-        same_passage = candidate[2] is best[2]
-        if same_passage and candidate[1] != best[1] and candidate[0] >= best[0] - 0.05:
+        if (
+            candidate is not best
+            and candidate.passage is best.passage
+            and candidate.score >= best.score - SECOND_WITHIN
+            and candidate.valued == best.valued
+            and len(best.sentence.split()) + len(candidate.sentence.split()) <= MAX_WORDS
+        ):
             chosen.append(candidate)
-    # Keep the document's order for the sentences of one passage.
-    order = {sentence: i for i, sentence in enumerate(sentences(best[2].text))}
-    chosen.sort(key=lambda c: order.get(c[1], 0))
-    if len(chosen) > 1 and sum(len(c[1].split()) for c in chosen) > MAX_WORDS:
-        chosen = [best]
-    text = _shorten(" ".join(c[1] for c in chosen))
-    return Answer(text, tuple(dict.fromkeys(c[2].document_id for c in chosen)))
+    return sorted(chosen, key=lambda c: c.position)
+
+
+def _spoken(sentence: str, partial: bool) -> str:
+    """The sentence as said: without its leading "Sí," when it does not answer the whole question."""
+    if partial:
+        stripped = re.sub(r"^S[ií],\s+", "", sentence)
+        if stripped != sentence:
+            return stripped[:1].upper() + stripped[1:]
+    return sentence
 
 
 def _shorten(text: str) -> str:

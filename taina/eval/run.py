@@ -32,18 +32,27 @@ _NAME = re.compile(
 )
 
 
-def ungrounded(reply: str, evidence: str) -> list[str]:
-    """The numbers and names in ``reply`` that ``evidence`` does not hold."""
+def ungrounded(reply: str, evidence: str, own_words: str = "") -> list[str]:
+    """The numbers and names in ``reply`` that ``evidence`` does not hold. A name is a doctor's name after its
+    title, or any capitalised word that does not start a sentence or clause ("Tavárez", "Humano", "Blue Mall");
+    ``own_words`` are the assistant's own (its name), which need no document."""
     evidence = re.sub(r"(?<=\d)[ .-](?=\d)", "", evidence) + "\n" + evidence  # "829 555 3030" as one number
     digits_in_evidence = {re.sub(r"\D", "", n) for n in _NUMBER.findall(evidence)}
     missing = []
     for number in _NUMBER.findall(reply):
         if number not in evidence and re.sub(r"\D", "", number) not in digits_in_evidence:
             missing.append(number)
-    plain_evidence = evidence.lower()
+    plain_evidence = f"{evidence}\n{own_words}".lower()
     for name in _NAME.findall(reply):
         missing += [word for word in name.split() if word.lower() not in plain_evidence]
+    for word in _PROPER.findall(reply):
+        if word.lower() not in plain_evidence and word not in missing:
+            missing.append(word)
     return missing
+
+
+# A capitalised word inside a clause: not after the start, . : ; ¿ ¡ or a dash, nor a title's abbreviation.
+_PROPER = re.compile(r"(?<![.:;¿¡—\n])(?<=[\w,)]\s)(?!(?:Dr|Dra|Lic|Av)\b)[A-ZÁÉÍÓÚÑ][\wáéíóúñ-]+")
 
 
 @dataclass
@@ -234,7 +243,7 @@ async def _text_turn(app: App, dialogue: Any, said: str, said_so_far: list[str])
         list(reply.sources),
         ((first or ended) - started) * 1000,
         (ended - started) * 1000,
-        ungrounded(reply.text, _evidence(reply, said_so_far)),
+        ungrounded(reply.text, _evidence(reply, said_so_far), app.assistant.identity.assistant),
     )
 
 

@@ -8,6 +8,9 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
+
+from taina.knowledge.tables import spoken_row, unwrap
 
 MEDIA_TYPES = {
     ".md": "text/markdown",
@@ -98,7 +101,9 @@ _MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 def _markdown(text: str, stem: str) -> Extracted:
     title = ""
     sections = [Section("")]
-    for raw in text.splitlines():
+    raws = text.splitlines()
+    header: list[str] | None = None
+    for i, raw in enumerate(raws):
         heading = _MD_HEADING.match(raw)
         if heading:
             words = _MD_MARKS.sub("", heading.group(2))
@@ -111,7 +116,13 @@ def _markdown(text: str, stem: str) -> Extracted:
         line = _MD_MARKS.sub("", _MD_LINK.sub(r"\1", raw)).lstrip("> ").strip()
         line = _MD_BULLET.sub("", line)
         if line.startswith("|"):
-            line = " — ".join(cell.strip() for cell in line.strip("|").split("|") if cell.strip())
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if i + 1 < len(raws) and _MD_TABLE_RULE.match(raws[i + 1]):
+                header = cells  # the header row: it names the columns of the rows below
+                continue
+            line = spoken_row(cells, header) if any(cells) else ""
+        else:
+            header = None
         if line:
             sections[-1].lines.append(line)
     return Extracted(title or stem, sections)
@@ -153,7 +164,11 @@ def _html(data: bytes, stem: str) -> Extracted:
         if element.find_parent(["p", "li", "tr", "dd", "address", "blockquote"]):
             continue  # its text is taken with the enclosing block
         if element.name == "tr":
-            text = " — ".join(c.get_text(" ", strip=True) for c in element.find_all(["td", "th"]))
+            cells = [c.get_text(" ", strip=True) for c in element.find_all(["td", "th"])]
+            header = _html_header(element)
+            if header is not None and cells == header:
+                continue  # the header row: said with each row below
+            text = spoken_row(cells, header) if any(cells) else ""
         else:
             text = element.get_text(" ", strip=True)
         if not text:
@@ -165,6 +180,15 @@ def _html(data: bytes, stem: str) -> Extracted:
         else:
             sections[-1].lines.append(text)
     return Extracted(title or stem, sections)
+
+
+def _html_header(row: Any) -> list[str] | None:
+    """The cells of the first row of ``row``'s table when they are all header cells (<th>)."""
+    table = row.find_parent("table")
+    first = table.find("tr") if table is not None else None
+    if first is None or first.find("td") is not None:
+        return None
+    return [c.get_text(" ", strip=True) for c in first.find_all("th")]
 
 
 def _looks_like_heading(line: str, following: str) -> bool:
@@ -201,6 +225,8 @@ def _pdf(data: bytes, stem: str) -> Extracted:
             sections.append(Section(line))
         else:
             sections[-1].lines.append(line)
+    for section in sections:
+        section.lines = unwrap(section.lines)
     return Extracted(title, sections, pages=len(pages))
 
 
@@ -238,8 +264,29 @@ def _docx(data: bytes, stem: str, max_unpacked_bytes: int) -> Extracted:
                 continue
             sections[-1].lines.append(text)
         elif isinstance(block, Table):
-            for row in block.rows:
-                cells = [c.text.strip() for c in row.cells if c.text.strip()]
-                if cells:
-                    sections[-1].lines.append(" — ".join(dict.fromkeys(cells)))
+            rows = [list(dict.fromkeys(c.text.strip() for c in row.cells)) for row in block.rows]
+            header = rows[0] if rows and _docx_header(block) else None
+            for cells in rows[1:] if header else rows:
+                if any(cells):
+                    sections[-1].lines.append(spoken_row(cells, header))
     return Extracted(title or stem, sections)
+
+
+def _docx_header(table: Any) -> bool:
+    """The table's first row is a header: marked to repeat as one, or all its text in bold."""
+    first = table.rows[0]
+    properties = first._tr.trPr
+    if (
+        properties is not None
+        and properties.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblHeader")
+        is not None
+    ):
+        return True
+    runs = [
+        run
+        for cell in first.cells
+        for paragraph in cell.paragraphs
+        for run in paragraph.runs
+        if run.text.strip()
+    ]
+    return bool(runs) and all(run.bold for run in runs)

@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 import structlog
 from pydantic import model_validator
 
+from adapters.lexicon import expanded
 from engine.options import Section, knob
 from engine.ports.knowledge import Embedder, NewDocument, Passage, PassageStore, new_document_id
 from engine.ports.storage import ObjectStore
@@ -78,6 +79,7 @@ class Library:
         query = query.strip()
         if not query:
             return []
+        query = expanded(query)  # "guasap" also finds WhatsApp
         vector = (await self.embedder.embed_queries([query[:1_000]]))[0]
         return await self.store.search(query, vector, self.embedder.name, k)
 

@@ -1,0 +1,98 @@
+"""The words Dominican callers use, and the forms a speech recogniser writes, in the words clinic documents use.
+
+"Tienen guasap pa mi niña de 16 años" becomes "tienen whatsapp pa mi ninos de menores": search finds the passage
+with WhatsApp and the one about minors, and the answer matches its words. A general lexicon of the language, not
+a list of questions. Works on accent-free lower-case text (``adapters.policy.when.plain``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Dominican and misheard words, to the documents' words (whole words of plain text).
+SYNONYMS: dict[str, str] = {
+    "guasap": "whatsapp",
+    "wasap": "whatsapp",
+    "guasa": "whatsapp",
+    "whatsap": "whatsapp",
+    "wa": "whatsapp",
+    "diabete": "diabetes",
+    "tiroide": "tiroides",
+    "ayuna": "ayunas",
+    "llevar": "traer",
+    "llevo": "traer",
+    "parquear": "parqueo",
+    "parqueos": "parqueo",
+    "estacionamiento": "parqueo",
+    "estacionar": "parqueo",
+    "placa": "radiografia",
+    "sono": "sonografia",
+    "electro": "electrocardiograma",
+    "oculista": "oftalmologia",
+    "otorrino": "otorrinolaringologia",
+    "virtual": "telemedicina",
+    "videollamada": "telemedicina",
+    "online": "telemedicina",
+    "muchachito": "ninos",
+    "muchachitos": "ninos",
+    "nino": "ninos",
+    "nina": "ninos",
+    "ninas": "ninos",
+    "carajito": "ninos",
+    "carajitos": "ninos",
+    "bebe": "ninos",
+    "muchacha": "menores",
+    "muchacho": "menores",
+    "adolescente": "menores",
+    "menor": "menores",
+    "sola": "acompanados",
+    "solo": "acompanados",
+    "acompanao": "acompanante",
+    "acompanada": "acompanante",
+    "acompanado": "acompanante",
+    "clave": "contrasena",
+    "pass": "contrasena",
+    "internet": "portal",
+    "link": "enlace",
+    "stgo": "santiago",
+    "psicologa": "psicologo",
+    "hijo": "ninos",
+    "hija": "ninos",
+    "hijos": "ninos",
+    "pastilla": "medicamentos",
+    "pastillas": "medicamentos",
+    "remedio": "medicamentos",
+    "remedios": "medicamentos",
+    "desmonto": "bajese",
+    "desmonta": "bajese",
+    "bajo": "bajese",
+    "bajarme": "bajese",
+    "desmontarme": "bajese",
+}
+# Words that stand for a family of the documents' words: a child is seen by a pediatrician.
+RELATED: dict[str, tuple[str, ...]] = {
+    "ninos": ("pediatr",),
+    "menores": ("18",),
+    "whatsapp": ("whatsapp",),
+    "telemedicina": ("videollamad",),
+    "analisis": ("muestr", "laboratori"),
+}
+# Ages under 18 said as a number ("tiene 16", "una de 17 años").
+_MINOR_AGE = re.compile(r"\b(1[0-7]|[1-9]) anos?\b")
+_MINOR = re.compile(r"\b(de|tiene) 1[0-7]\b")
+
+
+def normalise(plain_text: str) -> str:
+    """The caller's words in the documents' words."""
+    text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_text))
+    return " ".join(SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text))
+
+
+def expanded(query: str) -> str:
+    """``query`` with the documents' words for the caller's own added, for search."""
+    decomposed = unicodedata.normalize("NFKD", query.lower())
+    plain_query = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain_words = set(plain_query.split())
+    extra = [word for word in dict.fromkeys(normalise(plain_query).split()) if word not in plain_words]
+    return f"{query} {' '.join(extra)}" if extra else query

@@ -1,0 +1,124 @@
+"""What kind of fact a question asks for, and what a sentence holding that kind of fact looks like.
+
+A question asks for a price, a schedule, a place, a phone (or other contact), a person, a preparation or
+procedure, or just yes or no. Its type picks, among the sentences that name what it asks about, the one that
+holds a value of that type: "¿cuánto cuesta el cardiólogo?" wants the line with the cardiology consultation and a
+price, not the cardiologist's schedule. Everything here works on accent-free lower-case text (``plain``).
+
+The words callers use that the documents do not ("guasap", "diabete") are mapped first (adapters/lexicon.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from adapters.lexicon import RELATED, normalise
+
+__all__ = ["RELATED", "AnswerType", "answer_type", "asks_clock", "has_clock", "has_value", "normalise"]
+
+AnswerType = Literal["price", "schedule", "place", "contact", "person", "preparation", "yesno", "other"]
+
+# Checked in this order: "¿hasta qué hora contestan el teléfono?" is a schedule, "¿cuánto dura?" is not a price.
+_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (
+        "schedule",
+        re.compile(
+            r"\b(a que hora|hasta que hora|desde que hora|que hora|horario\w*|cuanto (tiempo|dura|tarda|demora)|"
+            r"(se )?(tarda|dura|demora)\w*|que dias?|cuando|en cuanto tiempo|con cuanto tiempo|"
+            r"(abren|abre|cierran|cierra) (los|el|las|la)? ?(lunes|martes|miercoles|jueves|viernes|sabados?|"
+            r"domingos?|feriados?)|de noche|toa la noche|toda la noche|(los|el) (lunes|martes|miercoles|jueves|"
+            r"viernes|sabados?|domingos?|feriados?))\b"
+        ),
+    ),
+    (
+        "price",
+        re.compile(
+            r"\b(cuanto (e|es|e que|es que)? ?(cuesta|cuestan|vale|valen|sale|salen|cobra\w*|me cobra\w*|me sale|"
+            r"me cuesta|pago|pagaria|hay que pagar)|precios?|cuesta|cuestan|cobran|cobra|a como (ta|esta|sale|es)|"
+            r"tarifas?|copago|cargo|descuento|cuanto e|cuanto es|en cuanto (ta|esta|sale|es|e))\b"
+        ),
+    ),
+    (
+        "contact",
+        re.compile(
+            r"\b(telefonos?|numeros?|whatsapp|llamo|llamar|escrib\w*|contacto|correo|email|pagina web|sitio web|"
+            r"web)\b"
+        ),
+    ),
+    (
+        "person",
+        re.compile(
+            r"\b(quien|quienes|como se llama\w*|que (doctor|doctora|medico|medica|especialista|pediatra|"
+            r"cardiologo|ginecologa|ginecologo|psicologo|dermatologa)\w*|cuales (doctor|medic|cardiolog|pediatr)\w*)\b"
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\b(donde|direccion|queda|quedan|ubica\w*|cerca|sector|como llego|llegar|desmonto|me bajo|en cual sede|"
+            r"que sede|en que sede|frente a)\b"
+        ),
+    ),
+    (
+        "preparation",
+        re.compile(
+            r"\b(que (hago|tengo que|debo|llevo|como|necesito|documento\w*)|como (me preparo|tengo que|voy|veo|"
+            r"confirmo|hago)|prepar\w*|ayuna\w*|llevar|traer|presentar|puedo (tomar|comer|ponerme|poner|beber)|"
+            r"me (tomo|pongo|puedo poner))\b"
+        ),
+    ),
+    (
+        "yesno",
+        re.compile(
+            r"^(y )?(tienen|tiene|hay|aceptan|acepta|atienden|atiende|hacen|hace|puedo|puede|se puede|trabajan|"
+            r"trabaja|cogen|coge|me cogen|me lo|me la|abre|abren|vacunan|cubre|cubren|ustedes?|el |la |los |las |"
+            r"dan|da|mandan|es|e |eso)\b"
+        ),
+    ),
+]
+
+# A sentence that holds a value of the type. The schedule's clock times count more when the caller asked "what
+# time" (see ``asks_clock``).
+VALUES: dict[AnswerType, re.Pattern[str]] = {
+    "price": re.compile(
+        r"rd\$ ?\d|\d+ ?(por ciento|%)|\bcopago\b|tarifa privada|\bgratis\b|sin costo|\bcheques?\b|\btarjetas?\b|"
+        r"\befectivo\b|transferencias?"
+    ),
+    "schedule": re.compile(
+        r"\d{1,2}:\d\d|\b\d+ (horas|minutos)\b|cualquier hora|mediodia|por la (manana|tarde)|\b(lunes|martes|"
+        r"miercoles|jueves|viernes|sabados?|(?<!santo )domingos?)\b|mismo dia|\b24 horas\b"
+    ),
+    "place": re.compile(
+        r"\bav\.|avenida|\bcalle\b|esquina|cuadras|\bfrente\b|al lado|estacion|autopista|portal|recepcion|"
+        r"\ben la sede de\b|\ben (santo domingo|santiago)\b|\bdos sedes\b|bajese|\bmetro\b"
+    ),
+    "contact": re.compile(r"\d{3}-\d{3}-\d{4}|9-1-1|@|www\.|\.do\b"),
+    "person": re.compile(r"\b(dr|dra|lic)\.", re.IGNORECASE),
+    "preparation": re.compile(
+        r"\b(venga|tome|traiga|no use|use|coma|siga|evite|llegue|presente|debe|deben|lleve|puede|responda|"
+        r"ayunas|no orine|no tome|pregunte)\b"
+    ),
+}
+_CLOCK = re.compile(r"\d{1,2}:\d\d|\b24 horas\b|cualquier hora|mediodia")
+_ASKS_CLOCK = re.compile(r"\b(a que hora|hasta que hora|desde que hora|que hora|horario)\b")
+
+
+def answer_type(plain_question: str) -> AnswerType:
+    for kind, pattern in _TYPES:
+        if pattern.search(plain_question):
+            return kind
+    return "other"
+
+
+def asks_clock(plain_question: str) -> bool:
+    return bool(_ASKS_CLOCK.search(plain_question))
+
+
+def has_value(kind: AnswerType, plain_sentence: str) -> bool:
+    pattern = VALUES.get(kind)
+    return bool(pattern and pattern.search(plain_sentence))
+
+
+def has_clock(plain_sentence: str) -> bool:
+    return bool(_CLOCK.search(plain_sentence))

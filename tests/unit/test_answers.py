@@ -1,0 +1,98 @@
+"""Answers by answer type: the sentence that names what was asked and holds a value of the kind asked for; what
+the documents do not say is said so, with no other service's price; no fragments, no borrowed "sí"."""
+
+from __future__ import annotations
+
+from adapters.policy.answer_types import answer_type, normalise
+from adapters.policy.answers import NOT_IN_PRICES, compose_answer
+from engine.ports.knowledge import Passage
+
+PRICES = Passage(
+    "precios", "Lista de precios 2026", "Consultas",
+    "Precios para pacientes sin seguro (tarifa privada), en pesos dominicanos (RD$). Con seguro, el paciente paga\n"
+    "solo el copago de su plan.\nConsulta de cardiología: RD$3,000.\nConsulta de pediatría: RD$2,500.\n"
+    "Consulta de ginecología y obstetricia: RD$2,800.\nSonografía abdominal: RD$2,800.",
+    1.0, 0.84,
+)  # fmt: skip
+DOCTORS = Passage(
+    "medicos", "Nuestros médicos", "Cardiología",
+    "Dr. Rafael Almonte Peña, cardiólogo: consulta en Santo Domingo los lunes, miércoles y viernes por la mañana.\n"
+    "Dra. Carolina Tavárez, cardióloga: consulta en Santiago los martes y jueves por la tarde.\n"
+    "Realiza pruebas de esfuerzo.",
+    0.9, 0.85,
+)  # fmt: skip
+HOURS = Passage(
+    "horarios", "Horarios por sede", "Sede Santiago (Los Jardines Metropolitanos)",
+    "Consultas: lunes a viernes de 7:30 a. m. a 6:00 p. m.; sábados de 8:00 a. m. a 12:00 del mediodía.\n"
+    "La sede de Santiago cierra los domingos y los días feriados.",
+    0.8, 0.83,
+)  # fmt: skip
+SERVICES = Passage(
+    "servicios", "Servicios", "Vacunas",
+    "Sí, el vacunatorio de pediatría de la sede de Santo Domingo aplica las vacunas de lunes a viernes, sin cita.\n"
+    "La neurología se ofrece en las dos sedes.",
+    0.7, 0.84,
+)  # fmt: skip
+ALL = [PRICES, DOCTORS, HOURS, SERVICES]
+
+
+def answer(question: str) -> str:
+    found = compose_answer(question, ALL)
+    assert found is not None
+    return found.text
+
+
+def test_the_type_of_the_question() -> None:
+    assert answer_type(normalise("cuanto e que cuesta el cardiologo")) == "price"
+    assert answer_type(normalise("hasta que hora abren en santiago")) == "schedule"
+    assert answer_type(normalise("quien e la pediatra")) == "person"
+    assert answer_type(normalise("donde queda la sede")) == "place"
+    assert answer_type(normalise("tienen pediatra")) == "yesno"
+    assert answer_type(normalise("tienen guasap")) == "contact"
+    assert normalise("tienen guasap pa mi nina de 16 anos") == "tienen whatsapp pa mi ninos de menores"
+
+
+def test_a_price_question_gets_the_price_line_of_what_was_asked() -> None:
+    assert (
+        answer("klk, cuanto e que cuesta la consulta del cardiologo") == "Consulta de cardiología: RD$3,000."
+    )
+    assert answer("cuanto cobran pa que el pediatra me vea la niña") == "Consulta de pediatría: RD$2,500."
+    assert "RD$2,800" in answer("cuanto sale la consulta de ginecologia")  # "ginecología y obstetricia"
+
+
+def test_a_price_the_documents_do_not_list_is_not_borrowed_from_another_service() -> None:
+    assert compose_answer("cuanto cuesta la sonografia pelvica", ALL) is None  # nothing near it either
+    said = answer("cuanto vale la consulta del neurologo")
+    assert said.startswith(NOT_IN_PRICES) and "RD$" not in said
+    assert "neurología se ofrece en las dos sedes" in said  # the nearest thing they do say
+
+
+def test_schedule_and_person_questions_get_the_sentence_with_that_kind_of_value() -> None:
+    assert answer("a que hora abren las consultas en santiago").startswith(
+        "Consultas: lunes a viernes de 7:30"
+    )
+    stress = answer("que doctora hace las pruebas de esfuerzo")
+    assert (
+        "Tavárez" in stress and "pruebas de esfuerzo" in stress
+    )  # the entry and its last sentence, together
+
+
+def test_a_line_the_page_wrapped_is_read_whole() -> None:
+    said = answer("con seguro cuanto pago")
+    assert said.endswith("Con seguro, el paciente paga solo el copago de su plan.")
+
+
+def test_a_yes_about_somewhere_else_is_not_a_yes() -> None:
+    said = answer("vacunan en santiago")
+    assert not said.startswith("Sí") and "Santo Domingo" in said
+
+
+def test_nothing_to_say_is_none() -> None:
+    assert compose_answer("como ta el tiempo hoy", ALL) is None
+    assert compose_answer("cual e la capital de francia", ALL) is None
+    assert compose_answer("cuanto cuesta la consulta de cardiologia", []) is None
+
+
+def test_the_city_is_not_a_sunday() -> None:
+    sunday = answer("la sede de santiago abre los domingo")
+    assert "domingos" in sunday and "Santo Domingo" not in sunday
