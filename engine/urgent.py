@@ -97,7 +97,7 @@ _RULES: list[tuple[UrgentKind, re.Pattern[str]]] = [
     (
         "fainting",
         re.compile(
-            r"\b(desmay\w*|se privo|me privo|privad[oa]|yeyo|inconsciente|perdi\w* el (conocimiento|sentido))\b"
+            r"\b(desmay\w*|se privo|me privo|(esta|ta|quedo|cayo|sigue)( como)? privad[oa]|privao|yeyo|inconsciente|perdi\w* el (conocimiento|sentido))\b"
             r"|\b(y|pero|ya) no (responde|reacciona)\b|\bno (se )?despierta\b|\bse cayo y no (se mueve|responde|se levanta)\b"
         ),
     ),
