@@ -90,11 +90,6 @@ def test_a_caller_in_a_room_is_answered_from_the_documents(seen: dict[str, Any])
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race in the LiveKit test server's relay (issue 14, open): about 1 run in 5 the supervisor, who "
-    "joined before the agent published, is never sent the agent's track (heard 0.0); the engine's side is fine",
-)
 def test_a_supervisor_hears_both_sides_and_is_never_answered(seen: dict[str, Any]) -> None:
     call = seen["call"]
     heard = call["supervisor_heard"]

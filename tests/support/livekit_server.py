@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.contrib.media import MediaBlackhole, MediaRelay
 from aiortc.sdp import candidate_from_sdp
 from livekit.api import TokenVerifier
@@ -62,11 +68,15 @@ class Participant:
     ws: web.WebSocketResponse
     room: Room
     publisher: RTCPeerConnection = field(default_factory=lambda: _peer_connection())
-    subscriber: RTCPeerConnection = field(default_factory=lambda: _peer_connection())
+    subscriber: RTCPeerConnection = field(default_factory=lambda: _peer_connection(max_bundle=True))
     pending: dict[str, models.TrackInfo] = field(default_factory=dict)  # cid -> track announced, not yet up
     mid_cid: dict[str, str] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)  # subscriber data channels by label
-    negotiating: asyncio.Lock = field(default_factory=asyncio.Lock)
+    negotiating: asyncio.Lock = field(default_factory=asyncio.Lock)  # one subscriber offer/answer at a time
+    to_relay: list[tuple[str, str, MediaStreamTrack]] = field(
+        default_factory=list
+    )  # (stream id, track sid, track)
+    relayed: set[str] = field(default_factory=set)  # track sids offered to this participant
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     offer_id: int = 0
     gone: bool = False
@@ -271,10 +281,9 @@ class LiveKitTestServer:
         )
         me.channels["_reliable"] = me.subscriber.createDataChannel("_reliable", ordered=True)
         me.channels["_lossy"] = me.subscriber.createDataChannel("_lossy", ordered=False, maxRetransmits=0)
-        for _, track_info, track in list(the_room.tracks.values()):
-            owner = the_room.tracks[track_info.sid][0]
-            self._add_relayed(me, owner, track_info, track)
-        self._spawn(self._renegotiate(me))
+        for owner, track_info, track in list(the_room.tracks.values()):
+            self._queue_relay(me, owner, track_info, track)
+        self._spawn(self._renegotiate(me, initial=True))
         for other in others:
             await other.send(rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[info])))
         try:
@@ -396,27 +405,46 @@ class LiveKitTestServer:
     async def _announce(
         self, owner: Participant, track_info: models.TrackInfo, track: MediaStreamTrack
     ) -> None:
+        """A new track goes to every participant in the room now, each on its own (one slow answer does not
+        hold up the others): ``update`` with the TrackInfo first, then a subscriber offer carrying it."""
         update = rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[owner.info]))
-        for other in list(owner.room.participants.values()):
-            if other is owner or other.gone:
-                continue
-            await other.send(update)
-            self._add_relayed(other, owner, track_info, track)
-            await self._renegotiate(other)
 
-    def _add_relayed(
+        async def offer(to: Participant) -> None:
+            await to.send(update)
+            self._queue_relay(to, owner, track_info, track)
+            await self._renegotiate(to)
+
+        others = [p for p in owner.room.participants.values() if p is not owner and not p.gone]
+        await asyncio.gather(*(offer(other) for other in others))
+
+    def _queue_relay(
         self, to: Participant, owner: Participant, track_info: models.TrackInfo, track: MediaStreamTrack
     ) -> None:
-        if not to.info.permission.can_subscribe:
+        """The track is added to ``to``'s subscriber connection by its next renegotiation, never in the middle
+        of one (see ``_renegotiate``); a track already offered to ``to`` is not offered twice."""
+        if not to.info.permission.can_subscribe or track_info.sid in to.relayed:
             return
-        transceiver = to.subscriber.addTransceiver(self._relay.subscribe(track), direction="sendonly")
-        transceiver.sender._stream_id = f"{owner.info.sid}|{track_info.sid}"  # private: see the module doc
-        transceiver.sender._track_id = track_info.sid
+        to.relayed.add(track_info.sid)
+        to.to_relay.append((f"{owner.info.sid}|{track_info.sid}", track_info.sid, track))
 
-    async def _renegotiate(self, me: Participant) -> None:
+    async def _renegotiate(self, me: Participant, initial: bool = False) -> None:
+        """One subscriber offer/answer at a time per participant, with the tracks queued since the last one.
+
+        Transceivers are added only here, under the lock and with the previous offer answered. Added while an
+        offer was still unanswered, aiortc (bundle policy "balanced") gave the new transceiver the transport of
+        the unanswered offer's first audio transceiver, which the answer then replaced by the bundle's and
+        stopped: the new track was offered on a dead transport (port 9, no candidates) and never arrived. That
+        was the relay race (a supervisor sometimes never heard the agent). The connections are also max-bundle
+        now (the subscriber
+        connection), so every transceiver shares the data channel's transport from the start."""
         async with me.negotiating:
-            if me.gone:
+            if me.gone or (not initial and not me.to_relay):
                 return
+            while me.to_relay:
+                stream_id, track_sid, track = me.to_relay.pop(0)
+                transceiver = me.subscriber.addTransceiver(self._relay.subscribe(track), direction="sendonly")
+                transceiver.sender._stream_id = stream_id  # private: see the module doc
+                transceiver.sender._track_id = track_sid
             me.answered.clear()
             await me.subscriber.setLocalDescription(await me.subscriber.createOffer())
             me.offer_id += 1
@@ -488,9 +516,12 @@ class LiveKitTestServer:
         task.add_done_callback(self._tasks.discard)
 
 
-def _peer_connection() -> RTCPeerConnection:
-    """No STUN server: aiortc would otherwise ask a public one (host candidates are all a veth pair needs)."""
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+def _peer_connection(max_bundle: bool = False) -> RTCPeerConnection:
+    """No STUN server: aiortc would otherwise ask a public one (host candidates are all a veth pair needs).
+    The subscriber connection (we offer) is max-bundle: every m-line on one transport, as the SDK expects (see
+    ``_renegotiate``)."""
+    policy = RTCBundlePolicy.MAX_BUNDLE if max_bundle else RTCBundlePolicy.BALANCED
+    return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=policy))
 
 
 def _now_ms() -> int:
