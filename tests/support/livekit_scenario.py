@@ -182,7 +182,7 @@ async def call_scenario(
         agent = max((v for k, v in loud.items() if k != "caller-1"), default=0.0)
         return loud.get("caller-1", 0.0) > 300 and agent > 300 and len(supervisor.lines) >= 2
 
-    await wait_for(supervisor_has_both, 20)  # bounded: the relay to a second subscriber lags on a busy machine
+    await wait_for(supervisor_has_both, 20)  # bounded: a second subscriber lags on a busy machine
     heard = caller.loudness()
     overheard = supervisor.loudness()
     await caller.leave()
