@@ -114,6 +114,34 @@ def test_a_sip_callers_number_reaches_the_dialogue(seen: dict[str, Any]) -> None
 
 
 @pytest.mark.timeout(600)
+def test_a_phone_caller_who_asks_for_a_person_is_transferred_to_staff(seen: dict[str, Any]) -> None:
+    sip = seen["sip"]
+    assert sip["handoff"] == "transferred", sip
+    assert sip["transfers"] == [["taina-sip-1", "sip_+18095550123", "tel:+18095550000"]]
+    assert any("le paso" in plain(line) for line in sip["heard"]), sip["heard"]  # told before the transfer
+    assert sip["ended_by_transfer"] and sip["session_error"] is None, sip
+
+
+@pytest.mark.timeout(600)
+def test_a_refused_transfer_is_told_to_the_caller_and_the_call_goes_on(seen: dict[str, Any]) -> None:
+    refused = seen["sip_refused"]
+    assert refused["handoff"].startswith("refused") and "Busy Here" in refused["handoff"], refused
+    assert refused["refused"] == ["failed_precondition"] and refused["new_transfers"] == 0
+    assert refused["told"] and refused["still_in_call_after_refusal"], refused["heard"]
+    assert refused["ended"] != "stuck" and refused["session_error"] is None, refused
+
+
+@pytest.mark.timeout(600)
+def test_a_browser_caller_who_asks_for_a_person_hears_the_hand_off_and_is_not_transferred(
+    seen: dict[str, Any],
+) -> None:
+    browser = seen["browser_handoff"]
+    assert browser["handoff"] == "not transferred: not a phone caller", browser
+    assert browser["transfer_attempts"] == 0
+    assert any("recepcion" in plain(line) for line in browser["heard"]), browser["heard"]
+
+
+@pytest.mark.timeout(600)
 def test_bad_and_expired_tokens_are_refused(seen: dict[str, Any]) -> None:
     for name, outcome in seen["bad_tokens"].items():
         assert outcome.startswith("refused") and "401" in outcome, (name, outcome)

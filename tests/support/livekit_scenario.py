@@ -35,6 +35,8 @@ from tests.support.speech import silence, speech
 
 KEY, SECRET = "taina-test-key", "a-test-secret-of-at-least-32-characters!"
 QUESTION = "Buenos días, necesito información sobre los precios."
+ASK_FOR_A_PERSON = "Quiero hablar con una persona, por favor."
+STAFF_NUMBER = "tel:+18095550000"
 PORT = 7880
 
 
@@ -127,6 +129,7 @@ async def run(data_dir: Path) -> dict[str, Any]:
         "LIVEKIT_API_SECRET": SECRET,
         "TAINA_LIVEKIT_CALLER_WAIT_S": "20",
         "TAINA_DIALOGUE_GREETING": "",
+        "TAINA_LIVEKIT_TRANSFER_NUMBER": STAFF_NUMBER,
     }
     settings = Settings.from_env(env)
     server = LiveKitTestServer(SERVER_IP, PORT, KEY, SECRET)
@@ -143,6 +146,8 @@ async def run(data_dir: Path) -> dict[str, Any]:
         try:
             out["call"] = await call_scenario(app, server, lk, calls)
             out["sip"] = await sip_scenario(server, lk, calls)
+            out["sip_refused"] = await sip_refused_scenario(server, lk, calls)
+            out["browser_handoff"] = await browser_handoff_scenario(app, server, lk, calls)
             out["bad_tokens"] = await bad_token_scenario(server)
             out["no_room"] = await no_room_scenario(app)
             out["server_gone"] = await server_gone_scenario(server, lk, calls)
@@ -206,29 +211,102 @@ async def call_scenario(
     return result
 
 
-async def sip_scenario(server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]) -> dict[str, Any]:
-    room = "taina-sip-1"
-    phone = Listener("sip_+18095550123")
-    await phone.room.connect(
-        server.url,
-        token("sip_+18095550123", room, kind="sip", attributes={"sip.phoneNumber": "+18095550123"}),
+async def phone_call(
+    server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call], room: str, kind: str = "sip"
+) -> tuple[Listener, Call]:
+    """A caller (a phone through LiveKit SIP, or a browser) in ``room`` and the engine dispatched to it, who
+    then asks for a person."""
+    identity = "sip_+18095550123" if kind == "sip" else f"caller-{room}"
+    phone = Listener(identity)
+    extra: dict[str, Any] = (
+        {"kind": "sip", "attributes": {"sip.phoneNumber": "+18095550123"}} if kind == "sip" else {}
     )
+    await phone.room.connect(server.url, token(identity, room, **extra))
     before = len(calls)
     await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name="taina", room=room))
     assert await wait_for(lambda: len(calls) > before, 15), "the engine did not join"
     call = calls[-1]
     await wait_for(lambda: call.transport.caller is not None, 10)
     await asyncio.sleep(1.0)
-    await phone.speak(np.concatenate([silence(0.3, 48_000), speech("Hola.", 48_000), silence(1.0, 48_000)]))
-    await phone.leave()
+    asked = np.concatenate([silence(0.3, 48_000), speech(ASK_FOR_A_PERSON, 48_000), silence(1.0, 48_000)])
+    await phone.speak(asked)
+    return phone, call
+
+
+def said_to(listener: Listener) -> list[str]:
+    return [line["text"] for line in listener.lines if line.get("taina.role") == "assistant"]
+
+
+async def sip_scenario(server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]) -> dict[str, Any]:
+    """A phone caller asks for a person: told, then transferred to the staff number (they leave the room)."""
+    phone, call = await phone_call(server, lk, calls, "taina-sip-1")
     assert call.task is not None
-    session = await asyncio.wait_for(call.task, 30)
+    ended = await wait_for(call.task.done, 60)  # the transfer takes the caller out of the room
+    await phone.leave()
+    session = await asyncio.wait_for(call.task, 30) if not ended else call.task.result()
     return {
         "caller": None if call.transport.caller is None else call.transport.caller.phone,
         "likely_phone": None if session is None else session.dialogue.likely_phone,
         "policy_phone": None
         if session is None
         else getattr(getattr(session.dialogue.lm, "booking", None), "known_phone", None),
+        "ended_by_transfer": ended,
+        "handoff": call.handoff.outcome,
+        "transfers": [(t.room_name, t.participant_identity, t.transfer_to) for t in server.transfers],
+        "heard": said_to(phone),
+        "turns": [] if session is None else [r.transcript for r in session.records],
+        "session_error": None if session is None or session.error is None else repr(session.error),
+    }
+
+
+async def sip_refused_scenario(
+    server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
+) -> dict[str, Any]:
+    """The staff number is busy: LiveKit refuses the transfer; the caller is told, and the call is not stuck."""
+    server.busy_numbers.add(STAFF_NUMBER)
+    transfers = len(server.transfers)
+    try:
+        phone, call = await phone_call(server, lk, calls, "taina-sip-2")
+        told = await wait_for(lambda: any("no pude pasarle" in plain(t) for t in said_to(phone)), 60)
+        still_here = call.task is not None and not call.task.done()
+        await asyncio.sleep(2.0)
+        await phone.leave()
+        began = time.monotonic()
+        assert call.task is not None
+        try:
+            session = await asyncio.wait_for(call.task, 30)
+            ended = f"ended in {time.monotonic() - began:.1f}s"
+        except TimeoutError:
+            session, ended = None, "stuck"
+    finally:
+        server.busy_numbers.discard(STAFF_NUMBER)
+    return {
+        "told": told,
+        "still_in_call_after_refusal": still_here,
+        "ended": ended,
+        "handoff": call.handoff.outcome,
+        "refused": server.transfers_refused,
+        "new_transfers": len(server.transfers) - transfers,
+        "heard": said_to(phone),
+        "session_error": None if session is None or session.error is None else repr(session.error),
+    }
+
+
+async def browser_handoff_scenario(
+    app: App, server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
+) -> dict[str, Any]:
+    """A browser caller asks for a person: the hand-off reply (staff are told), no SIP transfer."""
+    transfers, refused = len(server.transfers), len(server.transfers_refused)
+    caller, call = await phone_call(server, lk, calls, "taina-browser-handoff", kind="standard")
+    await wait_for(lambda: bool(call.handoff.outcome), 60)
+    await asyncio.sleep(1.0)
+    await caller.leave()
+    assert call.task is not None
+    await asyncio.wait_for(call.task, 30)
+    return {
+        "handoff": call.handoff.outcome,
+        "heard": said_to(caller),
+        "transfer_attempts": len(server.transfers) - transfers + len(server.transfers_refused) - refused,
     }
 
 

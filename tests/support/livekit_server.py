@@ -46,6 +46,8 @@ from aiortc.sdp import candidate_from_sdp
 from livekit.api import TokenVerifier
 from livekit.protocol import agent_dispatch, models, room, rtc, sip
 
+from tests.support.livekit_sip import TwirpFailure, check_transfer
+
 Worker = Callable[[str, str], Awaitable[None]]  # (room name, metadata)
 
 
@@ -112,6 +114,8 @@ class LiveKitTestServer:
         self.rooms: dict[str, Room] = {}
         self.workers: dict[str, Worker] = {}
         self.transfers: list[sip.TransferSIPParticipantRequest] = []
+        self.transfers_refused: list[str] = []  # the Twirp codes of refused transfers
+        self.busy_numbers: set[str] = set()
         self.dispatches: list[agent_dispatch.CreateAgentDispatchRequest] = []
         self._relay = MediaRelay()
         self._sinks: list[MediaBlackhole] = []
@@ -177,6 +181,8 @@ class LiveKitTestServer:
 
     async def _twirp(self, request: web.Request) -> web.Response:
         service, method = request.match_info["service"], request.match_info["method"]
+        if service == "livekit.SIP" and method == "TransferSIPParticipant":
+            return await self._transfer(request)
         try:
             header = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             claims = self.verifier.verify(header)
@@ -214,18 +220,36 @@ class LiveKitTestServer:
                     metadata=dispatch.metadata,
                 )
             )
-        if service == "livekit.SIP" and method == "TransferSIPParticipant":
-            if claims.sip is None or not claims.sip.call:
-                return _twirp_error(403, "permission_denied", "needs the SIP call grant")
-            transfer = sip.TransferSIPParticipantRequest.FromString(body)
-            found_room = self.rooms.get(transfer.room_name)
-            target = found_room.participants.get(transfer.participant_identity) if found_room else None
-            if target is None or target.info.kind != models.ParticipantInfo.Kind.SIP:
-                return _twirp_error(404, "not_found", "no such SIP participant in that room")
-            self.transfers.append(transfer)
-            self._spawn(self._drop(target))
-            return _proto(sip.TransferSIPParticipantResponse())
         return _twirp_error(404, "bad_route", f"{service}/{method} is not implemented by the test server")
+
+    def _sip_participant(self, room_name: str, identity: str) -> Participant | None:
+        found_room = self.rooms.get(room_name)
+        target = found_room.participants.get(identity) if found_room else None
+        return target if target is not None and target.info.kind == models.ParticipantInfo.Kind.SIP else None
+
+    async def _transfer(self, request: web.Request) -> web.Response:
+        """SIP TransferSIPParticipant, checked as tests/support/livekit_sip.py does; the SIP caller then leaves
+        the room, as after a REFER. Numbers in ``busy_numbers`` are refused as a SIP 486."""
+        try:
+            transfer = check_transfer(
+                self.verifier,
+                request.headers,
+                await request.read(),
+                lambda room_name, who: self._sip_participant(room_name, who) is not None,
+                self.busy_numbers,
+            )
+        except TwirpFailure as failure:
+            self.transfers_refused.append(failure.code)
+            return failure.response()
+        target = self._sip_participant(transfer.room_name, transfer.participant_identity)
+        assert target is not None
+        self.transfers.append(transfer)
+        self._spawn(self._drop(target))
+        return _proto(
+            sip.TransferSIPParticipantResponse(
+                transfer_id=_sid("ST"), status=sip.SIPTransferStatus.STS_TRANSFER_SUCCESSFUL
+            )
+        )
 
     # -- signalling ---------------------------------------------------------------------------------------------
 
