@@ -63,6 +63,12 @@ class LiveKitSettings(Section):
         "Where a phone (SIP) caller is transferred when they ask for a person (tel:+34... or sip:...); empty: "
         "no transfer, the call is marked as handed off.",
     )
+    worker: bool = knob(
+        True,
+        "With LiveKit configured, `taina serve` registers with the LiveKit server as an agent worker (LiveKit's "
+        "agent dispatch): it takes jobs while it has room for another call, reports its load, and drains on "
+        "SIGTERM. Off: the engine joins rooms only through explicit dispatch and the token endpoint.",
+    )
     caller_wait_s: float = knob(
         60.0, "How long the engine waits in a room for a caller before it leaves, in s.", ge=1, le=3_600
     )
@@ -174,6 +180,7 @@ class LiveKitTransport(PlayoutOutput):
         self._tasks: list[asyncio.Task[None]] = []
         self._reply_track_sid = ""
         self._closed = False
+        self._gone = asyncio.Event()  # set once aclose() is done
         room.on("participant_connected", self._participant_connected)
         room.on("participant_disconnected", self._participant_disconnected)
         room.on("track_published", self._track_published)
@@ -183,9 +190,16 @@ class LiveKitTransport(PlayoutOutput):
 
     @classmethod
     async def join(
-        cls, settings: LiveKitSettings, audio: AudioSettings, room_name: str, media_timeout_s: float = 10.0
+        cls,
+        settings: LiveKitSettings,
+        audio: AudioSettings,
+        room_name: str,
+        media_timeout_s: float = 10.0,
+        token: str = "",
+        url: str = "",
     ) -> LiveKitTransport:
-        """Join ``room_name`` as the agent and publish the reply track; the caller may come later."""
+        """Join ``room_name`` as the agent and publish the reply track; the caller may come later. ``token`` and
+        ``url``: a job assignment's (LiveKit's dispatch), instead of a token made here and LIVEKIT_URL."""
         if not settings.enabled:
             raise NotConfigured(
                 "LiveKit is not configured: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
@@ -196,8 +210,8 @@ class LiveKitTransport(PlayoutOutput):
         identity = f"{settings.agent_name}-{int(time.time() * 1000) % 10**9}"
         try:
             await room.connect(
-                settings.url,
-                agent_token(settings, room_name, identity),
+                url or settings.url,
+                token or agent_token(settings, room_name, identity),
                 rtc.RoomOptions(auto_subscribe=False, connect_timeout=15),
             )
             track = rtc.LocalAudioTrack.create_audio_track("taina-voice", transport._source)
@@ -398,4 +412,13 @@ class LiveKitTransport(PlayoutOutput):
         with contextlib.suppress(Exception):
             await self._source.aclose()
         self._ended.set()
+        self._gone.set()
         log.info("livekit.left", room=self.room_name)
+
+    async def closed(self) -> None:
+        """Returns once the engine has left the room (the call is over)."""
+        await self._gone.wait()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed

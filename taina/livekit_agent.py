@@ -18,6 +18,7 @@ from livekit import api
 
 from adapters.livekit_sip import TransferRefused, transfer_to_staff
 from adapters.livekit_transport import LiveKitTransport, NoCaller, NotConfigured, server_api
+from adapters.livekit_worker import AgentWorker, Assignment
 from engine.handoff import HAND_OFF
 from engine.session import Session, TurnRecord
 from engine.speaker import Speaker
@@ -54,6 +55,64 @@ class Call:
     transport: LiveKitTransport
     task: asyncio.Task[Session | None] | None = None
     handoff: HandOff = field(default_factory=HandOff)
+    session: Session | None = None  # once the caller is in
+
+    @property
+    def waiting(self) -> bool:
+        """In the room, the caller not yet there (a call that takes a slot without a session yet)."""
+        return self.session is None and not self.transport.is_closed
+
+
+class JobFailed(RuntimeError):
+    """The call of a LiveKit job ended with an error."""
+
+
+@dataclass
+class _Job:
+    """A job from LiveKit's dispatch, as the worker protocol sees it: the call in its room."""
+
+    call: Call
+
+    async def finished(self) -> None:
+        await self.call.transport.closed()
+        if self.call.task is not None:
+            await asyncio.gather(self.call.task, return_exceptions=True)
+        session = self.call.session
+        if session is not None and session.error is not None:
+            raise JobFailed(repr(session.error))
+
+    async def stop(self) -> None:
+        await self.call.transport.aclose()
+
+
+def agent_worker(
+    app: App,
+    start: Callable[[Session], None] | None,
+    active: Callable[[], int],
+    limit: Callable[[], int],
+    draining: Callable[[], bool] = lambda: False,
+    on_call: Callable[[Call], None] | None = None,
+    **options: float,
+) -> AgentWorker:
+    """The engine as a LiveKit agent worker (adapters/livekit_worker.py): jobs are calls, joined with the
+    assignment's token and started with ``start`` (the server's registry; None: run in the call's task). Its
+    capacity is ``active()`` calls (the process's, LiveKit's and direct ones) plus calls waiting in a room for
+    their caller, against ``limit()``."""
+    waiting: set[Call] = set()
+
+    async def run_job(assignment: Assignment) -> _Job:
+        call = await join(app, assignment.room, start=start, token=assignment.token, url=assignment.url)
+        waiting.add(call)  # counted until its caller comes (then the session is in active()) or it leaves
+        if on_call is not None:
+            on_call(call)
+        return _Job(call)
+
+    def capacity() -> tuple[int, int]:
+        for call in [c for c in waiting if not c.waiting]:
+            waiting.discard(call)
+        return active() + len(waiting), limit()
+
+    return AgentWorker(app.settings.livekit, run_job, capacity, draining=draining, **options)
 
 
 async def room_exists(app: App, room: str) -> bool:
@@ -75,6 +134,8 @@ async def join(
     start: Callable[[Session], None] | None = None,
     on_turn: Callable[[TurnRecord], None] | None = None,
     check_room: bool = True,
+    token: str = "",
+    url: str = "",
 ) -> Call:
     """Join ``room`` now (NotConfigured, NoSuchRoom and connection errors are raised here); the call itself runs
     in ``Call.task``: wait for the caller, then a session, started with ``start`` (the server's registry) or run
@@ -87,7 +148,7 @@ async def join(
     if check_room and not await room_exists(app, room):
         raise NoSuchRoom(f"there is no room {room!r} on the LiveKit server")
     transport = await LiveKitTransport.join(
-        settings.livekit, settings.audio, room, settings.webrtc.media_timeout_s
+        settings.livekit, settings.audio, room, settings.webrtc.media_timeout_s, token=token, url=url
     )
     call = Call(room, new_session_id(), transport)
     call.task = asyncio.create_task(_serve(app, call, start, on_turn), name=f"livekit-{room}")
@@ -121,6 +182,7 @@ async def _serve(
     try:
         session = app.new_session(call.transport, on_turn=turn_done, session_id=call.session_id)
         found.append(session)
+        call.session = session
     except BaseException:
         await call.transport.aclose()
         raise

@@ -149,7 +149,19 @@ def test_bad_and_expired_tokens_are_refused(seen: dict[str, Any]) -> None:
 
 @pytest.mark.timeout(600)
 def test_a_job_for_a_room_that_does_not_exist_is_refused(seen: dict[str, Any]) -> None:
-    assert seen["no_room"].startswith("NoSuchRoom"), seen["no_room"]
+    no_room = seen["no_room"]
+    assert no_room["join"].startswith("NoSuchRoom"), no_room
+    assert no_room["assigned"] and no_room["job_status"] == "JS_FAILED" and "no room" in no_room["job_error"]
+
+
+@pytest.mark.timeout(600)
+def test_two_engine_workers_share_the_calls_and_one_drains(seen: dict[str, Any]) -> None:
+    workers = seen["workers"]
+    assert sorted(workers["assigned"]) == ["first", "second"], workers  # each took one (the least loaded)
+    assert workers["drain_seen"] and workers["call_in_progress_while_draining"], workers
+    assert workers["asked_while_draining"] == ["first"], workers  # the draining one is not asked
+    assert workers["drained"] and workers["unregistered"], workers
+    assert workers["job_statuses"] == ["JS_SUCCESS", "JS_SUCCESS"], workers
 
 
 @pytest.mark.timeout(600)

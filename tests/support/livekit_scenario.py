@@ -3,9 +3,10 @@
 
     python -m tests.support.livekit_scenario DATA_DIR
 
-The engine is the product's embedded default (App.open with speech, the sample centre's documents), sent into
-rooms by LiveKit's explicit dispatch (AgentDispatchService CreateDispatch, which the test server hands to the
-worker registered under the agent name: taina.livekit_agent.join).
+The engine is the product's embedded default (App.open with speech, the sample centre's documents), registered
+with the test server as a LiveKit agent worker (taina.livekit_agent.agent_worker, the agent worker protocol) and
+sent into rooms by LiveKit's explicit dispatch (AgentDispatchService CreateDispatch: the server offers the job to
+its workers and assigns it with a token for the room).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from typing import Any
 
 import numpy as np
 from livekit import api, rtc
+from livekit.protocol import agent
 
 from adapters.conversation_journal import Conversations
 from adapters.livekit_transport import TRANSCRIPTION_TOPIC, caller_token
 from adapters.recordings import recording_key
 from engine.session import Session
 from taina.app import App
-from taina.livekit_agent import Call, NoSuchRoom, join
+from taina.livekit_agent import Call, NoSuchRoom, agent_worker, join
 from taina.settings import Settings
 from tests.support.livekit_server import LiveKitTestServer
 from tests.support.netns import SERVER_IP
@@ -138,10 +140,12 @@ async def run(data_dir: Path) -> dict[str, Any]:
     calls: list[Call] = []
     async with App.open(settings, speech=True, samples=True) as app:
 
-        async def worker(room: str, _metadata: str) -> None:
-            calls.append(await join(app, room))
+        def running() -> int:
+            return sum(1 for c in calls if c.session is not None and c.task is not None and not c.task.done())
 
-        server.register_worker(settings.livekit.agent_name, worker)
+        worker = agent_worker(app, None, running, lambda: 4, on_call=calls.append, status_interval_s=1.0)
+        worker.start()
+        await asyncio.wait_for(worker.registered.wait(), 15)
         lk = api.LiveKitAPI(settings.livekit.url, KEY, SECRET)
         try:
             out["call"] = await call_scenario(app, server, lk, calls)
@@ -149,11 +153,13 @@ async def run(data_dir: Path) -> dict[str, Any]:
             out["sip_refused"] = await sip_refused_scenario(server, lk, calls)
             out["browser_handoff"] = await browser_handoff_scenario(app, server, lk, calls)
             out["bad_tokens"] = await bad_token_scenario(server)
-            out["no_room"] = await no_room_scenario(app)
+            out["no_room"] = await no_room_scenario(app, server)
+            out["workers"] = await workers_scenario(app, server, worker.worker_id)
             out["server_gone"] = await server_gone_scenario(server, lk, calls)
         finally:
             await lk.aclose()
             await server.stop()
+            await worker.close()
     return out
 
 
@@ -331,13 +337,68 @@ async def bad_token_scenario(server: LiveKitTestServer) -> dict[str, str]:
     return results
 
 
-async def no_room_scenario(app: App) -> str:
+async def no_room_scenario(app: App, server: LiveKitTestServer) -> dict[str, Any]:
+    """A job for a room that does not exist: refused by join, and reported FAILED through the worker."""
     try:
         call = await join(app, "taina-no-such-room")
+        joined = "joined"
+        await call.transport.aclose()
     except NoSuchRoom as exc:
-        return f"NoSuchRoom: {exc}"
-    await call.transport.aclose()
-    return "joined"
+        joined = f"NoSuchRoom: {exc}"
+    job = await server.dispatch_job("taina-no-such-room-2", "taina")
+    await wait_for(lambda: job.status != agent.JobStatus.JS_PENDING, 20)
+    return {"join": joined, "job_status": agent.JobStatus.Name(job.status), "job_error": job.error,
+            "assigned": bool(job.worker)}  # fmt: skip
+
+
+async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -> dict[str, Any]:
+    """A second engine worker (one call at most) beside the first (four): two calls go one to each (the least
+    loaded); then the second drains with its call in progress: full at once, the call finishes, unregistered."""
+    mine: list[Call] = []
+
+    def running() -> int:
+        return sum(1 for c in mine if c.task is not None and not c.task.done())
+
+    second = agent_worker(app, None, running, lambda: 1, on_call=mine.append, status_interval_s=1.0)
+    second.start()
+    callers = [Listener("caller-w1"), Listener("caller-w2")]
+    talking: list[asyncio.Future[None]] = []
+    try:
+        await asyncio.wait_for(second.registered.wait(), 15)
+        await wait_for(lambda: all(w.load == 0 for w in server.workers.values()), 20)
+        jobs = []
+        for n, caller in enumerate(callers, 1):
+            await caller.room.connect(server.url, token(caller.identity, f"taina-w{n}"))
+            talking.append(asyncio.ensure_future(caller.speak(silence(60, 48_000))))
+            job = await server.dispatch_job(f"taina-w{n}", "taina")
+            await wait_for(lambda job=job: job.status == agent.JobStatus.JS_RUNNING, 20)  # type: ignore[misc]
+            await wait_for(lambda job=job: server.workers[job.worker].load > 0, 10)  # type: ignore[misc]
+            jobs.append(job)
+        assigned = [job.worker for job in jobs]
+        draining = asyncio.ensure_future(second.drain(60))
+        drain_seen = await wait_for(lambda: server.workers[second.worker_id].draining, 10)
+        in_progress = bool(mine) and mine[0].task is not None and not mine[0].task.done()
+        refused = await server.dispatch_job("taina-w3", "taina")
+        await callers[1].leave()
+        drained = await asyncio.wait_for(draining, 60)
+        unregistered = await wait_for(lambda: second.worker_id not in server.workers, 10)
+        await callers[0].leave()
+        await wait_for(lambda: all(j.status != agent.JobStatus.JS_RUNNING for j in jobs), 30)
+        return {
+            "assigned": [
+                "first" if w == first_id else "second" if w == second.worker_id else w for w in assigned
+            ],
+            "drain_seen": drain_seen,
+            "call_in_progress_while_draining": in_progress,
+            "asked_while_draining": ["second" if w == second.worker_id else "first" for w in refused.asked],
+            "drained": drained,
+            "unregistered": unregistered,
+            "job_statuses": [agent.JobStatus.Name(j.status) for j in jobs],
+        }
+    finally:
+        for task in talking:
+            task.cancel()
+        await second.close()
 
 
 async def server_gone_scenario(

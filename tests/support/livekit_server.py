@@ -11,14 +11,19 @@ What it does (see /work/shared/livekit-signalling.md for the message sequence):
 - Data: packets a participant sends on its publisher data channels (chat, text streams such as
   ``lk.transcription``, ``publish_data``) are stamped with the sender and relayed to the others.
 - Participants have the kind and attributes of their token (a SIP caller: kind SIP, ``sip.phoneNumber``).
-- Twirp (protobuf): RoomService ListRooms / DeleteRoom, AgentDispatchService CreateDispatch (calls the worker
-  registered under the agent name, in process), SIP TransferSIPParticipant (records the request; the SIP
-  participant is then removed from the room, as after a REFER).
+- Agent workers (``GET /agent``, LiveKit's agent worker protocol, a token with the agent grant): register,
+  status and load updates, job status. A job (CreateDispatch, or a caller's token whose room configuration names
+  agents, when it creates the room) goes to the least loaded available worker of that agent name that says yes
+  to an AvailabilityRequest, as a JobAssignment with a token for the room.
+- Twirp (protobuf): RoomService ListRooms / DeleteRoom, AgentDispatchService CreateDispatch, SIP
+  TransferSIPParticipant (checked as tests/support/livekit_sip.py does; the SIP participant then leaves the
+  room, as after a REFER).
 
 What it does NOT prove: compatibility with a real livekit-server (its SFU forwards packets without re-encoding,
 does simulcast, congestion control, speaker detection), resume and reconnection after a signalling drop,
 single-peer-connection mode (protocol v1), TURN and ICE through NAT, multi-node routing, the agent worker
-WebSocket protocol, and webhooks as livekit-server sends them. It runs on a veth pair inside a network
+WebSocket protocol beyond register / availability / assignment / status / termination (no job migration, no
+worker pings required), and webhooks as livekit-server sends them. It runs on a veth pair inside a network
 namespace, because the SDK's WebRTC ignores loopback interfaces.
 """
 
@@ -29,7 +34,7 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +48,10 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaBlackhole, MediaRelay
 from aiortc.sdp import candidate_from_sdp
-from livekit.api import TokenVerifier
-from livekit.protocol import agent_dispatch, models, room, rtc, sip
+from livekit.api import AccessToken, TokenVerifier, VideoGrants
+from livekit.protocol import agent, agent_dispatch, models, room, rtc, sip
 
 from tests.support.livekit_sip import TwirpFailure, check_transfer
-
-Worker = Callable[[str, str], Awaitable[None]]  # (room name, metadata)
 
 
 def _sid(prefix: str) -> str:
@@ -90,6 +93,35 @@ class Participant:
 
 
 @dataclass
+class AgentWorker:
+    """A worker registered on ``/agent`` (LiveKit's agent worker protocol)."""
+
+    id: str
+    agent_name: str
+    ws: web.WebSocketResponse
+    status: int = agent.WorkerStatus.WS_AVAILABLE
+    load: float = 0.0
+    job_count: int = 0
+    draining: bool = False
+    answers: dict[str, asyncio.Future[agent.AvailabilityResponse]] = field(default_factory=dict)
+
+    async def send(self, message: agent.ServerMessage) -> None:
+        await self.ws.send_bytes(message.SerializeToString())
+
+
+@dataclass
+class Job:
+    """A dispatch and what became of it: the workers asked (in order), the one assigned, its reported status."""
+
+    job: agent.Job
+    asked: list[str] = field(default_factory=list)
+    worker: str = ""
+    status: int = agent.JobStatus.JS_PENDING
+    error: str = ""
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # assigned, or no worker took it
+
+
+@dataclass
 class Room:
     name: str
     sid: str = field(default_factory=lambda: _sid("RM"))
@@ -112,7 +144,9 @@ class LiveKitTestServer:
         self.api_key, self.api_secret = api_key, api_secret
         self.verifier = TokenVerifier(api_key, api_secret)
         self.rooms: dict[str, Room] = {}
-        self.workers: dict[str, Worker] = {}
+        self.workers: dict[str, AgentWorker] = {}  # registered agent workers by id
+        self.jobs: dict[str, Job] = {}
+        self.worker_log: list[tuple[str, str, Any]] = []  # (worker id, what, detail): registrations, statuses
         self.transfers: list[sip.TransferSIPParticipantRequest] = []
         self.transfers_refused: list[str] = []  # the Twirp codes of refused transfers
         self.busy_numbers: set[str] = set()
@@ -130,15 +164,12 @@ class LiveKitTestServer:
     def http_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def register_worker(self, agent_name: str, worker: Worker) -> None:
-        """What CreateDispatch for ``agent_name`` calls (in place of the agent worker protocol)."""
-        self.workers[agent_name] = worker
-
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/rtc/v1", self._single_pc)
         app.router.add_get("/rtc/validate", self._validate)
         app.router.add_get("/rtc", self._signal)
+        app.router.add_get("/agent", self._agent)
         app.router.add_post("/twirp/{service}/{method}", self._twirp)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -149,6 +180,9 @@ class LiveKitTestServer:
         for name in list(self.rooms):
             for participant in list(self.rooms[name].participants.values()):
                 await self._drop(participant, notify=False)
+        for worker in list(self.workers.values()):
+            with contextlib.suppress(Exception):
+                await worker.ws.close()
         for sink in self._sinks:
             with contextlib.suppress(Exception):
                 await sink.stop()
@@ -208,10 +242,9 @@ class LiveKitTestServer:
                 return _twirp_error(403, "permission_denied", "needs roomAdmin")
             dispatch = agent_dispatch.CreateAgentDispatchRequest.FromString(body)
             self.dispatches.append(dispatch)
-            worker = self.workers.get(dispatch.agent_name)
-            if worker is None:
+            if not any(w.agent_name == dispatch.agent_name for w in self.workers.values()):
                 return _twirp_error(404, "not_found", f"no worker registered as {dispatch.agent_name!r}")
-            self._spawn(worker(dispatch.room, dispatch.metadata))
+            self._spawn(self.dispatch_job(dispatch.room, dispatch.agent_name, dispatch.metadata))
             return _proto(
                 agent_dispatch.AgentDispatch(
                     id=_sid("AD"),
@@ -251,6 +284,127 @@ class LiveKitTestServer:
             )
         )
 
+    # -- agent workers ------------------------------------------------------------------------------------------
+
+    async def _agent(self, request: web.Request) -> web.StreamResponse:
+        """LiveKit's agent worker WebSocket: a token with the agent grant, then RegisterWorkerRequest first."""
+        try:
+            header = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            claims = self.verifier.verify(header)
+            if claims.video is None or not claims.video.agent:
+                raise PermissionError("the token has no agent grant")
+        except Exception as exc:
+            return web.Response(status=401, text=f"invalid token: {exc}")
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        try:
+            async with asyncio.timeout(10):
+                first = await ws.receive()
+            message = agent.WorkerMessage.FromString(first.data) if first.type == WSMsgType.BINARY else None
+        except (TimeoutError, Exception):
+            message = None
+        if message is None or message.WhichOneof("message") != "register":
+            await ws.close(code=1008, message=b"register first")
+            return ws
+        worker = AgentWorker(_sid("AW"), message.register.agent_name, ws)
+        self.workers[worker.id] = worker
+        self.worker_log.append((worker.id, "registered", worker.agent_name))
+        await worker.send(
+            agent.ServerMessage(
+                register=agent.RegisterWorkerResponse(
+                    worker_id=worker.id, server_info=models.ServerInfo(version="1.9.0")
+                )
+            )
+        )
+        try:
+            async for frame in ws:
+                if frame.type != WSMsgType.BINARY:
+                    continue
+                self._worker_message(worker, agent.WorkerMessage.FromString(frame.data))
+        finally:
+            self.workers.pop(worker.id, None)
+            self.worker_log.append((worker.id, "unregistered", None))
+            for answer in worker.answers.values():
+                if not answer.done():
+                    answer.cancel()
+        return ws
+
+    def _worker_message(self, worker: AgentWorker, message: agent.WorkerMessage) -> None:
+        which = message.WhichOneof("message")
+        if which == "availability":
+            answer = worker.answers.pop(message.availability.job_id, None)
+            if answer is not None and not answer.done():
+                answer.set_result(message.availability)
+        elif which == "update_worker":
+            update = message.update_worker
+            worker.status, worker.load = update.status, update.load
+            worker.job_count, worker.draining = update.job_count, update.draining
+            self.worker_log.append(
+                (worker.id, "status", (update.status, round(update.load, 3), update.draining))
+            )
+        elif which == "update_job":
+            found = self.jobs.get(message.update_job.job_id)
+            if found is not None:
+                found.status, found.error = message.update_job.status, message.update_job.error
+        elif which == "ping":
+            self._spawn(worker.send(agent.ServerMessage(pong=agent.WorkerPong(
+                last_timestamp=message.ping.timestamp, timestamp=_now_ms()))))  # fmt: skip
+
+    async def dispatch_job(self, room_name: str, agent_name: str, metadata: str = "") -> Job:
+        """A job for ``room_name``: the available workers of ``agent_name``, least loaded first, are asked until
+        one says yes; it is assigned the job with a token for the room."""
+        found_room = self.rooms.get(room_name)
+        job = Job(
+            agent.Job(
+                id=_sid("AJ"),
+                dispatch_id=_sid("AD"),
+                type=agent.JobType.JT_ROOM,
+                room=found_room.proto() if found_room else models.Room(name=room_name),
+                agent_name=agent_name,
+                metadata=metadata,
+            )
+        )
+        self.jobs[job.job.id] = job
+        candidates = sorted(
+            (
+                w
+                for w in self.workers.values()
+                if w.agent_name == agent_name
+                and w.status == agent.WorkerStatus.WS_AVAILABLE
+                and not w.draining
+            ),
+            key=lambda w: w.load,
+        )
+        for worker in candidates:
+            job.asked.append(worker.id)
+            answer: asyncio.Future[agent.AvailabilityResponse] = asyncio.get_running_loop().create_future()
+            worker.answers[job.job.id] = answer
+            try:
+                await worker.send(agent.ServerMessage(availability=agent.AvailabilityRequest(job=job.job)))
+                async with asyncio.timeout(5):
+                    said = await answer
+            except (TimeoutError, asyncio.CancelledError, ConnectionError, RuntimeError):
+                continue
+            if not said.available:
+                continue
+            identity = said.participant_identity or f"agent-{job.job.id}"
+            token = (
+                AccessToken(self.api_key, self.api_secret)
+                .with_identity(identity)
+                .with_name(said.participant_name or identity)
+                .with_kind("agent")
+                .with_grants(VideoGrants(room_join=True, room=room_name, agent=True, can_publish=True,
+                                         can_subscribe=True, can_publish_data=True, can_update_own_metadata=True))
+                .to_jwt()
+            )  # fmt: skip
+            await worker.send(agent.ServerMessage(assignment=agent.JobAssignment(job=job.job, token=token)))
+            job.worker = worker.id
+            job.done.set()
+            return job
+        job.status, job.error = agent.JobStatus.JS_FAILED, "no worker took the job"
+        job.done.set()
+        return job
+
     # -- signalling ---------------------------------------------------------------------------------------------
 
     async def _signal(self, request: web.Request) -> web.StreamResponse:
@@ -264,6 +418,11 @@ class LiveKitTestServer:
         the_room = self.rooms.get(name)
         if the_room is None:
             the_room = self.rooms[name] = Room(name)
+            config = claims.room_config
+            for wanted in (
+                config.agents if config is not None else []
+            ):  # the token asks for agents in its room
+                self._spawn(self.dispatch_job(name, wanted.agent_name, wanted.metadata))
         if claims.identity in the_room.participants:  # the same identity again: the old one is replaced
             await self._drop(the_room.participants[claims.identity])
         info = models.ParticipantInfo(
