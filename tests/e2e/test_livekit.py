@@ -169,3 +169,4 @@ def test_the_server_going_away_mid_call_ends_the_session_cleanly(seen: dict[str,
     gone = seen["server_gone"]
     assert gone["ended"] != "stuck" and gone["seconds"] < 45, gone
     assert gone["session_error"] is None
+    assert gone["recording"], gone  # what was said before the drop is kept

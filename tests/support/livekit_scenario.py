@@ -155,7 +155,7 @@ async def run(data_dir: Path) -> dict[str, Any]:
             out["bad_tokens"] = await bad_token_scenario(server)
             out["no_room"] = await no_room_scenario(app, server)
             out["workers"] = await workers_scenario(app, server, worker.worker_id)
-            out["server_gone"] = await server_gone_scenario(server, lk, calls)
+            out["server_gone"] = await server_gone_scenario(app, server, lk, calls)
         finally:
             await lk.aclose()
             await server.stop()
@@ -402,7 +402,7 @@ async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -
 
 
 async def server_gone_scenario(
-    server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
+    app: App, server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
 ) -> dict[str, Any]:
     room = "taina-gone-1"
     caller = Listener("caller-gone")
@@ -425,10 +425,15 @@ async def server_gone_scenario(
         session, ended = None, "stuck"
     talking.cancel()
     await caller.leave()
+    recording = False
+    if session is not None and app.backend is not None:
+        await asyncio.sleep(1)
+        recording = await app.backend.knowledge_parts.objects.exists(recording_key(session.id))
     return {
         "ended": ended,
         "seconds": time.monotonic() - began,
         "session_error": None if session is None or session.error is None else repr(session.error),
+        "recording": recording,
     }
 
 
