@@ -423,6 +423,7 @@ async def server_gone_scenario(
         ended = f"ended in {time.monotonic() - began:.1f}s"
     except TimeoutError:
         session, ended = None, "stuck"
+    seconds = time.monotonic() - began  # the engine's end, not the caller's SDK giving up on a dead server
     talking.cancel()
     await caller.leave()
     recording = False
@@ -431,7 +432,7 @@ async def server_gone_scenario(
         recording = await app.backend.knowledge_parts.objects.exists(recording_key(session.id))
     return {
         "ended": ended,
-        "seconds": time.monotonic() - began,
+        "seconds": seconds,
         "session_error": None if session is None or session.error is None else repr(session.error),
         "recording": recording,
     }
