@@ -48,7 +48,7 @@ class HandOff:
     task: asyncio.Task[None] | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # a call is itself (kept in sets)
 class Call:
     room: str
     session_id: str
