@@ -348,13 +348,11 @@ async def drive(data_dir: Path) -> dict[str, Any]:
 def run(runs: int | None = None) -> dict[str, Any]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         raise SystemExit("the livekit benchmark needs root and iproute2 (it runs in a network namespace)")
-    from adapters.whisper_model import bundled_model_dir
     from tests.support.netns import veth_namespace
 
     with tempfile.TemporaryDirectory(prefix="taina-lk-bench-") as tmp:
-        data = Path(tmp) / "data"
-        (data / "models").mkdir(parents=True)
-        bundled_model_dir(data / "models", progress=False)
+        data = Path(tmp) / "data"  # no speech models: the providers are scripted
+        data.mkdir()
         out = Path(tmp) / "result.json"
         try:
             with veth_namespace() as namespace:
