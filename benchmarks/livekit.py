@@ -88,6 +88,7 @@ async def engine(data_dir: Path) -> None:
         {
             "TAINA_DATA_DIR": str(data_dir),
             "TAINA_WEBRTC_ICE_ADDRESSES": SERVER_IP,
+            "TAINA_WEBRTC_ALLOWED_CANDIDATE_NETWORKS": "10.213.0.0/24",  # the callers' end of the veth pair
             "TAINA_WEBRTC_MAX_SESSIONS": "100",
             "LIVEKIT_URL": f"ws://{SERVER_IP}:{LIVEKIT_PORT}",
             "LIVEKIT_API_KEY": KEY,
