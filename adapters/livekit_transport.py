@@ -452,6 +452,11 @@ class LiveKitTransport(PlayoutOutput):
         self._gone.set()
         log.info("livekit.left", room=self.room_name)
 
+    @property
+    def hearing_caller(self) -> bool:
+        """The caller's microphone is subscribed (their audio reaches the engine from now on)."""
+        return self._track_here.is_set()
+
     async def closed(self) -> None:
         """Returns once the engine has left the room (the call is over)."""
         await self._gone.wait()

@@ -17,6 +17,7 @@ import json
 import sys
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +88,23 @@ class Listener:
     def loudness(self) -> dict[str, float]:
         return {who: rms(np.concatenate(chunks)) if chunks else 0.0 for who, chunks in self.heard.items()}
 
-    async def speak(self, samples: np.ndarray[Any, Any], rate: int = 48_000) -> None:
+    async def speak(
+        self, samples: np.ndarray[Any, Any], rate: int = 48_000, heard: Callable[[], bool] | None = None
+    ) -> None:
+        """Publish a microphone and say ``samples`` in real time; with ``heard``, silence first until it is true
+        (the engine has subscribed: on a busy machine that takes a while, and the first words were lost)."""
         source = rtc.AudioSource(rate, 1)
         track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
         await self.room.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
         step = rate // 100
+        deadline = time.monotonic() + 20
+        while heard is not None and not heard() and time.monotonic() < deadline:
+            await source.capture_frame(rtc.AudioFrame(bytes(2 * step), rate, 1, step))
+        if heard is not None:
+            for _ in range(30):  # and a little more, as a caller draws breath
+                await source.capture_frame(rtc.AudioFrame(bytes(2 * step), rate, 1, step))
         for at in range(0, len(samples) - step + 1, step):
             await source.capture_frame(rtc.AudioFrame(samples[at : at + step].tobytes(), rate, 1, step))
 
@@ -177,7 +188,7 @@ async def call_scenario(
     assert await wait_for(lambda: len(calls) == 1, 15), "the engine did not join"
     call = calls[-1]
     question = np.concatenate([silence(0.5, 48_000), speech(QUESTION, 48_000), silence(2.0, 48_000)])
-    await caller.speak(question)
+    await caller.speak(question, heard=lambda: call.transport.hearing_caller)
     replied = await wait_for(
         lambda: any(
             "pesos dominicanos" in line["text"]
@@ -235,7 +246,7 @@ async def phone_call(
     await wait_for(lambda: call.transport.caller is not None, 10)
     await asyncio.sleep(1.0)
     asked = np.concatenate([silence(0.3, 48_000), speech(ASK_FOR_A_PERSON, 48_000), silence(1.0, 48_000)])
-    await phone.speak(asked)
+    await phone.speak(asked, heard=lambda: call.transport.hearing_caller)
     return phone, call
 
 
