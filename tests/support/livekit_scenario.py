@@ -12,6 +12,7 @@ its workers and assigns it with a token for the room).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 import sys
@@ -451,7 +452,7 @@ async def server_gone_scenario(
     )
     await asyncio.sleep(3)
     began = time.monotonic()
-    await server.stop()
+    stopping = asyncio.ensure_future(server.stop())  # its own shutdown is not the engine's to wait for
     assert call.task is not None
     try:
         session = await asyncio.wait_for(call.task, 60)
@@ -460,7 +461,10 @@ async def server_gone_scenario(
         session, ended = None, "stuck"
     seconds = time.monotonic() - began  # the engine's end, not the caller's SDK giving up on a dead server
     talking.cancel()
-    await caller.leave()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(stopping), 30)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(caller.leave(), 15)  # the caller's SDK may still be trying to reconnect
     recording = False
     if session is not None and app.backend is not None:
         await asyncio.sleep(1)

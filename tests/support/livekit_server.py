@@ -171,7 +171,8 @@ class LiveKitTestServer:
         app.router.add_get("/rtc", self._signal)
         app.router.add_get("/agent", self._agent)
         app.router.add_post("/twirp/{service}/{method}", self._twirp)
-        self._runner = web.AppRunner(app)
+        # A server going away does not wait a minute (aiohttp's default) for handlers still running.
+        self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
 
