@@ -63,6 +63,19 @@ class LiveKitSettings(Section):
         "Where a phone (SIP) caller is transferred when they ask for a person (tel:+34... or sip:...); empty: "
         "no transfer, the call is marked as handed off.",
     )
+    worker: bool = knob(
+        True,
+        "With LiveKit configured, `taina serve` registers with the LiveKit server as an agent worker (LiveKit's "
+        "agent dispatch): it takes jobs while it has room for another call, reports its load, and drains on "
+        "SIGTERM. Off: the engine joins rooms only through explicit dispatch and the token endpoint.",
+    )
+    reconnect_grace_s: float = knob(
+        10.0,
+        "How long a call waits for the SDK to get its connection to LiveKit back (a signalling drop) before it "
+        "ends, in s (the audio stream goes on with silence meanwhile, so this, not the media timeout, ends it).",
+        ge=1,
+        le=300,
+    )
     caller_wait_s: float = knob(
         60.0, "How long the engine waits in a room for a caller before it leaves, in s.", ge=1, le=3_600
     )
@@ -158,7 +171,9 @@ def is_caller(participant: rtc.RemoteParticipant) -> bool:
 
 
 class LiveKitTransport(PlayoutOutput):
-    def __init__(self, room: rtc.Room, audio: AudioSettings, media_timeout_s: float) -> None:
+    def __init__(
+        self, room: rtc.Room, audio: AudioSettings, media_timeout_s: float, reconnect_grace_s: float = 10.0
+    ) -> None:
         self.output_rate = audio.output_rate
         self.room = room
         self.room_name = ""
@@ -174,30 +189,42 @@ class LiveKitTransport(PlayoutOutput):
         self._tasks: list[asyncio.Task[None]] = []
         self._reply_track_sid = ""
         self._closed = False
+        self._gone = asyncio.Event()  # set once aclose() is done
+        self._reconnect_grace = reconnect_grace_s
+        self._reconnecting: asyncio.TimerHandle | None = None
         room.on("participant_connected", self._participant_connected)
         room.on("participant_disconnected", self._participant_disconnected)
         room.on("track_published", self._track_published)
         room.on("track_subscribed", self._track_subscribed)
         room.on("disconnected", self._disconnected)
         room.on("connection_state_changed", self._connection_changed)
+        room.on("reconnecting", self._reconnecting_started)
+        room.on("reconnected", self._reconnected)
 
     @classmethod
     async def join(
-        cls, settings: LiveKitSettings, audio: AudioSettings, room_name: str, media_timeout_s: float = 10.0
+        cls,
+        settings: LiveKitSettings,
+        audio: AudioSettings,
+        room_name: str,
+        media_timeout_s: float = 10.0,
+        token: str = "",
+        url: str = "",
     ) -> LiveKitTransport:
-        """Join ``room_name`` as the agent and publish the reply track; the caller may come later."""
+        """Join ``room_name`` as the agent and publish the reply track; the caller may come later. ``token`` and
+        ``url``: a job assignment's (LiveKit's dispatch), instead of a token made here and LIVEKIT_URL."""
         if not settings.enabled:
             raise NotConfigured(
                 "LiveKit is not configured: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
             )
         room = rtc.Room()
-        transport = cls(room, audio, media_timeout_s)
+        transport = cls(room, audio, media_timeout_s, settings.reconnect_grace_s)
         transport.room_name = room_name
         identity = f"{settings.agent_name}-{int(time.time() * 1000) % 10**9}"
         try:
             await room.connect(
-                settings.url,
-                agent_token(settings, room_name, identity),
+                url or settings.url,
+                token or agent_token(settings, room_name, identity),
                 rtc.RoomOptions(auto_subscribe=False, connect_timeout=15),
             )
             track = rtc.LocalAudioTrack.create_audio_track("taina-voice", transport._source)
@@ -286,6 +313,28 @@ class LiveKitTransport(PlayoutOutput):
     def _connection_changed(self, state: Any) -> None:
         if state == rtc.ConnectionState.CONN_DISCONNECTED:
             self._ended.set()
+        elif state == rtc.ConnectionState.CONN_RECONNECTING:
+            self._reconnecting_started()
+        elif state == rtc.ConnectionState.CONN_CONNECTED:
+            self._reconnected()
+
+    def _reconnecting_started(self) -> None:
+        """The connection to LiveKit dropped and the SDK is trying to resume: the caller hears nothing and the
+        audio stream yields silence, so the call ends if it does not come back within the grace."""
+        log.warning("livekit.reconnecting", room=self.room_name, grace_s=self._reconnect_grace)
+        if self._reconnecting is None:
+            self._reconnecting = asyncio.get_running_loop().call_later(self._reconnect_grace, self._gave_up)
+
+    def _reconnected(self) -> None:
+        if self._reconnecting is not None:
+            log.info("livekit.reconnected", room=self.room_name)
+            self._reconnecting.cancel()
+            self._reconnecting = None
+
+    def _gave_up(self) -> None:
+        self._reconnecting = None
+        log.warning("livekit.connection_lost", room=self.room_name, grace_s=self._reconnect_grace)
+        self._ended.set()
 
     # -- audio in ---------------------------------------------------------------------------------------------
 
@@ -382,6 +431,8 @@ class LiveKitTransport(PlayoutOutput):
         if self._closed:
             return
         self._closed = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         self._playout.clear()
         with contextlib.suppress(asyncio.QueueFull):
             self._events.put_nowait(None)
@@ -398,4 +449,18 @@ class LiveKitTransport(PlayoutOutput):
         with contextlib.suppress(Exception):
             await self._source.aclose()
         self._ended.set()
+        self._gone.set()
         log.info("livekit.left", room=self.room_name)
+
+    @property
+    def hearing_caller(self) -> bool:
+        """The caller's microphone is subscribed (their audio reaches the engine from now on)."""
+        return self._track_here.is_set()
+
+    async def closed(self) -> None:
+        """Returns once the engine has left the room (the call is over)."""
+        await self._gone.wait()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed

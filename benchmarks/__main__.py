@@ -23,6 +23,8 @@ BENCHMARKS = {
     "capacity": "real WebRTC sessions over loopback: sessions per core at real time, memory per session",
     "pipecat": "the same audio and scripted providers through Pipecat and this engine: CPU and added latency",
     "soak": "30 real WebRTC calls for 10 minutes: the engine's memory, descriptors and asyncio tasks stay flat",
+    "livekit": "calls through LiveKit (SDK + test server, in a netns) against the direct aiortc path: CPU, memory, "
+    "engine-added latency, calls per core",
     "backup": "backup, verify and restore times and sizes: the sample clinic, and 10,000 documents + 1,000 hours",
 }
 RESULTS = Path(__file__).parent / "results"

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from livekit import api
 
+from adapters.livekit_sip import TransferRefused, transfer_to_staff
 from adapters.livekit_transport import LiveKitTransport, NoCaller, NotConfigured, server_api
+from adapters.livekit_worker import AgentWorker, Assignment
+from engine.handoff import HAND_OFF
 from engine.session import Session, TurnRecord
+from engine.speaker import Speaker
+from engine.waterfall import Waterfall
 from taina.app import App, new_session_id
 
 log = structlog.get_logger("taina.livekit")
@@ -26,12 +32,87 @@ class NoSuchRoom(LookupError):
     """The room does not exist on the LiveKit server."""
 
 
+TRANSFERRING = "Le paso ahora con el personal del centro. Un momento, por favor."
+TRANSFER_FAILED = (
+    "Lo siento, no pude pasarle con el personal ahora mismo. Puede llamar a recepción en horario de oficina."
+)
+
+
 @dataclass
+class HandOff:
+    """What a hand-off to staff did in a LiveKit call: a phone (SIP) caller is transferred to the staff number
+    (LiveKit's SIP transfer), told first, and told again if the transfer is refused (the call goes on); a browser
+    caller has heard the hand-off reply (staff are told and call back) and nothing more happens."""
+
+    outcome: str = ""  # "", "transferred", "refused: ...", "not transferred: ..."
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass(eq=False)  # a call is itself (kept in sets)
 class Call:
     room: str
     session_id: str
     transport: LiveKitTransport
     task: asyncio.Task[Session | None] | None = None
+    handoff: HandOff = field(default_factory=HandOff)
+    session: Session | None = None  # once the caller is in
+
+    @property
+    def waiting(self) -> bool:
+        """In the room, the caller not yet there (a call that takes a slot without a session yet)."""
+        return self.session is None and not self.transport.is_closed
+
+
+class JobFailed(RuntimeError):
+    """The call of a LiveKit job ended with an error."""
+
+
+@dataclass
+class _Job:
+    """A job from LiveKit's dispatch, as the worker protocol sees it: the call in its room."""
+
+    call: Call
+
+    async def finished(self) -> None:
+        await self.call.transport.closed()
+        if self.call.task is not None:
+            await asyncio.gather(self.call.task, return_exceptions=True)
+        session = self.call.session
+        if session is not None and session.error is not None:
+            raise JobFailed(repr(session.error))
+
+    async def stop(self) -> None:
+        await self.call.transport.aclose()
+
+
+def agent_worker(
+    app: App,
+    start: Callable[[Session], None] | None,
+    active: Callable[[], int],
+    limit: Callable[[], int],
+    draining: Callable[[], bool] = lambda: False,
+    on_call: Callable[[Call], None] | None = None,
+    **options: float,
+) -> AgentWorker:
+    """The engine as a LiveKit agent worker (adapters/livekit_worker.py): jobs are calls, joined with the
+    assignment's token and started with ``start`` (the server's registry; None: run in the call's task). Its
+    capacity is ``active()`` calls (the process's, LiveKit's and direct ones) plus calls waiting in a room for
+    their caller, against ``limit()``."""
+    waiting: set[Call] = set()
+
+    async def run_job(assignment: Assignment) -> _Job:
+        call = await join(app, assignment.room, start=start, token=assignment.token, url=assignment.url)
+        waiting.add(call)  # counted until its caller comes (then the session is in active()) or it leaves
+        if on_call is not None:
+            on_call(call)
+        return _Job(call)
+
+    def capacity() -> tuple[int, int]:
+        for call in [c for c in waiting if not c.waiting]:
+            waiting.discard(call)
+        return active() + len(waiting), limit()
+
+    return AgentWorker(app.settings.livekit, run_job, capacity, draining=draining, **options)
 
 
 async def room_exists(app: App, room: str) -> bool:
@@ -53,6 +134,8 @@ async def join(
     start: Callable[[Session], None] | None = None,
     on_turn: Callable[[TurnRecord], None] | None = None,
     check_room: bool = True,
+    token: str = "",
+    url: str = "",
 ) -> Call:
     """Join ``room`` now (NotConfigured, NoSuchRoom and connection errors are raised here); the call itself runs
     in ``Call.task``: wait for the caller, then a session, started with ``start`` (the server's registry) or run
@@ -65,7 +148,7 @@ async def join(
     if check_room and not await room_exists(app, room):
         raise NoSuchRoom(f"there is no room {room!r} on the LiveKit server")
     transport = await LiveKitTransport.join(
-        settings.livekit, settings.audio, room, settings.webrtc.media_timeout_s
+        settings.livekit, settings.audio, room, settings.webrtc.media_timeout_s, token=token, url=url
     )
     call = Call(room, new_session_id(), transport)
     call.task = asyncio.create_task(_serve(app, call, start, on_turn), name=f"livekit-{room}")
@@ -85,8 +168,21 @@ async def _serve(
         log.info("livekit.no_caller", reason=str(exc))
         await call.transport.aclose()
         return None
+    found: list[Session] = []
+
+    def turn_done(record: TurnRecord) -> None:
+        if on_turn is not None:
+            on_turn(record)
+        if found and call.handoff.task is None and any(a.tool == HAND_OFF for a in record.actions):
+            call.handoff.task = asyncio.create_task(
+                _hand_off(app, call, found[0]), name=f"handoff-{call.room}"
+            )
+            call.handoff.task.add_done_callback(_log_failure)
+
     try:
-        session = app.new_session(call.transport, on_turn=on_turn, session_id=call.session_id)
+        session = app.new_session(call.transport, on_turn=turn_done, session_id=call.session_id)
+        found.append(session)
+        call.session = session
     except BaseException:
         await call.transport.aclose()
         raise
@@ -97,3 +193,44 @@ async def _serve(
     else:
         await session.run()
     return session
+
+
+async def _hand_off(app: App, call: Call, session: Session) -> None:
+    settings = app.settings.livekit
+    caller = call.transport.caller
+    if caller is None or caller.phone is None or not settings.transfer_number:
+        why = "no transfer number" if caller is not None and caller.phone else "not a phone caller"
+        call.handoff.outcome = f"not transferred: {why}"
+        log.info("livekit.handed_off", transferred=False, why=why)
+        call.transport.send_event({"type": "handoff", "transferred": False})
+        return
+    await _say(app, call, session, TRANSFERRING)
+    try:
+        target = await transfer_to_staff(settings, call.room, caller.identity)
+    except (TransferRefused, ValueError) as exc:
+        call.handoff.outcome = f"refused: {exc}"
+        log.warning("livekit.transfer_refused", error=str(exc))
+        call.transport.send_event({"type": "handoff", "transferred": False, "error": str(exc)})
+        await _say(app, call, session, TRANSFER_FAILED)
+        return
+    call.handoff.outcome = "transferred"
+    call.transport.send_event({"type": "handoff", "transferred": True, "to": target})
+
+
+async def _say(app: App, call: Call, session: Session, text: str) -> None:
+    """One line to the caller after what is playing now (in the recording too, as any reply)."""
+    transport = call.transport
+    async with asyncio.timeout(30):
+        await transport.drained()
+        transport.send_event({"type": "transcript", "role": "assistant", "text": text, "turn": "handoff"})
+        speaker = Speaker(
+            session.tts, transport, app.settings.audio.frame_ms, Waterfall(time.monotonic()), lambda _at: None
+        )
+        await speaker.say(text)
+        await speaker.finish()
+        await transport.drained()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("livekit.handoff_failed", error=repr(task.exception()))

@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI
 
 from adapters.conversation_journal import Conversations
+from adapters.livekit_worker import AgentWorker
 from adapters.oidc_accounts import ExternalAccounts
 from engine.loop_watch import watch_loop
 from taina.app import App
@@ -122,11 +123,30 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.recordings.recover()
         if first:
             background.append(asyncio.create_task(retention(runtime)))
+    sessions: signalling.SessionRegistry = app.state.sessions
+    worker = livekit_worker(runtime, sessions)  # each worker process is a LiveKit agent worker of its own
     yield
+    if worker is not None:  # after the drain (if any): the server is told no more, then unregistered
+        await worker.drain(timeout_s=0)
     for task in background:
         task.cancel()
-    sessions: signalling.SessionRegistry = app.state.sessions
     await sessions.stop_all()
+
+
+def livekit_worker(runtime: App, sessions: signalling.SessionRegistry) -> AgentWorker | None:
+    """With LiveKit configured (and TAINA_LIVEKIT_WORKER on), the engine registers as a LiveKit agent worker: its
+    capacity is the registry's (every call of this process against TAINA_WEBRTC_MAX_SESSIONS), its jobs start
+    in the registry, and it says it is full as soon as the server drains (SIGTERM)."""
+    settings = runtime.settings.livekit
+    if not settings.enabled or not settings.worker:
+        return None
+    from taina.livekit_agent import agent_worker
+
+    worker = agent_worker(
+        runtime, sessions.start, lambda: len(sessions), lambda: sessions.capacity, lambda: sessions.draining
+    )
+    worker.start()
+    return worker
 
 
 async def retention(runtime: App, every_s: float = 3600.0) -> None:

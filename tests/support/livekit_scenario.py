@@ -3,31 +3,35 @@
 
     python -m tests.support.livekit_scenario DATA_DIR
 
-The engine is the product's embedded default (App.open with speech, the sample centre's documents), sent into
-rooms by LiveKit's explicit dispatch (AgentDispatchService CreateDispatch, which the test server hands to the
-worker registered under the agent name: taina.livekit_agent.join).
+The engine is the product's embedded default (App.open with speech, the sample centre's documents), registered
+with the test server as a LiveKit agent worker (taina.livekit_agent.agent_worker, the agent worker protocol) and
+sent into rooms by LiveKit's explicit dispatch (AgentDispatchService CreateDispatch: the server offers the job to
+its workers and assigns it with a token for the room).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 import sys
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from livekit import api, rtc
+from livekit.protocol import agent
 
 from adapters.conversation_journal import Conversations
 from adapters.livekit_transport import TRANSCRIPTION_TOPIC, caller_token
 from adapters.recordings import recording_key
 from engine.session import Session
 from taina.app import App
-from taina.livekit_agent import Call, NoSuchRoom, join
+from taina.livekit_agent import Call, NoSuchRoom, agent_worker, join
 from taina.settings import Settings
 from tests.support.livekit_server import LiveKitTestServer
 from tests.support.netns import SERVER_IP
@@ -35,6 +39,9 @@ from tests.support.speech import silence, speech
 
 KEY, SECRET = "taina-test-key", "a-test-secret-of-at-least-32-characters!"
 QUESTION = "Buenos días, necesito información sobre los precios."
+ASK_FOR_A_PERSON = "Quiero hablar con una persona, por favor."
+ASK_AGAIN = "Por favor, quiero hablar con una persona."
+STAFF_NUMBER = "tel:+18095550000"
 PORT = 7880
 
 
@@ -55,7 +62,9 @@ class Listener:
         self.heard: dict[str, list[np.ndarray[Any, Any]]] = {}
         self.lines: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.asks = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._microphone: dict[int, rtc.AudioSource] = {}
         self.room.on("track_subscribed", self._subscribed)
         self.room.on("data_received", self._data)
         self.room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._text)
@@ -83,13 +92,26 @@ class Listener:
     def loudness(self) -> dict[str, float]:
         return {who: rms(np.concatenate(chunks)) if chunks else 0.0 for who, chunks in self.heard.items()}
 
-    async def speak(self, samples: np.ndarray[Any, Any], rate: int = 48_000) -> None:
-        source = rtc.AudioSource(rate, 1)
-        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-        await self.room.local_participant.publish_track(
-            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        )
+    async def speak(
+        self, samples: np.ndarray[Any, Any], rate: int = 48_000, heard: Callable[[], bool] | None = None
+    ) -> None:
+        """Say ``samples`` in real time on the microphone (published the first time); with ``heard``, silence first
+        until it is true (the engine has subscribed: on a busy machine that takes a while, and the first words
+        were lost)."""
+        source = self._microphone.get(rate)
+        if source is None:
+            source = self._microphone[rate] = rtc.AudioSource(rate, 1)
+            track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+            await self.room.local_participant.publish_track(
+                track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            )
         step = rate // 100
+        deadline = time.monotonic() + 20
+        while heard is not None and not heard() and time.monotonic() < deadline:
+            await source.capture_frame(rtc.AudioFrame(bytes(2 * step), rate, 1, step))
+        if heard is not None:
+            for _ in range(30):  # and a little more, as a caller draws breath
+                await source.capture_frame(rtc.AudioFrame(bytes(2 * step), rate, 1, step))
         for at in range(0, len(samples) - step + 1, step):
             await source.capture_frame(rtc.AudioFrame(samples[at : at + step].tobytes(), rate, 1, step))
 
@@ -127,6 +149,7 @@ async def run(data_dir: Path) -> dict[str, Any]:
         "LIVEKIT_API_SECRET": SECRET,
         "TAINA_LIVEKIT_CALLER_WAIT_S": "20",
         "TAINA_DIALOGUE_GREETING": "",
+        "TAINA_LIVEKIT_TRANSFER_NUMBER": STAFF_NUMBER,
     }
     settings = Settings.from_env(env)
     server = LiveKitTestServer(SERVER_IP, PORT, KEY, SECRET)
@@ -135,20 +158,26 @@ async def run(data_dir: Path) -> dict[str, Any]:
     calls: list[Call] = []
     async with App.open(settings, speech=True, samples=True) as app:
 
-        async def worker(room: str, _metadata: str) -> None:
-            calls.append(await join(app, room))
+        def running() -> int:
+            return sum(1 for c in calls if c.session is not None and c.task is not None and not c.task.done())
 
-        server.register_worker(settings.livekit.agent_name, worker)
+        worker = agent_worker(app, None, running, lambda: 4, on_call=calls.append, status_interval_s=1.0)
+        worker.start()
+        await asyncio.wait_for(worker.registered.wait(), 15)
         lk = api.LiveKitAPI(settings.livekit.url, KEY, SECRET)
         try:
             out["call"] = await call_scenario(app, server, lk, calls)
             out["sip"] = await sip_scenario(server, lk, calls)
+            out["sip_refused"] = await sip_refused_scenario(server, lk, calls)
+            out["browser_handoff"] = await browser_handoff_scenario(app, server, lk, calls)
             out["bad_tokens"] = await bad_token_scenario(server)
-            out["no_room"] = await no_room_scenario(app)
-            out["server_gone"] = await server_gone_scenario(server, lk, calls)
+            out["no_room"] = await no_room_scenario(app, server)
+            out["workers"] = await workers_scenario(app, server, worker.worker_id)
+            out["server_gone"] = await server_gone_scenario(app, server, lk, calls)
         finally:
             await lk.aclose()
             await server.stop()
+            await worker.close()
     return out
 
 
@@ -166,7 +195,7 @@ async def call_scenario(
     assert await wait_for(lambda: len(calls) == 1, 15), "the engine did not join"
     call = calls[-1]
     question = np.concatenate([silence(0.5, 48_000), speech(QUESTION, 48_000), silence(2.0, 48_000)])
-    await caller.speak(question)
+    await caller.speak(question, heard=lambda: call.transport.hearing_caller)
     replied = await wait_for(
         lambda: any(
             "pesos dominicanos" in line["text"]
@@ -182,7 +211,7 @@ async def call_scenario(
         agent = max((v for k, v in loud.items() if k != "caller-1"), default=0.0)
         return loud.get("caller-1", 0.0) > 300 and agent > 300 and len(supervisor.lines) >= 2
 
-    await wait_for(supervisor_has_both, 20)  # the relay to a late subscriber can lag on a busy machine
+    await wait_for(supervisor_has_both, 20)  # bounded: a second subscriber lags on a busy machine
     heard = caller.loudness()
     overheard = supervisor.loudness()
     await caller.leave()
@@ -206,29 +235,120 @@ async def call_scenario(
     return result
 
 
-async def sip_scenario(server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]) -> dict[str, Any]:
-    room = "taina-sip-1"
-    phone = Listener("sip_+18095550123")
-    await phone.room.connect(
-        server.url,
-        token("sip_+18095550123", room, kind="sip", attributes={"sip.phoneNumber": "+18095550123"}),
+async def phone_call(
+    server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call], room: str, kind: str = "sip"
+) -> tuple[Listener, Call]:
+    """A caller (a phone through LiveKit SIP, or a browser) in ``room`` and the engine dispatched to it, who
+    then asks for a person."""
+    identity = "sip_+18095550123" if kind == "sip" else f"caller-{room}"
+    phone = Listener(identity)
+    extra: dict[str, Any] = (
+        {"kind": "sip", "attributes": {"sip.phoneNumber": "+18095550123"}} if kind == "sip" else {}
     )
+    await phone.room.connect(server.url, token(identity, room, **extra))
     before = len(calls)
     await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(agent_name="taina", room=room))
     assert await wait_for(lambda: len(calls) > before, 15), "the engine did not join"
     call = calls[-1]
     await wait_for(lambda: call.transport.caller is not None, 10)
     await asyncio.sleep(1.0)
-    await phone.speak(np.concatenate([silence(0.3, 48_000), speech("Hola.", 48_000), silence(1.0, 48_000)]))
-    await phone.leave()
+    for attempt, words in enumerate((ASK_FOR_A_PERSON, ASK_AGAIN)):
+        asked = np.concatenate([silence(0.3, 48_000), speech(words, 48_000), silence(1.0, 48_000)])
+        await phone.speak(asked, heard=lambda: call.transport.hearing_caller)
+        phone.asks = attempt + 1
+        if await wait_for(lambda: call.handoff.task is not None, 20):
+            break  # else misheard (espeak's voice through Opus, on a busy machine): asked again, as a caller would
+    return phone, call
+
+
+def said_by(listener: Listener) -> list[str]:
+    return [
+        line["text"]
+        for line in listener.lines
+        if line.get("taina.role") == "user" and line.get("lk.transcription_final") == "true"
+    ]
+
+
+def said_to(listener: Listener) -> list[str]:
+    return [line["text"] for line in listener.lines if line.get("taina.role") == "assistant"]
+
+
+async def sip_scenario(server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]) -> dict[str, Any]:
+    """A phone caller asks for a person: told, then transferred to the staff number (they leave the room)."""
+    phone, call = await phone_call(server, lk, calls, "taina-sip-1")
     assert call.task is not None
-    session = await asyncio.wait_for(call.task, 30)
+    ended = await wait_for(call.task.done, 60)  # the transfer takes the caller out of the room
+    await phone.leave()
+    session = await asyncio.wait_for(call.task, 30) if not ended else call.task.result()
     return {
         "caller": None if call.transport.caller is None else call.transport.caller.phone,
         "likely_phone": None if session is None else session.dialogue.likely_phone,
         "policy_phone": None
         if session is None
         else getattr(getattr(session.dialogue.lm, "booking", None), "known_phone", None),
+        "ended_by_transfer": ended,
+        "handoff": call.handoff.outcome,
+        "transfers": [(t.room_name, t.participant_identity, t.transfer_to) for t in server.transfers],
+        "heard": said_to(phone),
+        "said": said_by(phone),
+        "asks": phone.asks,
+        "turns": [] if session is None else [r.transcript for r in session.records],
+        "session_error": None if session is None or session.error is None else repr(session.error),
+    }
+
+
+async def sip_refused_scenario(
+    server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
+) -> dict[str, Any]:
+    """The staff number is busy: LiveKit refuses the transfer; the caller is told, and the call is not stuck."""
+    server.busy_numbers.add(STAFF_NUMBER)
+    transfers = len(server.transfers)
+    try:
+        phone, call = await phone_call(server, lk, calls, "taina-sip-2")
+        told = await wait_for(lambda: any("no pude pasarle" in plain(t) for t in said_to(phone)), 60)
+        still_here = call.task is not None and not call.task.done()
+        await asyncio.sleep(2.0)
+        await phone.leave()
+        began = time.monotonic()
+        assert call.task is not None
+        try:
+            session = await asyncio.wait_for(call.task, 30)
+            ended = f"ended in {time.monotonic() - began:.1f}s"
+        except TimeoutError:
+            session, ended = None, "stuck"
+    finally:
+        server.busy_numbers.discard(STAFF_NUMBER)
+    return {
+        "told": told,
+        "still_in_call_after_refusal": still_here,
+        "ended": ended,
+        "handoff": call.handoff.outcome,
+        "refused": server.transfers_refused,
+        "new_transfers": len(server.transfers) - transfers,
+        "heard": said_to(phone),
+        "said": said_by(phone),
+        "asks": phone.asks,
+        "session_error": None if session is None or session.error is None else repr(session.error),
+    }
+
+
+async def browser_handoff_scenario(
+    app: App, server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
+) -> dict[str, Any]:
+    """A browser caller asks for a person: the hand-off reply (staff are told), no SIP transfer."""
+    transfers, refused = len(server.transfers), len(server.transfers_refused)
+    caller, call = await phone_call(server, lk, calls, "taina-browser-handoff", kind="standard")
+    await wait_for(lambda: bool(call.handoff.outcome), 60)
+    await asyncio.sleep(1.0)
+    await caller.leave()
+    assert call.task is not None
+    await asyncio.wait_for(call.task, 30)
+    return {
+        "handoff": call.handoff.outcome,
+        "heard": said_to(caller),
+        "said": said_by(caller),
+        "asks": caller.asks,
+        "transfer_attempts": len(server.transfers) - transfers + len(server.transfers_refused) - refused,
     }
 
 
@@ -253,17 +373,72 @@ async def bad_token_scenario(server: LiveKitTestServer) -> dict[str, str]:
     return results
 
 
-async def no_room_scenario(app: App) -> str:
+async def no_room_scenario(app: App, server: LiveKitTestServer) -> dict[str, Any]:
+    """A job for a room that does not exist: refused by join, and reported FAILED through the worker."""
     try:
         call = await join(app, "taina-no-such-room")
+        joined = "joined"
+        await call.transport.aclose()
     except NoSuchRoom as exc:
-        return f"NoSuchRoom: {exc}"
-    await call.transport.aclose()
-    return "joined"
+        joined = f"NoSuchRoom: {exc}"
+    job = await server.dispatch_job("taina-no-such-room-2", "taina")
+    await wait_for(lambda: job.status != agent.JobStatus.JS_PENDING, 20)
+    return {"join": joined, "job_status": agent.JobStatus.Name(job.status), "job_error": job.error,
+            "assigned": bool(job.worker)}  # fmt: skip
+
+
+async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -> dict[str, Any]:
+    """A second engine worker (one call at most) beside the first (four): two calls go one to each (the least
+    loaded); then the second drains with its call in progress: full at once, the call finishes, unregistered."""
+    mine: list[Call] = []
+
+    def running() -> int:
+        return sum(1 for c in mine if c.task is not None and not c.task.done())
+
+    second = agent_worker(app, None, running, lambda: 1, on_call=mine.append, status_interval_s=1.0)
+    second.start()
+    callers = [Listener("caller-w1"), Listener("caller-w2")]
+    talking: list[asyncio.Future[None]] = []
+    try:
+        await asyncio.wait_for(second.registered.wait(), 15)
+        await wait_for(lambda: all(w.load == 0 for w in server.workers.values()), 20)
+        jobs = []
+        for n, caller in enumerate(callers, 1):
+            await caller.room.connect(server.url, token(caller.identity, f"taina-w{n}"))
+            talking.append(asyncio.ensure_future(caller.speak(silence(60, 48_000))))
+            job = await server.dispatch_job(f"taina-w{n}", "taina")
+            await wait_for(lambda job=job: job.status == agent.JobStatus.JS_RUNNING, 20)  # type: ignore[misc]
+            await wait_for(lambda job=job: server.workers[job.worker].load > 0, 10)  # type: ignore[misc]
+            jobs.append(job)
+        assigned = [job.worker for job in jobs]
+        draining = asyncio.ensure_future(second.drain(60))
+        drain_seen = await wait_for(lambda: server.workers[second.worker_id].draining, 10)
+        in_progress = bool(mine) and mine[0].task is not None and not mine[0].task.done()
+        refused = await server.dispatch_job("taina-w3", "taina")
+        await callers[1].leave()
+        drained = await asyncio.wait_for(draining, 60)
+        unregistered = await wait_for(lambda: second.worker_id not in server.workers, 10)
+        await callers[0].leave()
+        await wait_for(lambda: all(j.status != agent.JobStatus.JS_RUNNING for j in jobs), 30)
+        return {
+            "assigned": [
+                "first" if w == first_id else "second" if w == second.worker_id else w for w in assigned
+            ],
+            "drain_seen": drain_seen,
+            "call_in_progress_while_draining": in_progress,
+            "asked_while_draining": ["second" if w == second.worker_id else "first" for w in refused.asked],
+            "drained": drained,
+            "unregistered": unregistered,
+            "job_statuses": [agent.JobStatus.Name(j.status) for j in jobs],
+        }
+    finally:
+        for task in talking:
+            task.cancel()
+        await second.close()
 
 
 async def server_gone_scenario(
-    server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
+    app: App, server: LiveKitTestServer, lk: api.LiveKitAPI, calls: list[Call]
 ) -> dict[str, Any]:
     room = "taina-gone-1"
     caller = Listener("caller-gone")
@@ -277,19 +452,28 @@ async def server_gone_scenario(
     )
     await asyncio.sleep(3)
     began = time.monotonic()
-    await server.stop()
+    stopping = asyncio.ensure_future(server.stop())  # its own shutdown is not the engine's to wait for
     assert call.task is not None
     try:
         session = await asyncio.wait_for(call.task, 60)
         ended = f"ended in {time.monotonic() - began:.1f}s"
     except TimeoutError:
         session, ended = None, "stuck"
+    seconds = time.monotonic() - began  # the engine's end, not the caller's SDK giving up on a dead server
     talking.cancel()
-    await caller.leave()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(stopping), 30)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(caller.leave(), 15)  # the caller's SDK may still be trying to reconnect
+    recording = False
+    if session is not None and app.backend is not None:
+        await asyncio.sleep(1)
+        recording = await app.backend.knowledge_parts.objects.exists(recording_key(session.id))
     return {
         "ended": ended,
-        "seconds": time.monotonic() - began,
+        "seconds": seconds,
         "session_error": None if session is None or session.error is None else repr(session.error),
+        "recording": recording,
     }
 
 

@@ -11,14 +11,19 @@ What it does (see /work/shared/livekit-signalling.md for the message sequence):
 - Data: packets a participant sends on its publisher data channels (chat, text streams such as
   ``lk.transcription``, ``publish_data``) are stamped with the sender and relayed to the others.
 - Participants have the kind and attributes of their token (a SIP caller: kind SIP, ``sip.phoneNumber``).
-- Twirp (protobuf): RoomService ListRooms / DeleteRoom, AgentDispatchService CreateDispatch (calls the worker
-  registered under the agent name, in process), SIP TransferSIPParticipant (records the request; the SIP
-  participant is then removed from the room, as after a REFER).
+- Agent workers (``GET /agent``, LiveKit's agent worker protocol, a token with the agent grant): register,
+  status and load updates, job status. A job (CreateDispatch, or a caller's token whose room configuration names
+  agents, when it creates the room) goes to the least loaded available worker of that agent name that says yes
+  to an AvailabilityRequest, as a JobAssignment with a token for the room.
+- Twirp (protobuf): RoomService ListRooms / DeleteRoom, AgentDispatchService CreateDispatch, SIP
+  TransferSIPParticipant (checked as tests/support/livekit_sip.py does; the SIP participant then leaves the
+  room, as after a REFER).
 
 What it does NOT prove: compatibility with a real livekit-server (its SFU forwards packets without re-encoding,
 does simulcast, congestion control, speaker detection), resume and reconnection after a signalling drop,
 single-peer-connection mode (protocol v1), TURN and ICE through NAT, multi-node routing, the agent worker
-WebSocket protocol, and webhooks as livekit-server sends them. It runs on a veth pair inside a network
+WebSocket protocol beyond register / availability / assignment / status / termination (no job migration, no
+worker pings required), and webhooks as livekit-server sends them. It runs on a veth pair inside a network
 namespace, because the SDK's WebRTC ignores loopback interfaces.
 """
 
@@ -29,18 +34,24 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.contrib.media import MediaBlackhole, MediaRelay
 from aiortc.sdp import candidate_from_sdp
-from livekit.api import TokenVerifier
-from livekit.protocol import agent_dispatch, models, room, rtc, sip
+from livekit.api import AccessToken, TokenVerifier, VideoGrants
+from livekit.protocol import agent, agent_dispatch, models, room, rtc, sip
 
-Worker = Callable[[str, str], Awaitable[None]]  # (room name, metadata)
+from tests.support.livekit_sip import TwirpFailure, check_transfer
 
 
 def _sid(prefix: str) -> str:
@@ -62,11 +73,15 @@ class Participant:
     ws: web.WebSocketResponse
     room: Room
     publisher: RTCPeerConnection = field(default_factory=lambda: _peer_connection())
-    subscriber: RTCPeerConnection = field(default_factory=lambda: _peer_connection())
+    subscriber: RTCPeerConnection = field(default_factory=lambda: _peer_connection(max_bundle=True))
     pending: dict[str, models.TrackInfo] = field(default_factory=dict)  # cid -> track announced, not yet up
     mid_cid: dict[str, str] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)  # subscriber data channels by label
-    negotiating: asyncio.Lock = field(default_factory=asyncio.Lock)
+    negotiating: asyncio.Lock = field(default_factory=asyncio.Lock)  # one subscriber offer/answer at a time
+    to_relay: list[tuple[str, str, MediaStreamTrack]] = field(
+        default_factory=list
+    )  # (stream id, track sid, track)
+    relayed: set[str] = field(default_factory=set)  # track sids offered to this participant
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     offer_id: int = 0
     gone: bool = False
@@ -75,6 +90,35 @@ class Participant:
         if not self.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.ws.send_bytes(response.SerializeToString())
+
+
+@dataclass
+class AgentWorker:
+    """A worker registered on ``/agent`` (LiveKit's agent worker protocol)."""
+
+    id: str
+    agent_name: str
+    ws: web.WebSocketResponse
+    status: int = agent.WorkerStatus.WS_AVAILABLE
+    load: float = 0.0
+    job_count: int = 0
+    draining: bool = False
+    answers: dict[str, asyncio.Future[agent.AvailabilityResponse]] = field(default_factory=dict)
+
+    async def send(self, message: agent.ServerMessage) -> None:
+        await self.ws.send_bytes(message.SerializeToString())
+
+
+@dataclass
+class Job:
+    """A dispatch and what became of it: the workers asked (in order), the one assigned, its reported status."""
+
+    job: agent.Job
+    asked: list[str] = field(default_factory=list)
+    worker: str = ""
+    status: int = agent.JobStatus.JS_PENDING
+    error: str = ""
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # assigned, or no worker took it
 
 
 @dataclass
@@ -100,8 +144,12 @@ class LiveKitTestServer:
         self.api_key, self.api_secret = api_key, api_secret
         self.verifier = TokenVerifier(api_key, api_secret)
         self.rooms: dict[str, Room] = {}
-        self.workers: dict[str, Worker] = {}
+        self.workers: dict[str, AgentWorker] = {}  # registered agent workers by id
+        self.jobs: dict[str, Job] = {}
+        self.worker_log: list[tuple[str, str, Any]] = []  # (worker id, what, detail): registrations, statuses
         self.transfers: list[sip.TransferSIPParticipantRequest] = []
+        self.transfers_refused: list[str] = []  # the Twirp codes of refused transfers
+        self.busy_numbers: set[str] = set()
         self.dispatches: list[agent_dispatch.CreateAgentDispatchRequest] = []
         self._relay = MediaRelay()
         self._sinks: list[MediaBlackhole] = []
@@ -116,17 +164,15 @@ class LiveKitTestServer:
     def http_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def register_worker(self, agent_name: str, worker: Worker) -> None:
-        """What CreateDispatch for ``agent_name`` calls (in place of the agent worker protocol)."""
-        self.workers[agent_name] = worker
-
     async def start(self) -> None:
         app = web.Application(middlewares=[browser_validate])
         app.router.add_get("/rtc/v1", self._single_pc)
         app.router.add_get("/rtc/validate", self._validate)
         app.router.add_get("/rtc", self._signal)
+        app.router.add_get("/agent", self._agent)
         app.router.add_post("/twirp/{service}/{method}", self._twirp)
-        self._runner = web.AppRunner(app)
+        # A server going away does not wait a minute (aiohttp's default) for handlers still running.
+        self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
 
@@ -135,6 +181,9 @@ class LiveKitTestServer:
         for name in list(self.rooms):
             for participant in list(self.rooms[name].participants.values()):
                 await self._drop(participant, notify=False)
+        for worker in list(self.workers.values()):
+            with contextlib.suppress(Exception):
+                await worker.ws.close()
         for sink in self._sinks:
             with contextlib.suppress(Exception):
                 await sink.stop()
@@ -167,6 +216,8 @@ class LiveKitTestServer:
 
     async def _twirp(self, request: web.Request) -> web.Response:
         service, method = request.match_info["service"], request.match_info["method"]
+        if service == "livekit.SIP" and method == "TransferSIPParticipant":
+            return await self._transfer(request)
         try:
             header = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             claims = self.verifier.verify(header)
@@ -192,10 +243,9 @@ class LiveKitTestServer:
                 return _twirp_error(403, "permission_denied", "needs roomAdmin")
             dispatch = agent_dispatch.CreateAgentDispatchRequest.FromString(body)
             self.dispatches.append(dispatch)
-            worker = self.workers.get(dispatch.agent_name)
-            if worker is None:
+            if not any(w.agent_name == dispatch.agent_name for w in self.workers.values()):
                 return _twirp_error(404, "not_found", f"no worker registered as {dispatch.agent_name!r}")
-            self._spawn(worker(dispatch.room, dispatch.metadata))
+            self._spawn(self.dispatch_job(dispatch.room, dispatch.agent_name, dispatch.metadata))
             return _proto(
                 agent_dispatch.AgentDispatch(
                     id=_sid("AD"),
@@ -204,18 +254,157 @@ class LiveKitTestServer:
                     metadata=dispatch.metadata,
                 )
             )
-        if service == "livekit.SIP" and method == "TransferSIPParticipant":
-            if claims.sip is None or not claims.sip.call:
-                return _twirp_error(403, "permission_denied", "needs the SIP call grant")
-            transfer = sip.TransferSIPParticipantRequest.FromString(body)
-            found_room = self.rooms.get(transfer.room_name)
-            target = found_room.participants.get(transfer.participant_identity) if found_room else None
-            if target is None or target.info.kind != models.ParticipantInfo.Kind.SIP:
-                return _twirp_error(404, "not_found", "no such SIP participant in that room")
-            self.transfers.append(transfer)
-            self._spawn(self._drop(target))
-            return _proto(sip.TransferSIPParticipantResponse())
         return _twirp_error(404, "bad_route", f"{service}/{method} is not implemented by the test server")
+
+    def _sip_participant(self, room_name: str, identity: str) -> Participant | None:
+        found_room = self.rooms.get(room_name)
+        target = found_room.participants.get(identity) if found_room else None
+        return target if target is not None and target.info.kind == models.ParticipantInfo.Kind.SIP else None
+
+    async def _transfer(self, request: web.Request) -> web.Response:
+        """SIP TransferSIPParticipant, checked as tests/support/livekit_sip.py does; the SIP caller then leaves
+        the room, as after a REFER. Numbers in ``busy_numbers`` are refused as a SIP 486."""
+        try:
+            transfer = check_transfer(
+                self.verifier,
+                request.headers,
+                await request.read(),
+                lambda room_name, who: self._sip_participant(room_name, who) is not None,
+                self.busy_numbers,
+            )
+        except TwirpFailure as failure:
+            self.transfers_refused.append(failure.code)
+            return failure.response()
+        target = self._sip_participant(transfer.room_name, transfer.participant_identity)
+        assert target is not None
+        self.transfers.append(transfer)
+        self._spawn(self._drop(target))
+        return _proto(
+            sip.TransferSIPParticipantResponse(
+                transfer_id=_sid("ST"), status=sip.SIPTransferStatus.STS_TRANSFER_SUCCESSFUL
+            )
+        )
+
+    # -- agent workers ------------------------------------------------------------------------------------------
+
+    async def _agent(self, request: web.Request) -> web.StreamResponse:
+        """LiveKit's agent worker WebSocket: a token with the agent grant, then RegisterWorkerRequest first."""
+        try:
+            header = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            claims = self.verifier.verify(header)
+            if claims.video is None or not claims.video.agent:
+                raise PermissionError("the token has no agent grant")
+        except Exception as exc:
+            return web.Response(status=401, text=f"invalid token: {exc}")
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        try:
+            async with asyncio.timeout(10):
+                first = await ws.receive()
+            message = agent.WorkerMessage.FromString(first.data) if first.type == WSMsgType.BINARY else None
+        except (TimeoutError, Exception):
+            message = None
+        if message is None or message.WhichOneof("message") != "register":
+            await ws.close(code=1008, message=b"register first")
+            return ws
+        worker = AgentWorker(_sid("AW"), message.register.agent_name, ws)
+        self.workers[worker.id] = worker
+        self.worker_log.append((worker.id, "registered", worker.agent_name))
+        await worker.send(
+            agent.ServerMessage(
+                register=agent.RegisterWorkerResponse(
+                    worker_id=worker.id, server_info=models.ServerInfo(version="1.9.0")
+                )
+            )
+        )
+        try:
+            async for frame in ws:
+                if frame.type != WSMsgType.BINARY:
+                    continue
+                self._worker_message(worker, agent.WorkerMessage.FromString(frame.data))
+        finally:
+            self.workers.pop(worker.id, None)
+            self.worker_log.append((worker.id, "unregistered", None))
+            for answer in worker.answers.values():
+                if not answer.done():
+                    answer.cancel()
+        return ws
+
+    def _worker_message(self, worker: AgentWorker, message: agent.WorkerMessage) -> None:
+        which = message.WhichOneof("message")
+        if which == "availability":
+            answer = worker.answers.pop(message.availability.job_id, None)
+            if answer is not None and not answer.done():
+                answer.set_result(message.availability)
+        elif which == "update_worker":
+            update = message.update_worker
+            worker.status, worker.load = update.status, update.load
+            worker.job_count, worker.draining = update.job_count, update.draining
+            self.worker_log.append(
+                (worker.id, "status", (update.status, round(update.load, 3), update.draining))
+            )
+        elif which == "update_job":
+            found = self.jobs.get(message.update_job.job_id)
+            if found is not None:
+                found.status, found.error = message.update_job.status, message.update_job.error
+        elif which == "ping":
+            self._spawn(worker.send(agent.ServerMessage(pong=agent.WorkerPong(
+                last_timestamp=message.ping.timestamp, timestamp=_now_ms()))))  # fmt: skip
+
+    async def dispatch_job(self, room_name: str, agent_name: str, metadata: str = "") -> Job:
+        """A job for ``room_name``: the available workers of ``agent_name``, least loaded first, are asked until
+        one says yes; it is assigned the job with a token for the room."""
+        found_room = self.rooms.get(room_name)
+        job = Job(
+            agent.Job(
+                id=_sid("AJ"),
+                dispatch_id=_sid("AD"),
+                type=agent.JobType.JT_ROOM,
+                room=found_room.proto() if found_room else models.Room(name=room_name),
+                agent_name=agent_name,
+                metadata=metadata,
+            )
+        )
+        self.jobs[job.job.id] = job
+        candidates = sorted(
+            (
+                w
+                for w in self.workers.values()
+                if w.agent_name == agent_name
+                and w.status == agent.WorkerStatus.WS_AVAILABLE
+                and not w.draining
+            ),
+            key=lambda w: w.load,
+        )
+        for worker in candidates:
+            job.asked.append(worker.id)
+            answer: asyncio.Future[agent.AvailabilityResponse] = asyncio.get_running_loop().create_future()
+            worker.answers[job.job.id] = answer
+            try:
+                await worker.send(agent.ServerMessage(availability=agent.AvailabilityRequest(job=job.job)))
+                async with asyncio.timeout(5):
+                    said = await answer
+            except (TimeoutError, asyncio.CancelledError, ConnectionError, RuntimeError):
+                continue
+            if not said.available:
+                continue
+            identity = said.participant_identity or f"agent-{job.job.id}"
+            token = (
+                AccessToken(self.api_key, self.api_secret)
+                .with_identity(identity)
+                .with_name(said.participant_name or identity)
+                .with_kind("agent")
+                .with_grants(VideoGrants(room_join=True, room=room_name, agent=True, can_publish=True,
+                                         can_subscribe=True, can_publish_data=True, can_update_own_metadata=True))
+                .to_jwt()
+            )  # fmt: skip
+            await worker.send(agent.ServerMessage(assignment=agent.JobAssignment(job=job.job, token=token)))
+            job.worker = worker.id
+            job.done.set()
+            return job
+        job.status, job.error = agent.JobStatus.JS_FAILED, "no worker took the job"
+        job.done.set()
+        return job
 
     # -- signalling ---------------------------------------------------------------------------------------------
 
@@ -230,6 +419,11 @@ class LiveKitTestServer:
         the_room = self.rooms.get(name)
         if the_room is None:
             the_room = self.rooms[name] = Room(name)
+            config = claims.room_config
+            for wanted in (
+                config.agents if config is not None else []
+            ):  # the token asks for agents in its room
+                self._spawn(self.dispatch_job(name, wanted.agent_name, wanted.metadata))
         if claims.identity in the_room.participants:  # the same identity again: the old one is replaced
             await self._drop(the_room.participants[claims.identity])
         info = models.ParticipantInfo(
@@ -271,10 +465,9 @@ class LiveKitTestServer:
         )
         me.channels["_reliable"] = me.subscriber.createDataChannel("_reliable", ordered=True)
         me.channels["_lossy"] = me.subscriber.createDataChannel("_lossy", ordered=False, maxRetransmits=0)
-        for _, track_info, track in list(the_room.tracks.values()):
-            owner = the_room.tracks[track_info.sid][0]
-            self._add_relayed(me, owner, track_info, track)
-        self._spawn(self._renegotiate(me))
+        for owner, track_info, track in list(the_room.tracks.values()):
+            self._queue_relay(me, owner, track_info, track)
+        self._spawn(self._renegotiate(me, initial=True))
         for other in others:
             await other.send(rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[info])))
         try:
@@ -399,27 +592,46 @@ class LiveKitTestServer:
     async def _announce(
         self, owner: Participant, track_info: models.TrackInfo, track: MediaStreamTrack
     ) -> None:
+        """A new track goes to every participant in the room now, each on its own (one slow answer does not
+        hold up the others): ``update`` with the TrackInfo first, then a subscriber offer carrying it."""
         update = rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[owner.info]))
-        for other in list(owner.room.participants.values()):
-            if other is owner or other.gone:
-                continue
-            await other.send(update)
-            self._add_relayed(other, owner, track_info, track)
-            await self._renegotiate(other)
 
-    def _add_relayed(
+        async def offer(to: Participant) -> None:
+            await to.send(update)
+            self._queue_relay(to, owner, track_info, track)
+            await self._renegotiate(to)
+
+        others = [p for p in owner.room.participants.values() if p is not owner and not p.gone]
+        await asyncio.gather(*(offer(other) for other in others))
+
+    def _queue_relay(
         self, to: Participant, owner: Participant, track_info: models.TrackInfo, track: MediaStreamTrack
     ) -> None:
-        if not to.info.permission.can_subscribe:
+        """The track is added to ``to``'s subscriber connection by its next renegotiation, never in the middle
+        of one (see ``_renegotiate``); a track already offered to ``to`` is not offered twice."""
+        if not to.info.permission.can_subscribe or track_info.sid in to.relayed:
             return
-        transceiver = to.subscriber.addTransceiver(self._relay.subscribe(track), direction="sendonly")
-        transceiver.sender._stream_id = f"{owner.info.sid}|{track_info.sid}"  # private: see the module doc
-        transceiver.sender._track_id = track_info.sid
+        to.relayed.add(track_info.sid)
+        to.to_relay.append((f"{owner.info.sid}|{track_info.sid}", track_info.sid, track))
 
-    async def _renegotiate(self, me: Participant) -> None:
+    async def _renegotiate(self, me: Participant, initial: bool = False) -> None:
+        """One subscriber offer/answer at a time per participant, with the tracks queued since the last one.
+
+        Transceivers are added only here, under the lock and with the previous offer answered. Added while an
+        offer was still unanswered, aiortc (bundle policy "balanced") gave the new transceiver the transport of
+        the unanswered offer's first audio transceiver, which the answer then replaced by the bundle's and
+        stopped: the new track was offered on a dead transport (port 9, no candidates) and never arrived. That
+        was the relay race (a supervisor sometimes never heard the agent). The connections are also max-bundle
+        now (the subscriber
+        connection), so every transceiver shares the data channel's transport from the start."""
         async with me.negotiating:
-            if me.gone:
+            if me.gone or (not initial and not me.to_relay):
                 return
+            while me.to_relay:
+                stream_id, track_sid, track = me.to_relay.pop(0)
+                transceiver = me.subscriber.addTransceiver(self._relay.subscribe(track), direction="sendonly")
+                transceiver.sender._stream_id = stream_id  # private: see the module doc
+                transceiver.sender._track_id = track_sid
             me.answered.clear()
             await me.subscriber.setLocalDescription(await me.subscriber.createOffer())
             me.offer_id += 1
@@ -491,9 +703,12 @@ class LiveKitTestServer:
         task.add_done_callback(self._tasks.discard)
 
 
-def _peer_connection() -> RTCPeerConnection:
-    """No STUN server: aiortc would otherwise ask a public one (host candidates are all a veth pair needs)."""
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+def _peer_connection(max_bundle: bool = False) -> RTCPeerConnection:
+    """No STUN server: aiortc would otherwise ask a public one (host candidates are all a veth pair needs).
+    The subscriber connection (we offer) is max-bundle: every m-line on one transport, as the SDK expects (see
+    ``_renegotiate``)."""
+    policy = RTCBundlePolicy.MAX_BUNDLE if max_bundle else RTCBundlePolicy.BALANCED
+    return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=policy))
 
 
 def _now_ms() -> int:
