@@ -13,11 +13,12 @@ import pytest
 
 from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
+from engine.endpointing import EndpointSettings
 from engine.ports.language import LanguageModelEvent, Prompt, TextDelta, ToolCall, ToolSpec
 from engine.ports.speech import Transcript
 from engine.session import Session, SessionSettings, TurnRecord
 from engine.tools import Tool, Toolbox
-from engine.turns import Interruption, TurnState, TurnTaker
+from engine.turns import Interruption, TurnSettings, TurnState
 from tests.support.scripted import ScriptedStt, ScriptedTransport, ToneTts
 from tests.support.speech import noise, silence, speech
 
@@ -229,7 +230,7 @@ class _SlowUntilOverheard(ScriptedStt):
 
     session: Session
 
-    def __init__(self, until: Callable[[TurnTaker], bool], *texts: str) -> None:
+    def __init__(self, until: Callable[[Session], bool], *texts: str) -> None:
         super().__init__(texts[0], then=texts[1:])
         self.until, self.first = until, True
 
@@ -237,7 +238,7 @@ class _SlowUntilOverheard(ScriptedStt):
         if self.first:
             self.first = False
             for _ in range(1_000):
-                if self.until(self.session.turns):
+                if self.until(self.session):
                     break
                 await asyncio.sleep(0.005)
             else:
@@ -245,16 +246,25 @@ class _SlowUntilOverheard(ScriptedStt):
         return await super().finish()
 
 
-def _pending(turns: TurnTaker) -> bool:
-    return turns.interruption is Interruption.PENDING
+def _pending(session: Session) -> bool:
+    return session.turns.interruption is Interruption.PENDING
 
 
-def _paused(turns: TurnTaker) -> bool:
+def _paused(session: Session) -> bool:
+    turns = session.turns
     return turns.interruption is Interruption.PAUSED and turns.state is TurnState.USER_SPEAKING
 
 
-def _paused_and_over(turns: TurnTaker) -> bool:  # the interruption has ended: its transcript is awaited
+def _paused_and_over(session: Session) -> bool:  # the interruption has ended: its transcript is awaited
+    turns = session.turns
     return turns.interruption is Interruption.PAUSED and turns.state is TurnState.THINKING
+
+
+def _given_back(session: Session) -> bool:  # the interruption was too short to be a turn: the floor came back
+    transport = session.transport
+    assert isinstance(transport, ScriptedTransport)
+    interrupted = any(e["type"] == "interrupted" for e in transport.events)
+    return interrupted and session.turns.interruption is Interruption.NONE
 
 
 async def _until_quiet(session: Session, transport: ScriptedTransport, seconds: float) -> None:
@@ -267,7 +277,7 @@ async def _until_quiet(session: Session, transport: ScriptedTransport, seconds: 
 
 @pytest.mark.parametrize("until", [_pending, _paused, _paused_and_over])
 async def test_speech_while_an_empty_utterance_is_transcribed_is_the_callers_turn(
-    over: np.ndarray, until: Callable[[TurnTaker], bool]
+    over: np.ndarray, until: Callable[[Session], bool]
 ) -> None:
     mumble = noise(0.6, amplitude=0.2)  # a turn for the endpointer; nothing for speech-to-text
     audio = call(mumble, silence(0.9), over, tail=3.0)
@@ -322,3 +332,35 @@ async def test_words_transcribed_while_the_caller_speaks_again_are_answered_then
     first, second = records
     assert first.transcript == QUESTION and first.interrupted
     assert second.transcript == OVER and not second.interrupted
+
+
+async def test_an_interruption_too_short_to_be_a_turn_gives_the_floor_back_to_the_thinking(
+    question: np.ndarray,
+) -> None:
+    # Speech past the minimum interruption that is still too short to be a turn: the endpointer discards it.
+    settings = SessionSettings(
+        endpoint=EndpointSettings(min_utterance_ms=700), turn=TurnSettings(min_interruption_ms=300)
+    )
+    audio = call(question, silence(0.9), noise(0.5, amplitude=0.2), tail=3.0)
+    stt = _SlowUntilOverheard(_given_back, QUESTION)
+    transport = ScriptedTransport(audio, realtime=True)
+    records: list[TurnRecord] = []
+    session = Session(
+        "discarded", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings, records.append
+    )
+    stt.session = session
+    await _until_quiet(session, transport, len(audio) / 16_000 + 1.0)
+
+    assert session.error is None
+    (record,) = records
+    assert record.transcript == QUESTION and not record.interrupted
+    states = [e["state"] for e in transport.events if e["type"] == "state"]
+    # Back to thinking (its transcript was still to come), not to listening: the reply is said as a reply.
+    assert states == [
+        "user_speaking",
+        "thinking",
+        "user_speaking",
+        "thinking",
+        "assistant_speaking",
+        "listening",
+    ]
