@@ -92,6 +92,7 @@ class _Utterance:
     stream: SpeechToTextStream
     ended: UtteranceEnded
     interruption: bool  # it paused the reply in flight
+    turn: int | None  # the turn it opened (None: more speech while an interruption is transcribed)
 
 
 @dataclass
@@ -145,6 +146,7 @@ class Session:
         self._last_interim = ""
         self._stream: SpeechToTextStream | None = None
         self._overheard_at = 0.0  # the first voiced frame of the speech over the assistant
+        self._transcribing: int | None = None  # the turn whose transcript the reply waits for
         self._reply: _Turn | None = None  # the reply being said; None once it is cut
         self._utterances: asyncio.Queue[_Utterance] = asyncio.Queue()
         self._group: asyncio.TaskGroup | None = None
@@ -327,9 +329,11 @@ class Session:
         interruption = self.turns.interruption is Interruption.PAUSED
         if interruption and self.turns.state is not TurnState.USER_SPEAKING:
             interruption = False  # more speech while the interruption is transcribed
+        turn = None
         if self.turns.state is TurnState.USER_SPEAKING:
             self.turns.to(TurnState.THINKING)
-        self._utterances.put_nowait(_Utterance(stream, event, interruption))
+            turn = self.turns.turn_id
+        self._utterances.put_nowait(_Utterance(stream, event, interruption, turn))
 
     def _barge_in(self, started_at: float) -> None:
         """The caller has spoken over the assistant for the minimum interruption (from ``started_at``, the
@@ -344,9 +348,12 @@ class Session:
     def _resume(self) -> None:
         """A false interruption: the reply goes on where it paused."""
         assert self.turns.interrupted is not None
-        self._log.info("turn.resumed", turn=self.turns.interrupted[1])
+        turn_id = self.turns.interrupted[1]
+        self._log.info("turn.resumed", turn=turn_id)
         self.turns.give_back()
         self.transport.resume_output()
+        if turn_id == self._transcribing:
+            return  # the assistant was only thinking: its transcript is still to come
         reply = self._reply
         if reply is None or reply.task is None or reply.task.done():
             self.turns.to(TurnState.LISTENING)
@@ -364,7 +371,9 @@ class Session:
         ended = utterance.ended
         waterfall = Waterfall(ended.end_of_speech)
         waterfall.mark("end_of_speech", ended.detected_at)
+        self._transcribing = utterance.turn
         transcript = (await utterance.stream.finish()).text.strip()
+        self._transcribing = None
         waterfall.mark("transcript")
         # The turn's span starts at the end of speech; its first stages are over already, and recorded so.
         span = tracer.start_span(
@@ -391,8 +400,10 @@ class Session:
             self.turns.cut()
         elif not transcript:
             self._log.info("turn.no_speech", turn=turn_id)
-            if self.turns.state is TurnState.THINKING and self.turns.turn_id == turn_id:
-                self.turns.to(TurnState.LISTENING)
+            # Its own turn ends; speech the caller started meanwhile, over the assistant still thinking about
+            # it, becomes their turn (a paused one is settled by its own transcript).
+            if utterance.turn == self.turns.turn_id and self.turns.assistant_has_floor:
+                self.turns.let_go()
             span.end()
             return
         previous = self._reply
@@ -476,12 +487,7 @@ class Session:
     def _reply_finished(self, reply: _Turn) -> None:
         if self.turns.turn_id != reply.turn_id or not self.turns.assistant_has_floor:
             return  # the caller has the floor already
-        overheard = self.turns.interruption is Interruption.PENDING
-        if overheard:
-            self.turns.overheard_ended()
-        self.turns.to(TurnState.LISTENING)
-        if overheard:  # the caller started talking near the end of the reply: now it is a turn
-            self.turns.to(TurnState.USER_SPEAKING)
+        self.turns.let_go()  # the caller started talking near the end of the reply: now it is a turn
 
     async def _cut_reply(self, hung_up: bool = False) -> None:
         """Stop the reply in flight for good: model and text-to-speech cancelled, its queued audio dropped."""

@@ -14,6 +14,7 @@ floors:
     NONE --speech over the assistant--> PENDING --past the minimum--> PAUSED (USER_SPEAKING, then THINKING)
      |  (over a reply that cannot be interrupted: IGNORED)
      +<-- PENDING or IGNORED: too short, or the reply ended first
+     +<-- PENDING: the assistant lets go of the floor (reply over, or nothing heard): the speech is a turn
      +<-- PAUSED: "ajá" or nothing (``give_back``), or words (``cut``: the reply is stopped)
 """
 
@@ -144,6 +145,20 @@ class TurnTaker:
         if self.interruption not in (Interruption.PENDING, Interruption.IGNORED):
             raise InvalidTransition(f"no speech over the assistant ({self.interruption.value})")
         self._interrupt(Interruption.NONE)
+
+    def let_go(self) -> None:
+        """The assistant gives up the floor: its reply has ended, or the utterance it was thinking about held
+        no speech. Speech that had started over it, not yet an interruption, is now the caller's turn (from
+        LISTENING to USER_SPEAKING); speech over a reply that could not be interrupted stays ignored until it
+        ends. A paused reply is not let go of here: the interruption's transcript gives it back or cuts it."""
+        if not self.assistant_has_floor:
+            raise InvalidTransition(f"the assistant does not have the floor in {self.state.value}")
+        overheard = self.interruption is Interruption.PENDING
+        if overheard:
+            self._interrupt(Interruption.NONE)
+        self.to(TurnState.LISTENING)
+        if overheard:
+            self.to(TurnState.USER_SPEAKING)
 
     def give_back(self) -> None:
         """The paused reply was not really interrupted ("ajá", nothing): it gets its floor and turn back."""

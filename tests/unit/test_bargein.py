@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
@@ -13,9 +13,12 @@ import pytest
 
 from adapters.echo_responder import EchoResponder
 from engine.dialogue import Dialogue
+from engine.endpointing import EndpointSettings
 from engine.ports.language import LanguageModelEvent, Prompt, TextDelta, ToolCall, ToolSpec
+from engine.ports.speech import Transcript
 from engine.session import Session, SessionSettings, TurnRecord
 from engine.tools import Tool, Toolbox
+from engine.turns import Interruption, TurnSettings, TurnState
 from tests.support.scripted import ScriptedStt, ScriptedTransport, ToneTts
 from tests.support.speech import noise, silence, speech
 
@@ -219,3 +222,145 @@ async def test_an_interrupted_greeting_is_remembered_as_far_as_it_was_heard(over
     # The model remembers only what the caller heard of the greeting, as for any interrupted reply.
     assert dialogue.history[0].role == "assistant" and dialogue.history[0].content == first.reply + "…"
     assert [m.content for m in dialogue.history if m.content == greeting] == []
+
+
+class _SlowUntilOverheard(ScriptedStt):
+    """The first utterance's transcript comes only once the caller has started speaking again, over the
+    assistant that is still thinking about it, and their speech has got as far as ``until`` says."""
+
+    session: Session
+
+    def __init__(self, until: Callable[[Session], bool], *texts: str) -> None:
+        super().__init__(texts[0], then=texts[1:])
+        self.until, self.first = until, True
+
+    async def finish(self) -> Transcript:
+        if self.first:
+            self.first = False
+            for _ in range(1_000):
+                if self.until(self.session):
+                    break
+                await asyncio.sleep(0.005)
+            else:
+                raise AssertionError("the caller was never heard over the assistant")
+        return await super().finish()
+
+
+def _pending(session: Session) -> bool:
+    return session.turns.interruption is Interruption.PENDING
+
+
+def _paused(session: Session) -> bool:
+    turns = session.turns
+    return turns.interruption is Interruption.PAUSED and turns.state is TurnState.USER_SPEAKING
+
+
+def _paused_and_over(session: Session) -> bool:  # the interruption has ended: its transcript is awaited
+    turns = session.turns
+    return turns.interruption is Interruption.PAUSED and turns.state is TurnState.THINKING
+
+
+def _given_back(session: Session) -> bool:  # the interruption was too short to be a turn: the floor came back
+    transport = session.transport
+    assert isinstance(transport, ScriptedTransport)
+    interrupted = any(e["type"] == "interrupted" for e in transport.events)
+    return interrupted and session.turns.interruption is Interruption.NONE
+
+
+async def _until_quiet(session: Session, transport: ScriptedTransport, seconds: float) -> None:
+    """Runs the session over its audio and ``seconds`` more, then hangs up."""
+    run = asyncio.create_task(session.run())
+    await asyncio.sleep(seconds)
+    transport.hung_up.set()
+    await asyncio.wait_for(run, 20)
+
+
+@pytest.mark.parametrize("until", [_pending, _paused, _paused_and_over])
+async def test_speech_while_an_empty_utterance_is_transcribed_is_the_callers_turn(
+    over: np.ndarray, until: Callable[[Session], bool]
+) -> None:
+    mumble = noise(0.6, amplitude=0.2)  # a turn for the endpointer; nothing for speech-to-text
+    audio = call(mumble, silence(0.9), over, tail=3.0)
+    stt = _SlowUntilOverheard(until, "", OVER)
+    transport = ScriptedTransport(audio, realtime=True)
+    records: list[TurnRecord] = []
+    session = Session(
+        "empty-race", transport, stt, Dialogue(EchoResponder()), ToneTts(), SETTINGS, records.append
+    )
+    stt.session = session
+    await _until_quiet(session, transport, len(audio) / 16_000 + 1.5)
+
+    assert session.error is None
+    (record,) = records  # the caller's second utterance is their turn, not lost
+    assert record.transcript == OVER and not record.interrupted and record.reply.startswith("Entendí")
+    assert (session.turns.state, session.turns.interruption) == (TurnState.LISTENING, Interruption.NONE)
+    states = [e["state"] for e in transport.events if e["type"] == "state"]
+    assert states[-3:] == ["thinking", "assistant_speaking", "listening"]
+    assert not transport._playout.paused  # the reply that was never said does not hold the audio back
+
+
+async def test_a_cough_while_an_empty_utterance_is_transcribed_ends_cleanly() -> None:
+    mumble, cough = noise(0.6, amplitude=0.2), noise(0.3, amplitude=0.3)
+    audio = call(mumble, silence(0.9), cough, tail=1.0)
+    stt = _SlowUntilOverheard(_pending, "", "")
+    transport = ScriptedTransport(audio, realtime=True)
+    records: list[TurnRecord] = []
+    session = Session(
+        "cough-race", transport, stt, Dialogue(EchoResponder()), ToneTts(), SETTINGS, records.append
+    )
+    stt.session = session
+    await _until_quiet(session, transport, len(audio) / 16_000 + 0.5)
+
+    assert session.error is None and records == []
+    assert (session.turns.state, session.turns.interruption) == (TurnState.LISTENING, Interruption.NONE)
+    assert "interrupted" not in [e["type"] for e in transport.events]
+
+
+async def test_words_transcribed_while_the_caller_speaks_again_are_answered_then_cut(
+    question: np.ndarray, over: np.ndarray
+) -> None:
+    audio = call(question, silence(0.9), over, tail=3.0)
+    stt = _SlowUntilOverheard(_pending, QUESTION, OVER)
+    transport = ScriptedTransport(audio, realtime=True)
+    records: list[TurnRecord] = []
+    tts = ToneTts(seconds=2.0)
+    session = Session("words-race", transport, stt, Dialogue(EchoResponder()), tts, SETTINGS, records.append)
+    stt.session = session
+    await _until_quiet(session, transport, len(audio) / 16_000 + 1.5)
+
+    assert session.error is None
+    first, second = records
+    assert first.transcript == QUESTION and first.interrupted
+    assert second.transcript == OVER and not second.interrupted
+
+
+async def test_an_interruption_too_short_to_be_a_turn_gives_the_floor_back_to_the_thinking(
+    question: np.ndarray,
+) -> None:
+    # Speech past the minimum interruption that is still too short to be a turn: the endpointer discards it.
+    settings = SessionSettings(
+        endpoint=EndpointSettings(min_utterance_ms=700), turn=TurnSettings(min_interruption_ms=300)
+    )
+    audio = call(question, silence(0.9), noise(0.5, amplitude=0.2), tail=3.0)
+    stt = _SlowUntilOverheard(_given_back, QUESTION)
+    transport = ScriptedTransport(audio, realtime=True)
+    records: list[TurnRecord] = []
+    session = Session(
+        "discarded", transport, stt, Dialogue(EchoResponder()), ToneTts(), settings, records.append
+    )
+    stt.session = session
+    await _until_quiet(session, transport, len(audio) / 16_000 + 1.0)
+
+    assert session.error is None
+    (record,) = records
+    assert record.transcript == QUESTION and not record.interrupted
+    states = [e["state"] for e in transport.events if e["type"] == "state"]
+    # Back to thinking (its transcript was still to come), not to listening: the reply is said as a reply.
+    assert states == [
+        "user_speaking",
+        "thinking",
+        "user_speaking",
+        "thinking",
+        "assistant_speaking",
+        "listening",
+    ]

@@ -169,3 +169,39 @@ def test_speech_over_a_reply_that_cannot_be_interrupted_is_ignored() -> None:
     turns.overheard_ended()
     turns.to(TurnState.USER_SPEAKING)
     assert turns.interruption is Interruption.NONE
+
+
+def test_letting_go_of_the_floor_makes_speech_started_over_it_the_callers_turn() -> None:
+    seen: list[TurnState] = []
+    turns = TurnTaker(lambda _old, new: seen.append(new))
+    turns.to(TurnState.USER_SPEAKING)
+    turns.to(TurnState.THINKING)  # the utterance turns out to hold no speech...
+    turns.overheard(interruptible=True)  # ...and the caller speaks again before that is known
+    with pytest.raises(InvalidTransition):
+        turns.to(TurnState.LISTENING)
+    turns.let_go()
+    assert (turns.state, turns.interruption, turns.interrupted) == (
+        TurnState.USER_SPEAKING,
+        Interruption.NONE,
+        None,
+    )
+    assert seen[-2:] == [TurnState.LISTENING, TurnState.USER_SPEAKING]
+    with pytest.raises(InvalidTransition):
+        turns.let_go()  # the caller has the floor
+    turns.to(TurnState.THINKING)
+    turns.let_go()  # nothing over it: back to listening
+    assert turns.state is TurnState.LISTENING
+
+
+def test_letting_go_leaves_ignored_speech_ignored_and_a_paused_reply_to_its_interruption() -> None:
+    turns = _speaking()
+    turns.overheard(interruptible=False)
+    turns.let_go()
+    assert (turns.state, turns.interruption) == (TurnState.LISTENING, Interruption.IGNORED)
+    turns.overheard_ended()
+    turns = _speaking()
+    turns.overheard(interruptible=True)
+    turns.barge_in()
+    with pytest.raises(InvalidTransition):
+        turns.let_go()
+    assert (turns.state, turns.interruption) == (TurnState.USER_SPEAKING, Interruption.PAUSED)
