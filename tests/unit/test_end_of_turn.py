@@ -222,9 +222,12 @@ def run_judged(model: SmartTurnModel | None, pcm: Pcm) -> tuple[list[EndpointEve
 
 
 def test_a_pause_inside_a_sentence_does_not_end_the_turn(model: SmartTurnModel) -> None:
-    """ "... cabeza y" then 0.9 s of silence: the fixed silence would end the turn; the model holds it."""
-    c = clip("s10-jm_kumo")
-    at = next(cut for cut, heard in zip(c.cuts, c.heard, strict=True) if heard.endswith(" y"))
+    """ "La cita es, a nombre de" then 0.9 s of silence: the fixed silence would end the turn; the model holds it.
+    (A cut the model calls incomplete at every pause length from 0.2 to 0.9 s: on some other cuts its verdict
+    swings with the length of the trailing silence, which would make this test depend on the machine's timing;
+    the endofturn benchmark measures the model over the whole labelled set.)"""
+    c = clip("s09-jm_kumo")
+    at = next(cut for cut, heard in zip(c.cuts, c.heard, strict=True) if heard.endswith("a nombre de"))
     audio = np.concatenate([silence(0.3), c.before(at), silence(0.9), c.pcm[at:], silence(2.0)])
     events, _ = run_judged(model, audio)
     ended = [e for e in events if isinstance(e, UtteranceEnded)]
