@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from engine.handoff import HAND_OFF
+from engine.handoff import HAND_OFF, transfers
 from engine.ports.knowledge import KnowledgeBase, Passage
 from engine.ports.language import (
     Cited,
@@ -33,7 +33,7 @@ from engine.reply import Outcome, Reply
 from engine.spoken import written_day, written_time
 from engine.tools import Action, Toolbox
 from engine.tracing import Step, tracer
-from engine.urgent import HANDED_OFF, UrgentCheck, is_yes
+from engine.urgent import HANDED_OFF, HANDED_OFF_TRANSFER, UrgentCheck, is_yes
 
 log = structlog.get_logger("taina.dialogue")
 
@@ -346,10 +346,10 @@ class Dialogue:
         offered, self._urgent_offered = self._urgent_offered, ""
         if offered and is_yes(said):
             reason = _json({"reason": f"urgente: {offered}"[:200]})
-            reply.actions.append(
-                await self.toolbox.call(ToolCall(f"urgent-{len(self.history)}", HAND_OFF, reason))
-            )
-            return HANDED_OFF, list(self.urgent.line.passages) if self.urgent.line else []
+            action = await self.toolbox.call(ToolCall(f"urgent-{len(self.history)}", HAND_OFF, reason))
+            reply.actions.append(action)
+            said_back = HANDED_OFF_TRANSFER if transfers(action.result) else HANDED_OFF
+            return said_back, list(self.urgent.line.passages) if self.urgent.line else []
         answer = await self.urgent.answer(said, self.knowledge)
         if answer is None:
             return None

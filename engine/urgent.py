@@ -21,6 +21,7 @@ from typing import Literal
 
 import structlog
 
+from engine.handoff import TRANSFERRING
 from engine.ports.knowledge import KnowledgeBase, Passage
 
 log = structlog.get_logger("taina.urgent")
@@ -189,6 +190,8 @@ SPOKEN: dict[UrgentKind, str] = {
 }
 OFFER = "¿Quiere que avise ahora al personal del centro para que le llamen?"
 HANDED_OFF = "Listo, avisé al personal del centro para que le contacten. Si empeora, llame ya al 9-1-1."
+# The same when the call is put through to the staff right after (engine/handoff.py).
+HANDED_OFF_TRANSFER = f"{TRANSFERRING} Si empeora, llame ya al 9-1-1."
 
 
 @dataclass(frozen=True)

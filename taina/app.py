@@ -141,13 +141,16 @@ class App:
         transport: Transport,
         on_turn: Callable[[TurnRecord], None] | None = None,
         session_id: str | None = None,
+        transfers: Callable[[], bool] = lambda: False,
     ) -> Session:
+        """A call on ``transport``; ``transfers`` answers whether its transport can put the caller through to
+        the staff (a LiveKit SIP call with a staff number): the hand-off reply then says so."""
         sid = session_id or new_session_id()
         return Session(
             sid,
             transport,
             self.speech_to_text(),
-            self.assistant.dialogue(sid),
+            self.assistant.dialogue(sid, transfers),
             self.text_to_speech(),
             self.settings.session(),
             on_turn,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -115,8 +116,9 @@ class Assistant:
     def now(self) -> datetime:
         return ClinicClock(self.settings.dialogue.now).now()
 
-    def dialogue(self, conversation_id: str) -> Dialogue:
-        """A new conversation: its own memory, its own booking in progress."""
+    def dialogue(self, conversation_id: str, transfers: Callable[[], bool] = lambda: False) -> Dialogue:
+        """A new conversation: its own memory, its own booking in progress. ``transfers`` answers whether the
+        call can be put through to the staff when the caller asks for a person (engine/handoff.py)."""
         backend = self.backend
         if backend is None:
             return Dialogue(EchoResponder(), now=self.now)
@@ -126,7 +128,7 @@ class Assistant:
             self._openai
             or DialoguePolicy(backend.catalogue, assistant=self.identity.assistant, now=self.now),
             backend.library,
-            Toolbox([*tools.tools(), hand_off_tool()]),
+            Toolbox([*tools.tools(), hand_off_tool(transfers)]),
             system_prompt=self._system_prompt,
             now=self.now,
             passages=settings.passages,

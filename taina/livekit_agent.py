@@ -19,7 +19,7 @@ from livekit import api
 from adapters.livekit_sip import TransferRefused, transfer_to_staff
 from adapters.livekit_transport import LiveKitTransport, NoCaller, NotConfigured, server_api
 from adapters.livekit_worker import AgentWorker, Assignment
-from engine.handoff import HAND_OFF
+from engine.handoff import HAND_OFF, transfers
 from engine.session import Session, TurnRecord
 from engine.speaker import Speaker
 from engine.waterfall import Waterfall
@@ -32,7 +32,6 @@ class NoSuchRoom(LookupError):
     """The room does not exist on the LiveKit server."""
 
 
-TRANSFERRING = "Le paso ahora con el personal del centro. Un momento, por favor."
 TRANSFER_FAILED = (
     "Lo siento, no pude pasarle con el personal ahora mismo. Puede llamar a recepción en horario de oficina."
 )
@@ -40,9 +39,10 @@ TRANSFER_FAILED = (
 
 @dataclass
 class HandOff:
-    """What a hand-off to staff did in a LiveKit call: a phone (SIP) caller is transferred to the staff number
-    (LiveKit's SIP transfer), told first, and told again if the transfer is refused (the call goes on); a browser
-    caller has heard the hand-off reply (staff are told and call back) and nothing more happens."""
+    """What a hand-off to staff did in a LiveKit call. A phone (SIP) caller, with a staff number set, is told so
+    by the hand-off reply itself (the tool's result said the call transfers: engine/handoff.py) and transferred
+    (LiveKit's SIP transfer) once that reply has been said; told again if the transfer is refused (the call goes
+    on). A browser caller has heard the hand-off reply (staff are told and call back) and nothing more happens."""
 
     outcome: str = ""  # "", "transferred", "refused: ...", "not transferred: ..."
     task: asyncio.Task[None] | None = None
@@ -173,14 +173,21 @@ async def _serve(
     def turn_done(record: TurnRecord) -> None:
         if on_turn is not None:
             on_turn(record)
-        if found and call.handoff.task is None and any(a.tool == HAND_OFF for a in record.actions):
+        handoffs = [a for a in record.actions if a.tool == HAND_OFF]
+        if found and call.handoff.task is None and handoffs:
+            transfer = any(transfers(a.result) for a in handoffs)
             call.handoff.task = asyncio.create_task(
-                _hand_off(app, call, found[0]), name=f"handoff-{call.room}"
+                _hand_off(app, call, found[0], transfer), name=f"handoff-{call.room}"
             )
             call.handoff.task.add_done_callback(_log_failure)
 
     try:
-        session = app.new_session(call.transport, on_turn=turn_done, session_id=call.session_id)
+        session = app.new_session(
+            call.transport,
+            on_turn=turn_done,
+            session_id=call.session_id,
+            transfers=lambda: _can_transfer(app, call) is None,
+        )
         found.append(session)
         call.session = session
     except BaseException:
@@ -195,18 +202,30 @@ async def _serve(
     return session
 
 
-async def _hand_off(app: App, call: Call, session: Session) -> None:
-    settings = app.settings.livekit
+def _can_transfer(app: App, call: Call) -> str | None:
+    """None when this call can be put through to the staff (a phone caller, a staff number set), else why not."""
     caller = call.transport.caller
-    if caller is None or caller.phone is None or not settings.transfer_number:
-        why = "no transfer number" if caller is not None and caller.phone else "not a phone caller"
+    if caller is None or caller.phone is None:
+        return "not a phone caller"
+    if not app.settings.livekit.transfer_number:
+        return "no transfer number"
+    return None
+
+
+async def _hand_off(app: App, call: Call, session: Session, transfer: bool) -> None:
+    """After a hand-off turn: transfer the caller when the hand-off's reply said so (it has told them already),
+    once that reply has been heard."""
+    caller = call.transport.caller
+    if not transfer or caller is None:
+        why = _can_transfer(app, call) or "the hand-off did not transfer"
         call.handoff.outcome = f"not transferred: {why}"
         log.info("livekit.handed_off", transferred=False, why=why)
         call.transport.send_event({"type": "handoff", "transferred": False})
         return
-    await _say(app, call, session, TRANSFERRING)
+    async with asyncio.timeout(30):
+        await call.transport.drained()  # the reply that says the caller is being passed over
     try:
-        target = await transfer_to_staff(settings, call.room, caller.identity)
+        target = await transfer_to_staff(app.settings.livekit, call.room, caller.identity)
     except (TransferRefused, ValueError) as exc:
         call.handoff.outcome = f"refused: {exc}"
         log.warning("livekit.transfer_refused", error=str(exc))

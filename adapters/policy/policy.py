@@ -19,7 +19,7 @@ import structlog
 from adapters.policy.answers import compose_answer
 from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, classify
-from engine.handoff import HAND_OFF
+from engine.handoff import HAND_OFF, NO_TRANSFER, TRANSFERRING, transfers
 from engine.ports.appointments import Catalogue
 from engine.ports.language import Cited, LanguageModelEvent, Prompt, TextDelta, ToolCall
 
@@ -38,7 +38,7 @@ def replies(assistant: str) -> dict[Intent, str]:
         "greeting": f"¡Hola! Soy {assistant}, la asistente virtual. ¿En qué le puedo ayudar?",
         "thanks": "¡Con mucho gusto! ¿Le ayudo con algo más?",
         "goodbye": "Gracias por llamar. ¡Que tenga un buen día!",
-        "human": "Todavía no puedo pasarle con una persona desde aquí. Puede llamar a recepción en horario de oficina.",
+        "human": NO_TRANSFER,
         "affirm": "Perfecto. ¿En qué más le puedo ayudar?",
         "deny": "Entendido. ¿En qué más le puedo ayudar?",
     }
@@ -83,7 +83,8 @@ class DialoguePolicy:
         now = prompt.now or self._now()
         last = prompt.messages[-1] if prompt.messages else None
         if last is not None and last.role == "tool" and _called(prompt, last.tool_call_id) == HAND_OFF:
-            return [TextDelta(self.replies["human"]), Cited(())]
+            said = TRANSFERRING if transfers(_result(last.content)) else self.replies["human"]
+            return [TextDelta(said), Cited(())]
         if last is not None and last.role == "tool" and self.booking is not None:
             return [*self.booking.result(_result(last.content), now), Cited(())]
         said = next((m.content for m in reversed(prompt.messages) if m.role == "user"), "").strip()

@@ -22,5 +22,6 @@ Reglas:
   hacerse daño o de quitarse la vida. Antes de cualquier otra cosa, di que llame ya al 9-1-1 o a la emergencia
   del centro (el número que dicen los documentos) y ofrece avisar al personal con hand_off_to_staff. Un síntoma
   que ya pasó hace tiempo no es una emergencia.
-- Si piden hablar con una persona, usa hand_off_to_staff y di que pueden llamar a recepción en horario de
-  oficina."""
+- Si piden hablar con una persona, usa hand_off_to_staff y di exactamente lo que indica su resultado ("say"):
+  si la llamada se transfiere ("transfer": true), que le pasas ahora con el personal; si no, que pueden llamar
+  a recepción en horario de oficina."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from engine.handoff import NO_TRANSFER, TRANSFERRING
 from tests.support.netns import veth_namespace
 from tests.support.servers import REPO
 
@@ -31,6 +32,11 @@ pytestmark = pytest.mark.skipif(
 
 def plain(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def told(heard: list[str]) -> str:
+    """What the caller heard as one text (the transcript comes clause by clause)."""
+    return " ".join(plain(line) for line in heard)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +124,10 @@ def test_a_phone_caller_who_asks_for_a_person_is_transferred_to_staff(seen: dict
     sip = seen["sip"]
     assert sip["handoff"] == "transferred", sip
     assert sip["transfers"] == [["taina-sip-1", "sip_+18095550123", "tel:+18095550000"]]
-    assert any("le paso" in plain(line) for line in sip["heard"]), sip["heard"]  # told before the transfer
+    # One coherent hand-off: the transfer line exactly once (the reply itself, said before the transfer), never
+    # the "cannot pass you to a person" line.
+    assert told(sip["heard"]).count(plain(TRANSFERRING)) == 1, sip["heard"]
+    assert "todavia no puedo" not in told(sip["heard"]), sip["heard"]
     assert sip["ended_by_transfer"] and sip["session_error"] is None, sip
 
 
@@ -128,6 +137,11 @@ def test_a_refused_transfer_is_told_to_the_caller_and_the_call_goes_on(seen: dic
     assert refused["handoff"].startswith("refused") and "Busy Here" in refused["handoff"], refused
     assert refused["refused"] == ["failed_precondition"] and refused["new_transfers"] == 0
     assert refused["told"] and refused["still_in_call_after_refusal"], refused["heard"]
+    heard = told(refused["heard"])
+    assert heard.count(plain(TRANSFERRING)) == 1 and "todavia no puedo" not in heard, refused["heard"]
+    assert heard.index(plain(TRANSFERRING)) < heard.index("no pude pasarle"), refused[
+        "heard"
+    ]  # then the refusal
     assert refused["ended"] != "stuck" and refused["session_error"] is None, refused
 
 
@@ -138,7 +152,8 @@ def test_a_browser_caller_who_asks_for_a_person_hears_the_hand_off_and_is_not_tr
     browser = seen["browser_handoff"]
     assert browser["handoff"] == "not transferred: not a phone caller", browser
     assert browser["transfer_attempts"] == 0
-    assert any("recepcion" in plain(line) for line in browser["heard"]), browser["heard"]
+    assert told(browser["heard"]).count(plain(NO_TRANSFER)) == 1, browser["heard"]
+    assert "le paso" not in told(browser["heard"]), browser["heard"]
 
 
 @pytest.mark.timeout(600)

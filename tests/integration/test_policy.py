@@ -10,6 +10,7 @@ import pytest
 
 from adapters.policy.policy import NO_BOOKING, NOT_KNOWN, REPLIES, DialoguePolicy
 from engine.dialogue import Dialogue
+from engine.handoff import NO_TRANSFER, TRANSFERRING
 from taina.assistant import Assistant
 from taina.backend import Backend
 
@@ -52,6 +53,24 @@ async def test_small_talk(talk: Dialogue) -> None:
     assert [a.tool for a in talk.last.actions] == ["hand_off_to_staff"]
     roles = ["user", "assistant"] * 2 + ["user", "assistant", "tool", "assistant"]
     assert [m.role for m in talk.history] == roles  # the conversation is remembered
+    assert REPLIES["human"] == NO_TRANSFER and talk.last.actions[0].result["transfer"] is False
+
+
+async def test_a_call_that_can_be_transferred_is_told_it_is_passed_to_the_staff(backend: Backend) -> None:
+    asked: list[str] = []
+
+    def transfers() -> bool:
+        asked.append("asked")
+        return True
+
+    talk = Assistant(backend.settings, backend).dialogue("policy-transfer", transfers)
+    assert asked == []  # answered when the caller asks for a person, not before
+    said = await reply(talk, "Quiero hablar con una persona")
+    assert said == TRANSFERRING and "Todavía no puedo" not in said
+    assert asked == ["asked"] and talk.last is not None
+    (action,) = talk.last.actions
+    assert action.tool == "hand_off_to_staff" and action.result["transfer"] is True
+    assert action.result["say"] == TRANSFERRING  # what a cloud model is told to say
 
 
 async def test_without_an_appointments_system_it_says_how_to_book_instead() -> None:
