@@ -41,6 +41,7 @@ STOPWORDS = frozenset(
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
     ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
     mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca
+    informacion informaciones info detalles conocer preguntar pregunta buenos tardes noches
     pueda podria podrian decir diga sabe se lo la le les cuestan vale valen sale salen cobran cobra precio
     precios abren abre cierran cierra queda quedan llama llaman llamo dia dias tu usted hay bueno buen tiempo
     cubre cubren cogen coge doctor doctora doctores dra dr lic licenciado medica algo hago hace hice
@@ -60,6 +61,7 @@ MAX_WORDS = 45  # a spoken answer is one or two sentences, not a table read alou
 NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
 NOT_EXACT = "No tengo información exacta sobre eso."
 NEAREST = "Lo más cercano que tengo:"
+WHICH_PRICE = "¿De qué consulta o estudio quiere saber el precio?"
 
 _STEMMER = snowballstemmer.stemmer("spanish")
 
@@ -171,6 +173,8 @@ def compose_answer(question: str, passages: list[Passage], most_sentences: int =
     clock = asks_clock(plain(question))
     topic = {stem: weight for stem, weight in weights.items() if weight == 1.0} or dict(weights)
     if not topic:
+        if kind == "price":  # "información sobre los precios": what the price list says of itself, then which
+            return _price_overview(passages)
         return None  # nothing asked about that a document could name ("¿cómo está el tiempo hoy?")
     total = sum(topic.values())
     usable = [p for p in passages if p.similarity is None or p.similarity >= MIN_SIMILARITY]
@@ -236,6 +240,19 @@ def _names_what_was_asked(sentence: str, topic: dict[str, float]) -> bool:
     label_only = any(not _found(word, set(topic)) for word in named)
     asked_only = any(not _found(stem, named) for stem in topic)
     return not (label_only and asked_only)
+
+
+def _price_overview(passages: list[Passage]) -> Answer | None:
+    """Prices asked about in general: the documents' own sentence about their prices (no figure in it), and a
+    question for which service."""
+    for passage in passages:
+        if passage.similarity is not None and passage.similarity < MIN_SIMILARITY:
+            continue
+        for sentence in _repaired(passage.text):
+            flat = plain(sentence)
+            if re.search(r"\bprecios?\b|\btarifas?\b", flat) and not re.search(r"\d", flat):
+                return Answer(f"{_spoken(sentence, False)} {WHICH_PRICE}", (passage.document_id,))
+    return None
 
 
 def _price(ranked: list[_Candidate], topic: dict[str, float], mostly_unknown: bool) -> Answer | None:

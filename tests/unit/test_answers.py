@@ -96,3 +96,13 @@ def test_nothing_to_say_is_none() -> None:
 def test_the_city_is_not_a_sunday() -> None:
     sunday = answer("la sede de santiago abre los domingo")
     assert "domingos" in sunday and "Santo Domingo" not in sunday
+
+
+def test_prices_asked_about_in_general_get_the_lists_own_sentence_and_a_question() -> None:
+    """No service named ("información sobre los precios"): what the list says of itself, no figure, and which
+    service; never "No tengo esa información" (seen: the browser test's opening question got it)."""
+    for question in ("Buenos días, necesito información sobre los precios.", "que precios tienen"):
+        said = answer(question)
+        assert said.startswith("Precios para pacientes sin seguro"), said
+        assert "¿De qué consulta o estudio" in said and "3,000" not in said, said
+    assert "RD$3,000" in answer("Buenas tardes, ¿cuánto cuesta la consulta de cardiología?")
