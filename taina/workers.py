@@ -216,7 +216,7 @@ class Supervisor:
         place = WorkerPlace(index, self.count, self.calls.for_worker(index), self.rates)
         process = self.context.Process(
             target=run_worker,
-            args=(place, self.sock, ready, self.host, self.port, samples),
+            args=(place, self.sock, ready, self.host, self.port, samples, os.getpid()),
             name=f"taina-worker-{index}",
         )
         process.start()
@@ -269,7 +269,7 @@ def supervise(settings: Settings, host: str, port: int, count: int) -> int:
 
 
 def run_worker(
-    place: WorkerPlace, sock: socket.socket, ready: Any, host: str, port: int, samples: bool
+    place: WorkerPlace, sock: socket.socket, ready: Any, host: str, port: int, samples: bool, supervisor: int
 ) -> None:
     """A worker process: the whole app, serving the shared socket until SIGTERM."""
     import asyncio
@@ -280,6 +280,10 @@ def run_worker(
     # single process would have: their calls' spools are let go, for the next start to recover.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if (
+        os.getppid() != supervisor
+    ):  # it died while this process was starting, before the line above: no signal
+        os._exit(1)  # will come, and a worker serving on alone would answer for a server that is gone
     os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the supervisor only, which passes it on once
     settings = _settings()
     structlog.contextvars.bind_contextvars(worker=place.index)
