@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from taina.http.deps import AppDep
 from taina.http.signalling import SessionsDep
@@ -35,12 +38,29 @@ async def metrics() -> Response:
     if not folder:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, folder)  # type: ignore[no-untyped-call]
+    registry.register(_EveryWorker(folder))
     # process_* of the supervisor (the workers' parent): the server's start time, for the alerts' uptime checks.
     ProcessCollector(pid=lambda: os.getppid(), registry=registry)
     PlatformCollector(registry=registry)
     body = await asyncio.to_thread(generate_latest, registry)  # reads every worker's files
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class _EveryWorker(Collector):
+    """Every worker's samples (their files), and the HELP and TYPE of this process's metrics that have no sample
+    in any worker yet (a labelled counter before it first happens, as the single process exports it): the
+    multiprocess files only hold values, so without this a metric the alerts use would look missing."""
+
+    def __init__(self, folder: str) -> None:
+        self._workers = MultiProcessCollector(None, folder)  # type: ignore[no-untyped-call]
+
+    def collect(self) -> Iterator[Metric]:
+        found = list(self._workers.collect())  # type: ignore[no-untyped-call]
+        yield from found
+        named = {family.name for family in found}
+        for family in REGISTRY.collect():
+            if family.name not in named and not family.samples:
+                yield Metric(family.name, family.documentation, family.type, family.unit)
 
 
 @router.get("/healthz")
