@@ -429,6 +429,8 @@ async def test_the_whole_app_makes_the_next_call_with_the_dashboards_settings(
         name = "espeak-ng"
 
     class Voices:  # the speech models, without loading any
+        turn_model = None  # the end-of-turn model: the word rules decide
+
         def speech_to_text(self) -> Voice:
             return Voice()
 
