@@ -44,7 +44,7 @@ STOPWORDS = frozenset(
     pueda podria podrian decir diga sabe se lo la le les cuestan vale valen sale salen cobran cobra precio
     precios abren abre cierran cierra queda quedan llama llaman llamo dia dias tu usted hay bueno buen tiempo
     cubre cubren cogen coge doctor doctora doctores dra dr lic licenciado medica algo hago hace hice
-    trabaja""".split()  # noqa: SIM905
+    trabaja informacion info""".split()  # noqa: SIM905
 )
 # Words that only say what kind of fact is asked: they count a little, never as what is asked about.
 _TYPE_WORDS = frozenset(
@@ -52,6 +52,7 @@ _TYPE_WORDS = frozenset(
     whatsapp correo pagin web escrib llam""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"[a-z0-9]{3,}")
+_GREETING = re.compile(r"\b(buen[oa]s? (dias?|tardes?|noches?)|buen dia)\b")  # not what is asked about
 TYPE_WEIGHT = 0.6  # a type word ("teléfono", "consulta") in the sentence counts, less than a topic word
 MIN_SIMILARITY = 0.80  # passages below this cosine similarity are not read
 MIN_COVERAGE = 0.5  # share of what is asked about that the sentence (or its heading) must name
@@ -121,7 +122,7 @@ def _found(stem: str, words: frozenset[str] | set[str]) -> bool:
 def _asked(question: str) -> tuple[dict[str, float], set[str]]:
     """What the question asks about: {stem: weight} (type words weigh less), and the stems that stand for a
     family of the documents' words (a child: "pediatr")."""
-    normal = normalise(plain(question))
+    normal = _GREETING.sub(" ", normalise(plain(question)))
     weights: dict[str, float] = {}
     for stem in _stems(normal):
         weights[stem] = TYPE_WEIGHT if any(_same(stem, t) for t in _TYPE_WORDS) else 1.0
@@ -170,8 +171,8 @@ def compose_answer(question: str, passages: list[Passage], most_sentences: int =
     kind: AnswerType = answer_type(normalise(plain(question)))
     clock = asks_clock(plain(question))
     topic = {stem: weight for stem, weight in weights.items() if weight == 1.0} or dict(weights)
-    if not topic:
-        return None  # nothing asked about that a document could name ("¿cómo está el tiempo hoy?")
+    if not topic:  # nothing asked about that a document could name ("¿cómo está el tiempo hoy?")
+        return _prices_in_general(passages) if kind == "price" else None
     total = sum(topic.values())
     usable = [p for p in passages if p.similarity is None or p.similarity >= MIN_SIMILARITY]
     units = [(p, i, s, _stems(s)) for p in usable for i, s in enumerate(_repaired(p.text))]
@@ -259,6 +260,23 @@ def _price(ranked: list[_Candidate], topic: dict[str, float], mostly_unknown: bo
         return None
     said = _spoken(nearest.sentence, True)
     return Answer(_shorten(f"{NOT_IN_PRICES} {NEAREST} {said}"), (nearest.passage.document_id,))
+
+
+_PRICES_WORD = re.compile(r"\b(precios?|tarifas?)\b")
+
+
+def _prices_in_general(passages: list[Passage]) -> Answer | None:
+    """A question about prices in general ("necesito información sobre los precios"): what the price list says
+    of its prices as a whole (the currency, who pays them) and the sentence after it when it is of that kind
+    too, with no one service's figure."""
+    for passage in (p for p in passages if p.similarity is None or p.similarity >= MIN_SIMILARITY):
+        units = _repaired(passage.text)
+        general = [i for i, s in enumerate(units) if has_value("price", plain(s)) and not re.search(r"\d", s)]
+        first = next((i for i in general if _PRICES_WORD.search(plain(units[i]))), None)
+        if first is not None:
+            said = [units[first]] + [units[first + 1]] * (first + 1 in general)
+            return Answer(_shorten(" ".join(said)), (passage.document_id,))
+    return None
 
 
 def _with_second(best: _Candidate, pool: list[_Candidate], most: int) -> list[_Candidate]:

@@ -96,3 +96,16 @@ def test_nothing_to_say_is_none() -> None:
 def test_the_city_is_not_a_sunday() -> None:
     sunday = answer("la sede de santiago abre los domingo")
     assert "domingos" in sunday and "Santo Domingo" not in sunday
+
+
+def test_a_question_about_prices_in_general_gets_what_the_price_list_says_of_them() -> None:
+    # A greeting and "información" name nothing a document could: the question is about the prices as a whole.
+    general = "Precios para pacientes sin seguro (tarifa privada), en pesos dominicanos (RD$)."
+    for question in (
+        "Buenos días, necesito información sobre los precios.",
+        "buenas tardes, cuales son los precios",
+    ):
+        said = answer(question)
+        assert said.startswith(general), said
+        assert said.endswith("el copago de su plan.") and "RD$3" not in said  # no one service's figure
+    assert compose_answer("buenos dias, necesito informacion sobre los precios", [DOCTORS, HOURS]) is None
