@@ -33,6 +33,7 @@ from tests.support.speech import speech_wav
 
 KEY, SECRET = "taina-test-key", "a-test-secret-of-at-least-32-characters!"
 LIVEKIT_PORT = 7880
+WORKERS = 2  # `taina serve`'s worker processes: each registers with the test server as a LiveKit agent worker
 
 
 def start_engine(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -47,6 +48,7 @@ def start_engine(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "LIVEKIT_URL": f"ws://{SERVER_IP}:{LIVEKIT_PORT}",
         "LIVEKIT_API_KEY": KEY,
         "LIVEKIT_API_SECRET": SECRET,
+        "TAINA_HTTP_WORKERS": str(WORKERS),
     }
     log = (data_dir / "server.log").open("wb")
     return subprocess.Popen(
@@ -54,20 +56,27 @@ def start_engine(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     )
 
 
-async def wait_ready(url: str, engine: subprocess.Popen[bytes], within_s: float) -> None:
-    """The engine answers /healthz (it loads the sample documents first: slow on a busy machine)."""
+async def wait_ready(
+    url: str, engine: subprocess.Popen[bytes], server: LiveKitTestServer, within_s: float
+) -> None:
+    """The engine answers /healthz (it loads the sample documents first: slow on a busy machine) and every one of
+    its worker processes is up (registered with the test server): the first answers while the others still load
+    their speech models, which would otherwise take the machine's cores during the call."""
     deadline = time.monotonic() + within_s
     async with httpx.AsyncClient(timeout=2) as http:
         while time.monotonic() < deadline:
             if engine.poll() is not None:
                 raise RuntimeError(f"the engine exited ({engine.returncode})")
             try:
-                if (await http.get(f"{url}/healthz")).status_code == 200:
-                    return
+                healthy = (await http.get(f"{url}/healthz")).status_code == 200
             except httpx.TransportError:
-                pass
+                healthy = False
+            if healthy and len(server.workers) >= WORKERS:
+                return
             await asyncio.sleep(0.3)
-    raise RuntimeError(f"the engine did not come up in {within_s:.0f} s")
+    raise RuntimeError(
+        f"the engine did not come up in {within_s:.0f} s ({len(server.workers)} of {WORKERS} workers registered)"
+    )
 
 
 async def waited(page: Page, what: str, script: str, timeout_s: float, errors: list[str]) -> bool:
@@ -100,7 +109,7 @@ async def run(data_dir: Path, chromium: str) -> dict[str, Any]:
     out: dict[str, Any] = {"errors": []}
     errors: list[str] = out["errors"]
     try:
-        await wait_ready(url, engine, 300)
+        await wait_ready(url, engine, server, 300)
         async with async_playwright() as p:
             browser = await p.chromium.launch(
                 executable_path=chromium, headless=True, args=chromium_flags(microphone)

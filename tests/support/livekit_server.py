@@ -621,12 +621,19 @@ class LiveKitTestServer:
         offer was still unanswered, aiortc (bundle policy "balanced") gave the new transceiver the transport of
         the unanswered offer's first audio transceiver, which the answer then replaced by the bundle's and
         stopped: the new track was offered on a dead transport (port 9, no candidates) and never arrived. That
-        was the relay race (a supervisor sometimes never heard the agent). The connections are also max-bundle
-        now (the subscriber
-        connection), so every transceiver shares the data channel's transport from the start."""
+        was the relay race (a supervisor sometimes never heard the agent). The subscriber connection is also
+        max-bundle now, so every transceiver shares the data channel's transport from the start.
+
+        A renegotiation that adds tracks also waits (bounded) until that shared transport is connected: aiortc
+        starts a new sender when its answer comes only if the transport's DTLS is already up, and the first
+        answer's task, the one finishing the handshake, starts only the senders it knew of. A track added while
+        the participant's first connection was still handshaking (the agent's track, published a moment after a
+        browser caller joined) was offered and answered but never sent: the caller never heard the agent."""
         async with me.negotiating:
             if me.gone or (not initial and not me.to_relay):
                 return
+            if not initial:
+                await _connected(me.subscriber, within_s=10)
             while me.to_relay:
                 stream_id, track_sid, track = me.to_relay.pop(0)
                 transceiver = me.subscriber.addTransceiver(self._relay.subscribe(track), direction="sendonly")
@@ -701,6 +708,24 @@ class LiveKitTestServer:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+async def _connected(pc: RTCPeerConnection, within_s: float) -> None:
+    """Until ``pc`` is connected (or failed, closed, or ``within_s`` passed: the offer goes out regardless)."""
+    settled = asyncio.Event()
+
+    def changed() -> None:
+        if pc.connectionState in ("connected", "failed", "closed"):
+            settled.set()
+
+    pc.on("connectionstatechange", changed)
+    try:
+        changed()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                await settled.wait()
+    finally:
+        pc.remove_listener("connectionstatechange", changed)
 
 
 def _peer_connection(max_bundle: bool = False) -> RTCPeerConnection:
