@@ -30,6 +30,33 @@ def test_a_full_stop_at_the_end_of_a_delta_waits_for_what_follows() -> None:
     assert chunker.push("5 pesos. Gracias") == ["Cuesta 3.5 pesos."]
 
 
+def test_a_word_ending_a_sentence_at_the_end_of_a_delta_leaves_at_once() -> None:
+    """Models stream the space before a word: after "ayudo." the next delta is " Los..." a token's gap later.
+    After a letter the full stop cannot be a decimal point, so the sentence leaves without that wait."""
+    chunker = ClauseChunker()
+    assert chunker.push("Claro, con gusto le ayudo.") == ["Claro, con gusto le ayudo."]
+    assert chunker.push(" ¿Es para usted?") == ["¿Es para usted?"]
+    assert chunker.push(" Con mucho gusto le ayudo,") == []  # not the first piece: waits for its sentence
+    first = ClauseChunker()
+    assert first.push("Con mucho gusto le ayudo,") == ["Con mucho gusto le ayudo,"]
+    assert first.push(" el lunes") == []
+
+
+def test_what_may_go_on_after_a_full_stop_still_waits() -> None:
+    for delta in (
+        "Le atiende la Dra.",
+        "Abrimos a las 8 a.",
+        "Escriba a www.caribesalud.",
+        "Son RD$3,",
+        "Bueno...",
+    ):
+        chunker = ClauseChunker()
+        assert chunker.push(delta) == [], delta
+    chunker = ClauseChunker()
+    assert chunker.push("Le atiende la Dra.") == []
+    assert chunker.push(" Peña. Gracias") == ["Le atiende la Dra. Peña."]
+
+
 def test_ellipsis_and_quotes() -> None:
     assert chunk(["Pues… ", "«Entendí». Bien"]) == ["Pues…", "«Entendí».", "Bien"]
 
