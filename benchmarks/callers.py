@@ -17,6 +17,8 @@ time and listen for the replies, made cheap enough to run beside the engine on t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -39,6 +41,9 @@ REPLY_MIN_BYTES = 8  # an Opus payload this long is reply audio (the engine's si
 QUIET_BEFORE_REPLY = 15  # frames (300 ms) of quiet before loud audio starts a reply
 OPUS_CODEC = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=OPUS_RATE, channels=2)
 KEPT_UP_SHARE = 0.99  # callers that sent less of what was due than this could not keep real time
+# Callers whose sockets hold more than this unread (about 40 loopback datagrams of reply audio, 0.8 s of a call)
+# hear replies late: the replies were on time, the callers were not.
+RECEIVE_QUEUE_MAX_BYTES = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,7 @@ class CallerTally:
     questions_asked: int
     questions_due: float
     behind_ms_max: float
+    receive_queue_bytes_max: int = 0
 
     @property
     def sent_share(self) -> float:
@@ -210,11 +216,18 @@ class CallerTally:
 
     @property
     def kept_up(self) -> bool:
-        return self.sent_share >= KEPT_UP_SHARE
+        """Sent at least 99% of what was due, and read what came back as it came."""
+        return self.sent_share >= KEPT_UP_SHARE and self.receive_queue_bytes_max <= RECEIVE_QUEUE_MAX_BYTES
 
 
 def tally(
-    calls: int, window_s: float, frames_sent: int, questions_asked: int, loop_s: float, behind_s_max: float
+    calls: int,
+    window_s: float,
+    frames_sent: int,
+    questions_asked: int,
+    loop_s: float,
+    behind_s_max: float,
+    receive_queue_bytes_max: int = 0,
 ) -> CallerTally:
     """``calls`` callers over ``window_s``: a frame is due from each every 20 ms, a question every loop."""
     return CallerTally(
@@ -223,4 +236,27 @@ def tally(
         questions_asked=questions_asked,
         questions_due=round(calls * window_s / loop_s, 1),
         behind_ms_max=round(behind_s_max * 1000, 1),
+        receive_queue_bytes_max=receive_queue_bytes_max,
     )
+
+
+def receive_queue_bytes() -> list[int]:
+    """The bytes received and not yet read in each of this process's UDP sockets (Linux: /proc/net/udp's
+    rx_queue for the sockets among /proc/self/fd). A saturated asyncio loop reads one datagram per ready socket
+    per turn: below 50 turns a second each call's socket falls behind its 50 packets a second, and the kernel
+    holds what the caller has not yet heard, up to the socket's buffer (seconds of audio)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # a descriptor closed since listed
+            link = os.readlink(f"/proc/self/fd/{fd}")
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    queued = []
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as rows:
+            next(rows)  # the header
+            for row in rows:
+                fields = row.split()
+                if fields[9] in inodes:
+                    queued.append(int(fields[4].split(":")[1], 16))
+    return queued

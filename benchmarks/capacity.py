@@ -14,10 +14,13 @@ since each call's first frame, less those handed out: a stall of any length coun
 time), the turns the engine completed, and the questions asked against the replies heard.
 
 Two limits, told apart in each level's ``limit`` and the mode's:
-- "callers": the callers sent less than 99% of the frames due (``callers_kept_up: false``). One Python process
-  of callers that cannot keep real time sends less audio and asks fewer questions, so the engine is
-  under-loaded and its CPU per call looks lower than it is: such a level is no real-time pass for the engine,
-  raising stops, and its figures are not the engine's.
+- "callers": the callers sent less than 99% of the frames due, or at the window's end a caller's socket held
+  more than 32 KiB it had not read (``callers_kept_up: false``). One Python process of callers that cannot
+  keep real time sends less audio and asks fewer questions, so the engine is under-loaded and its CPU per call
+  looks lower than it is; and it reads each call's socket once per turn of its event loop, so replies queue in
+  the kernel and are heard seconds late (two workers at 45 calls: 0 of 24 questions answered, each caller's
+  socket holding ~170 KB, ~4 s of reply audio, while the engine had answered in time). Such a level is no
+  real-time pass for the engine, raising stops, and its figures are not the engine's.
 - "engine": the callers kept up, and a frame was missed, more than 1% were late, a call stopped running, a
   session failed, no turn completed, or a question asked in the window was not answered (its caller heard the
   reply start within ANSWER_WITHIN_S).
@@ -48,7 +51,15 @@ import httpx
 import numpy as np
 
 from adapters.library_patches import offer_ice_addresses
-from benchmarks.callers import FRAME_S, Caller, SpeechLoop, encode_loop, open_caller, tally
+from benchmarks.callers import (
+    FRAME_S,
+    Caller,
+    SpeechLoop,
+    encode_loop,
+    open_caller,
+    receive_queue_bytes,
+    tally,
+)
 from benchmarks.latency import spoken_question
 
 LEVELS_ONE_WORKER = (8, 16, 20, 25, 30, 35, 40)
@@ -140,6 +151,7 @@ async def _measure(
             mine, db = time.process_time() - mine0, _cpu_of_tree(database_pid) - db0
             sent = sum(c.microphone.sent for c in callers) - sent0
             window_end = time.monotonic()
+            unread = max(receive_queue_bytes(), default=0)
             after = await _stats(clients)
             # A question asked in the last moments of the window is answered after it: give it its time.
             await asyncio.sleep(ANSWER_WITHIN_S)
@@ -156,6 +168,7 @@ async def _measure(
                 asked,
                 loop.seconds,
                 max(c.microphone.behind_s_max for c in callers),
+                unread,
             )
             wall = after["monotonic"] - before["monotonic"]
             frames = after["frames_out"] - before["frames_out"]
@@ -180,6 +193,7 @@ async def _measure(
                 "callers_frames_due": account.frames_due,
                 "callers_sent_share_of_due": round(account.sent_share, 4),
                 "callers_behind_ms_max": account.behind_ms_max,
+                "callers_unread_kb_max": round(unread / 1024, 1),
                 "callers_kept_up": account.kept_up,
                 "frames_out": int(frames),
                 "frames_missed": int(after["frames_missed"] - before["frames_missed"]),

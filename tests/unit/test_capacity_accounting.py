@@ -6,6 +6,7 @@ payload's size, not its decoded loudness) judges the engine's real packets as lo
 from __future__ import annotations
 
 import asyncio
+import socket
 from fractions import Fraction
 from typing import Any
 
@@ -16,7 +17,7 @@ from aiortc.jitterbuffer import JitterFrame
 
 from adapters.webrtc import OPUS_RATE, OPUS_SILENCE, opus_encoder
 from benchmarks import callers
-from benchmarks.callers import CallerTrack, ReplyEar, encode_loop, tally
+from benchmarks.callers import CallerTrack, ReplyEar, encode_loop, receive_queue_bytes, tally
 from benchmarks.capacity import judge, summarise
 
 
@@ -182,3 +183,19 @@ def test_the_ear_never_hands_frames_to_a_decoder_thread() -> None:
     assert ear.get() is None  # type: ignore[func-returns-value]  # aiortc's decoder thread ends at once
     ear.put(None)
     assert ear.heard == 0
+
+
+def test_a_caller_that_does_not_read_its_socket_is_caught() -> None:
+    """Replies the callers have not read yet wait in the kernel: the callers, not the engine, are late."""
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as ear,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as mouth,
+    ):
+        ear.bind(("127.0.0.1", 0))
+        before = max(receive_queue_bytes(), default=0)
+        for _ in range(100):  # two seconds of one call's reply packets
+            mouth.sendto(b"\xfc" + bytes(120), ear.getsockname())
+        unread = max(receive_queue_bytes())
+        assert unread > callers.RECEIVE_QUEUE_MAX_BYTES > before
+        assert not tally(1, 10.0, 500, 1, 6.0, 0.0, unread).kept_up
+        assert tally(1, 10.0, 500, 1, 6.0, 0.0, before).kept_up
