@@ -111,6 +111,8 @@ def level(sessions: int, **changes: Any) -> dict[str, Any]:
         "questions_answered": 10,
         "turns_completed": 12,
         "callers_kept_up": True,
+        "callers_sent_share_of_due": 1.0,
+        "engine_frames_in_share_of_due": 1.0,
         "engine_cpu_ms_per_call_second": 20.0,
         "sessions_per_core": 50.0,
         "mb_per_session": 1.0,
@@ -130,6 +132,8 @@ def test_callers_behind_fail_the_level_for_the_callers_not_the_engine() -> None:
 def test_the_engine_is_the_limit_when_the_callers_kept_up() -> None:
     assert judge(level(30, frames_missed=1))["limit"] == "engine"
     assert judge(level(30, questions_answered=9))["limit"] == "engine"
+    assert judge(level(30, engine_frames_in_share_of_due=0.61))["limit"] == "engine"  # it fell behind reading
+    assert judge(level(30, engine_frames_in_share_of_due=0.995, callers_sent_share_of_due=1.002))["real_time"]
     assert judge(level(30)) == {"engine_real_time": True, "real_time": True, "limit": None}
 
 
