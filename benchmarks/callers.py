@@ -8,10 +8,15 @@ time and listen for the replies, made cheap enough to run beside the engine on t
   and how far behind the wall clock it ever was: a caller process that cannot keep up sends less than is due.
 - Listening: a reply is heard when audio follows at least 300 ms of quiet. What comes back is told apart by the
   Opus payload's size, not decoded: the engine sends its silence as one 3-byte Opus frame and its voice (the
-  scripted providers' tone, encoded at 48 kb/s) as frames of about a hundred bytes. Each packet is judged
-  where it arrives (``ReplyEar`` stands in for aiortc's decoder queue, so nothing is queued to a thread and
-  decoded). One caller per benchmark can be asked to decode as well and count the frames where the two
-  judgements differ (``cross_check``), so every result carries its own check of the shortcut.
+  scripted providers' tone, encoded at 48 kb/s) as frames of 118-133 bytes (237 for a reply's first). Each
+  packet is judged where it arrives (``ReplyEar`` stands in for aiortc's decoder queue, so nothing is queued to
+  a thread and decoded). Checked against decoding on the engine's real packets: the same reply starts, each
+  one frame earlier by size (the decoder fades a reply's first packet in, and plays the last one's tail over
+  the next silent packet: two frames per reply judged differently). The first caller on each worker decodes
+  as well (``cross_check``), so every result carries its own check of the shortcut.
+- Keeping up: a caller process is late when it sends less than was due, or when it does not read what
+  arrives as it arrives (``receive_queue_bytes``: replies left waiting in the kernel are heard late).
+  The caller speaks mono Opus, as browsers do.
 """
 
 from __future__ import annotations

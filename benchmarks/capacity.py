@@ -313,12 +313,24 @@ def summarise(measured: dict[str, Any], workers: int, levels: tuple[int, ...]) -
     best = kept[-1] if kept else None
     stopped = next((level for level in measured["levels"] if not level["real_time"]), None)
     cpu_ms = best["engine_cpu_ms_per_call_second"] if best else None
+    highest = best["sessions"] if best else 0
+    if stopped is None:
+        says = f"every level held, up to {highest} calls: the engine may carry more"
+    elif stopped["limit"] == "callers":
+        says = (
+            f"the callers fell behind real time at {stopped['sessions']} calls (sent "
+            f"{stopped['callers_sent_share_of_due']:.1%} of the frames due, {stopped['callers_unread_kb_max']} KiB "
+            f"left unread): the engine was under-loaded there, and its figures are those at {highest} calls"
+        )
+    else:
+        says = f"the engine lost real time at {stopped['sessions']} calls; the callers kept up"
     return {
         **measured,
         "workers": workers,
         "highest_real_time_level": best["sessions"] if best else 0,
         "limit": stopped["limit"] if stopped else "levels",
         "limit_at_level": stopped["sessions"] if stopped else None,
+        "limit_says": says,
         "sessions_per_core": best["sessions_per_core"] if best else 0,
         "engine_cpu_ms_per_call_second": cpu_ms,
         "sessions_per_core_by_cpu": round(1000 / cpu_ms, 1) if cpu_ms else None,

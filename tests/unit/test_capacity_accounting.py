@@ -112,6 +112,7 @@ def level(sessions: int, **changes: Any) -> dict[str, Any]:
         "turns_completed": 12,
         "callers_kept_up": True,
         "callers_sent_share_of_due": 1.0,
+        "callers_unread_kb_max": 0.8,
         "engine_frames_in_share_of_due": 1.0,
         "engine_cpu_ms_per_call_second": 20.0,
         "sessions_per_core": 50.0,
@@ -148,6 +149,7 @@ def test_cpu_per_call_is_read_where_the_callers_last_kept_up() -> None:
     assert summary["engine_cpu_ms_per_call_second"] == 24.0
     assert summary["sessions_per_core_by_cpu"] == pytest.approx(41.7)
     assert summary["limit"] == "callers" and summary["limit_at_level"] == 20
+    assert summary["limit_says"].startswith("the callers fell behind real time at 20 calls")
     assert not summary["capped"]
     every = summarise({"levels": levels[:2]}, workers=1, levels=(8, 16))
     assert every["limit"] == "levels" and every["capped"]
