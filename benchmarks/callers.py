@@ -46,8 +46,8 @@ REPLY_MIN_BYTES = 8  # an Opus payload this long is reply audio (the engine's si
 QUIET_BEFORE_REPLY = 15  # frames (300 ms) of quiet before loud audio starts a reply
 OPUS_CODEC = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=OPUS_RATE, channels=2)
 KEPT_UP_SHARE = 0.99  # callers that sent less of what was due than this could not keep real time
-# Callers whose sockets hold more than this unread (about 40 loopback datagrams of reply audio, 0.8 s of a call)
-# hear replies late: the replies were on time, the callers were not.
+# Callers whose sockets hold more than this unread (about 40 loopback datagrams of reply audio, 0.8 s of one
+# call) hear replies late: the replies were on time, the callers were not.
 RECEIVE_QUEUE_MAX_BYTES = 32 * 1024
 
 

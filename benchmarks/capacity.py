@@ -21,9 +21,9 @@ Two limits, told apart in each level's ``limit`` and the mode's:
   the kernel and are heard seconds late (two workers at 45 calls: 0 of 24 questions answered, each caller's
   socket holding ~170 KB, ~4 s of reply audio, while the engine had answered in time). Such a level is no
   real-time pass for the engine, raising stops, and its figures are not the engine's.
-- "engine": the callers kept up, and the engine took in less than 99% of what they sent, a frame was missed, more than 1% were late, a call stopped running, a
-  session failed, no turn completed, or a question asked in the window was not answered (its caller heard the
-  reply start within ANSWER_WITHIN_S).
+- "engine": the callers kept up, and the engine took in less than 99% of what they sent, a frame was missed,
+  more than 1% were late, a call stopped running, a session failed, no turn completed, or a question asked in
+  the window was not answered (its caller heard the reply start within ANSWER_WITHIN_S).
 A level is in real time when neither limit was hit; raising stops at the first that is not ("levels": every
 level held).
 
@@ -110,8 +110,9 @@ async def _stats(clients: list[httpx.AsyncClient]) -> dict[str, float]:
 def judge(result: dict[str, Any]) -> dict[str, Any]:
     """A level's verdict from its figures: whether the callers kept up (sent at least 99% of the frames due and
     read what came back; if not, the engine was under-loaded and the level says nothing of it), whether the
-    engine kept real time (took in at least 99% of what the callers sent, no frame missed, at most 1% late, every call running, no session failed, every question asked answered,
-    turns completed), and which of the two was the limit (None when both held)."""
+    engine kept real time (took in at least 99% of what the callers sent, no frame missed, at most 1% late,
+    every call running, no session failed, every question asked answered, turns completed), and which of the
+    two was the limit (None when both held)."""
     engine = (
         # It took in what the callers sent (its loop read each call's audio as it came).
         result["engine_frames_in_share_of_due"]
@@ -319,8 +320,9 @@ def summarise(measured: dict[str, Any], workers: int, levels: tuple[int, ...]) -
     elif stopped["limit"] == "callers":
         says = (
             f"the callers fell behind real time at {stopped['sessions']} calls (sent "
-            f"{stopped['callers_sent_share_of_due']:.1%} of the frames due, {stopped['callers_unread_kb_max']} KiB "
-            f"left unread): the engine was under-loaded there, and its figures are those at {highest} calls"
+            f"{stopped['callers_sent_share_of_due']:.1%} of the frames due, "
+            f"{stopped['callers_unread_kb_max']} KiB left unread): the engine was under-loaded there, "
+            f"and its figures are those at {highest} calls"
         )
     else:
         says = f"the engine lost real time at {stopped['sessions']} calls; the callers kept up"

@@ -6,10 +6,11 @@ Ogg in a file object store) on, as in production.
     python -m benchmarks.capacity_server PORT DATABASE_URL DATA_DIR
 
 POST /offer answers an SDP offer; GET /stats tells the process's CPU time, resident memory, how many sessions
-run, the caller's frames the sessions took in (``frames_in``), the reply frames handed out, the frames missed (frames due by the wall clock since each call's first frame,
-less the frames handed out: a stall of any length counts, however the playout restarts its own clock), the
-frames handed out more than a frame late, the turns completed, and, for the soak benchmark, how many asyncio
-tasks the event loop holds (a debug figure only this benchmark server exposes).
+run, the callers' frames the sessions took in (``frames_in``), the reply frames handed out, the frames missed
+(frames due by the wall clock since each call's first frame, less the frames handed out: a stall of any length
+counts, however the playout restarts its own clock), the frames handed out more than a frame late, the turns
+completed, and, for the soak benchmark, how many asyncio tasks the event loop holds (a debug figure only this
+benchmark server exposes).
 """
 
 from __future__ import annotations

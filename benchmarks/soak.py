@@ -2,11 +2,11 @@
 the engine process while real WebRTC calls run for minutes.
 
 The engine runs in a process of its own (``benchmarks.capacity_server``: the real aiortc transport, Opus both
-ways, the paced playout, sessions answered by the scripted providers). This process holds the callers, as
-``benchmarks.capacity`` does (``benchmarks.callers``): aiortc peers on 127.0.0.1 sending Opus speech in real time, a question
-then a pause for the answer, over and over, so every session really runs turns and replies. Every few seconds
-the engine process's VmRSS (/proc/<pid>/status), its open descriptors (/proc/<pid>/fd) and its asyncio task
-count (the benchmark server's /stats) are sampled.
+ways, the paced playout, sessions answered by the scripted providers). This process holds the callers of
+``benchmarks.callers``, as ``benchmarks.capacity`` does: aiortc peers on 127.0.0.1 sending Opus speech in real
+time, a question then a pause for the answer, over and over, so every session really runs turns and replies.
+Every few seconds the engine process's VmRSS (/proc/<pid>/status), its open descriptors (/proc/<pid>/fd) and its
+asyncio task count (the benchmark server's /stats) are sampled.
 
 "Flat" means no growth past warm-up: for each figure, the first and last samples after warm-up and the
 least-squares slope per minute; flat if the last is within the tolerance of the first. Then every call hangs
