@@ -14,8 +14,8 @@ since each call's first frame, less those handed out: a stall of any length coun
 time), the turns the engine completed, and the questions asked against the replies heard.
 
 Two limits, told apart in each level's ``limit`` and the mode's:
-- "callers": the callers sent less than 99% of the frames due, or at the window's end a caller's socket held
-  more than 32 KiB it had not read (``callers_kept_up: false``). One Python process of callers that cannot
+- "callers": the callers sent less than 99% of the frames due, or during the window (looked at each second) a
+  caller's socket held more than 32 KiB it had not read (``callers_kept_up: false``). One Python process of callers that cannot
   keep real time sends less audio and asks fewer questions, so the engine is under-loaded and its CPU per call
   looks lower than it is; and it reads each call's socket once per turn of its event loop, so replies queue in
   the kernel and are heard seconds late (two workers at 45 calls: 0 of 24 questions answered, each caller's
@@ -152,11 +152,10 @@ async def _measure(
             sent0 = sum(c.microphone.sent for c in callers)
             window_start = time.monotonic()
             mine0, db0 = time.process_time(), _cpu_of_tree(database_pid)
-            lag = await _loop_lag(window_s)
+            lag, unread = await asyncio.gather(_loop_lag(window_s), _most_unread(window_s))
             mine, db = time.process_time() - mine0, _cpu_of_tree(database_pid) - db0
             sent = sum(c.microphone.sent for c in callers) - sent0
             window_end = time.monotonic()
-            unread = max(receive_queue_bytes(), default=0)
             after = await _stats(clients)
             # A question asked in the last moments of the window is answered after it: give it its time.
             await asyncio.sleep(ANSWER_WITHIN_S)
@@ -231,6 +230,18 @@ async def _measure(
         for client in clients:
             await client.aclose()
     return {"idle_rss_mb": round(idle["rss_bytes"] / 2**20, 1), "levels": results}
+
+
+async def _most_unread(seconds: float) -> int:
+    """The most bytes any caller's socket held unread, looked at every second of the window and at its end."""
+    worst = 0
+    end = time.monotonic() + seconds
+    while True:
+        worst = max(worst, *receive_queue_bytes(), 0)
+        left = end - time.monotonic()
+        if left <= 0:
+            return worst
+        await asyncio.sleep(min(1.0, left))
 
 
 async def _loop_lag(seconds: float) -> float:
