@@ -18,8 +18,9 @@ Two limits, told apart in each level's ``limit`` and the mode's:
   caller's socket held more than 32 KiB it had not read (``callers_kept_up: false``). One Python process of callers that cannot
   keep real time sends less audio and asks fewer questions, so the engine is under-loaded and its CPU per call
   looks lower than it is; and it reads each call's socket once per turn of its event loop, so replies queue in
-  the kernel and are heard seconds late (two workers at 45 calls: 0 of 24 questions answered, each caller's
-  socket holding ~170 KB, ~4 s of reply audio, while the engine had answered in time). Such a level is no
+  the kernel and are heard seconds late (the earlier callers, two workers at 45 calls: no question answered,
+  replies read 4-7 s after their question while each caller's socket held ~170 KB unread, ~4 s of packets;
+  the engine's own delay, about 1.4 s, is that less the backlog). Such a level is no
   real-time pass for the engine, raising stops, and its figures are not the engine's.
 - "engine": the callers kept up, and the engine took in less than 99% of what they sent, a frame was missed,
   more than 1% were late, a call stopped running, a session failed, no turn completed, or a question asked in
