@@ -188,16 +188,24 @@ class Caller:
         return self.ear.replies
 
 
-async def open_caller(
-    client: httpx.AsyncClient, loop: SpeechLoop, offset: int, cross_check: bool = False
-) -> Caller:
-    """A call to the engine server behind ``client``, speaking ``loop`` from packet ``offset``."""
+def new_caller(loop: SpeechLoop, offset: int = 0, cross_check: bool = False) -> Caller:
+    """A peer connection speaking ``loop`` from packet ``offset`` and listening by size, with the engine's
+    "events" channel, before its offer."""
     pc = RTCPeerConnection()
     caller = Caller(pc, CallerTrack(loop, offset), ReplyEar(cross_check=cross_check))
     pc.addTrack(caller.microphone)
     (transceiver,) = pc.getTransceivers()
     transceiver.receiver._RTCRtpReceiver__decoder_queue = caller.ear  # type: ignore[attr-defined]
     pc.createDataChannel("events")
+    return caller
+
+
+async def open_caller(
+    client: httpx.AsyncClient, loop: SpeechLoop, offset: int, cross_check: bool = False
+) -> Caller:
+    """A call to the engine server behind ``client``, speaking ``loop`` from packet ``offset``."""
+    caller = new_caller(loop, offset, cross_check)
+    pc = caller.pc
     await pc.setLocalDescription(await pc.createOffer())
     answer = (await client.post("/offer", json={"sdp": pc.localDescription.sdp, "type": "offer"})).json()
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
