@@ -91,10 +91,10 @@ _PREGNANT = r"(?:embaraz\w*|en estado|prenada|en cinta|encinta)"
 _SIGNS: dict[UrgentKind, list[str]] = {
     "self_harm": [
         r"\b(?:me|se|te) (?:quiero|quiere|quiera|quieres|queria|voy|va|iba) (?:a )?(?:matar|suicidar|morir|"
-        r"quitar la vida|ahorcar|envenenar|cortar las venas|hacer dano|tirar (?:de|por|al|del|a la|debajo))\b",
+        r"quitar la vida|ahorcar|envenenar|cortar las venas|hacer dano|terminar con (?:mi|su) vida|tirar (?:de|por|al|del|a la|debajo))\b",
         r"\b(?:quiero|quiere|queria|voy a|va a|iba a|pienso(?: en)?|piensa(?: en)?|pense en|pensando en|penso en|pensado en|ganas de|habla de|hablando de|"
         r"dice que va a|intento|trato de|amenaza con|amenazando con) (?:suicid\w+|matar(?:me|se)|quitar(?:me|se) la "
-        r"vida|acabar con (?:mi|su) vida|hacer(?:me|se) dano|cortar(?:me|se)|morir(?:me|se)|ahorcar(?:me|se)|"
+        r"vida|(?:acabar|terminar) con (?:mi|su) vida|hacer(?:me|se) dano|cortar(?:me|se)|morir(?:me|se)|ahorcar(?:me|se)|"
         r"tirar(?:me|se) (?:de|por|al|del|a)|envenenar(?:me|se))\b",
         r"\bsuicid\w*",
         r"\bno (?:quiero|quiere|queria|aguanto|aguanta) (?:seguir )?(?:vivir|viviendo)(?: mas)?\b",
@@ -113,17 +113,19 @@ _SIGNS: dict[UrgentKind, list[str]] = {
         r"\b(?:infarto|infartando|ataque (?:al|del) corazon|ataque cardiaco)\b",
     ],
     "breathing": [
-        rf"\bno {_CAN} respirar\b|\bsin poder (?:respirar|coger aire|agarrar aire)\b",
+        rf"\bno {_CAN} respirar\b(?! (?:bien )?por la nariz)|\bsin poder (?:respirar|coger aire|agarrar aire)\b",
         rf"\bno {_CAN} (?:coger|agarrar|tomar|jalar|halar|meter|sacar) (?:el |nada de |bien el |bien )?aire\b",
-        r"\bno (?:respira|esta respirando|respiraba)\b",
-        rf"\b{_CL} (?:falta|faltaba|esta faltando|falto) (?:el |mucho |bastante )?aire\b|\bfalta de aire\b",
+        r"\bno (?:respira|esta respirando|respiraba)\b(?! (?:bien )?por la nariz)",
+        rf"\b{_CL} (?:falta|faltaba|esta faltando|falto) (?:el |mucho |bastante |la )?(?:aire|respiracion)\b|\bfalta de aire\b"
+        rf"|\b{_CL} (?:esta |estoy |estamos )?(?:quedando|queda|quedo) sin (?:aire|respiracion)\b",
         r"\bno (?:me|le|nos) (?:entra|llega|pasa) (?:el )?aire\b",
         rf"\b{_CL} (?:cuesta|esta costando) (?:mucho |muchisimo )?(?:respirar|coger aire|agarrar aire)\b"
         r"|\bdificultad (?:para|al) respirar\b",
         r"\b(?:me estoy|se esta|me|se|estoy|esta) ahog(?:o|a|ando|ado|ada)\b|\basfixi\w*",
         r"\bse (?:me |le |nos )?(?:esta )?(?:cierra|cerrando|cerro|tranca|trancando|tranco) (?:el pecho|la garganta)\b"
         r"|\b(?:pecho|garganta) (?:cerrad[oa]|trancad[oa])\b",
-        r"\bse (?:esta |puso |pusieron |esta poniendo |le puso |va poniendo )(?:morad|azul)\w*\b"
+        r"\bse (?:esta |puso |pusieron |esta poniendo |le puso |va poniendo )(?:morad|azul)\w*\b(?! (?:el|la|los|las) "
+        r"(?:rodilla|pierna|brazo|ojos?|dedo|pie|mano|espalda|nalga))"
         r"|\b(?:labios|boca|unas|cara)\b[a-z ]{0,20}\b(?:morad|azul)\w*|\b(?:morad|azul)\w* (?:los labios|la boca)\b",
         r"\bse (?:me |le |les )?(?:hincho|hincharon|esta hinchando|estan hinchando|inflamo|inflamaron|cerro) (?:la |los |las )?"
         r"(?:garganta|lengua|labios?|boca)\b|\b(?:lengua|labios) (?:hinchad|inflamad)\w*",
@@ -137,7 +139,7 @@ _SIGNS: dict[UrgentKind, list[str]] = {
     ],
     "stroke": [
         r"\b(?:se me|se le|tengo|tiene|le quedo|me quedo)(?: ha| han)? ?(?:durmio|dormio|dormido|cayo|caido|caida|"
-        r"torcio|torcido|torcida|paralizo|paralizado|paralizada|ladeo|ladeado|ladeada|jalo|desvio|dormida|bajo|"
+        r"torcio|torcido|torcida|paralizo|paralizado|paralizada|adormecio|entumecio|ladeo|ladeado|ladeada|jalo|desvio|dormida|bajo|"
         r"virado|virada|viro|fue|chueca|guindada|guindo) " + _FACE + r"\b",
         r"\b(?:cara|boca) (?:caida|torcida|dormida|paralizada|de lado|ladeada|virada|chueca|guindada|para un lado|"
         r"desviada)\b|\bse (?:me|le) fue (?:la boca|la cara) (?:de lado|para un lado)\b",
@@ -150,7 +152,8 @@ _SIGNS: dict[UrgentKind, list[str]] = {
         r"\b(?:habla|hablo|hablando|habla muy|hablando muy)(?: como)? (?:raro|enredado|arrastrado|mocho|trabado|"
         r"torcido|sin sentido|borracho)\b|\bse (?:me|le) (?:traba|trabo|enreda|enredo) la lengua\b"
         r"|\blengua (?:pesada|trabada|enredada)\b|\b(?:arrastrando|arrastra) las palabras\b"
-        r"|\bno (?:me|le) salen las palabras\b|\bno se le entiende (?:lo que|cuando|nada)\b|\bperdi\w* el habla\b",
+        r"|\bno (?:me|le) salen las palabras\b|\bno se le entienden? (?:lo que|cuando|nada|las palabras|al hablar)\b"
+        r"|\bperdi\w* el habla\b",
         rf"\bno {_CAN} hablar\b(?! (?:con|ahora|mas|por|en|de|luego|hoy|manana))|\bdejo de hablar de repente\b",
         r"\b(?:derrame|ictus|accidente cerebro\w*|trombosis)\b",
         r"\b(?:de repente|de golpe|derrepente)\b[a-z ]{0,25}\b(?:no (?:veo|ve|vi|vio)|vista|ciego|ciega|(?:veo|ve) doble)"
@@ -159,8 +162,8 @@ _SIGNS: dict[UrgentKind, list[str]] = {
         r"\b(?:el )?peor dolor de cabeza\b",
     ],
     "bleeding": [
-        r"\b(?:botando|boto|bota|echando|echo|sale|saliendo|salio|perdiendo|pierdo|chorreando|brotando|vomitando|"
-        r"vomito|vomita|tosiendo|toso|tose|escupiendo|escupe) (?:mucha |muchisima |demasiada |bastante |un chorro de |"
+        r"\b(?:botando|boto|bota|bote|echando|echo|sale|saliendo|salio|perdiendo|pierdo|perdi|chorreando|brotando|"
+        r"vomit\w*|tos\w*|escup\w*) (?:mucha |muchisima |demasiada |bastante |un chorro de |"
         r"full de |un monton de |tanta |toda esa |chorros de |un pocote de |como )?sangre\b",
         r"\b(?:vomit\w*|tos|flema|gargaj\w*) (?:con|de) sangre\b",
         r"\b(?:hemorragia|desangr\w*)\b",
@@ -169,7 +172,7 @@ _SIGNS: dict[UrgentKind, list[str]] = {
         r"\bsangre (?:no (?:se )?(?:para|paran|detiene|quita|corta|deja|ha parado)|a chorros?|a borbotones|"
         r"por todos lados|por todas partes)\b",
         r"\b(?:sangr(?:ando|a|o|e|ado)) (?:mucho|muchisimo|demasiado|sin parar|bastante|a chorros?|un monton|"
-        r"horrible|abundante|fuerte|que no para)\b|\bsangr(?:a|ando) y sangr(?:a|ando)\b",
+        r"horrible|abundante|fuerte|que no para|y no para)\b|\bsangr(?:a|ando) y sangr(?:a|ando)\b",
         r"\b(?:mucha|muchisima|demasiada|tanta|un charco de|un chorro de|chorros de|un monton de|un pocote de) sangre\b",
         r"\b(?:empap\w+|llen[oa]s?|banad[oa]s?|cubiert[oa]s?) (?:de|en) sangre\b"
         r"|\bempap\w* (?:\w+ ){0,3}(?:toallas?|gasas?|trapos?|compresas?|panales?|sabanas?)\b",
@@ -185,10 +188,11 @@ _SIGNS: dict[UrgentKind, list[str]] = {
     "fainting": [
         r"\b(?:desmay\w*|se privo|me privo|(?:esta|quedo|cayo|sigue)(?: como)? privad[oa]|yeyo|inconsciente|"
         r"perdi\w* el (?:conocimiento|sentido)|se desplomo|se desvanecio|cayo redondo)\b",
-        r"\b(?:y|pero|ya) no (?:responde|reacciona)\b|\bno (?:reacciona|(?:se )?despierta)\b"
+        r"\bno (?:responde|reacciona|(?:se )?despierta)\b(?! (?:los|el|mis|mi|al|a los|las) (?:mensajes?|correos?|telefono|"
+        r"whatsapp|llamadas?))"
         r"|\bno (?:lo|la|le) (?:puedo|podemos|pude|pudimos) despertar\b",
         r"\bse cayo y no (?:se mueve|responde|se levanta|reacciona|habla)\b|\besta tirad[oa] en el (?:piso|suelo)\b"
-        r"|\bno abre los ojos\b|\bquedo como muert[oa]\b",
+        r"|\bno abre los ojos\b|\bquedo como muert[oa]\b|\bse (?:me|le) fue el (?:conocimiento|sentido)\b|\bpatatus\b",
     ],
 }
 
@@ -222,7 +226,8 @@ _NOT_A_SYMPTOM = re.compile(
     r"|\bmatar(?:me|se)? (?:trabajando|estudiando|corriendo|de la risa)\b"
     r"|\bahog\w* (?:en|de|con) (?:deudas|trabajo|problemas|calor|tanto|cuentas)\b"
     r"|\bse (?:me|le) (?:cayo|caia) la cara de (?:la )?verguenza\b"
-    r"|\bataque de (?:risa|nervios|celos|hambre|tos|ansiedad|panico)\b"
+    r"|\bataque de (?:risa|nervios|celos|hambre|tos|ansiedad|panico)\b|\bsin (?:aire|respiracion) de (?:tanto|la risa)\b"
+    r"|\bmorad[oa]s? (?:del|por el|de un|por un) golpe\b"
     r"|\b(?:analisis|examen|examenes|prueba|pruebas|muestra|muestras|perfil|donar|donacion|donante|banco|tipo|grupo|"
     r"transfusion|sacar|sacarme|sacarle|sacan|saco|extraccion|conteo|cultivo|azucar en la|hemograma) (?:de )?(?:la )?"
     r"sangre\b"
@@ -231,8 +236,10 @@ _NOT_A_SYMPTOM = re.compile(
     r"celular|la clinica|el centro|llame|llamo|escribi|escribo|la computadora)\b[a-z ]{0,30}"
     r"\bno (?:responde|contesta|reacciona)\b"
     r"|\b(?:para|sobre|contra|especialista en|tratamiento de|medicamento de|medicina de|pastillas? de|pastillas? para|"
-    r"control de|prevencion de|prevenir|riesgo de|estudio de|consulta por|chequeo por) (?:un |una |el |la |los |las )?"
-    r"(?:convuls\w+|epilepsia|derrames?|infartos?|desmayos?|hemorragias?|asma|ataques?)\b(?! que| ahora| ahorita)"
+    r"control de|prevencion de|prevenir|riesgo de|estudio de|consulta por|chequeo por|sintomas? de|senales de|"
+    r"causas? de|que causa|que es) (?:un |una |el |la |los |las )?"
+    r"(?:convuls\w+|epilepsia|derrames?|infartos?|desmayos?|hemorragias?|asma|ataques?|dolor de pecho|"
+    r"dolor en el pecho|falta de aire)\b(?! que| ahora| ahorita)"
 )
 # A sign right after one of these is denied: "no tiene dolor de pecho", "sin convulsiones", "ni le duele el pecho".
 _DENIED = re.compile(
@@ -244,8 +251,33 @@ _HYPOTHESIS = re.compile(
     r"\b(?:en caso de(?: que)?|por si(?: acaso)?|que (?:hago|hacer|debo hacer|hacemos|se hace)(?: yo)? (?:si|cuando)|"
     r"que pasa si|si llegara a|y si)\b"
 )
-# Told as over, long ago, or as a habit ("cuando subo escaleras"); self-harm is never ruled out this way.
-_NOT_NOW = re.compile(
+# Told as long ago: ruled out unless now is said, or the sign is a present pain or breath in a clause of its own
+# ("tuve un infarto hace dos años y me duele el pecho"). Self-harm is never ruled out by time.
+_PAST = re.compile(
+    r"\b(?:el|la|los) (?:ano|mes|semana|verano|diciembre|lunes|martes|miercoles|jueves|viernes|sabado|domingo) "
+    r"pasad[oa]\b|\bel otro ano\b|\bel otro dia\b|\bla otra vez\b|\bel ano antepasado\b"
+    r"|(?<!desde )\bhace (?:un|una|unos|unas|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|varios|varias|muchos|"
+    r"muchas|algunos|algunas|\d+) (?:ano|anos|mes|meses|semana|semanas|dias)\b(?! que)"
+    r"|(?<!desde )\bhace (?:mucho|tiempo|mucho tiempo|rato largo)\b(?! que)|(?<!desde )\b(?:ayer|antier|anteayer|anoche)\b"
+    r"|\bde (?:nino|nina|chiquito|chiquita|pequeno|pequena)\b"
+    r"|\bcuando (?:era|estaba|estuve) (?:nino|nina|chiquito|chiquita|pequeno|pequena|embarazada|joven)\b"
+    r"|\b(?:que|cuando) (?:tuve|tuvo|tuvimos|tuvieron|sufri|sufrio)\b"
+    r"|\b(?:despues|secuelas?|rehabilitacion|terapia|antecedentes?|historial|recuperacion) (?:de|del|por) "
+    r"(?:un |una |el |la |su |los |las )?(?:derrame|infarto|convulsion|desmayo|hemorragia|ataque|accidente|ictus)"
+)
+# Told as over or as a habit ("ya se me pasó", "cuando subo escaleras"): ruled out unless now is said.
+_OVER_OR_HABIT = re.compile(
+    r"\bya (?:se me|se le|se) (?:paso|quito|fue|calmo|controlo|detuvo|paro)\b|\bya (?:estoy|esta|estamos|anda) "
+    r"(?:bien|mejor)\b|\bya (?:paro|desperto|reacciono|volvio en si)\b"
+    r"|\b(?:a veces|de vez en cuando|cada vez que|siempre que|cuando (?:subo|camino|corro|hago|me acuesto|me agacho|"
+    r"como|trabajo|me levanto|hago ejercicio|toso|estornudo|me muevo|respiro hondo))\b"
+)
+_PRESENT_PAIN_OR_BREATH = re.compile(
+    r"\b(?:duele|duelen|doliendo|puedo respirar|puede respirar|respira|respiro|falta el aire|sangrando|sangra|"
+    r"convulsionando|ahogando|ahogo)\b"
+)
+_CLAUSE = re.compile(r"\||\by\b|\bpero\b")
+_NOW = re.compile(
     r"\b(?:el|la|los) (?:ano|mes|semana|verano|diciembre|lunes|martes|miercoles|jueves|viernes|sabado|domingo) "
     r"pasad[oa]\b|\bel otro ano\b|\bel otro dia\b|\bla otra vez\b|\bel ano antepasado\b"
     r"|(?<!desde )\bhace (?:un|una|unos|unas|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|varios|varias|muchos|"
@@ -263,6 +295,7 @@ _NOT_NOW = re.compile(
 )
 _NOW = re.compile(
     r"\b(?:ahora|ahorita|ahora mismo|en este momento|ya mismo|todavia|aun|sigue|siguen|otra vez|de nuevo|"
+    r"como cuando|igual que cuando|"
     r"desde (?:ayer|anoche|antier|esta|este|hoy)|esta manana|esta noche|(?:desde )?hace (?:un rato|rato|poco|"
     r"unos minutos|\d+ minutos|una hora|media hora|\w+ horas))\b|\b(?:esta|estoy|estan) (?:convulsionando|sangrando|ahogando|botando|"
     r"vomitando|temblando|doliendo|dando|desmayando|poniendo)\b"
@@ -286,21 +319,35 @@ _KINDS = tuple(
 )
 
 
-def _stands(text: str, start: int) -> bool:
-    """Whether the sign at ``start`` is asserted: not denied and not a hypothesis in its own clause."""
-    clause = text[:start].rsplit("|", 1)[-1]
-    words = clause.split()
-    return not _DENIED.search(" ".join(words[-6:])) and not _HYPOTHESIS.search(" ".join(words[-10:]))
+def _stands(text: str, match: re.Match[str]) -> bool:
+    """Whether the sign ``match`` is asserted: not denied and not a hypothesis in its own clause. A sign that is
+    itself a "no ..." is not denied by a "no" before it ("no, no puede respirar" without its comma)."""
+    words = text[: match.start()].rsplit("|", 1)[-1].split()
+    denied = not match.group().startswith("no ") and _DENIED.search(" ".join(words[-6:]))
+    return not denied and not _HYPOTHESIS.search(" ".join(words[-10:]))
 
 
-def _said(kind: _Kind, text: str) -> bool:
-    if any(_stands(text, m.start()) for m in kind.signs.finditer(text)):
-        return True
+def _asserted(kind: _Kind, text: str) -> list[re.Match[str]]:
+    found = [m for m in kind.signs.finditer(text) if _stands(text, m)]
     for sign, companion in kind.paired:
         match = sign.search(text)
-        if match is not None and _stands(text, match.start()) and companion.search(text):
-            return True
-    return False
+        if match is not None and _stands(text, match) and companion.search(text):
+            found.append(match)
+    return found
+
+
+def _not_now(text: str, match: re.Match[str]) -> bool:
+    """Whether the utterance tells of the sign as over, long ago or a habit (see ``_PAST``)."""
+    if _NOW.search(text):
+        return False
+    if _OVER_OR_HABIT.search(text):
+        return True
+    if not _PAST.search(text):
+        return False
+    start = max((m.end() for m in _CLAUSE.finditer(text, 0, match.start())), default=0)
+    ends = [m.start() for m in _CLAUSE.finditer(text, match.end())]
+    clause = text[start : ends[0] if ends else len(text)]
+    return not (_PRESENT_PAIN_OR_BREATH.search(clause) and not _PAST.search(clause))
 
 
 def classify_urgent(utterance: str) -> UrgentKind | None:
@@ -309,9 +356,7 @@ def classify_urgent(utterance: str) -> UrgentKind | None:
     if not text.strip(" |"):
         return None
     for kind in _KINDS:
-        if not _said(kind, text):
-            continue
-        if kind.kind != "self_harm" and _NOT_NOW.search(text) and not _NOW.search(text):
-            return None
-        return kind.kind
+        for match in _asserted(kind, text):
+            if kind.kind == "self_harm" or not _not_now(text, match):
+                return kind.kind
     return None

@@ -72,6 +72,9 @@ def test_time_past_and_habit_rule_out_all_but_self_harm_unless_now_is_said() -> 
     assert classify_urgent("cuando camino mucho me falta el aire") is None
     assert classify_urgent("a veces pienso en quitarme la vida") == "self_harm"
     assert classify_urgent("desde hace un rato no puedo coger aire") == "breathing"
+    # A present pain in a clause of its own is not ruled out by an old event in another.
+    assert classify_urgent("tuve un infarto hace dos años y me duele el pecho") == "chest"
+    assert classify_urgent("mi papá tuvo un derrame el año pasado y tiene la boca torcida") is None
 
 
 def test_a_hypothesis_is_not_an_emergency_now() -> None:
