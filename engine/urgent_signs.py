@@ -43,6 +43,10 @@ _WORD_FORMS = {
     "xq": "porque",
     "pq": "porque",
     "ete": "este",
+    "do": "dos",
+    "tre": "tres",
+    "mese": "meses",
+    "torcia": "torcida",
 }
 _PARTICIPLE_AO = re.compile(r"\b([a-z]{3,})ao\b")  # "enredao", "privao", "morao" -> "-ado"
 
@@ -148,7 +152,7 @@ _SIGNS: dict[UrgentKind, list[str]] = {
         r"medio lado|un lado|el lado|lado)(?: izquierdo| derecho)?(?: del cuerpo)?\b",
         rf"\bno {_CAN} (?:mover|levantar|sentir|apretar) (?:el|un|la|los|las|su|mi) (?:brazo|pierna|lado|mano)\w*",
         r"\bno (?:siento|siente) (?:el|la|un|mi|su) (?:brazo|pierna|lado|cara)\b"
-        r"|\bperdi\w* (?:la )?fuerza (?:del|de la|en el|en la|de un) (?:brazo|pierna|lado|mano)\b",
+        r"|\b(?:perdi\w*|se (?:me|le) fue) (?:la )?fuerza (?:del|de la|en el|en la|de un) (?:brazo|pierna|lado|mano)\b",
         r"\b(?:habla|hablo|hablando|habla muy|hablando muy)(?: como)? (?:raro|enredado|arrastrado|mocho|trabado|"
         r"torcido|sin sentido|borracho)\b|\bse (?:me|le) (?:traba|trabo|enreda|enredo) la lengua\b"
         r"|\blengua (?:pesada|trabada|enredada)\b|\b(?:arrastrando|arrastra) las palabras\b"
@@ -157,6 +161,7 @@ _SIGNS: dict[UrgentKind, list[str]] = {
         rf"\bno {_CAN} hablar\b(?! (?:con|ahora|mas|por|en|de|luego|hoy|manana))|\bdejo de hablar de repente\b",
         r"\b(?:derrame|ictus|accidente cerebro\w*|trombosis)\b",
         r"\b(?:de repente|de golpe|derrepente)\b[a-z ]{0,25}\b(?:no (?:veo|ve|vi|vio)|vista|ciego|ciega|(?:veo|ve) doble)"
+        r"|\b(?:no (?:veo|ve|vi|vio)|vista|ciego|ciega|(?:veo|ve) doble)\b[a-z ]{0,25}\b(?:de repente|de golpe|derrepente)\b"
         r"|\bno (?:veo|ve|vi|vio) (?:nada )?(?:de|por|con) (?:un|el|este|ese|mi|su|el otro) ojos?\b"
         r"|\b(?:perdi|perdio|quede|quedo) (?:la vista|ciego|ciega|sin vista)\b|\bse (?:me|le) (?:fue|apago) la vista\b",
         r"\b(?:el )?peor dolor de cabeza\b",
@@ -237,7 +242,7 @@ _NOT_A_SYMPTOM = re.compile(
     r"\bno (?:responde|contesta|reacciona)\b"
     r"|\b(?:para|sobre|contra|especialista en|tratamiento de|medicamento de|medicina de|pastillas? de|pastillas? para|"
     r"control de|prevencion de|prevenir|riesgo de|estudio de|consulta por|chequeo por|sintomas? de|senales de|"
-    r"causas? de|que causa|que es) (?:un |una |el |la |los |las )?"
+    r"causas? de|que causa|que es|murio de|murio por|fallecio de|fallecio por) (?:un |una |el |la |los |las )?"
     r"(?:convuls\w+|epilepsia|derrames?|infartos?|desmayos?|hemorragias?|asma|ataques?|dolor de pecho|"
     r"dolor en el pecho|falta de aire)\b(?! que| ahora| ahorita)"
 )
