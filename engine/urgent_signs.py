@@ -51,18 +51,31 @@ _WORD_FORMS = {
 _PARTICIPLE_AO = re.compile(r"\b([a-z]{3,})ao\b")  # "enredao", "privao", "morao" -> "-ado"
 
 
+# One pass of str.translate does what most turns need (Spanish accents, apostrophes, clause punctuation); the
+# Unicode decomposition is only for the rare other accented letter.
+_SPANISH = str.maketrans(
+    {
+        **dict(zip("áéíóúüñàèìòù", "aeiouunaeiou", strict=True)),
+        **dict.fromkeys("'’`´", ""),
+        **dict.fromkeys(".,;:!?¿¡()…\n", " | "),
+    }
+)
+_CLAUSE_MARKS = re.compile(r"(?:\| )+\|")
+
+
 def spoken_form(text: str) -> str:
     """``text`` in the one spelling the signs are written in (see the module's docstring)."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    text = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    text = re.sub(r"['’`´]", "", text)  # "pa'l", "'ta", "to'" are one word
-    text = re.sub(r"[.,;:!?¿¡()\n]+", " | ", text)
-    text = re.sub(r"[^a-z0-9| ]+", " ", text)
+    text = text.lower().translate(_SPANISH)
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFD", text)
+        text = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    text = _NOT_A_LETTER.sub(" ", text)
     words = [_WORD_FORMS.get(word, word) for word in text.split()]
     text = _PARTICIPLE_AO.sub(r"\1ado", " ".join(words))
-    return re.sub(r"(\| )+\|", "|", text).strip(" |")
+    return _CLAUSE_MARKS.sub("|", text).strip(" |")
 
 
+_NOT_A_LETTER = re.compile(r"[^a-z0-9| ]+")
 _CAN = r"(?:puedo|puede|pueden|podemos|podia|pude|pudo|puedes)"
 _CL = r"(?:me|le|se|nos|les|te)"
 _FACE = (
