@@ -280,6 +280,8 @@ _PAST = re.compile(
     r"|\bde (?:nino|nina|chiquito|chiquita|pequeno|pequena)\b"
     r"|\bcuando (?:era|estaba|estuve) (?:nino|nina|chiquito|chiquita|pequeno|pequena|embarazada|joven)\b"
     r"|\b(?:que|cuando) (?:tuve|tuvo|tuvimos|tuvieron|sufri|sufrio)\b"
+    r"|\b(?:tuvo|tuve|ha tenido|he tenido|habia tenido|padece de|padezco de|sufre de|sufro de) (?:un |una |dos |varios |"
+    r"varias )?(?:infartos?|derrames?|convulsion\w*|desmayos?|hemorragias?|ataques?)\b"
     r"|\b(?:despues|secuelas?|rehabilitacion|terapia|antecedentes?|historial|recuperacion) (?:de|del|por) "
     r"(?:un |una |el |la |su |los |las )?(?:derrame|infarto|convulsion|desmayo|hemorragia|ataque|accidente|ictus)"
 )
@@ -288,29 +290,14 @@ _OVER_OR_HABIT = re.compile(
     r"\bya (?:se me|se le|se) (?:paso|quito|fue|calmo|controlo|detuvo|paro)\b|\bya (?:estoy|esta|estamos|anda) "
     r"(?:bien|mejor)\b|\bya (?:paro|desperto|reacciono|volvio en si)\b"
     r"|\b(?:a veces|de vez en cuando|cada vez que|siempre que|cuando (?:subo|camino|corro|hago|me acuesto|me agacho|"
-    r"como|trabajo|me levanto|hago ejercicio|toso|estornudo|me muevo|respiro hondo))\b"
+    r"como|trabajo|me levanto|hago ejercicio|toso|estornudo|me muevo|respiro hondo|me cepillo|orino|voy al bano)|"
+    r"al (?:cepillarme|orinar|toser))\b"
 )
 _PRESENT_PAIN_OR_BREATH = re.compile(
     r"\b(?:duele|duelen|doliendo|puedo respirar|puede respirar|respira|respiro|falta el aire|sangrando|sangra|"
-    r"convulsionando|ahogando|ahogo)\b"
+    r"convulsionando|ahogando|ahogo|responde|reacciona|despierta)\b"
 )
 _CLAUSE = re.compile(r"\||\by\b|\bpero\b")
-_NOW = re.compile(
-    r"\b(?:el|la|los) (?:ano|mes|semana|verano|diciembre|lunes|martes|miercoles|jueves|viernes|sabado|domingo) "
-    r"pasad[oa]\b|\bel otro ano\b|\bel otro dia\b|\bla otra vez\b|\bel ano antepasado\b"
-    r"|(?<!desde )\bhace (?:un|una|unos|unas|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|varios|varias|muchos|"
-    r"muchas|algunos|algunas|\d+) (?:ano|anos|mes|meses|semana|semanas|dias)\b(?! que)"
-    r"|(?<!desde )\bhace (?:mucho|tiempo|mucho tiempo|rato largo)\b(?! que)|(?<!desde )\b(?:ayer|antier|anteayer|anoche)\b"
-    r"|\bde (?:nino|nina|chiquito|chiquita|pequeno|pequena)\b"
-    r"|\bcuando (?:era|estaba|estuve) (?:nino|nina|chiquito|chiquita|pequeno|pequena|embarazada|joven)\b"
-    r"|\bya (?:se me|se le|se) (?:paso|quito|fue|calmo|controlo|detuvo|paro)\b|\bya (?:estoy|esta|estamos|anda) "
-    r"(?:bien|mejor)\b|\bya (?:paro|desperto|reacciono|volvio en si)\b"
-    r"|\b(?:a veces|de vez en cuando|cada vez que|siempre que|cuando (?:subo|camino|corro|hago|me acuesto|me agacho|"
-    r"como|trabajo|me levanto|hago ejercicio|toso|estornudo|me muevo|respiro hondo))\b"
-    r"|\b(?:que|cuando) (?:tuve|tuvo|tuvimos|tuvieron|sufri|sufrio)\b"
-    r"|\b(?:despues|secuelas?|rehabilitacion|terapia|antecedentes?|historial|recuperacion) (?:de|del|por) (?:un |una |el |la |su |los |las )?"
-    r"(?:derrame|infarto|convulsion|desmayo|hemorragia|ataque|accidente|ictus)"
-)
 _NOW = re.compile(
     r"\b(?:ahora|ahorita|ahora mismo|en este momento|ya mismo|todavia|aun|sigue|siguen|otra vez|de nuevo|"
     r"como cuando|igual que cuando|"
