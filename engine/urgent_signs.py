@@ -6,14 +6,17 @@ only as clause breaks ("|"), and the Dominican forms a recogniser writes spelled
 "estoy", "pa" -> "para", "enredao" -> "enredado"). Plurals are written with an optional final s where callers drop
 it ("los ojo en blanco").
 
-A sign counts unless
-- it is negated just before ("no tiene dolor de pecho", "ni le duele el pecho", "sin convulsiones"),
+Each kind has signs that count alone ("no puedo coger aire") and pairs that count together (an arm numb + one
+side; a headache + sudden; shaking all over + not responding; bleeding + pregnant). Kinds are tried in the order
+of ``_SIGNS`` (self-harm first, so it is answered as such whatever else is said). A sign counts unless
+- it is denied just before ("no tiene dolor de pecho", "ni le duele el pecho", "sin convulsiones"),
 - it is told as a hypothesis ("en caso de que no pueda respirar", "¿qué hago si le da una convulsión?"),
-- the utterance places it in the past or as a habit ("hace dos meses tuve un desmayo", "cuando subo escaleras me
-  falta el aire", "ya se le pasó") and says nothing of now ("ahora", "todavía", "otra vez"); thoughts of
-  self-harm count whatever the time,
+- the utterance tells it as over or a habit ("ya se le pasó", "cuando subo escaleras me falta el aire"), or as long
+  ago or a history ("hace dos meses tuve un desmayo", "tuvo un infarto"), and says nothing of now ("ahora",
+  "todavía", "otra vez", "hace un rato"); a present pain, breath or unresponsiveness in a clause of its own still
+  counts ("tuve un infarto hace dos años y me duele el pecho"); thoughts of self-harm count whatever the time,
 - it is a figure of speech or a topic rather than a symptom ("me muero de la risa", "análisis de sangre",
-  "¿tienen neurólogo para las convulsiones?", "el WhatsApp no responde").
+  "¿tienen neurólogo para las convulsiones?", "síntomas de un infarto", "el WhatsApp no responde").
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ UrgentKind = Literal["chest", "breathing", "stroke", "bleeding", "fainting", "se
 # Recogniser spellings of Dominican speech, spelled out so one sign covers both.
 _WORD_FORMS = {
     "ta": "esta",
-    "tá": "esta",
     "toy": "estoy",
     "tamo": "estamos",
     "tamos": "estamos",
@@ -101,6 +103,11 @@ _TREMBLE_ALL = (
 )
 _UNRESPONSIVE = (
     r"(?:no (?:responde|reacciona|contesta|despierta|me (?:oye|mira|hace caso))|inconsciente|morad[oa])"
+)
+_PERSON = (
+    r"(?:papa|mama|hijo|hija|hijos|abuelo|abuela|esposo|esposa|marido|mujer|tio|tia|hermano|hermana|nieto|nieta|"
+    r"primo|prima|suegro|suegra|padre|madre|bebe|nino|nina|nene|nena|senor|senora|paciente|vecino|vecina|muchacho|"
+    r"muchacha|ella|amigo|amiga|companero|companera)"
 )
 _PREGNANT = r"(?:embaraz\w*|en estado|prenada|en cinta|encinta)"
 
@@ -206,11 +213,12 @@ _SIGNS: dict[UrgentKind, list[str]] = {
     "fainting": [
         r"\b(?:desmay\w*|se privo|me privo|(?:esta|quedo|cayo|sigue)(?: como)? privad[oa]|yeyo|inconsciente|"
         r"perdi\w* el (?:conocimiento|sentido)|se desplomo|se desvanecio|cayo redondo)\b",
-        r"\bno (?:responde|reacciona|(?:se )?despierta)\b(?! (?:los|el|mis|mi|al|a los|las) (?:mensajes?|correos?|telefono|"
-        r"whatsapp|llamadas?))"
+        r"\b(?:y|pero|ya) no (?:responde|reacciona)\b|\bno (?:reacciona|(?:se )?despierta)\b"
+        rf"|\b{_PERSON}\b(?: \w+){{0,3}} no (?:responde|reacciona)\b|\bno (?:me |nos |le )?responde (?:a nada|cuando)\b"
         r"|\bno (?:lo|la|le) (?:puedo|podemos|pude|pudimos) despertar\b",
         r"\bse cayo y no (?:se mueve|responde|se levanta|reacciona|habla)\b|\besta tirad[oa] en el (?:piso|suelo)\b"
-        r"|\bno abre los ojos\b|\bquedo como muert[oa]\b|\bse (?:me|le) fue el (?:conocimiento|sentido)\b|\bpatatus\b",
+        r"|\bno abre los ojos\b|\bquedo como muert[oa]\b|\bse (?:me|le) fue el (?:conocimiento|sentido)\b|\bpatatus\b"
+        r"|\bsin (?:despertar|responder|reaccionar|conocimiento|sentido)\b",
     ],
 }
 
@@ -250,12 +258,15 @@ _NOT_A_SYMPTOM = re.compile(
     r"transfusion|sacar|sacarme|sacarle|sacan|saco|extraccion|conteo|cultivo|azucar en la|hemograma) (?:de )?(?:la )?"
     r"sangre\b"
     r"|\bderrame (?:en el ojos?|del ojos?|de ojos?|en los ojos|pleural|de liquido|de bilis)\b"
-    r"|\b(?:telefono|whatsapp|numero|correo|mensaje|mensajes|linea|recepcion|pagina|app|aplicacion|sistema|"
+    r"|\b(?:telefono|whatsapp|numero|correo|mensaje|mensajes|linea|recepcion|pagina|app|aplicacion|sistema|agenda|"
+    r"chat|portal|enlace|link|"
     r"celular|la clinica|el centro|llame|llamo|escribi|escribo|la computadora)\b[a-z ]{0,30}"
     r"\bno (?:responde|contesta|reacciona)\b"
     r"|\b(?:para|sobre|contra|especialista en|tratamiento de|medicamento de|medicina de|pastillas? de|pastillas? para|"
     r"control de|prevencion de|prevenir|riesgo de|estudio de|consulta por|chequeo por|sintomas? de|senales de|"
-    r"causas? de|que causa|que es|murio de|murio por|fallecio de|fallecio por) (?:un |una |el |la |los |las )?"
+    r"causas? de|que causa|que es|murio de|murio por|fallecio de|fallecio por|despues de|despues del|secuelas? del?|"
+    r"rehabilitacion del?|terapia del?|terapia para|recuperacion del?|antecedentes? del?|historial del?) "
+    r"(?:un |una |el |la |los |las |su )?"
     r"(?:convuls\w+|epilepsia|derrames?|infartos?|desmayos?|hemorragias?|asma|ataques?|dolor de pecho|"
     r"dolor en el pecho|falta de aire)\b(?! que| ahora| ahorita)"
 )
@@ -298,13 +309,17 @@ _PRESENT_PAIN_OR_BREATH = re.compile(
     r"convulsionando|ahogando|ahogo|responde|reacciona|despierta)\b"
 )
 _CLAUSE = re.compile(r"\||\by\b|\bpero\b")
+# Now said anywhere in the turn ("ahora", "hace un rato", "otra vez"), though not the "ahora" of a booking
+# ("hace dos meses tuve un desmayo y ahora quiero una cita").
 _NOW = re.compile(
-    r"\b(?:ahora|ahorita|ahora mismo|en este momento|ya mismo|todavia|aun|sigue|siguen|otra vez|de nuevo|"
-    r"como cuando|igual que cuando|"
-    r"desde (?:ayer|anoche|antier|esta|este|hoy)|esta manana|esta noche|(?:desde )?hace (?:un rato|rato|poco|"
-    r"unos minutos|\d+ minutos|una hora|media hora|\w+ horas))\b|\b(?:esta|estoy|estan) (?:convulsionando|sangrando|ahogando|botando|"
-    r"vomitando|temblando|doliendo|dando|desmayando|poniendo)\b"
+    r"\b(?:(?:ahora|ahorita)(?! (?:quiero|quisiera|queria|necesito|me gustaria|busco|deseo|llamo|vengo|para))(?: mismo)?|"
+    r"en este momento|ya mismo|otra vez|de nuevo|como cuando|igual que cuando|desde (?:ayer|anoche|antier|esta|este|"
+    r"hoy)|esta manana|esta noche|(?:desde )?hace (?:un rato|rato|poco|unos minutos|\d+ minutos|una hora|media hora|"
+    r"\w+ horas))\b|\b(?:esta|estoy|estan) (?:convulsionando|sangrando|ahogando|botando|vomitando|temblando|doliendo|"
+    r"dando|desmayando|poniendo)\b"
 )
+# "Still", said in the sign's own clause ("todavía me duele el pecho", "sigue sin despertar").
+_STILL = re.compile(r"\b(?:todavia|aun|sigue|siguen|continua)\b")
 
 
 @dataclass(frozen=True)
@@ -342,16 +357,17 @@ def _asserted(kind: _Kind, text: str) -> list[re.Match[str]]:
 
 
 def _not_now(text: str, match: re.Match[str]) -> bool:
-    """Whether the utterance tells of the sign as over, long ago or a habit (see ``_PAST``)."""
-    if _NOW.search(text):
+    """Whether the utterance tells of the sign as over, a habit, long ago or a history (see ``_PAST``)."""
+    # The clause the sign ends in: a sign may begin with its own "y" ("... y no responde").
+    start = max((m.end() for m in _CLAUSE.finditer(text, 0, match.end())), default=0)
+    ends = [m.start() for m in _CLAUSE.finditer(text, match.end())]
+    clause = text[start : ends[0] if ends else len(text)]
+    if _NOW.search(text) or _STILL.search(clause):
         return False
     if _OVER_OR_HABIT.search(text):
         return True
     if not _PAST.search(text):
         return False
-    start = max((m.end() for m in _CLAUSE.finditer(text, 0, match.start())), default=0)
-    ends = [m.start() for m in _CLAUSE.finditer(text, match.end())]
-    clause = text[start : ends[0] if ends else len(text)]
     return not (_PRESENT_PAIN_OR_BREATH.search(clause) and not _PAST.search(clause))
 
 
