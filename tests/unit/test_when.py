@@ -51,6 +51,17 @@ NOW = now_in_clinic("2026-11-25T09:00:00")
         ("para el nueve en la mañana", When(date(2026, 12, 9), None, "mañana")),
         ("el día quince", When(date(2026, 12, 15))),
         ("es el ocho cero nueve, cinco cinco cinco", When()),
+        # Approximate times are times; of two alternatives the first is searched; "la de las..." picks one.
+        (
+            "el miercole 2 de diciembre en la tarde, tipo dos y veinte",
+            When(date(2026, 12, 2), time(14, 20), "tarde"),
+        ),
+        ("el viernes temprano, como a las diez si hay", When(date(2026, 11, 27), time(10, 0), "mañana")),
+        ("en la mañana, como a las nueve y media o diez", When(None, time(9, 30), "mañana")),
+        ("más o menos a las once", When(None, time(11, 0))),
+        ("a eso de las tres", When(None, time(15, 0))),
+        ("la de las nueve y cuarenta", When(None, time(9, 40))),
+        ("tengo como un dolor", When()),
     ],
 )
 def test_when_people_say_it(said: str, expected: When) -> None:
