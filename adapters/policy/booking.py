@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.details import find_details, find_name
 from adapters.policy.intents import asks_fact, classify, is_yes
 from adapters.policy.when import When, parse_when, plain
@@ -149,6 +150,20 @@ class Booking:
         """That the new day and time were kept, while the name is still missing (not read out: the caller's
         own words are no schedule, the read-back after the search says the time found)."""
         return "Anotado el día y la hora que quiere." if task.when.day or task.when.at else ""
+
+    def service_in_progress(self, said: str) -> str:
+        """The service of the booking in progress when a price question names none ("¿y cuánto me sale la
+        consulta sin seguro?" while booking endocrinology asks the endocrinology price), else ""."""
+        task = self.task
+        service = task.service if task else None
+        text = plain(said)
+        if service is None or answer_type(normalise(text)) != "price":
+            return ""
+        if not re.search(r"\b(consulta|cita|turno|sesion)\b", text) and len(text.split()) > 4:
+            return ""  # the price of something else ("¿cuánto cuesta el parqueo?")
+        if find_details(said, self.catalogue).service_id is not None:
+            return ""
+        return self._services.get(service, "")
 
     def pending_question(self, now: datetime) -> str:
         return self._question(self.task, now) if self.task else ""

@@ -245,6 +245,7 @@ async def test_a_weekday_that_is_not_the_date_is_asked_and_a_yes_with_another_ti
 
 
 QUALITY = Path(__file__).resolve().parents[1] / "quality"
+PRICES = Path(__file__).resolve().parents[2] / "taina" / "sample_kb" / "lista-de-precios.pdf"
 
 
 @pytest.mark.timeout(600)  # two `taina eval` runs, the sample documents ingested once
@@ -315,3 +316,13 @@ async def test_a_move_keeps_the_new_day_while_the_name_is_missing(backend: Backe
     await say(cancelling, "809 555 4402")
     early = await say(cancelling, "sí, cancélela")  # no name: nothing is looked up, and it says why
     assert tools(early) == [] and "Para buscarla necesito también el nombre" in early.reply
+
+
+async def test_a_price_question_in_a_booking_asks_the_price_of_that_service(backend: Backend) -> None:
+    assert (await backend.library.ingest_path(PRICES)).status == "ready"
+    talk = conversation(backend)
+    await say(talk, "quiero una cita con la endocrinóloga")
+    await say(talk, "el lunes 30 a las ocho y veinte")
+    price = await say(talk, "y cuánto me sale la consulta sin seguro?")
+    assert price.reply.startswith("Consulta de endocrinología: RD$3,000.") and tools(price) == []
+    assert price.reply.endswith("¿Se la reservo?")
