@@ -143,7 +143,8 @@ class Booking:
     def _picks_offer(self, said: str, now: datetime) -> bool:
         """The caller names the offered time itself ("la de las nueve y cuarenta"): that is taking it."""
         when = parse_when(said, now)
-        return self.task is not None and not when.empty and _agrees(when, self.task.slot or {})
+        offered = self.task.slot if self.task else None
+        return bool(offered) and "?" not in said and when.at is not None and _agrees(when, offered or {})
 
     @staticmethod
     def _noted(task: Task) -> str:
