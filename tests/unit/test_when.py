@@ -62,6 +62,9 @@ NOW = now_in_clinic("2026-11-25T09:00:00")
         ("a eso de las tres", When(None, time(15, 0))),
         ("la de las nueve y cuarenta", When(None, time(9, 40))),
         ("tengo como un dolor", When()),
+        ("no, mejor las tres", When(None, time(15, 0))),
+        ("por ahí de las once y media", When(None, time(11, 30))),
+        ("antes de las diez", When()),  # not a time to search from
     ],
 )
 def test_when_people_say_it(said: str, expected: When) -> None:
