@@ -150,7 +150,7 @@ class Booking:
     def _noted(task: Task) -> str:
         """That the new day and time were kept, while the name is still missing (not read out: the caller's
         own words are no schedule, the read-back after the search says the time found)."""
-        return "Anotado el día y la hora que quiere." if task.when.day or task.when.at else ""
+        return "Anotado." if task.when.day or task.when.at else ""
 
     def service_in_progress(self, said: str) -> str:
         """The service of the booking in progress when a price question names none ("¿y cuánto me sale la

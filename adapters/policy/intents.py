@@ -104,7 +104,8 @@ _GOODBYE = re.compile(
 _THANKS = re.compile(r"\b(gracias|agradezco|agradecid\w*|muy amable|mil gracias|bendiciones)\b")
 _AFFIRM = re.compile(
     r"^(si|sii+|claro|correcto|exacto|dale|ok|okay|okey|perfecto|esta bien|de acuerdo|eso mismo|eso es|"
-    r"asi es|confirmo|afirmativo|por supuesto|seguro que si|ta bien|ta to)\b"
+    r"asi es|confirmo|afirmativo|por supuesto|seguro que si|ta bien|ta to|excelente|genial|chevere|buenisimo|"
+    r"muy bien|listo)\b"
 )
 _DENY = re.compile(r"^(no|nop|negativo|para nada|no es asi|no no|nah)\b")
 _GREETING = re.compile(
