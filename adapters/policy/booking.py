@@ -191,8 +191,8 @@ class Booking:
             name = bare if bare and len(bare.split()) >= 2 else None
         # A name is no date: "Domingo Savio Martínez" is not a Sunday.
         when = parse_when(_without(said, name), now)
-        if task.kind == "reschedule" and task.appointment is None and not _TO_NEW_DAY.search(plain(said)):
-            when = When()  # "tengo una cita el lunes y quería moverla": the lunes is the appointment's
+        if task.kind == "reschedule" and task.appointment is None:
+            when = _new_when(_without(said, name), now)
         if task.when.unsure and when.day is not None and when.day not in task.when.unsure:
             # "¿el miércoles 9 o el martes 8?" - "el martes": the candidate on that weekday
             same = [d for d in task.when.unsure if d.weekday() == when.day.weekday()]
@@ -506,6 +506,19 @@ def _agrees(when: When, slot: dict[str, Any]) -> bool:
         and when.at in (None, starts.time().replace(tzinfo=None))
         and when.part_of_day in (None, part)
     )
+
+
+def _new_when(said: str, now: datetime) -> When:
+    """The new day and time in words about a move whose appointment is not found yet: what follows the last
+    "para"/"pal" that names a day ("mi cita del lunes, pásemela pal viernes" is Friday), or what follows the
+    first one; nothing without one ("tengo una cita el lunes y quería moverla": that lunes is the appointment's)."""
+    text = plain(said)
+    starts = [m.start() for m in _TO_NEW_DAY.finditer(text)]
+    for at in reversed(starts):
+        when = parse_when(text[at:], now)
+        if when.day is not None or when.unsure:
+            return when
+    return parse_when(text[starts[0] :], now) if starts else When()
 
 
 def _starts(slot: dict[str, Any]) -> Any:

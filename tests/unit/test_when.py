@@ -6,6 +6,7 @@ from datetime import date, time
 
 import pytest
 
+from adapters.policy.booking import _new_when
 from adapters.policy.when import When, parse_when
 from taina.clinic.clock import now_in_clinic
 
@@ -104,3 +105,16 @@ def test_a_weekday_and_a_day_that_disagree_are_kept_for_a_question(
     assert when.day is None and when.unsure == (dated, on_the_weekday) and not when.empty
     # The answer to the question replaces both candidates.
     assert parse_when("el miércoles nueve", NOW).merged_into(when) == When(date(2026, 12, 9))
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("tengo una cita con el doctor Almonte el lunes y quería moverla", When()),  # the appointment's day
+        ("Quiero cambiar mi cita del lunes para el viernes", When(date(2026, 11, 27))),
+        ("ponla pal viernes 4 a las ocho y media", When(date(2026, 12, 4), time(8, 30))),
+        ("tengo una cita pa el lunes y quiero pasarla pal miércoles en la tarde", When(date(2026, 12, 2), None, "tarde")),
+    ],
+)  # fmt: skip
+def test_the_new_day_of_a_move_is_the_one_it_is_moved_to(said: str, expected: When) -> None:
+    assert _new_when(said, NOW) == expected
