@@ -118,7 +118,8 @@ class DialoguePolicy:
             if pending and intent in ("greeting", "thanks"):
                 reply = f"{reply.split('¿')[0].strip()} {pending}"
             return [TextDelta(reply), Cited(())]
-        answer = compose_answer(said, list(prompt.passages))
+        about = booking.service_in_progress(said) if booking is not None else ""
+        answer = compose_answer(f"{said} {about}".strip() if about else said, list(prompt.passages))
         if answer is None:
             return [
                 TextDelta(NOT_KNOWN if not pending else f"No tengo esa información. {pending}"),
