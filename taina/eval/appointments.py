@@ -6,7 +6,8 @@ booked is taken, so a caller expecting 9:00 is offered 9:20). ``RunAppointments`
 the run: every call goes to the real system, and the ids it writes are kept. ``undo`` then removes them: the
 built-in system deletes the rows outright (nothing of the run stays, not even a cancelled record); an external
 system can only cancel, so its bookings are cancelled through it. An external system is written to only when
-the run was told it may (``taina eval --live-appointments``): otherwise a write raises ``LiveWritesRefused``.
+the run was told it may (``taina eval --live-appointments``): otherwise a write raises ``LiveWritesRefused``
+(the tool fails, the caller hears an apology, nothing is written; the CLI refuses such a suite before it starts).
 """
 
 from __future__ import annotations

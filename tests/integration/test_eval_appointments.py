@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from adapters.appointments_db import BuiltInAppointments
 from taina.app import App
 from taina.backend import Backend
 from taina.eval import run
+from taina.eval.appointments import RunAppointments
 from taina.eval.run import run_suite
 from taina.eval.suite import parse_suite
 from tests.integration.test_appointments_contract import TOKEN, Faults, api
@@ -174,3 +176,48 @@ async def test_live_appointments_cancels_the_bookings_in_the_external_system(
         )  # questions only: no flag needed
         assert code != 2, output
         assert "appointments made by this run: 0, removed: 0" in output
+
+
+async def test_an_appointment_from_before_the_run_that_it_moves_is_removed_too(
+    backend: Backend, database_url: str
+) -> None:
+    """Left by an earlier run that could not clean up (a suite's test patient: a suite cannot know a real
+    patient's name and phone): once this run has moved it, it is deleted with the rest."""
+    built_in = backend.appointments
+    assert isinstance(built_in, BuiltInAppointments)
+    [slot] = await built_in.list_available_slots(
+        "medicina-interna", date(2026, 11, 26), doctor_id="polanco", limit=1
+    )
+    await built_in.book(slot, "Pedro Almánzar", "809 555 4444")
+    suite = parse_suite({"conversations": [{**MOVE_POLANCO, "before": []}]})
+    async with App.open(backend.settings, backend=backend) as app:
+        report = await run_suite(app, suite)
+    assert report.cases[0].passed, report.table()
+    assert report.appointments is not None
+    assert (report.appointments.made, report.appointments.removed, report.appointments.earlier) == (0, 0, 1)
+    assert "appointments made by this run: 0, removed: 0 (and 1 from before the run" in report.table()
+    assert await rows(database_url) == []
+
+
+async def test_a_booking_whose_answer_never_came_is_found_by_its_key(
+    backend: Backend, database_url: str
+) -> None:
+    """Ctrl-C while the INSERT is in flight: the row is written but its id never reached the run."""
+    built_in = backend.appointments
+    assert isinstance(built_in, BuiltInAppointments)
+
+    class AnswerLost(BuiltInAppointments):
+        async def book(self, *args: Any, **kwargs: Any) -> Any:
+            await super().book(*args, **kwargs)
+            raise asyncio.CancelledError
+
+    recorder = RunAppointments(AnswerLost(built_in.db, built_in._now, built_in._timezone))
+    [slot] = await built_in.list_available_slots(
+        "pediatria", date(2026, 11, 30), doctor_id="rosario", limit=1
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await recorder.book(slot, "Carlos Féliz", "829 555 3030")
+    assert len(await rows(database_url)) == 1 and recorder.made == []
+    cleanup = await recorder.undo()
+    assert (cleanup.made, cleanup.removed, cleanup.left) == (1, 1, [])
+    assert await rows(database_url) == []
