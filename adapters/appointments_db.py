@@ -213,6 +213,17 @@ class BuiltInAppointments:
         )  # fmt: skip
         return [_appointment(r) for r in rows]
 
+    async def purge(self, ids: Sequence[str], idempotency_keys: Sequence[str] = ()) -> list[str]:
+        """Delete these appointments outright, whatever their status, and those booked under these keys: the
+        ids deleted. Not for patients' bookings (those are cancelled, and the record stays): for what an
+        evaluation run wrote, which must leave nothing in the agenda. The keys find a booking whose answer never
+        came back (the run interrupted while the INSERT was in flight), so its id was never known."""
+        rows = await self.db.fetch(
+            "DELETE FROM appointments WHERE id = ANY($1::text[]) OR idempotency_key = ANY($2::text[]) RETURNING id",
+            list(ids), list(idempotency_keys),
+        )  # fmt: skip
+        return [r["id"] for r in rows]
+
     async def get(self, appointment_id: str) -> Appointment:
         rows = await self.db.fetch(
             f"SELECT {_COLUMNS} FROM appointments a JOIN doctors d ON d.id = a.doctor_id WHERE a.id = $1",

@@ -181,6 +181,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if out and not Path(out).parent.is_dir():
             return _fail(f"{out}: its folder does not exist")
     settings = _settings(quiet=True)
+    if settings.appointments.url and suite.conversations and not args.audio and not args.live_appointments:
+        return _fail(
+            f"{args.suite} has conversations, which book, move and cancel real appointments in the external "
+            f"system at {settings.appointments.url}; give --live-appointments to run them there (their "
+            "bookings are cancelled at the end)"
+        )
     if args.model:
         chosen = settings.dialogue.model_copy(update={"language_model": args.model})
         settings = dataclasses.replace(settings, dialogue=chosen)
@@ -194,7 +200,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         from taina.eval.run import run_suite
 
-        report = await run_suite(app, suite, audio=args.audio)
+        report = await run_suite(app, suite, audio=args.audio, live_appointments=args.live_appointments)
         print(report.table(), flush=True)
         reports.append(report)
         return 0 if report.ok else 1
@@ -470,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--audio", action="store_true", help="speak each question (espeak-ng) through the voice pipeline"
+    )
+    evaluate.add_argument(
+        "--live-appointments",
+        action="store_true",
+        help="let the conversations book in the external appointments system (TAINA_APPOINTMENTS_URL); "
+        "their bookings are cancelled there at the end",
     )
     evaluate.add_argument("--json", metavar="OUT", help="write the report as JSON")
     evaluate.add_argument("--html", metavar="OUT", help="write the report as HTML")

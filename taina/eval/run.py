@@ -19,12 +19,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
+from adapters.appointments_db import BuiltInAppointments
 from adapters.policy.details import spoken_as_digits
+from taina.eval.appointments import Cleanup, RunAppointments
 from taina.eval.suite import Conversation, Question, Suite
 
 if TYPE_CHECKING:
     from engine.reply import Reply
     from taina.app import App
+    from taina.backend import Backend
+
+log = structlog.get_logger("taina.eval")
 
 _NUMBER = re.compile(r"(?:RD\$\s?)?\d(?:[\d,.:\-]*\d)?")
 _NAME = re.compile(
@@ -85,6 +92,7 @@ class Report:
     mode: str
     cases: list[CaseResult]
     budget: dict[str, float | None]
+    appointments: Cleanup | None = None  # what the run wrote in the appointments system, and removed
 
     def latency(self) -> dict[str, dict[str, float]]:
         turns = [t for c in self.cases for t in c.turns]
@@ -153,7 +161,7 @@ class Report:
             "budget_ms": self.budget,
             "grounding_violations": self.violations(),
             "cases": [asdict(c) for c in self.cases],
-        }
+        } | ({"appointments": self.appointments.as_json()} if self.appointments else {})
 
     def table(self) -> str:
         width = max([len(c.id) for c in self.cases] + [4])
@@ -179,6 +187,8 @@ class Report:
                 + (f"  (budget p95 {limit:.0f})" if limit else "")
             )
         lines += [f"  OVER BUDGET: {line}" for line in s["over_budget"]]
+        if self.appointments:
+            lines.append(self.appointments.line())
         return "\n".join(lines)
 
     def html(self) -> str:
@@ -213,7 +223,8 @@ class Report:
             ".pass td:nth-child(3){color:#070}</style>"
             f"<h1>{e(self.suite)}</h1><p>{e(self.model)}, {self.mode}: <b>{s['passed']}/{s['total']}</b> passed, "
             f"{s['grounding_violations']} grounding violations</p><ul>{latency}</ul>"
-            f"<table><tr><th>case<th>kind<th>result<th>turns</tr>{''.join(rows)}</table>"
+            + (f"<p>{e(self.appointments.line())}</p>" if self.appointments else "")
+            + f"<table><tr><th>case<th>kind<th>result<th>turns</tr>{''.join(rows)}</table>"
         )
 
 
@@ -397,8 +408,30 @@ async def run_conversation(app: App, conversation: Conversation, audio: bool) ->
     return CaseResult(conversation.id, "conversation", list(conversation.tags), not failures, failures, turns)
 
 
-async def run_suite(app: App, suite: Suite, audio: bool = False) -> Report:
-    cases = [await run_question(app, q, audio) for q in suite.questions]
-    cases += [await run_conversation(app, c, audio) for c in suite.conversations]
+async def run_suite(app: App, suite: Suite, audio: bool = False, live_appointments: bool = False) -> Report:
+    """Every case in turn, with the appointments the run writes removed at its end whatever happens (an
+    exception, a cancellation as Ctrl-C makes): the agenda is left as it was, so the next run sees the same free
+    slots. An external appointments system is written to only with ``live_appointments``."""
+    backend = app.backend
+    recorder: RunAppointments | None = None
+    if backend is not None:
+        external = not isinstance(backend.appointments, BuiltInAppointments)
+        recorder = RunAppointments(backend.appointments, writes=live_appointments or not external)
+        backend.appointments = recorder  # the dialogues opened from now on book through it
+    try:
+        cases = [await run_question(app, q, audio) for q in suite.questions]
+        cases += [await run_conversation(app, c, audio) for c in suite.conversations]
+    except BaseException:
+        if backend is not None and recorder is not None:
+            undone = await _undo(backend, recorder)
+            log.warning("eval.stopped", appointments=undone.line())
+        raise
+    cleanup = await _undo(backend, recorder) if backend is not None and recorder is not None else None
     budget = {"first_piece_ms": suite.latency.first_piece_ms, "turn_ms": suite.latency.turn_ms}
-    return Report(suite.name, app.assistant.language_model, "audio" if audio else "text", cases, budget)
+    mode = "audio" if audio else "text"
+    return Report(suite.name, app.assistant.language_model, mode, cases, budget, cleanup)
+
+
+async def _undo(backend: Backend, recorder: RunAppointments) -> Cleanup:
+    backend.appointments = recorder.inner
+    return await recorder.undo()
