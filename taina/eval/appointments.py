@@ -29,23 +29,24 @@ class LiveWritesRefused(RuntimeError):
     """The run tried to write in an external appointments system without ``--live-appointments``."""
 
 
+class NotTheRunsAppointment(RuntimeError):
+    """The run tried to move or cancel an appointment it did not book: one that was in the agenda before it
+    (a real patient's, if a suite ever used a real name and phone). An evaluation never changes those."""
+
+
 @dataclass
 class Cleanup:
-    """What the run wrote and what was removed at its end. ``earlier`` counts appointments from before the run
-    that it moved or cancelled (only a suite's own test patients can be: a suite cannot know a real patient's
-    name and phone); they are removed too. ``left`` names what could not be removed, with the reason."""
+    """What the run wrote and what was removed at its end (appointments from before the run are never touched:
+    ``NotTheRunsAppointment``). ``left`` names what could not be removed, with the reason."""
 
     made: int
     removed: int
-    earlier: int = 0
     how: str = "deleted"  # or "cancelled in the external system"
     left: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         text = f"appointments made by this run: {self.made}, removed: {self.removed}"
-        if self.earlier:
-            text += f" (and {self.earlier} from before the run that it changed, removed too)"
-        if self.how != "deleted" and (self.made or self.earlier):
+        if self.how != "deleted" and self.made:
             text += f"; {self.how}"
         if self.left:
             text += f"; NOT REMOVED: {', '.join(self.left)}"
@@ -55,7 +56,6 @@ class Cleanup:
         return {
             "made": self.made,
             "removed": self.removed,
-            "earlier": self.earlier,
             "how": self.how,
             "left": self.left,
         }
@@ -68,7 +68,6 @@ class RunAppointments:
         self.inner = inner
         self._writes = writes
         self.made: list[str] = []  # booked by the run, or the new appointment of a move
-        self.changed: list[str] = []  # moved or cancelled by the run without its having booked them
         self.keys: list[str] = []  # the idempotency keys of its bookings, kept before each is sent
 
     async def catalogue(self) -> Catalogue:
@@ -96,7 +95,7 @@ class RunAppointments:
 
     async def reschedule(self, appointment_id: str, starts_at: datetime) -> Appointment:
         self._may_write()
-        self._changed(appointment_id)
+        self._own(appointment_id)
         moved = await self.inner.reschedule(appointment_id, starts_at)
         if moved.id != appointment_id:  # an external system may make the moved appointment a new one
             self._made(moved.id)
@@ -104,7 +103,7 @@ class RunAppointments:
 
     async def cancel(self, appointment_id: str) -> Appointment:
         self._may_write()
-        self._changed(appointment_id)
+        self._own(appointment_id)
         return await self.inner.cancel(appointment_id)
 
     async def find_by_patient(self, patient_phone: str) -> list[Appointment]:
@@ -123,21 +122,23 @@ class RunAppointments:
         if appointment_id not in self.made:
             self.made.append(appointment_id)
 
-    def _changed(self, appointment_id: str) -> None:
-        if appointment_id not in self.made and appointment_id not in self.changed:
-            self.changed.append(appointment_id)
+    def _own(self, appointment_id: str) -> None:
+        if appointment_id not in self.made:
+            raise NotTheRunsAppointment(
+                f"appointment {appointment_id} was in the agenda before this evaluation run: it is left as it is"
+            )
 
     async def undo(self) -> Cleanup:
         """Remove everything the run wrote: deleted in the built-in system, cancelled in an external one. Then
         each appointment the run made is looked up again, so "removed" is what is really out of the agenda."""
         made = list(self.made)
         if isinstance(self.inner, BuiltInAppointments):
-            deleted = await self.inner.purge(self.made + self.changed, self.keys)
-            made += [i for i in deleted if i not in made and i not in self.changed]  # known by their key only
-            cleanup = Cleanup(len(made), 0, len(self.changed))
+            deleted = await self.inner.purge(self.made, self.keys)
+            made += [i for i in deleted if i not in made]  # known by their key only
+            cleanup = Cleanup(len(made), 0)
         else:
-            cleanup = Cleanup(len(made), 0, len(self.changed), "cancelled in the external system")
-            for appointment_id in made + self.changed:
+            cleanup = Cleanup(len(made), 0, "cancelled in the external system")
+            for appointment_id in made:
                 reason = await self._cancel_at_end(appointment_id)
                 if reason:
                     cleanup.left.append(f"{appointment_id} ({reason})")
