@@ -167,8 +167,15 @@ def _follows(entry: str, sentence: str) -> bool:
     )  # fmt: skip
 
 
-def compose_answer(question: str, passages: list[Passage], most_sentences: int = 2) -> Answer | None:
+def compose_answer(
+    question: str, passages: list[Passage], most_sentences: int = 2, context: str = ""
+) -> Answer | None:
+    """``context`` is what the conversation is about (the service being booked): a question that names nothing
+    ("¿y cuánto cuesta?") is about it."""
     weights, related = _asked(question)
+    if context and not any(weight == 1.0 for weight in weights.values()) and not related:
+        question = f"{question} {context}"
+        weights, related = _asked(question)
     kind: AnswerType = answer_type(normalise(plain(question)))
     clock = asks_clock(plain(question))
     topic = {stem: weight for stem, weight in weights.items() if weight == 1.0} or dict(weights)

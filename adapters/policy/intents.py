@@ -61,8 +61,17 @@ _AVAILABILITY = re.compile(
 _SUPPOSED = re.compile(
     r"\b(?:y )?(?:si|en caso de que|en caso de|cuando)\s+(?:(?:yo|la|lo|le|me|no|ya|tengo que|quiero)\s+)*"
     r"(?:cancel|cambi|muev|mov|reprogram|pospon|anul|falt|lleg|pierd|agend|reserv|sac|desmarc)\w*"
-    r"(?:\s+(?:(?:la|el|mi|una|un|su|esa|esta)\s+)?(?:cita|turno|consulta))?"
+    r"(?:\s+(?:\w+\s+){0,2}?(?:(?:a|de|para|pa)\s+)?(?:(?:la|el|mi|una|un|su|esa|esta)\s+)?"
+    r"(?:cita|turno|consulta))?"
 )
+# The name of an organisation or a place ("ARS Reservas", "Farmacia Carol", "Banco Popular"): the word after the
+# kind of thing is its name, not a verb ("reservas" is no booking).
+_NAMED_BY_KIND = re.compile(
+    r"\b(ars|aseguradora|seguros?|farmacias?|bancos?|hospital|hotel|supermercado|colmado|plaza|tienda|"
+    r"restaurante|universidad|colegio|escuela|empresa|compania|agencia|laboratorios?)\s+"
+    r"(?!(?:de|del|la|el|los|las|que|y|o|pa|para|me|le|nos|se|no|si|en|con|a|al)\b)([a-z]+)\b"
+)
+_CAPITALISED_NAME = re.compile(r"\b([A-ZÁÉÍÓÚÑ]\w*)((?: [A-ZÁÉÍÓÚÑ]\w+)+)")
 # Needing a specialist, or wanting to be seen, is asking for an appointment: "necesito un pediatra".
 _SPECIALIST = (
     r"(?:pediatra|doctor\w*|medic[oa]s?|especialista|ortoped\w*|internista|dentista|odontolog\w*|"
@@ -90,6 +99,20 @@ _GREETING = re.compile(
     r"\b(hola|buenos dias|buenas tardes|buenas noches|buenas|saludos|klk|que lo que|que tal|como esta\w*|"
     r"buen dia)\b"
 )
+# A question about the clinic's rules for appointments (a fee, a deadline, what happens, what to bring, what it
+# does): "¿hasta cuándo puedo cambiar la cita sin costo?", "¿pa la cita tengo que llevar algo?", "¿ustedes mandan
+# recordatorio antes de la cita?", "¿hay que hacer cita pa los análisis?". Not a request, unless one is made.
+_RULE_QUESTION = re.compile(
+    r"\b(sin costo|sin cargo|costo|cargo|multa|penalidad|recargo|hasta cuando|con cuanto tiempo|"
+    r"cuanto tiempo antes|que pasa|que sucede|(?:tengo|tiene|hay) que (?:llevar|traer|presentar|pagar)|"
+    r"(?:que|algo) (?:llevo|traigo))\b"
+    r"|^(?:y |oiga |mire |pero )?(?:ustedes|uno tiene que|hay que|se (?:necesita|ocupa)|es necesario|"
+    r"hace falta|(?:me |le )?(?:mandan|envian|dan))\b"
+)
+_REQUEST = re.compile(
+    r"\b(quiero|quisiera|necesito|me gustaria|ocupo|deseo|queria|hagame|por favor)\b|\b(?:me|nos|le) "
+    r"(?:pueden |puede |podrian |podria )?(?:dar|dan|da|hacer|hacen|hace|separ\w*|apart\w*|agend\w*|reserv\w*)\b"
+)
 _BOOKING_VERB = re.compile(
     r"\b(quiero|quisiera|necesito|me gustaria|puedo|podria|ocupo|dame|deme|quier\w*)\b"
 )
@@ -107,9 +130,12 @@ _SOMEONE_OR_A_DAY = re.compile(
 
 
 def _words(utterance: str, keep: str = "") -> str:
-    """Lower case without accents, punctuation (but ``keep``) as spaces."""
+    """Lower case without accents, punctuation (but ``keep``) as spaces; the names of things (the words after
+    the first of a capitalised "ARS Reservas", or after a kind of place or organisation) as "nombre"."""
+    named = _CAPITALISED_NAME.sub(lambda m: m.group(1) + " nombre" * m.group(2).count(" "), utterance)
     drop = "".join(c for c in "¿?¡!.,;:" if c not in keep)
-    text = re.sub(f"[{re.escape(drop)}]", " ", plain(utterance))
+    text = re.sub(f"[{re.escape(drop)}]", " ", plain(named))
+    text = _NAMED_BY_KIND.sub(r"\1 nombre", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -121,7 +147,9 @@ def _asked(utterance: str, keep: str = "") -> str:
     """The utterance's words without the actions the caller only supposes ("si cancelo la cita"). A "sí" with
     its accent, or a "si" before a pause ("si, quiero cancelarla"), is a yes and opens no condition."""
     yes = re.sub(r"(?i)\bs(?:í\b|i(?=\s*[,.;:!]))", "si_", utterance)
-    return _SUPPOSED.sub(" ", _words(yes, keep)).replace("si_", "si")
+    # What follows the supposition opens a clause of its own: "si llego tarde a la cita, ¿qué pasa?"
+    opens = " , " if "," in keep else " "
+    return _SUPPOSED.sub(opens, _words(yes, keep)).replace("si_", "si")
 
 
 # What may follow an unaccented "si" in a yes ("si, claro", "si me sirve", "si, a las cuatro"); anything else
@@ -179,6 +207,8 @@ def classify(utterance: str) -> Intent:
     text = _asked(utterance)  # what the caller asks for, not what they suppose
     if text != whole and is_question(utterance) and _FACT.search(text):
         return "information"  # "¿y si cambio la cita para otro día, me cobran?"
+    if _RULE_QUESTION.search(text) and not _REQUEST.search(text) and not _FREE_TIME.search(text):
+        return "information"  # "¿hasta cuándo puedo cambiar la cita sin costo?"
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
     if _CANCEL.search(text) and (mentions_appointment or not _QUESTION.search(text)):
         return "cancel"

@@ -102,6 +102,8 @@ class DialoguePolicy:
         booking = self.booking
         if booking is not None and booking.task is not None:
             handled: Events | None = booking.hear(said, now)
+            if handled is not None and booking.also_asked:
+                return self._answered_then(said, prompt, booking.topic(), list(handled))
             if handled is not None:
                 return list(handled)
         intent = classify(said) if said else "information"
@@ -118,13 +120,27 @@ class DialoguePolicy:
             if pending and intent in ("greeting", "thanks"):
                 reply = f"{reply.split('¿')[0].strip()} {pending}"
             return [TextDelta(reply), Cited(())]
-        answer = compose_answer(said, list(prompt.passages))
+        topic = booking.topic() if booking is not None else ""
+        answer = compose_answer(said, list(prompt.passages), context=topic)
         if answer is None:
             return [
                 TextDelta(NOT_KNOWN if not pending else f"No tengo esa información. {pending}"),
                 Cited(()),
             ]
         return [TextDelta(f"{answer.text} {pending}".strip()), Cited(answer.document_ids)]
+
+    @staticmethod
+    def _answered_then(
+        said: str, prompt: Prompt, topic: str, events: list[LanguageModelEvent]
+    ) -> list[LanguageModelEvent]:
+        """A yes that also asks a fact ("sí, ¿y cuánto cuesta?"): the answer, then what the booking does next."""
+        answer = compose_answer(said, list(prompt.passages), context=topic)
+        if answer is None:
+            return events
+        if events and isinstance(events[0], TextDelta):
+            first = TextDelta(f"{answer.text} {events[0].text}")
+            return [first, *events[1:], Cited(answer.document_ids)]
+        return [TextDelta(answer.text), *events, Cited(answer.document_ids)]
 
 
 def _called(prompt: Prompt, call_id: str) -> str:
