@@ -28,6 +28,7 @@ from adapters.policy.answer_types import (
     has_value,
     normalise,
 )
+from adapters.policy.names import KINDS, names
 from adapters.policy.when import plain
 from engine.chunking import sentences
 from engine.ports.knowledge import Passage
@@ -64,6 +65,34 @@ NEAREST = "Lo más cercano que tengo:"
 WHICH_PRICE = "¿De qué consulta o estudio quiere saber el precio?"
 
 _STEMMER = snowballstemmer.stemmer("spanish")
+# Places and words that say where, not what: a question whose only words the documents hold are these ("¿cómo
+# está el tiempo en Santo Domingo?", "un hotel en Santiago") asks about nothing of the clinic's.
+_WHERE = frozenset(
+    _STEMMER.stemWords(
+        [
+            "santodomingo",
+            "santiago",
+            "caballeros",
+            "piantini",
+            "capital",
+            "republica",
+            "dominicana",
+            "pais",
+            "ciudad",
+            "zona",
+            "sector",
+            "lugar",
+            "barrio",
+            "provincia",
+        ]
+    )
+)
+# A place named as a landmark on the way ("frente a la farmacia Carol", "a dos cuadras de la plaza Blue Mall") is
+# not something the clinic has: its words answer where, not "¿tienen farmacia?".
+_LANDMARK = re.compile(
+    r"\b(?:frente (?:a|al)|al lado (?:de|del)|junto (?:a|al)|cerca (?:de|del)|detras (?:de|del)|"
+    r"a (?:\w+ )?(?:cuadras?|pasos|metros) (?:de|del))\s+(?:la |el |los |las )?((?:[a-z]+ ?){1,3})"
+)
 
 
 @dataclass(frozen=True)
@@ -185,12 +214,20 @@ def compose_answer(
         return None  # nothing asked about that a document could name ("¿cómo está el tiempo hoy?")
     total = sum(topic.values())
     usable = [p for p in passages if p.similarity is None or p.similarity >= MIN_SIMILARITY]
-    units = [(p, i, s, _stems(s)) for p in usable for i, s in enumerate(_repaired(p.text))]
+    units = [(p, i, s, _content(s, kind)) for p in usable for i, s in enumerate(_repaired(p.text))]
     headings = {id(p): _stems(f"{p.title} {p.heading}") for p in usable}
     vocabulary = frozenset().union(*(u[3] for u in units), *headings.values())
     same = {stem: frozenset(w for w in vocabulary if _same(stem, w)) for stem in weights}
+    foreign = _foreign(question, [u[2] for u in units])
+    for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
+        same[stem] = frozenset()
     unknown = [stem for stem in topic if not same[stem]]
-    mostly_unknown = bool(total) and sum(topic[s] for s in unknown) >= total / 2
+    family = bool(related) and any(w.startswith(alias) for alias in related for w in vocabulary)
+    if all(stem in _WHERE for stem in topic if same[stem]) and (unknown or kind == "other") and not family:
+        return None  # only a city (or no word at all) in common with the documents
+    mostly_unknown = bool(foreign & set(topic)) or (
+        bool(total) and sum(topic[s] for s in unknown) >= total / 2
+    )
     # A word few sentences hold says more about which one is meant ("futuro" beats "estudios").
     for stem in topic:
         held = sum(bool(same[stem] & unit[3]) for unit in units)
@@ -218,8 +255,16 @@ def compose_answer(
         if text not in candidates or candidates[text].score < score:
             candidates[text] = _Candidate(score, text, passage, position, coverage, valued)
     ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
+    if foreign & set(
+        topic
+    ):  # nothing about another named thing ("ARS Futuro: ...") or the name's common word
+        ranked = [
+            c
+            for c in ranked
+            if not _LABEL.match(c.sentence) and not any(_found(f, _stems(c.sentence)) for f in foreign)
+        ]
     if kind == "price":
-        return _price(ranked, topic, mostly_unknown)
+        return _price(ranked, topic, mostly_unknown, bool(foreign & set(topic)))
     if mostly_unknown:  # what is asked about is mostly in no retrieved passage: no figure, only what is near
         ranked = [c for c in ranked if c.coverage >= 1.0 or not re.search(r"\d", c.sentence)]
     if not ranked:
@@ -231,6 +276,35 @@ def compose_answer(
     if mostly_unknown and best.coverage < 1.0:
         text = f"{NOT_EXACT} {NEAREST} {text}"
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
+
+
+def _content(sentence: str, kind: AnswerType) -> frozenset[str]:
+    """The sentence's content stems; unless the caller asks where, without the places it names as landmarks."""
+    words = _stems(sentence)
+    if kind == "place":
+        return words
+    landmarks = [_stems(m.group(1)) for m in _LANDMARK.finditer(plain(sentence))]
+    return words.difference(*landmarks) if landmarks else words
+
+
+def _foreign(question: str, sentences: list[str]) -> set[str]:
+    """The stems of the names in ``question`` ("ARS Reservas", "Banco Popular") that no sentence holds as that
+    name: its words in a row (a kind of organisation, like "ARS", is not part of what is foreign)."""
+    found: set[str] = set()
+    runs = [[_STEMMER.stemWord(w) for w in _WORD.findall(plain(s))] for s in sentences]
+    for name in names(question):
+        words = [_STEMMER.stemWord(w) for w in name if _WORD.fullmatch(w)]
+        if not words or any(_in_a_row(words, run) for run in runs):
+            continue
+        own = name[1:] if re.fullmatch(KINDS, name[0]) else name
+        found |= _stems(" ".join(own))
+    return found
+
+
+def _in_a_row(words: list[str], run: list[str]) -> bool:
+    return any(
+        all(_same(word, run[i + k]) for k, word in enumerate(words)) for i in range(len(run) - len(words) + 1)
+    )
 
 
 _LABEL = re.compile(r"^([^:]{3,80}):\s")
@@ -262,13 +336,16 @@ def _price_overview(passages: list[Passage]) -> Answer | None:
     return None
 
 
-def _price(ranked: list[_Candidate], topic: dict[str, float], mostly_unknown: bool) -> Answer | None:
-    """A price line for what was asked; or, when there is none, that the price is not in the documents, and what
-    they do say about the nearest thing (without any figure)."""
+def _price(
+    ranked: list[_Candidate], topic: dict[str, float], mostly_unknown: bool, foreign: bool
+) -> Answer | None:
+    """A price line for what was asked; or, when there is none (or what was asked is a name no document holds),
+    that the price is not in the documents, and what they do say about the nearest thing (without any figure)."""
     priced = [
         c
         for c in ranked
         if c.valued
+        and not foreign
         and _names_what_was_asked(c.sentence, topic)
         and (_LABEL.match(c.sentence) is not None or not mostly_unknown)
     ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from adapters.policy.when import plain
+from adapters.policy.names import masked
 
 Intent = Literal[
     "human", "cancel", "reschedule", "book", "information", "goodbye", "thanks", "affirm", "deny", "greeting"
@@ -64,14 +64,6 @@ _SUPPOSED = re.compile(
     r"(?:\s+(?:\w+\s+){0,2}?(?:(?:a|de|para|pa)\s+)?(?:(?:la|el|mi|una|un|su|esa|esta)\s+)?"
     r"(?:cita|turno|consulta))?"
 )
-# The name of an organisation or a place ("ARS Reservas", "Farmacia Carol", "Banco Popular"): the word after the
-# kind of thing is its name, not a verb ("reservas" is no booking).
-_NAMED_BY_KIND = re.compile(
-    r"\b(ars|aseguradora|seguros?|farmacias?|bancos?|hospital|hotel|supermercado|colmado|plaza|tienda|"
-    r"restaurante|universidad|colegio|escuela|empresa|compania|agencia|laboratorios?)\s+"
-    r"(?!(?:de|del|la|el|los|las|que|y|o|pa|para|me|le|nos|se|no|si|en|con|a|al)\b)([a-z]+)\b"
-)
-_CAPITALISED_NAME = re.compile(r"\b([A-ZÁÉÍÓÚÑ]\w*)((?: [A-ZÁÉÍÓÚÑ]\w+)+)")
 # Needing a specialist, or wanting to be seen, is asking for an appointment: "necesito un pediatra".
 _SPECIALIST = (
     r"(?:pediatra|doctor\w*|medic[oa]s?|especialista|ortoped\w*|internista|dentista|odontolog\w*|"
@@ -131,11 +123,9 @@ _SOMEONE_OR_A_DAY = re.compile(
 
 def _words(utterance: str, keep: str = "") -> str:
     """Lower case without accents, punctuation (but ``keep``) as spaces; the names of things (the words after
-    the first of a capitalised "ARS Reservas", or after a kind of place or organisation) as "nombre"."""
-    named = _CAPITALISED_NAME.sub(lambda m: m.group(1) + " nombre" * m.group(2).count(" "), utterance)
+    the first of a capitalised "ARS Reservas", or after a kind of place or organisation: names.py) as "nombre"."""
     drop = "".join(c for c in "¿?¡!.,;:" if c not in keep)
-    text = re.sub(f"[{re.escape(drop)}]", " ", plain(named))
-    text = _NAMED_BY_KIND.sub(r"\1 nombre", text)
+    text = re.sub(f"[{re.escape(drop)}]", " ", masked(utterance))
     return re.sub(r"\s+", " ", text).strip()
 
 

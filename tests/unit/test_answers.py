@@ -3,6 +3,8 @@ the documents do not say is said so, with no other service's price; no fragments
 
 from __future__ import annotations
 
+import re
+
 from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.answers import NOT_IN_PRICES, compose_answer
 from engine.ports.knowledge import Passage
@@ -106,3 +108,46 @@ def test_prices_asked_about_in_general_get_the_lists_own_sentence_and_a_question
         assert said.startswith("Precios para pacientes sin seguro"), said
         assert "¿De qué consulta o estudio" in said and "3,000" not in said, said
     assert "RD$3,000" in answer("Buenas tardes, ¿cuánto cuesta la consulta de cardiología?")
+
+
+CONTACT = Passage(
+    "contacto", "Contacto y cómo llegar", "Sede Santo Domingo",
+    "Dirección: Av. Abraham Lincoln núm. 1020, Piantini, Santo Domingo. Está a dos cuadras de la plaza Blue Mall,\n"
+    "frente a la farmacia Carol.\nTeléfono: 809-555-0142.",
+    0.9, 0.84,
+)  # fmt: skip
+INSURERS = Passage(
+    "seguros", "Seguros médicos (ARS) aceptados", "ARS con las que tenemos acuerdo",
+    "ARS Futuro: sí en consultas; laboratorio e imágenes, solo laboratorio.\n"
+    "Para reservar le pediremos su nombre y su seguro médico (ARS) si lo tiene.\n"
+    "La resonancia magnética necesita autorización previa de la ARS.",
+    0.9, 0.84,
+)  # fmt: skip
+MORE = [*ALL, CONTACT, INSURERS]
+
+
+def test_a_name_the_documents_do_not_hold_gets_no_fact_about_its_common_word() -> None:
+    """ "ARS Reservas" is not "reservar"; "Banco Popular" is not a price; a named ARS the documents hold is."""
+    for question in ("la ars reservas me cubre la resonancia", "¿Trabajan con la ARS Reservas?"):
+        found = compose_answer(question, MORE)
+        assert found is None or not re.search(r"reservar|^S[ií]\b|\d", found.text), found
+    assert compose_answer("cuanto cuesta la consulta en el Hospital Plaza", MORE) is None
+    assert "ARS Futuro" in answer_from("me cogen la ARS Futuro", MORE)
+
+
+def test_a_question_sharing_only_a_city_with_the_documents_is_not_answered() -> None:
+    assert compose_answer("como ta el tiempo hoy en Santo Domingo", MORE) is None
+    assert compose_answer("hay un hotel bueno en santiago", MORE) is None
+    assert compose_answer("a que hora sale la guagua pa santiago", MORE) is None
+    assert "7:30" in answer_from("a que hora abren en santiago", MORE)  # the city and what is asked of it
+
+
+def test_a_landmark_is_not_something_the_clinic_has() -> None:
+    assert compose_answer("tienen farmacia", MORE) is None
+    assert "farmacia Carol" in answer_from("donde queda la farmacia Carol", MORE)
+
+
+def answer_from(question: str, passages: list[Passage]) -> str:
+    found = compose_answer(question, passages)
+    assert found is not None
+    return found.text
