@@ -58,7 +58,8 @@ TYPE_WEIGHT = 0.6  # a type word ("teléfono", "consulta") in the sentence count
 MIN_SIMILARITY = 0.80  # passages below this cosine similarity are not read
 MIN_COVERAGE = 0.5  # share of what is asked about that the sentence (or its heading) must name
 SECOND_WITHIN = 0.7  # a second sentence of the same passage scores at least this close to the best
-MAX_WORDS = 45  # a spoken answer is one or two sentences, not a table read aloud
+MAX_WORDS = 45
+NAMED = 1.0  # a sentence that holds a name the caller said ("ARS Futuro") is about what was asked  # a spoken answer is one or two sentences, not a table read aloud
 NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
 NOT_EXACT = "No tengo información exacta sobre eso."
 NEAREST = "Lo más cercano que tengo:"
@@ -218,7 +219,7 @@ def compose_answer(
     headings = {id(p): _stems(f"{p.title} {p.heading}") for p in usable}
     vocabulary = frozenset().union(*(u[3] for u in units), *headings.values())
     same = {stem: frozenset(w for w in vocabulary if _same(stem, w)) for stem in weights}
-    foreign = _foreign(question, [u[2] for u in units])
+    foreign, holders = _names_held(question, [u[2] for u in units])
     for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
         same[stem] = frozenset()
     unknown = [stem for stem in topic if not same[stem]]
@@ -233,7 +234,7 @@ def compose_answer(
         held = sum(bool(same[stem] & unit[3]) for unit in units)
         weights[stem] = topic[stem] = 1.0 + (1.0 / held if held else 0.0)
     candidates: dict[str, _Candidate] = {}
-    for passage, position, sentence, words in units:
+    for at, (passage, position, sentence, words) in enumerate(units):
         heading = headings[id(passage)]
         score, covered = 0.0, 0
         for stem, weight in weights.items():
@@ -251,6 +252,7 @@ def compose_answer(
         score += (1.5 if valued else 0.0) + (1.0 if clock and has_clock(flat) else 0.0)
         score += 2 * ((passage.similarity or MIN_SIMILARITY) - MIN_SIMILARITY)
         score -= 0.3 if len(sentence.split()) > 35 else 0.0
+        score += NAMED if at in holders else 0.0
         text = sentence.strip()
         if text not in candidates or candidates[text].score < score:
             candidates[text] = _Candidate(score, text, passage, position, coverage, valued)
@@ -287,18 +289,25 @@ def _content(sentence: str, kind: AnswerType) -> frozenset[str]:
     return words.difference(*landmarks) if landmarks else words
 
 
-def _foreign(question: str, sentences: list[str]) -> set[str]:
-    """The stems of the names in ``question`` ("ARS Reservas", "Banco Popular") that no sentence holds as that
-    name: its words in a row (a kind of organisation, like "ARS", is not part of what is foreign)."""
-    found: set[str] = set()
+def _names_held(question: str, sentences: list[str]) -> tuple[set[str], set[int]]:
+    """The names in ``question`` ("ARS Futuro", "ARS Reservas", "Banco Popular"), looked for in ``sentences``
+    as their words in a row: (the stems of those no sentence holds: foreign; a kind of organisation, like
+    "ARS", is not part of what is foreign), (the positions of the sentences that hold one)."""
+    foreign: set[str] = set()
+    holders: set[int] = set()
+    asked = names(question)
+    if not asked:
+        return foreign, holders
     runs = [[_STEMMER.stemWord(w) for w in _WORD.findall(plain(s))] for s in sentences]
-    for name in names(question):
+    for name in asked:
         words = [_STEMMER.stemWord(w) for w in name if _WORD.fullmatch(w)]
-        if not words or any(_in_a_row(words, run) for run in runs):
-            continue
-        own = name[1:] if re.fullmatch(KINDS, name[0]) else name
-        found |= _stems(" ".join(own))
-    return found
+        holding = {i for i, run in enumerate(runs) if words and _in_a_row(words, run)}
+        if not _stems(" ".join(name)) <= _WHERE:  # a city's name says where, not what ("Santo Domingo")
+            holders |= holding
+        if words and not holding:
+            own = name[1:] if re.fullmatch(KINDS, name[0]) else name
+            foreign |= _stems(" ".join(own))
+    return foreign, holders
 
 
 def _in_a_row(words: list[str], run: list[str]) -> bool:

@@ -151,3 +151,16 @@ def answer_from(question: str, passages: list[Passage]) -> str:
     found = compose_answer(question, passages)
     assert found is not None
     return found.text
+
+
+def test_the_sentence_holding_the_name_asked_about_wins() -> None:
+    """ "¿La ARS Futuro cubre los estudios de imágenes?": the ARS Futuro line, not a general sentence about
+    imaging studies that shares as many words."""
+    authorisation = Passage(
+        "seguros", "Seguros médicos (ARS) aceptados", "Copago y autorizaciones",
+        "Los estudios de imágenes como tomografía y resonancia necesitan autorización previa de la ARS; nuestra\n"
+        "recepción la gestiona por usted en un máximo de 24 horas.",
+        1.0, 0.86,
+    )  # fmt: skip
+    said = answer_from("la ARS futuro cubre los estudios de imagenes", [INSURERS, authorisation])
+    assert said.startswith("ARS Futuro:"), said
