@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import snowballstemmer
 
@@ -274,6 +274,7 @@ def compose_answer(
     with_value = [c for c in ranked if c.valued]
     best = with_value[0] if with_value and kind not in ("yesno", "other") else ranked[0]
     chosen = _with_second(best, with_value if best.valued else ranked, most_sentences)
+    chosen = _with_what_it_adds_to(chosen, {(id(u[0]), u[1]): u[2] for u in units})
     text = " ".join(_spoken(c.sentence, c.coverage < 1.0 or bool(unknown)) for c in chosen)
     if mostly_unknown and best.coverage < 1.0:
         text = f"{NOT_EXACT} {NEAREST} {text}"
@@ -386,6 +387,24 @@ def _with_second(best: _Candidate, pool: list[_Candidate], most: int) -> list[_C
         ):
             chosen.append(candidate)
     return sorted(chosen, key=lambda c: c.position)
+
+
+_ADDS_TO = re.compile(r"^(?:También|Además|Tampoco|Asimismo|Igualmente|Por eso|Por lo tanto)\b")
+
+
+def _with_what_it_adds_to(
+    chosen: list[_Candidate], sentence_at: dict[tuple[int, int], str]
+) -> list[_Candidate]:
+    """A sentence that adds to the one before it ("También puede retirarlos impresos...") is said after that
+    one; when both do not fit in a spoken answer, the one before it alone (it holds the main answer)."""
+    first = chosen[0]
+    before = sentence_at.get((id(first.passage), first.position - 1))
+    if not _ADDS_TO.match(first.sentence) or before is None or any(c.sentence == before for c in chosen):
+        return chosen
+    earlier = replace(first, sentence=before.strip(), position=first.position - 1)
+    if len(before.split()) + sum(len(c.sentence.split()) for c in chosen) <= MAX_WORDS:
+        return [earlier, *chosen]
+    return [earlier]
 
 
 def _spoken(sentence: str, partial: bool) -> str:

@@ -164,3 +164,16 @@ def test_the_sentence_holding_the_name_asked_about_wins() -> None:
     )  # fmt: skip
     said = answer_from("la ARS futuro cubre los estudios de imagenes", [INSURERS, authorisation])
     assert said.startswith("ARS Futuro:"), said
+
+
+def test_a_sentence_that_adds_to_the_one_before_comes_after_it() -> None:
+    """ "También puede retirarlos impresos..." says "también" of the sentence before it: that one holds the main
+    answer (the portal), said first, or alone when both are too long to say."""
+    results = Passage(
+        "faq", "Preguntas frecuentes", "¿Dónde veo mis resultados?",
+        "Los resultados se pueden ver en el portal del paciente.\n"
+        "También puede retirarlos impresos en la recepción de la sede donde se hizo el estudio.",
+        1.0, 0.85,
+    )  # fmt: skip
+    said = answer_from("donde veo los resultados de mis estudios", [results])
+    assert said.startswith("Los resultados se pueden ver en el portal"), said
