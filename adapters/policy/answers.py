@@ -59,7 +59,9 @@ MIN_SIMILARITY = 0.80  # passages below this cosine similarity are not read
 MIN_COVERAGE = 0.5  # share of what is asked about that the sentence (or its heading) must name
 SECOND_WITHIN = 0.7  # a second sentence of the same passage scores at least this close to the best
 MAX_WORDS = 45
-NAMED = 1.0  # a sentence that holds a name the caller said ("ARS Futuro") is about what was asked  # a spoken answer is one or two sentences, not a table read aloud
+NAMED = 1.0  # a sentence that holds a name the caller said ("ARS Futuro") is about what was asked
+PRICE_LINE = 1.5  # a price list's line, for a question that asks no price
+POLARITY = 1.0  # a sentence that says "sin cita", "no tiene emergencia": the answer to a yes-or-no question  # a spoken answer is one or two sentences, not a table read aloud
 NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
 NOT_EXACT = "No tengo información exacta sobre eso."
 NEAREST = "Lo más cercano que tengo:"
@@ -253,6 +255,10 @@ def compose_answer(
         score += 2 * ((passage.similarity or MIN_SIMILARITY) - MIN_SIMILARITY)
         score -= 0.3 if len(sentence.split()) > 35 else 0.0
         score += NAMED if at in holders else 0.0
+        if kind != "price" and _LABEL.match(sentence) and has_value("price", flat):
+            score -= PRICE_LINE  # "Prueba de embarazo en sangre: RD$700." answers no "¿hay que hacer cita?"
+        if kind == "yesno" and _says_yes_or_no(flat, topic, same):
+            score += POLARITY  # "La toma de muestras es por orden de llegada, sin cita."
         text = sentence.strip()
         if text not in candidates or candidates[text].score < score:
             candidates[text] = _Candidate(score, text, passage, position, coverage, valued)
@@ -387,6 +393,21 @@ def _with_second(best: _Candidate, pool: list[_Candidate], most: int) -> list[_C
         ):
             chosen.append(candidate)
     return sorted(chosen, key=lambda c: c.position)
+
+
+_POLARITY = re.compile(r"\b(?:sin|no|solo|tambien)\s+(?:(?:la|el|los|las|un|una|se|le|lo)\s+)?([a-z]{3,})")
+
+
+def _says_yes_or_no(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) -> bool:
+    """The sentence says yes or no of a word the question asked about ("sin cita", "no tiene emergencia"), or
+    is a bare yes or no (the answer of a question-and-answer page, whose heading is the question)."""
+    if re.fullmatch(r"(?:si|no)[.!]?", flat.strip()):
+        return True
+    for match in _POLARITY.finditer(flat):
+        stems = _stems(match.group(1))
+        if any(same[stem] & stems for stem in topic):
+            return True
+    return False
 
 
 _ADDS_TO = re.compile(r"^(?:También|Además|Tampoco|Asimismo|Igualmente|Por eso|Por lo tanto)\b")

@@ -177,3 +177,29 @@ def test_a_sentence_that_adds_to_the_one_before_comes_after_it() -> None:
     )  # fmt: skip
     said = answer_from("donde veo los resultados de mis estudios", [results])
     assert said.startswith("Los resultados se pueden ver en el portal"), said
+
+
+def test_a_yes_or_no_question_gets_the_sentence_that_says_yes_or_no_not_a_price_line() -> None:
+    """ "¿Hay que hacer cita pa los análisis de sangre?": the sentence that says "sin cita", not the price of a
+    blood test (a price list's line answers only a price) nor the sampling hours under the heading "Análisis de
+    sangre"."""
+    lab = Passage(
+        "servicios", "Servicios", "Laboratorio clínico",
+        "El laboratorio clínico realiza hemograma y pruebas de embarazo.\n"
+        "La toma de muestras es por orden de llegada, sin cita.",
+        1.0, 0.87,
+    )  # fmt: skip
+    prices = Passage(
+        "precios", "Lista de precios 2026", "Laboratorio",
+        "Hemograma completo: RD$450.\nPrueba de embarazo en sangre: RD$700.", 1.0, 0.88,
+    )  # fmt: skip
+    preparation = Passage(
+        "preparacion", "Preparación para estudios", "Análisis de sangre",
+        "Venga en ayunas de 8 a 12 horas.\nLa toma de muestras es de lunes a sábado de 6:30 a 10:00 de la mañana.",
+        1.0, 0.90,
+    )  # fmt: skip
+    said = answer_from("hay que hacer cita pa los analisis de sangre", [lab, prices, preparation])
+    assert said == "La toma de muestras es por orden de llegada, sin cita."
+    assert "RD$700" in answer_from(
+        "cuanto cuesta la prueba de embarazo en sangre", [lab, prices, preparation]
+    )
