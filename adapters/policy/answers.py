@@ -297,6 +297,7 @@ def compose_answer(
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
 
 
+@functools.lru_cache(maxsize=16384)
 def _content(sentence: str, kind: AnswerType) -> frozenset[str]:
     """The sentence's content stems; unless the caller asks where, without the places it names as landmarks."""
     words = _stems(sentence)
@@ -315,9 +316,9 @@ def _names_held(question: str, sentences: list[str]) -> tuple[set[str], set[int]
     asked = names(question)
     if not asked:
         return foreign, holders
-    runs = [[_STEMMER.stemWord(w) for w in _WORD.findall(plain(s))] for s in sentences]
+    runs = [_run(s) for s in sentences]
     for name in asked:
-        words = [_STEMMER.stemWord(w) for w in name if _WORD.fullmatch(w)]
+        words = [_stem_word(w) for w in name if _WORD.fullmatch(w)]
         holding = {i for i, run in enumerate(runs) if words and _in_a_row(words, run)}
         if not _stems(" ".join(name)) <= _WHERE:  # a city's name says where, not what ("Santo Domingo")
             holders |= holding
@@ -327,7 +328,18 @@ def _names_held(question: str, sentences: list[str]) -> tuple[set[str], set[int]
     return foreign, holders
 
 
-def _in_a_row(words: list[str], run: list[str]) -> bool:
+@functools.lru_cache(maxsize=16384)
+def _run(sentence: str) -> tuple[str, ...]:
+    """The sentence's words as stems, in order (stop words kept)."""
+    return tuple(_stem_word(w) for w in _WORD.findall(plain(sentence)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _stem_word(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def _in_a_row(words: list[str], run: tuple[str, ...]) -> bool:
     return any(
         all(_same(word, run[i + k]) for k, word in enumerate(words)) for i in range(len(run) - len(words) + 1)
     )
