@@ -34,6 +34,8 @@ _REFUSAL = re.compile(
     r"|\b(?:imposible|no se me hace)\b"
 )
 _INSTEAD = re.compile(r"\b(?:mejor|sino|prefiero|que tal|pero|entonces|mas bien)\b")
+_THAT_DAY = re.compile(r"\b(?:ese|el|este) dia\b|\besa fecha\b")
+_THAT_TIME = re.compile(r"\b(?:esa|a esa|la) hora\b|\bese horario\b")
 _SAME_TIME = re.compile(r"\b(?:a la |en la )?mism[ao] hora\b|\bmismo horario\b")
 _EXPLICIT_CANCEL = re.compile(r"\b(?:cancel|anul|desmarc)\w*")
 
@@ -87,13 +89,14 @@ class Booking:
         self.also_asked = False
         intent = classify(said)
         text = plain(said)
-        if (
-            task.awaiting == "slot"
-            and task.slot
-            and _REFUSAL.search(text)
-            and not _EXPLICIT_CANCEL.search(text)
-        ):
-            return self._refused(task, said, now)
+        if task.slot and _REFUSAL.search(text) and not _EXPLICIT_CANCEL.search(text):
+            # The time offered (or taken at once, being the one asked for) turned down; once past the offer,
+            # only when the words name that day or time ("ese día no puedo", not "no puedo darle el número").
+            names_when = bool(
+                _THAT_DAY.search(text) or _THAT_TIME.search(text) or not parse_when(said, now).empty
+            )
+            if task.awaiting == "slot" or (names_when and task.awaiting in ("name", "phone", "confirm")):
+                return self._refused(task, said, now)
         if intent in ("goodbye", "human") or (_ABANDON.search(text) and intent not in ("affirm",)):
             self.task = None
             if intent in ("goodbye", "human"):
@@ -139,6 +142,7 @@ class Booking:
     def _refused(self, task: Task, said: str, now: datetime) -> Events:
         """The offered time turned down: another one named after it ("no puedo, mejor el viernes") is taken;
         otherwise a refused day ("el jueves no puedo") asks for another day, a refused time for another time."""
+        offered = datetime.fromisoformat((task.slot or {})["starts_at"]).date()
         parts = _INSTEAD.split(said, maxsplit=1)
         instead = parts[1] if len(parts) > 1 else ""
         if instead and not parse_when(instead, now).empty:
@@ -146,19 +150,24 @@ class Booking:
             self._take(task, instead, now)
             return self._advance(task, now)
         refused = parse_when(parts[0], now)
-        offered = datetime.fromisoformat((task.slot or {})["starts_at"]).date()
-        task.slot, task.accepted, task.search = None, False, "day"
+        if _THAT_DAY.search(plain(parts[0])):  # "ese día no puedo"
+            refused = When(offered)
+        task.slot, task.accepted, task.confirmed, task.search = None, False, False, "day"
         if refused.day is not None:
             task.when = When()
             return self._ask(task, "other day", now, "Entendido.")
         task.when = When(offered)
         return self._ask(task, "other time", now, "Entendido.")
 
-    def topic(self) -> str:
-        """What the task is about, for a question that names nothing ("¿y cuánto cuesta?"): its service."""
+    def topic(self, where: bool = False) -> str:
+        """What the task is about, for a question that names nothing: its service ("¿y cuánto cuesta?"), or
+        asked ``where``, the site of the time offered or of the appointment ("¿y dónde queda eso?")."""
         task = self.task
         if task is None:
             return ""
+        if where:
+            site = task.site or (task.slot or task.appointment or {}).get("site_id")
+            return next((s.name for s in self.catalogue.sites if s.id == site), "")
         service = task.service or (task.appointment or {}).get("service_id")
         return self._services.get(service or "", "")
 

@@ -16,9 +16,11 @@ from typing import Any
 
 import structlog
 
+from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.answers import compose_answer
 from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, classify
+from adapters.policy.when import plain
 from engine.handoff import HAND_OFF, NO_TRANSFER, TRANSFERRING, transfers
 from engine.ports.appointments import Catalogue
 from engine.ports.language import Cited, LanguageModelEvent, Prompt, TextDelta, ToolCall
@@ -103,7 +105,7 @@ class DialoguePolicy:
         if booking is not None and booking.task is not None:
             handled: Events | None = booking.hear(said, now)
             if handled is not None and booking.also_asked:
-                return self._answered_then(said, prompt, booking.topic(), list(handled))
+                return self._answered_then(said, prompt, booking.topic(_asks_where(said)), list(handled))
             if handled is not None:
                 return list(handled)
         intent = classify(said) if said else "information"
@@ -120,7 +122,7 @@ class DialoguePolicy:
             if pending and intent in ("greeting", "thanks"):
                 reply = f"{reply.split('¿')[0].strip()} {pending}"
             return [TextDelta(reply), Cited(())]
-        topic = booking.topic() if booking is not None else ""
+        topic = booking.topic(_asks_where(said)) if booking is not None else ""
         answer = compose_answer(said, list(prompt.passages), context=topic)
         if answer is None:
             return [
@@ -141,6 +143,10 @@ class DialoguePolicy:
             first = TextDelta(f"{answer.text} {events[0].text}")
             return [first, *events[1:], Cited(answer.document_ids)]
         return [TextDelta(answer.text), *events, Cited(answer.document_ids)]
+
+
+def _asks_where(said: str) -> bool:
+    return answer_type(normalise(plain(said))) == "place"
 
 
 def _called(prompt: Prompt, call_id: str) -> str:

@@ -262,6 +262,8 @@ async def test_a_refused_day_asks_for_another_day_and_a_refused_time_for_another
     assert at_ten.actions[0].arguments["date"] == "2026-12-02" and "10:00 a. m." in at_ten.reply
     instead = await say(talk, "no, a las diez no me sirve, mejor el jueves tres")  # refused, another named
     assert instead.actions[0].arguments["date"] == "2026-12-03"
+    that_day = await say(talk, "ese día no puedo")  # "ese día": the offered day, refused
+    assert that_day.reply == "Entendido. ¿Qué otro día le conviene?"
 
 
 async def test_a_yes_that_also_asks_the_price_is_answered_and_the_booking_goes_on(backend: Backend) -> None:
