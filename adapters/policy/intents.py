@@ -28,11 +28,13 @@ _CANCEL = re.compile(
     r"(ir|asistir|llegar)\b|\bya no (necesito|quiero|voy)\b"
 )
 _RESCHEDULE = re.compile(
-    r"\b(cambi\w*|mover|muev\w*|mueva\w*|reprogram\w*|pospon\w*|posterg\w*|adelant\w*|rod\w*|corr\w*)\b"
+    r"\b(cambi\w*|mover|muev\w*|mueva\w*|reprogram\w*|pospon\w*|posterg\w*|adelant\w*|"
+    r"rod(?:ar|ad[ao]|e|en|emos|ando)|rued[ae]n?|corr(?:er|a|e|an|en|ido|ida|iendo))\b"
     r"|\botro (dia|horario|turno)\b|\bpasar (la|mi) cita\b"
 )
 _IT = re.compile(  # "cambiarla", "me la puede mover": the cita
-    r"\b(cambi|mov|muev|pas|reprogram|rod|corr|adelant|pospon)\w*(la|lo)\b"
+    r"\b(?:cambi|mov|muev|pas|reprogram|rod|rued|corr|adelant|pospon)"
+    r"(?:ar|er|e|a|en|an|ga|ando|iendo)(?:me|se|nos|te|le)?(?:la|lo)\b"
     r"|\bla (puede |podria |pueden |puedo )?(mover|cambiar|pasar|correr|rodar)\b"
 )
 _BOOK = re.compile(
