@@ -1,4 +1,5 @@
-"""Conversations and turns (with their latency waterfall) in PostgreSQL, written in the background."""
+"""Conversations and turns (with their latency waterfall) in PostgreSQL, written in the background; and the
+ending of conversations whose `taina serve` worker process died under them (``end_lost``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -28,7 +30,11 @@ class PostgresJournal:
     (``retry_s`` doubling up to ``max_retry_s``) and the rest wait behind it, in order, in a queue of at most
     ``max_queued``; a record past that bound is dropped with an error naming it. A write the database refuses
     (a broken constraint) is logged with what it was and the writer goes on. Closing waits ``close_timeout_s``
-    for what is queued, then logs how many records it leaves unwritten."""
+    for what is queued, then logs how many records it leaves unwritten.
+
+    ``owner``: the `taina serve` worker process writing (its run id; '' in a single process), kept on each
+    conversation it starts so that, if the process dies, the supervisor ends those and only those
+    (``end_lost``)."""
 
     def __init__(
         self,
@@ -37,8 +43,10 @@ class PostgresJournal:
         retry_s: float = 0.2,
         max_retry_s: float = 5.0,
         close_timeout_s: float = 10.0,
+        owner: str = "",
     ) -> None:
         self._db = database
+        self.owner = owner
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue(max_queued)
         self._writer: asyncio.Task[None] | None = None
         self._retry_s, self._max_retry_s = retry_s, max_retry_s
@@ -47,11 +55,13 @@ class PostgresJournal:
     def started(self, conversation_id: str, stt: str, lm: str, tts: str) -> None:
         self._put(
             lambda: self._execute(
-                "INSERT INTO conversations (id, stt, lm, tts) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO conversations (id, stt, lm, tts, owner) VALUES ($1, $2, $3, $4, $5)"
+                " ON CONFLICT (id) DO NOTHING",
                 conversation_id,
                 stt,
                 lm,
                 tts,
+                self.owner,
             ),
             "started",
         )
@@ -156,6 +166,28 @@ class PostgresJournal:
         await self._db.pool.execute(query, *args)
 
 
+WORKER_LOST = "worker_lost"
+
+
+async def end_lost(connection: asyncpg.Connection | asyncpg.Pool, owner: str) -> int:
+    """End the conversations a dead worker process (run id ``owner``) left open: ended at the last thing
+    recorded for them (their last turn, else their start; a recording stored later may only move it on,
+    adapters/recordings.py), failed, their turns counted, with end_reason 'worker_lost'. Only rows with that
+    owner and no end are touched: calls in live workers carry other owners. How many were ended."""
+    if not owner:
+        raise ValueError("end_lost needs a worker's run id: '' is every single-process engine's")
+    status: str = await connection.execute(
+        "UPDATE conversations c SET"
+        " ended_at = GREATEST(c.started_at, (SELECT max(t.at) FROM turns t WHERE t.conversation_id = c.id)),"
+        " turns = (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id),"
+        " failed = true, end_reason = $2"
+        " WHERE c.owner = $1 AND c.ended_at IS NULL",
+        owner,
+        WORKER_LOST,
+    )
+    return int(status.split()[-1])
+
+
 # A call with what the list shows of it: length, turn count, and whether it booked or was handed off.
 _SUMMARY = (
     "SELECT c.*, EXTRACT(EPOCH FROM (COALESCE(c.ended_at, now()) - c.started_at)) AS seconds,"
@@ -227,6 +259,7 @@ def _conversation(row: Any) -> dict[str, Any]:
         "providers": {"stt": row["stt"], "lm": row["lm"], "tts": row["tts"]},
         "recording_seconds": round(float(row["recording_seconds"]), 2) if row["recording_key"] else None,
         "trace_id": row["trace_id"],
+        "end_reason": row["end_reason"],  # None: ended by itself (or still running); 'worker_lost'
     }
 
 

@@ -197,8 +197,11 @@ class Recordings:
         await self._db.pool.execute(
             "INSERT INTO conversations (id, recording_key, recording_seconds) VALUES ($1, $2, $3)"
             " ON CONFLICT (id) DO UPDATE SET recording_key = $2, recording_seconds = $3,"
-            " ended_at = COALESCE(conversations.ended_at,"
-            " conversations.started_at + make_interval(secs => $3))",
+            # No end yet: the recording's. Ended by the supervisor when its worker died (end_lost, at the last
+            # turn): the recording may have run longer, and is the later thing recorded.
+            " ended_at = CASE WHEN conversations.end_reason = 'worker_lost'"
+            " THEN GREATEST(conversations.ended_at, conversations.started_at + make_interval(secs => $3))"
+            " ELSE COALESCE(conversations.ended_at, conversations.started_at + make_interval(secs => $3)) END",
             conversation_id,
             key,
             seconds,

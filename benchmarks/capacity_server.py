@@ -6,10 +6,11 @@ Ogg in a file object store) on, as in production.
     python -m benchmarks.capacity_server PORT DATABASE_URL DATA_DIR
 
 POST /offer answers an SDP offer; GET /stats tells the process's CPU time, resident memory, how many sessions
-run, the reply frames handed out, the frames missed (frames due by the wall clock since each call's first frame,
-less the frames handed out: a stall of any length counts, however the playout restarts its own clock), the
-frames handed out more than a frame late, the turns completed, and, for the soak benchmark, how many asyncio
-tasks the event loop holds (a debug figure only this benchmark server exposes).
+run, the callers' frames the sessions took in (``frames_in``), the reply frames handed out, the frames missed
+(frames due by the wall clock since each call's first frame, less the frames handed out: a stall of any length
+counts, however the playout restarts its own clock), the frames handed out more than a frame late, the turns
+completed, and, for the soak benchmark, how many asyncio tasks the event loop holds (a debug figure only this
+benchmark server exposes).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import resource
 import sys
 import time
 import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +35,23 @@ from adapters.recordings import Recordings
 from adapters.webrtc import WebRtcTransport
 from benchmarks.profile import LatencyProfile, ProfiledModel, ProfiledSpeechToText, ProfiledTextToSpeech
 from engine import playout
+from engine.audio import AudioFrame
 from engine.dialogue import Dialogue
 from engine.session import Session, TurnRecord
 from taina.settings import Settings
 
-_counts = {"frames": 0, "late": 0, "turns": 0, "interrupted": 0, "failed": 0}
+_counts = {"frames": 0, "late": 0, "frames_in": 0, "turns": 0, "interrupted": 0, "failed": 0}
 _streams: weakref.WeakKeyDictionary[playout.PacedPlayout, list[float]] = weakref.WeakKeyDictionary()
 _original_next_frame = playout.PacedPlayout.next_frame
+_original_inbound = WebRtcTransport.inbound
+
+
+async def _counted_inbound(self: WebRtcTransport) -> AsyncIterator[AudioFrame]:
+    """The transport's own inbound audio, counting the frames the session took: what the engine handled of
+    what the callers sent."""
+    async for frame in _original_inbound(self):
+        _counts["frames_in"] += 1
+        yield frame
 
 
 async def _counted_next_frame(self: playout.PacedPlayout) -> tuple[Any, float, bool]:
@@ -145,6 +157,7 @@ def create_app(database_url: str, data_dir: Path) -> FastAPI:
             "frames_out": _counts["frames"],
             "frames_late": _counts["late"],
             "frames_missed": frames_missed(),
+            "frames_in": _counts["frames_in"],
             "turns": _counts["turns"],
             "turns_interrupted": _counts["interrupted"],
             "sessions_failed": _counts["failed"],
@@ -163,6 +176,7 @@ def main() -> None:
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     playout.PacedPlayout.next_frame = _counted_next_frame  # type: ignore[method-assign]
+    WebRtcTransport.inbound = _counted_inbound  # type: ignore[method-assign]
     port, database_url, data_dir = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     app = create_app(database_url, data_dir)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -1,13 +1,20 @@
 """CPU per inbound frame on the listening path; the engine's 48 -> 16 kHz conditioner measured beside libsoxr's
-streaming resampler and PyAV's, with how much audio each holds back (latency before the VAD sees it)."""
+streaming resampler and PyAV's, with how much audio each holds back (latency before the VAD sees it).
+
+The codecs are measured beside it, so the whole per-frame media cost is visible and not only the engine's own
+numpy work: decoding a caller's 20 ms Opus packet (aiortc's Opus decoder, as the receiver runs it inline on the
+event loop) and encoding a 20 ms frame of the assistant's voice (the engine's own encoder, as ``ReplyTrack``
+does for each speech frame; silence is a constant packet and costs nothing)."""
 
 from __future__ import annotations
 
 import gc
 import statistics
 import time
+from fractions import Fraction
 from typing import Any
 
+import av
 import numpy as np
 import soxr
 
@@ -95,6 +102,55 @@ def _time_soxr_stream(frames: list[AudioFrame], held_ms: list[float]) -> list[fl
     return costs
 
 
+def _opus_packets(frames: list[AudioFrame]) -> list[bytes]:
+    """The frames as a browser sends them: stereo Opus (aiortc's encoder, as a WebRTC peer's)."""
+    from aiortc.codecs.opus import OpusEncoder
+
+    encoder = OpusEncoder()
+    packets: list[bytes] = []
+    for index, frame in enumerate(frames):
+        av_frame = av.AudioFrame.from_ndarray(frame.samples.reshape(1, -1), format="s16", layout="stereo")
+        av_frame.sample_rate = 48_000
+        av_frame.pts = index * 960
+        av_frame.time_base = Fraction(1, 48_000)
+        payloads, _timestamp = encoder.encode(av_frame)
+        packets.extend(payloads)
+    return packets
+
+
+def _time_decode(packets: list[bytes]) -> list[float]:
+    """aiortc's Opus decoder on each packet, as the inline receiver decodes on the event loop."""
+    from aiortc.codecs.opus import OpusDecoder
+    from aiortc.jitterbuffer import JitterFrame
+
+    decoder = OpusDecoder()
+    costs = []
+    for index, payload in enumerate(packets):
+        start = time.perf_counter_ns()
+        for decoded in decoder.decode(JitterFrame(data=payload, timestamp=index * 960)):
+            decoded.to_ndarray()  # type: ignore[attr-defined]  # an AudioFrame: the track hands its samples on
+        costs.append((time.perf_counter_ns() - start) / 1000)
+    return costs
+
+
+def _time_encode(frames: list[AudioFrame]) -> list[float]:
+    """The engine's reply encoder (mono, 48 kHz, voip) on speech frames, including building the frame."""
+    from adapters.webrtc import opus_encoder
+
+    encoder = opus_encoder()
+    costs = []
+    for index, frame in enumerate(frames):
+        mono = downmix(frame.samples, frame.channels)
+        start = time.perf_counter_ns()
+        av_frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="s16", layout="mono")
+        av_frame.sample_rate = 48_000
+        av_frame.pts = index * 960
+        av_frame.time_base = Fraction(1, 48_000)
+        encoder.encode(av_frame)
+        costs.append((time.perf_counter_ns() - start) / 1000)
+    return costs
+
+
 def run(runs: int | None) -> dict[str, Any]:
     settings = Settings.from_env({})
     frames = _inbound_frames(60.0)  # 3,000 frames a pass
@@ -104,12 +160,17 @@ def run(runs: int | None) -> dict[str, Any]:
     pyav: list[float] = []
     soxr_costs: list[float] = []
     soxr_held: list[float] = []
+    decode: list[float] = []
+    encode: list[float] = []
+    packets = _opus_packets(frames)
     gc.collect()
-    for _ in range(passes):  # interleaved, so machine noise hits all four alike
+    for _ in range(passes):  # interleaved, so machine noise hits all alike
         path += _time_listening_path(frames, settings)
         ours += _time_conditioner(frames)
         soxr_costs += _time_soxr_stream(frames, soxr_held)
         pyav += _time_pyav_resampler(frames)
+        decode += _time_decode(packets)
+        encode += _time_encode(frames)
     median = statistics.median(path)
     return {
         "benchmark": "frames",
@@ -123,6 +184,9 @@ def run(runs: int | None) -> dict[str, Any]:
         "conditioner_audio_held_ms": 0.0,  # every 20 ms frame in gives its 20 ms frame out (tests/unit/test_audio.py)
         "soxr_stream_audio_held_ms_mean": round(statistics.mean(soxr_held), 1),
         "frame_budget_share": f"{median / 20_000:.2%} of a 20 ms frame",
+        "opus_decode_median_us": round(statistics.median(decode), 2),
+        "opus_encode_speech_median_us": round(statistics.median(encode), 2),
+        "inbound_with_decode_median_us": round(median + statistics.median(decode), 2),
         "target_median_us": TARGET_MEDIAN_US,
         "meets_target": median <= TARGET_MEDIAN_US,
     }

@@ -183,23 +183,17 @@ async def engine(data_dir: Path) -> None:
 
 
 async def direct_call(http: Any, url: str, audio: np.ndarray[Any, Any]) -> None:
-    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc import RTCSessionDescription
 
-    from benchmarks.capacity import CallerTrack, _drain
+    from benchmarks.callers import encode_loop, new_caller
 
-    pc = RTCPeerConnection()
-    pc.addTrack(CallerTrack(audio, 0))
-    pc.createDataChannel("events")
-    drains: list[asyncio.Task[None]] = []
-    pc.on("track", lambda track: drains.append(asyncio.create_task(_drain(track))))
+    pc = new_caller(encode_loop(audio)).pc  # replies are judged by size as they arrive, not decoded
     await pc.setLocalDescription(await pc.createOffer())
     async with http.post(f"{url}/offer", json={"sdp": pc.localDescription.sdp, "type": "offer"}) as answer:
         body = await answer.json()
     await pc.setRemoteDescription(RTCSessionDescription(body["sdp"], "answer"))
     await asyncio.sleep(len(audio) / 48_000)
     await pc.close()
-    for task in drains:
-        task.cancel()
 
 
 async def livekit_call(http: Any, url: str, server_url: str, room: str, audio: np.ndarray[Any, Any]) -> None:

@@ -2,11 +2,11 @@
 the engine process while real WebRTC calls run for minutes.
 
 The engine runs in a process of its own (``benchmarks.capacity_server``: the real aiortc transport, Opus both
-ways, the paced playout, sessions answered by the scripted providers). This process holds the callers, as
-``benchmarks.capacity`` does: aiortc peers on 127.0.0.1 sending Opus-encoded speech in real time, a question
-then a pause for the answer, over and over, so every session really runs turns and replies. Every few seconds
-the engine process's VmRSS (/proc/<pid>/status), its open descriptors (/proc/<pid>/fd) and its asyncio task
-count (the benchmark server's /stats) are sampled.
+ways, the paced playout, sessions answered by the scripted providers). This process holds the callers of
+``benchmarks.callers``, as ``benchmarks.capacity`` does: aiortc peers on 127.0.0.1 sending Opus speech in real
+time, a question then a pause for the answer, over and over, so every session really runs turns and replies.
+Every few seconds the engine process's VmRSS (/proc/<pid>/status), its open descriptors (/proc/<pid>/fd) and its
+asyncio task count (the benchmark server's /stats) are sampled.
 
 "Flat" means no growth past warm-up: for each figure, the first and last samples after warm-up and the
 least-squares slope per minute; flat if the last is within the tolerance of the first. Then every call hangs
@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 import numpy as np
-from aiortc import RTCPeerConnection
 
 from adapters.library_patches import offer_ice_addresses
-from benchmarks.capacity import _call, engine_server
+from benchmarks.callers import Caller, SpeechLoop, encode_loop, open_caller
+from benchmarks.capacity import engine_server
 from benchmarks.latency import spoken_question
 
 CALLS = 30
@@ -71,18 +71,18 @@ def _trend(samples: list[dict[str, Any]], key: str) -> dict[str, Any]:
     }
 
 
-async def _soak(url: str, pid: int, audio: np.ndarray, calls: int, seconds: float) -> dict[str, Any]:
+async def _soak(url: str, pid: int, loop: SpeechLoop, calls: int, seconds: float) -> dict[str, Any]:
     offer_ice_addresses(("127.0.0.1",))
     warmup = min(60.0, seconds / 4)
-    peers: list[RTCPeerConnection] = []
+    peers: list[Caller] = []
     samples: list[dict[str, Any]] = []
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         started = time.monotonic()
         idle = await _sample(client, pid, started)
         try:
             for n in range(calls):
-                offset = (n * 7919 * 960) % len(audio) // 960 * 960  # callers out of step
-                peers.append(await _call(client, audio, offset))
+                offset = n * 7919 % len(loop.packets)  # callers out of step
+                peers.append(await open_caller(client, loop, offset))
                 await asyncio.sleep(0.2)
             started = time.monotonic()
             for _ in range(int(seconds // EVERY_S) + 1):  # bounded: one sample per EVERY_S
@@ -92,9 +92,9 @@ async def _soak(url: str, pid: int, audio: np.ndarray, calls: int, seconds: floa
                 if left <= 0:
                     break
                 await asyncio.sleep(min(EVERY_S, left))
-            connected = sum(pc.connectionState == "connected" for pc in peers)
+            connected = sum(peer.pc.connectionState == "connected" for peer in peers)
         finally:
-            await asyncio.gather(*(pc.close() for pc in peers), return_exceptions=True)
+            await asyncio.gather(*(peer.pc.close() for peer in peers), return_exceptions=True)
         after = idle
         for _ in range(60):  # until the engine has let every session go (30 s at most)
             await asyncio.sleep(0.5)
@@ -124,7 +124,7 @@ def run(runs: int | None = None, calls: int = CALLS, seconds: float = SECONDS) -
     if not 1 <= calls <= MAX_CALLS or not 10 <= seconds <= MAX_SECONDS:
         raise ValueError(f"soak: --calls 1-{MAX_CALLS} and --seconds 10-{int(MAX_SECONDS)}")
     question = spoken_question()
-    audio = np.concatenate([question, np.zeros(int(4.0 * 48_000), np.int16)])
+    loop = encode_loop(np.concatenate([question, np.zeros(int(4.0 * 48_000), np.int16)]), len(question))
     with engine_server("the soak's engine server") as (url, pid):
         budget = seconds + calls * 5 + 120
-        return asyncio.run(asyncio.wait_for(_soak(url, pid, audio, calls, seconds), budget))
+        return asyncio.run(asyncio.wait_for(_soak(url, pid, loop, calls, seconds), budget))

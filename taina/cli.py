@@ -54,16 +54,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from taina.workers import supervise, worker_count
 
     asked = settings.http.workers if args.workers is None else args.workers
-    if settings.oidc.enabled and asked != 1:
-        # A sign-in in progress (state, nonce, PKCE verifier) and its one-time code live in the process that
-        # started it: with several workers the provider's callback may reach another one and fail.
-        if asked > 1:
-            print("taina serve: OpenID Connect sign-in needs TAINA_HTTP_WORKERS=1 for now", file=sys.stderr)
-            return 2
-        print(
-            "taina serve: one worker process (OpenID Connect sign-in keeps its flows in one)", file=sys.stderr
-        )
-        asked = 1
     workers = worker_count(asked)
     if workers > 1:  # a supervisor and its worker processes (taina/workers.py)
         return supervise(settings, host, port, workers)

@@ -1,7 +1,7 @@
 """Sign-in through the clinic's identity provider: OpenID Connect, authorization code flow with PKCE.
 
-1. ``start``: a new state, nonce and PKCE verifier, kept here (server-side, single process) for
-   ``FLOW_TTL_S``; the browser is sent to the provider's authorization endpoint with the state, the nonce and
+1. ``start``: a new state, nonce and PKCE verifier, kept server-side in PostgreSQL for ``FLOW_TTL_S``
+   (adapters/oidc_sign_ins.py: every `taina serve` worker sees it, so the callback may reach any of them); the browser is sent to the provider's authorization endpoint with the state, the nonce and
    the S256 challenge. The state is also set in a short-lived HttpOnly cookie, so a callback is only taken
    from the browser that started the sign-in.
 2. ``finish``: the state is taken (once: a replayed or unknown state is refused), the code exchanged for
@@ -11,7 +11,8 @@
 3. The caller gets the same access and refresh tokens a password login gives, through a one-time code in
    the dashboard's URL fragment that the page exchanges (tokens never appear in a URL).
 
-The routes are in taina/http/oidc.py; the account rows in adapters/oidc_accounts.py.
+The routes are in taina/http/oidc.py; the account rows in adapters/oidc_accounts.py. Only the provider's
+metadata and keys are cached in the process (each worker fetches its own).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from joserfc.jwk import KeySet
 from pydantic import field_validator, model_validator
 
 from adapters.accounts_db import ROLES, Role
+from adapters.oidc_sign_ins import Flow, PendingSignIns
+from adapters.postgres import Database
 from engine.options import Section, knob
 from taina.http.errors import ApiError
 
@@ -40,7 +43,7 @@ log = structlog.get_logger("taina.oidc")
 
 FLOW_TTL_S = 600.0  # from the login redirect to the callback
 CODE_TTL_S = 60.0  # from the callback to the page exchanging its one-time code
-MAX_PENDING = 1000  # sign-ins started and not finished; past it, new ones wait (429)
+MAX_PENDING = 1000  # sign-ins started and not finished (all workers); past it, new ones wait (429)
 METADATA_TTL_S = 3600.0
 LEEWAY_S = 30  # clock difference allowed with the provider
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA")
@@ -123,49 +126,34 @@ class Identity:
     role: Role
 
 
-@dataclass(frozen=True)
-class _Flow:
-    nonce: str
-    verifier: str
-    redirect_uri: str
-    issuer: str
-    expires: float
-
-
-@dataclass(frozen=True)
-class _Handoff:
-    tokens: dict[str, Any]
-    expires: float
-
-
 class OidcSignIn:
-    """The sign-ins in progress, the one-time codes handed to the page, and the provider's metadata and keys."""
+    """The sign-ins in progress and the one-time codes handed to the page (in the database, shared by every
+    worker), and the provider's metadata and keys (cached here). ``clock``: Unix time."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._flows: dict[str, _Flow] = {}
-        self._handoffs: dict[str, _Handoff] = {}
+        self._pending = PendingSignIns(database, clock)
         self._metadata: dict[str, tuple[dict[str, Any], float]] = {}
         self._keys: dict[str, KeySet] = {}
 
     async def start(self, settings: OidcSettings, redirect_uri: str) -> tuple[str, str]:
         """(the provider's authorization URL, the state)."""
-        self._prune()
-        if len(self._flows) >= MAX_PENDING:
-            raise ApiError(429, "too many sign-ins in progress; try again in a few minutes")
+        await self._pending.prune()
         metadata = await self._discover(settings)
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
         async with self._client(settings, redirect_uri) as client:
             url, _ = client.create_authorization_url(
                 metadata["authorization_endpoint"], state=state, code_verifier=verifier, nonce=nonce
             )
-        self._flows[state] = _Flow(nonce, verifier, redirect_uri, settings.issuer, self._clock() + FLOW_TTL_S)
+        flow = Flow(nonce, verifier, redirect_uri, settings.issuer)
+        if not await self._pending.add_flow(state, flow, FLOW_TTL_S, MAX_PENDING):
+            raise ApiError(429, "too many sign-ins in progress; try again in a few minutes")
         return str(url), state
 
     async def finish(self, settings: OidcSettings, state: str, code: str) -> Identity:
         """The identity behind a callback's code; ApiError (4xx) if anything about it is wrong."""
-        flow = self._flows.pop(state, None)  # single use, whatever happens next
-        if flow is None or flow.expires < self._clock():
+        flow = await self._pending.take_flow(state)  # single use, whatever happens next
+        if flow is None:
             raise ApiError(400, "this sign-in is unknown, expired or already used; start again")
         if flow.issuer != settings.issuer:
             raise ApiError(400, "the identity provider changed during this sign-in; start again")
@@ -195,22 +183,21 @@ class OidcSignIn:
             raise ApiError(403, "the identity provider says this e-mail address is not verified")
         return Identity(f"{settings.issuer} {claims['sub']}", email.strip().lower(), role)
 
-    def forget(self, state: str) -> None:
+    async def forget(self, state: str) -> None:
         """A sign-in the provider refused: its state cannot be used any more."""
-        self._flows.pop(state, None)
+        await self._pending.take_flow(state)
 
-    def hand_off(self, tokens: dict[str, Any]) -> str:
-        """A one-time code the page exchanges for ``tokens`` within ``CODE_TTL_S``."""
-        self._prune()
+    async def hand_off(self, tokens: dict[str, Any]) -> str:
+        """A one-time code the page exchanges (through any worker) for ``tokens`` within ``CODE_TTL_S``."""
         code = secrets.token_urlsafe(32)
-        self._handoffs[code] = _Handoff(tokens, self._clock() + CODE_TTL_S)
+        await self._pending.add_handoff(code, tokens, CODE_TTL_S)
         return code
 
-    def take(self, code: str) -> dict[str, Any]:
-        handoff = self._handoffs.pop(code, None)
-        if handoff is None or handoff.expires < self._clock():
+    async def take(self, code: str) -> dict[str, Any]:
+        tokens = await self._pending.take_handoff(code)
+        if tokens is None:
             raise ApiError(400, "this sign-in code is unknown, expired or already used; sign in again")
-        return handoff.tokens
+        return tokens
 
     async def _verify(
         self, settings: OidcSettings, metadata: dict[str, Any], id_token: str, nonce: str
@@ -291,9 +278,3 @@ class OidcSignIn:
             token_endpoint_auth_method="client_secret_basic" if settings.client_secret else "none",
             timeout=settings.timeout_s,
         )
-
-    def _prune(self) -> None:
-        now = self._clock()
-        for table in (self._flows, self._handoffs):
-            for key in [k for k, v in table.items() if v.expires < now]:
-                del table[key]

@@ -17,9 +17,13 @@ What the workers share:
 - /metrics: prometheus-client's multiprocess mode, in a folder the supervisor empties at start; a dead worker's
   live gauges are dropped, its counters kept.
 
-A worker that dies is replaced (the same index). Its calls die with it: their spools are unlocked by the kernel
-and the replacement finishes them at start (adapters/recordings.py: recover), so what was said is kept and the
-conversation gets its end time. SIGTERM is passed to every worker, each drains (taina/http/drain.py); the
+A worker that dies is replaced (the same index). Its calls die with it: the supervisor ends their conversations
+in the journal (adapters/conversation_journal.py: end_lost; every worker process has a run id of its own, kept on
+the conversations it starts, so only the dead one's are touched), at their last turn with end reason
+'worker_lost'; their spools are unlocked by the kernel and the replacement finishes them at start
+(adapters/recordings.py: recover), so what was said is kept and the end moves on to the recording's length.
+Ending them is retried while the database cannot be reached, and done for every worker when the supervisor
+stops. SIGTERM is passed to every worker, each drains (taina/http/drain.py); the
 supervisor exits when they all have, then stops the database. A second SIGTERM, or SIGINT, is passed on too.
 
 Only the first worker loads the sample documents (the others start once it is up), takes the daily backup and
@@ -28,12 +32,14 @@ enforces the retention period.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import math
 import multiprocessing
 import multiprocessing.connection
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -56,6 +62,8 @@ log = structlog.get_logger("taina.workers")
 CRASH_WINDOW_S = 30.0  # a worker dying this soon after it started counts towards a crash loop
 CRASH_LIMIT = 5  # that many in a row, and the supervisor gives up (exit 1)
 START_LIMIT_S = 600.0  # how long a worker may take to load its models and answer
+END_LOST_TIMEOUT_S = 5.0  # the supervisor's wait for the database when ending a dead worker's conversations
+END_LOST_RETRY_S = 10.0  # and the pause before trying again when it could not
 PR_SET_PDEATHSIG = 1
 
 
@@ -67,6 +75,7 @@ class WorkerPlace:
     count: int
     calls: MachineCalls
     rates: MachineRates
+    run: str = ""  # this process's run id: the owner of the conversations it starts
 
 
 def worker_count(setting: int, cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
@@ -89,6 +98,7 @@ class _Worker:
     index: int
     process: Any  # multiprocessing's SpawnProcess
     ready: Any  # its multiprocessing Event
+    run: str  # its run id (WorkerPlace.run)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -112,6 +122,9 @@ class Supervisor:
         self.signals: list[int] = []
         self.passed: set[int] = set()  # exit codes of a worker ended by a signal passed on: -SIGTERM, -SIGINT
         self.crashes = 0
+        self.database_url = ""
+        self.lost: list[str] = []  # run ids of dead workers whose open conversations are not ended yet
+        self.lost_retry_at = 0.0
 
     def run(self) -> int:
         from adapters.postgres import DatabaseError, EmbeddedPostgres
@@ -136,6 +149,7 @@ class Supervisor:
                 except Exception as exc:
                     raise DatabaseError(f"could not start the embedded PostgreSQL: {exc}") from exc
                 os.environ["DATABASE_URL"] = database.url  # the workers use this one server
+            self.database_url = self.settings.database.url or (database.url if database is not None else "")
             from taina.http.machine_calls import MachineCalls, MachineRates
 
             self.calls = MachineCalls(self.count, scratch / "calls.lock", self.context)
@@ -183,6 +197,8 @@ class Supervisor:
             self._pass_signals()
             alive = [w for w in self.workers.values() if w.process.is_alive()]
             if self.stopping and not alive:
+                # Whatever a worker left open (a kill during the drain, records it could not write) is over.
+                self._end_lost([w.run for w in self.workers.values()])
                 codes = [w.process.exitcode for w in self.workers.values()]
                 log.info("workers.stopped", exit_codes=codes)
                 # One still loading when the signal came had no calls: ended by the signal, it stopped cleanly.
@@ -202,6 +218,7 @@ class Supervisor:
                 if self.crashes >= CRASH_LIMIT:
                     log.error("workers.crash_loop", deaths=self.crashes, window_s=CRASH_WINDOW_S)
                     self._stop_all()
+                    self._end_lost([w.run for w in self.workers.values()])
                     return 1
                 log.error(
                     "worker.died",
@@ -209,20 +226,24 @@ class Supervisor:
                     pid=worker.process.pid,
                     exit_code=worker.process.exitcode,
                 )
+                self._end_lost([worker.run])
                 self._start(worker.index, samples=False)
+            if self.lost and time.monotonic() >= self.lost_retry_at:
+                self._end_lost([])
 
     def _start(self, index: int, samples: bool) -> _Worker:
         ready = self.context.Event()
-        place = WorkerPlace(index, self.count, self.calls.for_worker(index), self.rates)
+        run = f"{socket.gethostname()}/{os.getpid()}/{index}/{secrets.token_hex(6)}"
+        place = WorkerPlace(index, self.count, self.calls.for_worker(index), self.rates, run)
         process = self.context.Process(
             target=run_worker,
             args=(place, self.sock, ready, self.host, self.port, samples, os.getpid()),
             name=f"taina-worker-{index}",
         )
         process.start()
-        worker = _Worker(index, process, ready)
+        worker = _Worker(index, process, ready, run)
         self.workers[index] = worker
-        log.info("worker.started", worker=index, pid=process.pid)
+        log.info("worker.started", worker=index, pid=process.pid, run=run)
         return worker
 
     def _bury(self, worker: _Worker) -> None:
@@ -232,6 +253,30 @@ class Supervisor:
         self.calls.clear(worker.index)
         if worker.process.pid is not None:
             multiprocess.mark_process_dead(worker.process.pid, str(self.metrics_dir))  # type: ignore[no-untyped-call]
+
+    def _end_lost(self, runs: list[str]) -> None:
+        """End the open conversations of the dead workers ``runs`` (and of those not ended before); those the
+        database could not take wait for the next try, END_LOST_RETRY_S on."""
+        for run in runs:
+            if run not in self.lost:
+                self.lost.append(run)
+        if not self.lost or not self.database_url:
+            return
+        try:
+            ended = asyncio.run(_end_lost(self.database_url, list(self.lost)))
+        except Exception as exc:  # the database down or refusing: the calls stay open until a later try
+            self.lost_retry_at = time.monotonic() + END_LOST_RETRY_S
+            log.error(
+                "workers.end_lost_failed",
+                runs=list(self.lost),
+                error=f"{type(exc).__name__}: {exc}",
+                retry_in_s=END_LOST_RETRY_S,
+            )
+            return
+        for run, count in ended.items():
+            if count:
+                log.warning("workers.conversations_lost", run=run, conversations=count)
+        self.lost.clear()
 
     def _on_signal(self, sig: int, _frame: FrameType | None) -> None:
         self.signals.append(sig)
@@ -264,6 +309,21 @@ class Supervisor:
             worker.process.join(5)
 
 
+async def _end_lost(url: str, runs: list[str]) -> dict[str, int]:
+    """Each run id: how many of its conversations were ended (one connection, one transaction)."""
+    import asyncpg
+
+    from adapters.conversation_journal import end_lost
+
+    async with asyncio.timeout(END_LOST_TIMEOUT_S):
+        connection = await asyncpg.connect(url, timeout=END_LOST_TIMEOUT_S)
+        try:
+            async with connection.transaction():
+                return {run: await end_lost(connection, run) for run in runs}
+        finally:
+            await connection.close()
+
+
 def supervise(settings: Settings, host: str, port: int, count: int) -> int:
     return Supervisor(settings, host, port, count).run()
 
@@ -272,8 +332,6 @@ def run_worker(
     place: WorkerPlace, sock: socket.socket, ready: Any, host: str, port: int, samples: bool, supervisor: int
 ) -> None:
     """A worker process: the whole app, serving the shared socket until SIGTERM."""
-    import asyncio
-
     from taina.cli import _settings, _with_app
 
     # Linux: if the supervisor is killed (SIGKILL, the OOM killer), the workers die with it at once, as the
@@ -289,9 +347,12 @@ def run_worker(
     structlog.contextvars.bind_contextvars(worker=place.index)
 
     async def work(app: Any) -> int:
+        from adapters.conversation_journal import PostgresJournal
         from taina.http.app import server_config
         from taina.http.drain import DrainingServer
 
+        if isinstance(app.journal, PostgresJournal):  # the calls it starts are this process's
+            app.journal.owner = place.run
         web = app.http(place)
         config = server_config(web, host, port, log_level="warning", access_log=False)
         server = DrainingServer(config, web.state.sessions, settings.http.drain_s)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.details import find_details, find_name
 from adapters.policy.intents import asks_fact, classify, is_yes
 from adapters.policy.when import When, parse_when, plain
@@ -26,6 +27,9 @@ Events = list[TextDelta | ToolCall]
 LOOK_AHEAD_DAYS = 7  # when the asked day is full, the days searched for the nearest free time
 _ABANDON = re.compile(r"\b(olvid\w*|dejal[oa]|deja eso|mejor no|ya no|no importa|no quiero|cancela eso)\b")
 _ORDINALS = {"primer": 0, "primera": 0, "segunda": 1, "segundo": 1, "tercera": 2, "tercero": 2, "ultima": -1}
+# A day said while the appointment to move is not found yet is the new one only with "para", "pa", "pal", "al"
+# or "mejor" before it ("muévala pal viernes"); otherwise it describes the appointment ("la cita del lunes").
+_TO_NEW_DAY = re.compile(r"\b(para|pa|pal|al|mejor|hasta)\b")
 VERB = {"book": "reservar", "reschedule": "cambiar", "cancel": "cancelar"}
 # Turning down the offered time: "el jueves no puedo", "a esa hora no me sirve" (then maybe another: "mejor el
 # viernes").
@@ -113,6 +117,27 @@ class Booking:
         awaiting = task.awaiting
         if awaiting in ("slot", "confirm") and is_yes(said):
             intent = "affirm"  # "sí, cancélela", "sí, resérvela"
+        if awaiting == "slot" and task.slot and not moved and (about_person or self._picks_offer(said, now)):
+            intent = "affirm"  # "Ana Pérez", "la de las nueve y cuarenta": the offer is taken
+        if (
+            task.kind != "book"
+            and task.appointment is None
+            and awaiting == "name"
+            and task.name is None
+            and intent != "deny"
+        ):
+            # "sí, cancélela", "ponla pal viernes 4": kept for later, but nothing is looked up without the name
+            noted = self._noted(task) if moved else ""
+            return _say(f"{noted} Para buscarla necesito también el nombre y apellido del paciente.".strip())
+        if (
+            awaiting in ("name", "phone")
+            and task.kind == "book"
+            and task.accepted
+            and not changed
+            and (is_yes(said) or intent == "book")
+        ):
+            # "ok, resérveme esa" after the offer was taken: understood, and the booking goes on
+            return self._ask(task, awaiting, now, "Sí, esa es la que le voy a reservar.")
         if awaiting == "which" and task.appointment is None:
             chosen = self._choose(task, said, now)
             if chosen is not None:
@@ -171,6 +196,32 @@ class Booking:
         service = task.service or (task.appointment or {}).get("service_id")
         return self._services.get(service or "", "")
 
+    def _picks_offer(self, said: str, now: datetime) -> bool:
+        """The caller names the offered time itself ("la de las nueve y cuarenta"): that is taking it."""
+        when = parse_when(said, now)
+        offered = self.task.slot if self.task else None
+        return bool(offered) and "?" not in said and when.at is not None and _agrees(when, offered or {})
+
+    @staticmethod
+    def _noted(task: Task) -> str:
+        """That the new day and time were kept, while the name is still missing (not read out: the caller's
+        own words are no schedule, the read-back after the search says the time found)."""
+        return "Anotado." if task.when.day or task.when.at else ""
+
+    def service_in_progress(self, said: str) -> str:
+        """The service of the booking in progress when a price question names none ("¿y cuánto me sale la
+        consulta sin seguro?" while booking endocrinology asks the endocrinology price), else ""."""
+        task = self.task
+        service = task.service if task else None
+        text = plain(said)
+        if service is None or answer_type(normalise(text)) != "price":
+            return ""
+        if not re.search(r"\b(consulta|cita|turno|sesion)\b", text) and len(text.split()) > 4:
+            return ""  # the price of something else ("¿cuánto cuesta el parqueo?")
+        if find_details(said, self.catalogue).service_id is not None:
+            return ""
+        return self._services.get(service, "")
+
     def pending_question(self, now: datetime) -> str:
         return self._question(self.task, now) if self.task else ""
 
@@ -192,8 +243,14 @@ class Booking:
         if task.kind == "reschedule" and not task.same_time and _SAME_TIME.search(plain(said)):
             task.same_time = moved = True  # the time is kept once the appointment is known (see _advance)
         name = find_name(said, expecting=task.awaiting == "name", correcting=task.awaiting == "confirm")
+        if name is None and task.awaiting == "slot" and task.kind == "book" and not is_yes(said):
+            # Answering the offer with a name ("Génesis Paulino") takes it; one word could be anything.
+            bare = find_name(said, expecting=True)
+            name = bare if bare and len(bare.split()) >= 2 else None
         # A name is no date: "Domingo Savio Martínez" is not a Sunday.
         when = parse_when(_without(said, name), now)
+        if task.kind == "reschedule" and task.appointment is None:
+            when = _new_when(_without(said, name), now)
         if task.when.unsure and when.day is not None and when.day not in task.when.unsure:
             # "¿el miércoles 9 o el martes 8?" - "el martes": the candidate on that weekday
             same = [d for d in task.when.unsure if d.weekday() == when.day.weekday()]
@@ -339,6 +396,8 @@ class Booking:
         if what in ("time", "day") and task.kind == "reschedule":
             return "¿Para qué día y a qué hora la quiere mover?"
         if what == "slot" and task.slot:
+            if task.when.at is not None and _starts(task.slot) == task.when.at:
+                return f"Tengo disponible {self._slot_words(task.slot)}. ¿Se la reservo?"
             return f"Tengo {self._slot_words(task.slot)}. ¿Le sirve?"
         if what == "name":
             if task.kind != "book":
@@ -440,6 +499,10 @@ class Booking:
         task.slot = slot
         starts = datetime.fromisoformat(slot["starts_at"])
         exact = task.search == "day" and task.when.at is not None and starts.time() == task.when.at
+        if exact and task.kind == "book" and (task.name is None or task.phone is None):
+            # The time asked for: "¿Se la reservo?" first. Callers answer an offer before anything else, so a
+            # name question in the same breath got a "sí" and had to be asked again.
+            return self._ask(task, "slot", now)
         if exact:
             task.accepted = True
             return self._advance_with(task, now, f"Tengo disponible {self._slot_words(slot)}.")
@@ -508,6 +571,24 @@ def _agrees(when: When, slot: dict[str, Any]) -> bool:
         and when.at in (None, starts.time().replace(tzinfo=None))
         and when.part_of_day in (None, part)
     )
+
+
+def _new_when(said: str, now: datetime) -> When:
+    """The new day and time in words about a move whose appointment is not found yet: what follows the last
+    "para"/"pal" that names a day ("mi cita del lunes, pásemela pal viernes" is Friday), or what follows the
+    first one; nothing without one ("tengo una cita el lunes y quería moverla": that lunes is the appointment's)."""
+    text = plain(said)
+    starts = [m.start() for m in _TO_NEW_DAY.finditer(text)]
+    for at in reversed(starts):
+        when = parse_when(text[at:], now)
+        if when.day is not None or when.unsure:
+            return when
+    return parse_when(text[starts[0] :], now) if starts else When()
+
+
+def _starts(slot: dict[str, Any]) -> Any:
+    """The offered slot's time of day, without its timezone."""
+    return datetime.fromisoformat(slot["starts_at"]).time().replace(tzinfo=None)
 
 
 def _without(said: str, name: str | None) -> str:

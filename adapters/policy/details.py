@@ -59,6 +59,17 @@ _NOT_A_NAME = re.compile(
     r"perfecto|claro|exacto|dale|ok|okay|listo|vale|bueno|eso|esa|ese|todo|ahora)\b"
     r"|\b(el|este|pal|al|del|para el|pa el|proximo) domingo\b"
 )
+# What a person is, not what they are called: "yo soy diabética", "soy paciente nueva", "soy asegurada".
+_DESCRIBES = re.compile(
+    r"\b(diabetic\w*|hipertens\w*|asmatic\w*|alergic\w*|cardiac\w*|paciente|nuev[oa]s?|asegurad[oa]s?|"
+    r"embarazad[oa]|enferm[oa]|operad[oa]|jubilad[oa]|pensionad[oa]|mayor|menor|quien|yo|"
+    r"mama|papa|madre|padre|hij[oa]|esposo|esposa|tia|tio|abuel[oa])\b"
+)
+# An order about the appointment is no name: "sí, cancélela", "ponla pal viernes", "resérvemela".
+_ORDER = re.compile(
+    r"\b(?:cancel|reserv|agend|muev|mov|cambi|apart|separ|pon|corr|borr|quit|anul|pas|dej|confirm|hag)"
+    r"(?:e|a|ar|er|en|an|ga)?(?:me|se|nos)?(?:la|lo|las|los|le)\b"
+)
 _FILLER = re.compile(
     r"^(?:(?:si|claro|ok|bueno|pues|este|eh|mire|ah|a ver|como no|perfecto|dale|mi nombre es|me llamo)"
     r"[\s,.]+)+"
@@ -187,12 +198,18 @@ def find_phone(said: str) -> str | None:
     written = "".join(re.findall(r"\d", " ".join(re.findall(r"[\d][\d\s().+-]{8,}[\d]", text))))
     words = re.findall(r"[a-z]+|\d+", re.sub(r"(?<=\d)[().-](?=\d)", "", text))
     spoken = "".join(digits if digits is not None else " " for digits, _used in _spoken_groups(words))
+    numbers = []
     for digits in [written, *spoken.split()]:
         if digits.startswith("1") and len(digits) == 11:
             digits = digits[1:]
-        if len(digits) == 10:
-            return digits
-    return None
+        if len(digits) == 10 and digits not in numbers:
+            numbers.append(digits)
+    if len(numbers) > 1 and _CORRECTED.search(text):
+        return numbers[-1]  # "809 555 6743, no, perdón, 809 555 6734": the number that corrects the first
+    return numbers[0] if numbers else None
+
+
+_CORRECTED = re.compile(r"\b(no|perdon|perdone|digo|mejor|corrijo|disculpe|equivoque)\b")
 
 
 def find_name(said: str, expecting: bool, correcting: bool = False) -> str | None:
@@ -227,8 +244,15 @@ def find_name(said: str, expecting: bool, correcting: bool = False) -> str | Non
     named = [w for w in words if w not in _PARTICLES]
     if not 1 <= len(named) <= 5 or len(words) > 8 or not all(re.fullmatch(r"[a-z'-]+", w) for w in words):
         return None
+    introduced_by = match.group(0).strip() if match else ""
+    # Written with capitals, a name after "soy" has them: "soy Ana Pérez", not "soy diabética".
+    lower_after_soy = not original[offset : offset + len(candidate)].strip()[:1].isupper()
+    if introduced_by.endswith("soy") and original != original.lower() and lower_after_soy:
+        return None
     if (
         _NOT_A_NAME.search(candidate)
+        or _DESCRIBES.search(candidate)
+        or _ORDER.search(candidate)
         or any(w in NUMBERS for w in words)
         or words[0] in ("a", "al", "las", "los", "el", "la", "de", "del", "pal", "en", "con")
         or (len(words) == 1 and not expecting and not match)

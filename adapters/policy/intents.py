@@ -14,6 +14,7 @@ import re
 from typing import Literal
 
 from adapters.policy.names import masked
+from adapters.policy.when import NUMBERS, plain
 
 Intent = Literal[
     "human", "cancel", "reschedule", "book", "information", "goodbye", "thanks", "affirm", "deny", "greeting"
@@ -24,18 +25,27 @@ _HUMAN = re.compile(
     r"representante|recepcion\w*|secretari\w*)\b|\b(un|una) (humano|persona real|operador\w*|representante)\b"
 )
 _CANCEL = re.compile(
-    r"\b(cancel\w*|anul\w*|desmarc\w*|elimin\w*|borr\w*|quit\w*)\b|\bno (voy a|vo a|puedo|podre) (poder )?"
+    r"\b(cancel\w*|anul\w*|desmarc\w*)\b|\bno (voy a|vo a|puedo|podre) (poder )?"
     r"(ir|asistir|llegar)\b|\bya no (necesito|quiero|voy)\b"
+)
+# Removing, deleting, taking off: cancelling only with the appointment as their object ("quítela", "borrar la
+# cita", "me la quita"); "una tos que no se le quita" is a symptom.
+_CANCEL_IT = re.compile(
+    r"\b(?:quit|borr|elimin)(?:ar|e|a|en|emos)?(?:me|nos)?(?:la|lo)\b"
+    r"|\b(?:quit|borr|elimin)\w* (?:la|mi|su|esa|esta|una|el|ese) (?:cita|turno|consulta)\b"
+    r"|\b(?:me|nos) la (?:puede |pueden |podria )?(?:quit|borr|elimin)\w*"
 )
 _RESCHEDULE = re.compile(
     r"\b(cambi\w*|mover|muev\w*|mueva\w*|reprogram\w*|pospon\w*|posterg\w*|adelant\w*|"
-    r"rod(?:ar|ad[ao]|e|en|emos|ando)|rued[ae]n?|corr(?:er|a|e|an|en|ido|ida|iendo))\b"
+    r"rod(?:ar|ad[ao]|e|en|emos|ando)|rued[ae]n?\w*|corr(?:er|a|e|an|en|amos|ido|ida|iendo))\b"
     r"|\botro (dia|horario|turno)\b|\bpasar (la|mi) cita\b"
 )
-_IT = re.compile(  # "cambiarla", "me la puede mover": the cita
-    r"\b(?:cambi|mov|muev|pas|reprogram|rod|rued|corr|adelant|pospon)"
-    r"(?:ar|er|e|a|en|an|ga|ando|iendo)(?:me|se|nos|te|le)?(?:la|lo)\b"
-    r"|\bla (puede |podria |pueden |puedo )?(mover|cambiar|pasar|correr|rodar)\b"
+_IT = (
+    re.compile(  # "cambiarla", "moverle", "muévala", "me la puede mover": the cita (not "rodilla", "pasada")
+        r"\b(?:cambi|mov|muev|pas|reprogram|rod|rued|corr|adelant|pospon)"
+        r"(?:ar|er|a|e|al|el|en|an|ga|ando|iendo)(?:me|se|nos|te)?(?:la|lo|le)\b"
+        r"|\bla (puede |podria |pueden |puedo )?(mover|cambiar|pasar|correr|rodar)\b"
+    )
 )
 _BOOK = re.compile(
     r"\b(cita|turno|agend\w*|reserv\w*|apart\w*|separ\w*|sacar|coger|cojer|chequear\w*|chequeo|consulta con|"
@@ -55,6 +65,16 @@ _FACT = re.compile(
 _INTERROGATIVE = re.compile(
     r"(?:^|[¿,] ?)(?:y |pero |oiga |mire |ok |ah |entonces )?(?:que|cual|cuales|cuanto|cuanta|cuantos|cuantas|"
     r"donde|adonde|como|cuando|quien|quienes|a que|en que|de que|por que|hasta que|desde que|con que|para que)\b"
+    # "como a las diez" is about ten; ", que a las dos yo trabajo" gives a reason: neither asks anything.
+    r"(?! (?:a |pa |para )?las? (?:\d|" + "|".join(NUMBERS) + r")\b)"
+)
+# After a pause, "que" opening a clause about the speaker is "because" ("mejor a las tres, que a las dos yo
+# trabajo"), not "what": unless a question mark says otherwise.
+_REASON = re.compile(r", ?que (?=(?:yo|el|ella|ese|esa|no|ya|a las?|me|le|estoy|toy|tengo|trabajo)\b)")
+# "si hay", "si se puede", "si tienen" closing a request is politeness, not a condition or a question.
+_POLITE = re.compile(
+    r"\bsi (?:hay|se puede|puede|pueden|tienen|tiene|es posible|hay espacio|hay chance|hay cupo)"
+    r"(?: espacio| chance| cupo)?\s*(?=$|[,.;!])"
 )
 _AVAILABILITY = re.compile(
     r"\b(otr[oa] (dia|hora|horario|fecha|turno)|mas temprano|mas tarde|disponib\w*|libre|espacio|cupo|hueco)\b"
@@ -86,7 +106,8 @@ _GOODBYE = re.compile(
 _THANKS = re.compile(r"\b(gracias|agradezco|agradecid\w*|muy amable|mil gracias|bendiciones)\b")
 _AFFIRM = re.compile(
     r"^(si|sii+|claro|correcto|exacto|dale|ok|okay|okey|perfecto|esta bien|de acuerdo|eso mismo|eso es|"
-    r"asi es|confirmo|afirmativo|por supuesto|seguro que si|ta bien|ta to)\b"
+    r"asi es|confirmo|afirmativo|por supuesto|seguro que si|ta bien|ta to|excelente|genial|chevere|buenisimo|"
+    r"muy bien|listo)\b"
 )
 _DENY = re.compile(r"^(no|nop|negativo|para nada|no es asi|no no|nah)\b")
 _GREETING = re.compile(
@@ -139,6 +160,7 @@ def _asked(utterance: str, keep: str = "") -> str:
     """The utterance's words without the actions the caller only supposes ("si cancelo la cita"). A "sí" with
     its accent, or a "si" before a pause ("si, quiero cancelarla"), is a yes and opens no condition."""
     yes = re.sub(r"(?i)\bs(?:í\b|i(?=\s*[,.;:!]))", "si_", utterance)
+    yes = _POLITE.sub(" ", plain(yes))
     # What follows the supposition opens a clause of its own: "si llego tarde a la cita, ¿qué pasa?"
     opens = " , " if "," in keep else " "
     return _SUPPOSED.sub(opens, _words(yes, keep)).replace("si_", "si")
@@ -175,7 +197,10 @@ _HOW_ARE_YOU = re.compile(
 
 def _interrogative(utterance: str) -> bool:
     """An interrogative opens a clause ("¿dónde me bajo?"); "¿cómo está?" is a greeting, not a question."""
-    return bool(_INTERROGATIVE.search(_HOW_ARE_YOU.sub(" ", _asked(utterance, keep="¿,"))))
+    text = _asked(utterance, keep="¿,")
+    if "?" not in utterance:
+        text = _REASON.sub(", porque ", text)
+    return bool(_INTERROGATIVE.search(_HOW_ARE_YOU.sub(" ", text)))
 
 
 def is_question(utterance: str) -> bool:
@@ -202,10 +227,14 @@ def classify(utterance: str) -> Intent:
     if _RULE_QUESTION.search(text) and not _REQUEST.search(text) and not _FREE_TIME.search(text):
         return "information"  # "¿hasta cuándo puedo cambiar la cita sin costo?"
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
-    if _CANCEL.search(text) and (mentions_appointment or not _QUESTION.search(text)):
+    cancels = _CANCEL.search(text) or _CANCEL_IT.search(text)
+    if cancels and (mentions_appointment or not _QUESTION.search(text)):
         return "cancel"
-    if _RESCHEDULE.search(text) and (
-        mentions_appointment or re.search(r"\b(dia|hora|fecha)\b", text) or _IT.search(text)
+    moves_it = _IT.search(text)
+    if (_RESCHEDULE.search(text) or moves_it) and (
+        mentions_appointment
+        or moves_it
+        or (re.search(r"\b(dia|hora|fecha)\b", text) and not _WANTS_SPECIALIST.search(text))
     ):
         return "reschedule"
     if _FREE_TIME.search(text) and _SOMEONE_OR_A_DAY.search(text):

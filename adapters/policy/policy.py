@@ -122,8 +122,10 @@ class DialoguePolicy:
             if pending and intent in ("greeting", "thanks"):
                 reply = f"{reply.split('¿')[0].strip()} {pending}"
             return [TextDelta(reply), Cited(())]
-        topic = booking.topic(_asks_where(said)) if booking is not None else ""
-        answer = compose_answer(said, list(prompt.passages), context=topic)
+        about = booking.service_in_progress(said) if booking is not None else ""
+        topic = booking.topic(_asks_where(said)) if booking is not None and not about else ""
+        question = f"{said} {about}".strip() if about else said
+        answer = compose_answer(question, list(prompt.passages), context=topic)
         if answer is None:
             return [
                 TextDelta(NOT_KNOWN if not pending else f"No tengo esa información. {pending}"),

@@ -179,11 +179,21 @@ def _part_of_day(text: str) -> PartOfDay | None:
     return None
 
 
+# What comes before an hour: "a las", "mejor las", "la de las" (choosing an offered time), and the approximate
+# "tipo", "como a las", "más o menos a las", "a eso de las", "por ahí de las": the nearest free time is offered
+# anyway ("antes de las diez" is no time to search from). Of two alternatives ("a las nueve y media o diez") the
+# first is searched.
+_AT = (
+    r"(?:\b(?:tipo|como|mas o menos|eso de|mejor)(?: a| pa| para)? las? |\ba las? |(?<!antes )\bde las |"
+    r"\b(?:tipo|a eso de) (?!un\b|una\b|uno\b))"
+)
+
+
 def _time(text: str, part: PartOfDay | None) -> time | None:
     if re.search(r"\b(al|a) mediodia\b", text):
         return time(12, 0)
     match = re.search(
-        r"\ba las? "
+        _AT
         + _NUMBER
         + r"(?::(\d{2})| y (media|cuarto|"
         + _NUMBER[1:-1]

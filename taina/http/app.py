@@ -84,7 +84,7 @@ def create_app(runtime: App, place: WorkerPlace | None = None) -> FastAPI:
         state.recordings = runtime.recordings
         state.library = backend.library
         state.stored_settings = StoredSettings(database)
-        state.oidc = OidcSignIn()
+        state.oidc = OidcSignIn(database)
         state.oidc_accounts = ExternalAccounts(database)
         for area in (auth, oidc, appointments, admin, documents, settings):
             app.include_router(area.router)

@@ -93,7 +93,7 @@ async def callback(
         raise ApiError(400, "this sign-in was not started from this browser; start again")
     try:
         if error:
-            flows.forget(state)
+            await flows.forget(state)
             raise ApiError(400, f"the identity provider did not sign you in: {error[:100]}")
         if not code:
             raise ApiError(400, "the identity provider sent no code")
@@ -108,7 +108,7 @@ async def callback(
     await auth.accounts.audit(
         "login_oidc", user.id, detail={"role": user.role, "new_account": made}, address=address
     )
-    handoff = flows.hand_off(await auth.pair(user))
+    handoff = await flows.hand_off(await auth.pair(user))
     response = RedirectResponse(f"/admin#oidc={handoff}", status_code=303)
     response.delete_cookie(STATE_COOKIE, path="/api/auth/oidc")
     return response
@@ -116,4 +116,4 @@ async def callback(
 
 @router.post("/exchange")
 async def exchange(body: Exchange, flows: SignInDep) -> dict[str, Any]:
-    return flows.take(body.code)
+    return await flows.take(body.code)

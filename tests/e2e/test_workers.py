@@ -1,6 +1,7 @@
 """`taina serve` with two worker processes: both answer calls at once, the per-machine call limit counts both,
 /metrics adds both up, a settings change made through one reaches the other, and a killed worker is replaced
-while its call's recording is kept; SIGTERM stops them all (exit 0)."""
+while its call's recording is kept and its conversation ended ('worker_lost'), the other worker's call left
+running; SIGTERM stops them all (exit 0)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 
 from tests.e2e.test_drain import open_call, until
 from tests.support.accounts import ACCOUNT_PASSWORD, create_account
+from tests.support.oidc_provider import mock_provider
 from tests.support.servers import start_server, stop_database_left, stop_server
 from tests.support.speech import silence, speech
 
@@ -155,7 +159,8 @@ async def test_two_workers_share_calls_limits_settings_and_metrics(
 
             async def rate_on_second() -> str:
                 listing = (await second.request("GET", "/api/settings", headers=auth)).json()
-                return next(s["value"] for s in listing["settings"] if s["name"] == "TAINA_ESPEAK_RATE")
+                found: str = next(s["value"] for s in listing["settings"] if s["name"] == "TAINA_ESPEAK_RATE")
+                return found
 
             deadline = time.monotonic() + 15
             while (value := await rate_on_second()) != "151":
@@ -192,6 +197,17 @@ async def test_two_workers_share_calls_limits_settings_and_metrics(
             assert found.json()["recording_seconds"] > 1.0
             recording = await client.get(f"/api/conversations/{conversation}/recording", headers=auth)
             assert recording.status_code == 200 and recording.content[:4] == b"OggS"
+
+            # The supervisor ended the killed call's conversation (not the other worker's, still running): at
+            # the last thing recorded for it, the recording's end being later than its last turn.
+            killed = found.json()
+            assert (killed["end_reason"], killed["outcome"]) == ("worker_lost", "failed"), killed
+            last_turn = max(datetime.fromisoformat(t["at"]) for t in killed["turns"])
+            ended = datetime.fromisoformat(killed["ended_at"])
+            assert ended >= last_turn
+            assert abs(killed["seconds"] - killed["recording_seconds"]) < 0.2, killed
+            running = (await client.get(f"/api/conversations/{calls[0].session_id}", headers=auth)).json()
+            assert running["ended_at"] is None and running["end_reason"] is None, running
         for call in calls:
             await call.pc.close()
         calls = []
@@ -199,12 +215,67 @@ async def test_two_workers_share_calls_limits_settings_and_metrics(
         assert srv.process.wait(timeout=60) == 0, srv.logs()[-4000:]
         events = srv.logs()
         assert '"worker.died"' in events and '"workers.stopped"' in events
+        assert '"workers.conversations_lost"' in events
     finally:
         for call in calls:
             await call.pc.close()
         if srv.process.poll() is None:
             stop_server(srv)
         stop_database_left(data)
+
+
+async def test_two_workers_sign_in_through_the_provider_across_workers(
+    tmp_path: Path, shared_models: Path
+) -> None:
+    """OpenID Connect sign-in with two worker processes (no longer forced to one): the login is sent by the
+    first worker, the provider's callback reaches the second, and the page exchanges its code at the first."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").symlink_to(shared_models)
+    with mock_provider() as issuer:
+        srv = start_server(
+            data,
+            {
+                "TAINA_HTTP_WORKERS": "2",
+                "TAINA_OIDC_ISSUER": issuer,
+                "TAINA_OIDC_CLIENT_ID": "taina-panel",
+                "TAINA_OIDC_CLIENT_SECRET": "secreto-del-panel",
+            },
+        )
+        try:
+            async with httpx.AsyncClient(timeout=10) as admin:
+                reply = await admin.put(
+                    f"{issuer}/users/rosa", json={"email": "rosa@clinica.do", "groups": ["taina-editors"]}
+                )
+            assert reply.status_code == 204, reply.text
+            async with one_per_worker(srv.url, 2) as pinned:
+                first, second = pinned[0], pinned[1]
+                start = await first.request("GET", "/api/auth/oidc/login")
+                assert start.status_code == 303, start.text
+                async with httpx.AsyncClient(timeout=15) as browser:
+                    at_provider = await browser.post(start.headers["location"], data={"sub": "rosa"})
+                assert at_provider.status_code == 302, at_provider.text
+                callback = urlsplit(at_provider.headers["location"])
+                second.client.cookies.set("taina_oidc_state", first.client.cookies["taina_oidc_state"])
+                done = await second.request("GET", f"{callback.path}?{callback.query}")
+                assert done.status_code == 303, done.text
+                code = done.headers["location"].split("#oidc=", 1)[1]
+                tokens = await first.request("POST", "/api/auth/oidc/exchange", json={"code": code})
+                assert tokens.status_code == 200, tokens.text
+                again = await second.request("POST", "/api/auth/oidc/exchange", json={"code": code})
+                assert again.status_code == 400, again.text
+                me = await second.request(
+                    "GET",
+                    "/api/auth/me",
+                    headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
+                )
+                assert (me.json()["email"], me.json()["role"]) == ("rosa@clinica.do", "editor"), me.text
+            srv.process.send_signal(signal.SIGTERM)
+            assert srv.process.wait(timeout=60) == 0, srv.logs()[-4000:]
+        finally:
+            if srv.process.poll() is None:
+                stop_server(srv)
+            stop_database_left(data)
 
 
 def test_one_worker_serves_in_one_process(tmp_path: Path, shared_models: Path) -> None:

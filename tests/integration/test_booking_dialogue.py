@@ -48,7 +48,8 @@ async def test_booking_with_a_correction_and_a_read_back(backend: Backend) -> No
     # Dra. Tavárez sees patients on Thursdays from 2 to 6 in 20-minute slots: 3:30 is not one of them.
     assert "3:40 p. m." in first.reply and "Tavárez" in first.reply and first.reply.endswith("¿Le sirve?")
     corrected = await say(talk, "No, mejor a las cuatro")
-    assert "4:00 p. m." in corrected.reply and "¿A nombre de quién" in corrected.reply
+    # The time asked for is free: offered for a yes first; answering with the name takes it.
+    assert "4:00 p. m." in corrected.reply and corrected.reply.endswith("¿Se la reservo?")
     assert (await say(talk, "María Pérez")).reply.startswith("¿Y a qué número")
     read_back = await say(talk, "Es el 809 555 0101")
     for detail in ("cardiología", "Tavárez", "Santiago", "jueves 26 de noviembre", "4:00 p. m.", "María Pérez",
@@ -227,7 +228,8 @@ async def test_a_weekday_that_is_not_the_date_is_asked_and_a_yes_with_another_ti
     assert offer.actions[0].arguments["date"] == "2026-12-07" and "8:00 a. m." in offer.reply
     corrected = await say(talk, "Sí, pero a las once")  # a yes with a different time is a correction
     assert tools(corrected) == ["list_available_slots"] and "11:00 a. m." in corrected.reply
-    assert "¿A nombre de quién" in corrected.reply
+    assert corrected.reply.endswith("¿Se la reservo?")
+    assert (await say(talk, "Sí")).reply == "¿A nombre de quién hago la cita?"
     await say(talk, "Domingo Antonio Reyes")  # a name, not a Sunday
     read_back = await say(talk, "809 555 31 31")
     assert "lunes 7 de diciembre a las 11:00 a. m., a nombre de Domingo Antonio Reyes," in read_back.reply
@@ -299,6 +301,7 @@ async def test_moving_an_appointment_at_the_same_time_keeps_its_time(backend: Ba
 
 
 QUALITY = Path(__file__).resolve().parents[1] / "quality"
+PRICES = Path(__file__).resolve().parents[2] / "taina" / "sample_kb" / "lista-de-precios.pdf"
 
 
 @pytest.mark.timeout(600)  # two `taina eval` runs, the sample documents ingested once
@@ -314,3 +317,68 @@ async def test_both_halves_of_the_dominican_dialogues(tmp_path: Path, database_u
         passed = [c["id"] for c in cases if c["passed"]]
         assert len(cases) >= 10 and len(passed) >= 0.9 * len(cases), (half, result.stdout)
         assert report["grounding_violations"] == []
+
+
+async def test_the_time_asked_for_is_offered_for_a_yes_before_the_name(backend: Backend) -> None:
+    """Callers answer an offer before anything else: the exact time is offered with "¿Se la reservo?", a yes
+    takes it and the name is asked once; a yes while the name is asked is understood, not "no le entendí"."""
+    talk = conversation(backend)
+    asked = await say(talk, "hola, e pa una cita con la endocrinóloga, la doctora Mejía, yo soy diabética")
+    assert "¿Para qué día" in asked.reply  # "diabética" is no name
+    offer = await say(talk, "el lunes 30, a las ocho y veinte si se puede")
+    assert "8:20 a. m." in offer.reply and offer.reply.endswith("¿Se la reservo?")
+    assert (await say(talk, "sí")).reply == "¿A nombre de quién hago la cita?"
+    again = await say(talk, "ok perfecto, entonces sí, resérveme esa")
+    assert "no le entendí" not in again.reply and again.reply.endswith("¿A nombre de quién hago la cita?")
+    assert (await say(talk, "Carmen Lidia Tejada")).reply.startswith("¿Y a qué número")
+
+
+async def test_approximate_times_corrections_with_a_reason_and_picking_the_offer(backend: Backend) -> None:
+    talk = conversation(backend)
+    await say(talk, "quiero ver a la dermatologa Paola Sension en la capital")
+    offer = await say(talk, "el miercole 2 de diciembre en la tarde, tipo dos y veinte")
+    assert offer.actions[0].arguments["from_time"] == "14:20" and "2:20 p. m." in offer.reply
+    corrected = await say(talk, "no no, espérese, mejor a las tres, que a las dos yo toy trabajando")
+    assert tools(corrected) == ["list_available_slots"] and "3:00 p. m." in corrected.reply
+    assert "No tengo esa información" not in corrected.reply
+
+    other = conversation(backend, "c2")
+    await say(other, "Quisiera agendar una sesión con el psicólogo, el licenciado Fermín.")
+    offered = await say(other, "El jueves 3 de diciembre, en la mañana, como a las nueve y media o diez.")
+    assert "9:40 a. m." in offered.reply and offered.reply.endswith("¿Le sirve?")
+    assert (await say(other, "la de las nueve y cuarenta")).reply == "¿A nombre de quién hago la cita?"
+
+
+async def test_a_move_keeps_the_new_day_while_the_name_is_missing(backend: Backend) -> None:
+    booking = conversation(backend, "b")
+    await say(booking, "Quiero una cita de medicina general en Santiago el jueves 3 de diciembre a las diez")
+    await say(booking, "sí")
+    await say(booking, "Francisco Almánzar")
+    await say(booking, "809 555 4402")
+    assert "quedó reservada" in (await say(booking, "sí")).reply
+
+    moving = conversation(backend, "m")
+    asked = await say(moving, "yo tengo una cita con la doctora Batista el jueves y quería moverla")
+    assert "número de teléfono" in asked.reply  # a move, and the jueves is the appointment's, not the new day
+    await say(moving, "809 555 4402")
+    noted = await say(moving, "ponla pal viernes 4 a las ocho y media")
+    assert tools(noted) == [] and "Para buscarla necesito también el nombre y apellido" in noted.reply
+    found = await say(moving, "Francisco Almánzar")
+    assert tools(found) == ["find_appointments", "list_available_slots"]
+    assert found.actions[1].arguments["date"] == "2026-12-04" and "8:30 a. m." in found.reply
+
+    cancelling = conversation(backend, "c")
+    await say(cancelling, "necesito cancelar una cita")
+    await say(cancelling, "809 555 4402")
+    early = await say(cancelling, "sí, cancélela")  # no name: nothing is looked up, and it says why
+    assert tools(early) == [] and "Para buscarla necesito también el nombre" in early.reply
+
+
+async def test_a_price_question_in_a_booking_asks_the_price_of_that_service(backend: Backend) -> None:
+    assert (await backend.library.ingest_path(PRICES)).status == "ready"
+    talk = conversation(backend)
+    await say(talk, "quiero una cita con la endocrinóloga")
+    await say(talk, "el lunes 30 a las ocho y veinte")
+    price = await say(talk, "y cuánto me sale la consulta sin seguro?")
+    assert price.reply.startswith("Consulta de endocrinología: RD$3,000.") and tools(price) == []
+    assert price.reply.endswith("¿Se la reservo?")

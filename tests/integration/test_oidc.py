@@ -9,6 +9,8 @@ client's id. Every refusal is a clear 4xx and leaves the accounts as they were.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,13 +22,14 @@ from fastapi import FastAPI
 
 from adapters.accounts_db import Accounts
 from adapters.oidc_accounts import ExternalAccounts
+from adapters.oidc_sign_ins import Flow, PendingSignIns
 from taina.auth import Auth, AuthSettings, Tokens, hash_password
 from taina.backend import Backend
 from taina.http import deps
 from taina.http.auth import router as auth_router
-from taina.http.errors import answer_errors_as_json
+from taina.http.errors import ApiError, answer_errors_as_json
 from taina.http.oidc import router as oidc_router
-from taina.oidc import OidcSignIn
+from taina.oidc import CODE_TTL_S, FLOW_TTL_S, OidcSignIn
 from taina.settings import Settings
 from tests.support.oidc_provider import LocalProvider, mock_provider
 from tests.support.servers import serving, serving_here
@@ -54,22 +57,29 @@ class Site:
         return [(u.email, u.role, u.disabled) for u in await self.accounts.users()]
 
 
-@pytest.fixture
-async def site(backend: Backend) -> AsyncIterator[Site]:
+@contextlib.asynccontextmanager
+async def serving_site(backend: Backend, env: dict[str, str]) -> AsyncIterator[Site]:
+    """The auth and sign-in routes on a port of their own, with an OidcSignIn of their own (as a `taina serve`
+    worker has), on ``backend``'s database."""
     settings = AuthSettings(secret=KEY)
     accounts = backend.accounts
     app = FastAPI()
     answer_errors_as_json(app)
     app.state.auth = Auth(accounts, Tokens(KEY, settings), settings)
-    app.state.oidc = OidcSignIn()
+    app.state.oidc = OidcSignIn(backend.database)
     app.state.oidc_accounts = ExternalAccounts(backend.database)
-    env: dict[str, str] = {}
     app.dependency_overrides[deps.settings] = lambda: Settings.from_env(env)
     app.include_router(auth_router)
     app.include_router(oidc_router)
-    await accounts.create_user("local@clinica.do", hash_password("una-clave-larga-2026"), "admin")
     async with serving_here(app) as url, httpx.AsyncClient(base_url=url, timeout=15) as client:
         yield Site(client, accounts, env)
+
+
+@pytest.fixture
+async def site(backend: Backend) -> AsyncIterator[Site]:
+    await backend.accounts.create_user("local@clinica.do", hash_password("una-clave-larga-2026"), "admin")
+    async with serving_site(backend, {}) as found:
+        yield found
 
 
 @pytest.fixture
@@ -242,3 +252,107 @@ async def test_an_id_token_for_someone_else_is_refused(
         local.claims = {}  # the same provider, honest: the sign-in works (and PKCE was checked by it)
         tokens = await sign_in(site, await to_callback(site, None))
         assert (await me(site, tokens))["role"] == "admin"
+
+
+async def test_a_sign_in_started_by_one_worker_finishes_at_another(
+    site: Site, backend: Backend, provider: str
+) -> None:
+    """Two OidcSignIn instances on one database, as two `taina serve` workers: the login goes to the first,
+    the provider's callback reaches the second, and the page exchanges its code at the first. Each state and
+    code works once, whichever worker sees it again."""
+    site.use(provider)
+    set_user(provider, "rosa", "rosa@clinica.do", ["taina-editors"])
+    callback = await to_callback(site, "rosa")
+    at = urlsplit(callback)
+    async with serving_site(backend, site.env) as other:
+        other.client.cookies.set("taina_oidc_state", site.client.cookies["taina_oidc_state"])
+        done = await other.client.get(f"{at.path}?{at.query}")
+        assert done.status_code == 303, done.text
+        code = done.headers["location"].split("#oidc=", 1)[1]
+        replay = await site.client.get(callback)  # the same callback, at the worker that started it
+        assert replay.status_code == 400 and "already used" in replay.json()["error"]
+
+        tokens = await site.client.post("/api/auth/oidc/exchange", json={"code": code})
+        assert tokens.status_code == 200, tokens.text
+        assert (await me(site, tokens.json()))["role"] == "editor"
+        again = await other.client.post("/api/auth/oidc/exchange", json={"code": code})
+        assert again.status_code == 400 and "already used" in again.json()["error"]
+    rows = await backend.database.fetch(
+        "SELECT (SELECT count(*) FROM oidc_flows) AS flows, (SELECT count(*) FROM oidc_handoffs) AS handoffs"
+    )
+    assert (rows[0]["flows"], rows[0]["handoffs"]) == (0, 0)  # both taken
+
+
+async def test_the_database_holds_no_usable_state_or_code(
+    site: Site, backend: Backend, provider: str
+) -> None:
+    """A copy of the tables (a backup) holds digests and ciphertext: neither the state nor the tokens."""
+    site.use(provider)
+    set_user(provider, "rosa", "rosa@clinica.do", ["taina-viewers"])
+    callback = await to_callback(site, "rosa")
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    flows = await backend.database.fetch("SELECT * FROM oidc_flows")
+    assert len(flows) == 1 and state not in str(dict(flows[0]))
+    done = await site.client.get(callback)
+    code = done.headers["location"].split("#oidc=", 1)[1]
+    handoffs = await backend.database.fetch("SELECT * FROM oidc_handoffs")
+    assert len(handoffs) == 1 and code not in str(dict(handoffs[0]))
+    assert b"access_token" not in handoffs[0]["tokens"] and b"eyJ" not in handoffs[0]["tokens"]
+    tokens = (await site.client.post("/api/auth/oidc/exchange", json={"code": code})).json()
+    assert (await me(site, tokens))["role"] == "viewer"
+
+
+async def test_flows_and_codes_expire_and_are_pruned(backend: Backend, provider: str) -> None:
+    """A callback after FLOW_TTL_S and an exchange after CODE_TTL_S are refused; a sign-in started prunes the
+    expired flows and hand-offs nobody came back for."""
+    now = [time.time()]
+    flows = OidcSignIn(backend.database, clock=lambda: now[0])
+    settings = Settings.from_env(
+        {"TAINA_OIDC_ISSUER": provider, "TAINA_OIDC_CLIENT_ID": CLIENT, "TAINA_OIDC_CLIENT_SECRET": "s"}
+    ).oidc
+    callback = "http://127.0.0.1:9/api/auth/oidc/callback"
+    _, state = await flows.start(settings, callback)
+    code = await flows.hand_off({"access_token": "a", "refresh_token": "r"})
+    now[0] += CODE_TTL_S + 1
+    with pytest.raises(ApiError, match="expired") as refused:
+        await flows.take(code)
+    assert refused.value.status == 400
+    now[0] += FLOW_TTL_S
+    with pytest.raises(ApiError, match="expired") as refused:
+        await flows.finish(settings, state, "any-code")
+    assert refused.value.status == 400
+
+    async def counts() -> tuple[int, int]:
+        rows = await backend.database.fetch(
+            "SELECT (SELECT count(*) FROM oidc_flows) AS f, (SELECT count(*) FROM oidc_handoffs) AS h"
+        )
+        return rows[0]["f"], rows[0]["h"]
+
+    await flows.start(settings, callback)  # never finished
+    await flows.hand_off({"access_token": "b"})  # never exchanged
+    await flows.start(settings, callback)
+    assert await counts() == (2, 1)
+    now[0] += CODE_TTL_S + 1
+    await flows.start(settings, callback)
+    assert await counts() == (3, 0)  # the hand-off's time was up
+    now[0] += FLOW_TTL_S + 1
+    await flows.start(settings, callback)
+    assert await counts() == (1, 0)  # and the three flows'
+
+
+async def test_pending_sign_ins_are_bounded_across_workers(backend: Backend) -> None:
+    """MAX_PENDING counts every worker's unexpired flows; expired ones make room again."""
+    now = [time.time()]
+    first = PendingSignIns(backend.database, clock=lambda: now[0])
+    second = PendingSignIns(backend.database, clock=lambda: now[0])
+    flow = Flow("n", "v", "http://127.0.0.1:9/cb", "http://127.0.0.1:9")
+    assert await first.add_flow("s1", flow, ttl_s=60, max_pending=2)
+    assert await second.add_flow("s2", flow, ttl_s=60, max_pending=2)
+    assert not await first.add_flow("s3", flow, ttl_s=60, max_pending=2)
+    assert not await second.add_flow("s3", flow, ttl_s=60, max_pending=2)
+    now[0] += 61
+    assert await second.add_flow("s3", flow, ttl_s=60, max_pending=2)
+    assert await first.take_flow("s1") is None  # expired
+    assert await first.take_flow("s3") == flow
+    assert await second.take_flow("s3") is None  # taken
+    assert await first.prune() == 1  # s2, expired

@@ -1,4 +1,5 @@
-"""Grounding over the whole suite: the labelled set's two halves and the shipped suite, run through `taina eval`
+"""Grounding over the whole suite: the labelled set's two halves, the held-out sets' questions and the shipped
+suite, run through `taina eval`
 on the embedded default (the policy, the sample clinic's documents). Every number, price, time, phone and name in
 every reply must appear in what that turn was grounded on (the passages retrieved for it, the conversation's tool
 results, the caller's words)."""
@@ -19,12 +20,18 @@ from tests.quality.split import FROZEN, TUNING
 from tests.support.clock import TEST_NOW
 
 SHIPPED = Path(__file__).resolve().parents[2] / "taina" / "eval" / "sample_clinic.yaml"
+HELD_OUT = Path(__file__).resolve().parent / "holdout" / "questions.yaml"
+HELD_OUT_URGENT = Path(__file__).resolve().parent / "holdout2" / "urgent.yaml"
 
 
 def _merged(folder: Path) -> Path:
-    """The three suites as one (ids prefixed by the suite they come from), so one run ingests the documents once."""
+    """The suites as one (ids prefixed by the suite they come from), so one run ingests the documents once."""
     merged: dict[str, list[object]] = {"questions": [], "conversations": []}
-    for prefix, path in (("frozen", FROZEN), ("tuning", TUNING), ("shipped", SHIPPED)):
+    suites = (
+        ("frozen", FROZEN), ("tuning", TUNING), ("shipped", SHIPPED), ("held-out", HELD_OUT),
+        ("held-out-urgent", HELD_OUT_URGENT),
+    )  # fmt: skip
+    for prefix, path in suites:
         suite = yaml.safe_load(path.read_text(encoding="utf-8"))
         for key in merged:
             merged[key] += [{**case, "id": f"{prefix}/{case['id']}"} for case in suite.get(key, [])]
@@ -39,18 +46,18 @@ def _eval(suite: Path, out: Path, data: Path, database_url: str) -> subprocess.C
     env.pop("OPENAI_API_KEY", None)
     return subprocess.run(  # ~240 questions and the sample documents' ingestion: minutes on a busy machine
         [sys.executable, "-m", "taina.cli", "eval", str(suite), "--model", "policy", "--json", str(out)],
-        env=env, capture_output=True, text=True, timeout=1_200,
+        env=env, capture_output=True, text=True, timeout=1_400,
     )  # fmt: skip
 
 
-@pytest.mark.timeout(1_500)  # the whole run is one `taina eval` of ~240 cases, ingestion included
+@pytest.mark.timeout(1_500)  # the whole run is one `taina eval` of ~450 cases, ingestion included
 async def test_every_reply_of_every_suite_is_grounded(tmp_path: Path, database_url: str) -> None:
     out = tmp_path / "report.json"
     result = _eval(_merged(tmp_path), out, tmp_path / "data", database_url)
     assert out.exists(), result.stderr
     report = json.loads(out.read_text())
     turns = [turn for case in report["cases"] for turn in case["turns"]]
-    assert len(report["cases"]) >= 213 + 20 and all(turn["reply"] for turn in turns)
+    assert len(report["cases"]) >= 213 + 20 + 168 + 44 and all(turn["reply"] for turn in turns)
     assert report["grounding_violations"] == [], report["grounding_violations"]
 
 

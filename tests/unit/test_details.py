@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.policy.details import find_details, find_name
+from adapters.policy.details import find_details, find_name, find_phone
 from adapters.policy.when import parse_when
 from engine.ports.appointments import Catalogue, Doctor, Service, Site
 from taina.clinic.clock import now_in_clinic
@@ -54,9 +54,31 @@ def test_slots_of_labelled_spanish_utterances() -> None:
         ("No, es el jueves", False, True, None),
         ("No, es Yokasta Mercedes Rosario", False, False, None),  # not at the read-back: no name
         ("pa mi niña", False, False, None),
+        # What the patient is, or an order about the appointment, is no name.
+        ("hola, e pa una cita con la endocrinóloga, la doctora Mejía, yo soy diabética", False, False, None),
+        ("soy hipertenso", False, False, None),
+        ("yo soy asegurada de Humano", False, False, None),
+        ("soy paciente nueva", False, False, None),
+        ("sí, cancélela", True, False, None),
+        ("ok, resérvemela", True, False, None),
+        ("Hola, soy María Tejada", False, False, "María Tejada"),
+        ("mi nombre es Yanelis Castillo, Yanelis con y griega", True, False, "Yanelis Castillo"),
     ],
 )
 def test_names_asked_for_and_corrected(
     said: str, expecting: bool, correcting: bool, name: str | None
 ) -> None:
     assert find_name(said, expecting=expecting, correcting=correcting) == name
+
+
+@pytest.mark.parametrize(
+    ("said", "phone"),
+    [
+        ("809 555 6743, no perdón, 809 555 6734", "8095556734"),  # the number that corrects the first
+        ("ocho cero nueve cinco cinco cinco uno uno dos dos, no, digo, ocho cero nueve cinco cinco cinco uno uno "
+         "dos tres", "8095551123"),
+        ("809 555 1111", "8095551111"),
+    ],
+)  # fmt: skip
+def test_a_corrected_phone_is_the_last_one_said(said: str, phone: str) -> None:
+    assert find_phone(said) == phone

@@ -42,6 +42,11 @@ def test_a_condition_is_not_a_yes(said: str, yes: bool) -> None:
         ("Si voy en el metro, ¿en qué estación me bajo?", True), ("¿Ustedes atienden los sábados en Santiago?", True),
         ("¿No tiene más tarde? Tipo a las tres", False), ("¿Qué otro día tiene?", False),
         ("¿Hay algo disponible el jueves?", False), ("Sí, me sirve", False), ("Klk, ¿cómo está?", False),
+        # "como a las diez" is about ten, "si hay" politeness, ", que a las dos yo trabajo" a reason.
+        ("el viernes temprano, como a las diez si hay", False),
+        ("El jueves 3 de diciembre, en la mañana, como a las nueve y media o diez.", False),
+        ("no no, espérese, mejor a las tres, que a las dos yo toy trabajando", False),
+        ("oiga, que necesito llevar", True),
     ],
 )  # fmt: skip
 def test_a_question_about_the_clinic_in_the_middle_of_a_booking(said: str, fact: bool) -> None:

@@ -6,6 +6,7 @@ from datetime import date, time
 
 import pytest
 
+from adapters.policy.booking import _new_when
 from adapters.policy.when import When, parse_when
 from taina.clinic.clock import now_in_clinic
 
@@ -51,6 +52,20 @@ NOW = now_in_clinic("2026-11-25T09:00:00")
         ("para el nueve en la mañana", When(date(2026, 12, 9), None, "mañana")),
         ("el día quince", When(date(2026, 12, 15))),
         ("es el ocho cero nueve, cinco cinco cinco", When()),
+        # Approximate times are times; of two alternatives the first is searched; "la de las..." picks one.
+        (
+            "el miercole 2 de diciembre en la tarde, tipo dos y veinte",
+            When(date(2026, 12, 2), time(14, 20), "tarde"),
+        ),
+        ("el viernes temprano, como a las diez si hay", When(date(2026, 11, 27), time(10, 0), "mañana")),
+        ("en la mañana, como a las nueve y media o diez", When(None, time(9, 30), "mañana")),
+        ("más o menos a las once", When(None, time(11, 0))),
+        ("a eso de las tres", When(None, time(15, 0))),
+        ("la de las nueve y cuarenta", When(None, time(9, 40))),
+        ("tengo como un dolor", When()),
+        ("no, mejor las tres", When(None, time(15, 0))),
+        ("por ahí de las once y media", When(None, time(11, 30))),
+        ("antes de las diez", When()),  # not a time to search from
     ],
 )
 def test_when_people_say_it(said: str, expected: When) -> None:
@@ -90,3 +105,16 @@ def test_a_weekday_and_a_day_that_disagree_are_kept_for_a_question(
     assert when.day is None and when.unsure == (dated, on_the_weekday) and not when.empty
     # The answer to the question replaces both candidates.
     assert parse_when("el miércoles nueve", NOW).merged_into(when) == When(date(2026, 12, 9))
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("tengo una cita con el doctor Almonte el lunes y quería moverla", When()),  # the appointment's day
+        ("Quiero cambiar mi cita del lunes para el viernes", When(date(2026, 11, 27))),
+        ("ponla pal viernes 4 a las ocho y media", When(date(2026, 12, 4), time(8, 30))),
+        ("tengo una cita pa el lunes y quiero pasarla pal miércoles en la tarde", When(date(2026, 12, 2), None, "tarde")),
+    ],
+)  # fmt: skip
+def test_the_new_day_of_a_move_is_the_one_it_is_moved_to(said: str, expected: When) -> None:
+    assert _new_when(said, NOW) == expected
