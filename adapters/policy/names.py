@@ -16,7 +16,14 @@ KINDS = (
     r"ars|aseguradora|seguros?|farmacias?|bancos?|hospital|hotel|supermercado|colmado|plaza|tienda|restaurante|"
     r"universidad|colegio|escuela|empresa|compania|agencia|laboratorios?"
 )
-_NOT_A_NAME = r"de|del|la|el|los|las|que|y|o|pa|para|me|le|nos|se|no|si|en|con|a|al|un|una|mi|su|tu"
+# After a kind of place, what is no name: articles and prepositions, and the verbs said of a place ("el
+# laboratorio funciona los domingos", "la farmacia abre").
+_NOT_A_NAME = (
+    r"de|del|la|el|los|las|que|y|o|pa|para|me|le|nos|se|no|si|en|con|a|al|un|una|mi|su|tu|es|son|esta|estan|"
+    r"hay|abre|abren|cierra|cierran|queda|quedan|funciona|funcionan|atiende|atienden|tiene|tienen|acepta|"
+    r"aceptan|cobra|cobran|hace|hacen|trabaja|trabajan|da|dan|vende|venden|sale|salen|cuesta|cuestan|mas|"
+    r"cerca|lejos|aqui|alli|ahi|abierto|abierta|cerrado|cerrada"
+)
 _NAMED_BY_KIND = re.compile(rf"\b({KINDS})\s+(?!(?:{_NOT_A_NAME})\b)([a-z]+)\b")
 _CAPITALISED = re.compile(r"\b([A-ZÁÉÍÓÚÑ][\wáéíóúñ]*)((?: [A-ZÁÉÍÓÚÑ][\wáéíóúñ]+)+)")
 _TITLES = frozenset(

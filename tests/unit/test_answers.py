@@ -7,6 +7,7 @@ import re
 
 from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.answers import NOT_IN_PRICES, compose_answer
+from adapters.policy.names import names
 from engine.ports.knowledge import Passage
 
 PRICES = Passage(
@@ -226,3 +227,10 @@ def test_a_passage_that_holds_the_kind_of_fact_asked_for_and_its_list_lines_head
     passages = [hours, emergencies, contact]
     assert answer_from("que dias abren en santo domingo", passages).startswith("Consultas: lunes a viernes")
     assert "809-555-0199" in answer_from("cual es el numero de emergencia", passages)
+
+
+def test_a_verb_after_a_kind_of_place_is_no_name() -> None:
+    assert names("el laboratorio funciona los domingos") == []
+    assert names("la farmacia abre temprano") == []
+    assert names("la ars reservas me cubre") == [("ars", "reservas")]
+    assert names("¿Aceptan tarjetas del Banco Popular?") == [("banco", "popular")]
