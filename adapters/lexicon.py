@@ -89,10 +89,30 @@ def normalise(plain_text: str) -> str:
     return " ".join(SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text))
 
 
+# A specialist and the specialty, as Spanish forms them: a page lists "urología", the caller asks for "un
+# urólogo" (and the other way round); "pediatra", "pediatría"; "ortopeda", "ortopedia".
+_SPECIALIST_FORMS = (
+    (re.compile(r"^(\w+olog)(?:o|a|os|as)$"), r"\1ia"),
+    (re.compile(r"^(\w+olog)ias?$"), r"\1o"),
+    (re.compile(r"^(\w+iatr)(?:a|as)$"), r"\1ia"),
+    (re.compile(r"^(\w+iatr)ias?$"), r"\1a"),
+    (re.compile(r"^(\w+ped)(?:a|as)$"), r"\1ia"),
+    (re.compile(r"^(\w+ped)ias?$"), r"\1a"),
+)
+
+
+def specialty_forms(word: str) -> list[str]:
+    """The other form of a specialist's or specialty's name: "urologo" -> "urologia", "pediatria" ->
+    "pediatra" (accent-free)."""
+    return [pattern.sub(other, word) for pattern, other in _SPECIALIST_FORMS if pattern.match(word)]
+
+
 def expanded(query: str) -> str:
     """``query`` with the documents' words for the caller's own added, for search."""
     decomposed = unicodedata.normalize("NFKD", query.lower())
     plain_query = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     plain_words = set(plain_query.split())
-    extra = [word for word in dict.fromkeys(normalise(plain_query).split()) if word not in plain_words]
+    words = normalise(plain_query).split()
+    words += [form for word in words for form in specialty_forms(word)]
+    extra = [word for word in dict.fromkeys(words) if word not in plain_words]
     return f"{query} {' '.join(extra)}" if extra else query

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import snowballstemmer
 
@@ -28,6 +28,7 @@ from adapters.policy.answer_types import (
     has_value,
     normalise,
 )
+from adapters.policy.names import KINDS, names
 from adapters.policy.when import plain
 from engine.chunking import sentences
 from engine.ports.knowledge import Passage
@@ -57,13 +58,46 @@ TYPE_WEIGHT = 0.6  # a type word ("teléfono", "consulta") in the sentence count
 MIN_SIMILARITY = 0.80  # passages below this cosine similarity are not read
 MIN_COVERAGE = 0.5  # share of what is asked about that the sentence (or its heading) must name
 SECOND_WITHIN = 0.7  # a second sentence of the same passage scores at least this close to the best
-MAX_WORDS = 45  # a spoken answer is one or two sentences, not a table read aloud
+MAX_WORDS = 45
+NAMED = 1.0  # a sentence that holds a name the caller said ("ARS Futuro") is about what was asked
+HEADING_WEIGHT = 0.6  # a word of the passage's title or heading, not of the sentence
+KIND_HEADING = 0.5  # a passage whose title or heading says it holds the kind of fact asked for
+PRICE_LINE = 1.5  # a price list's line, for a question that asks no price
+POLARITY = 1.0  # a sentence that says "sin cita", "no tiene emergencia": the answer to a yes-or-no question  # a spoken answer is one or two sentences, not a table read aloud
 NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
 NOT_EXACT = "No tengo información exacta sobre eso."
 NEAREST = "Lo más cercano que tengo:"
 WHICH_PRICE = "¿De qué consulta o estudio quiere saber el precio?"
 
 _STEMMER = snowballstemmer.stemmer("spanish")
+# Places and words that say where, not what: a question whose only words the documents hold are these ("¿cómo
+# está el tiempo en Santo Domingo?", "un hotel en Santiago") asks about nothing of the clinic's.
+_WHERE = frozenset(
+    _STEMMER.stemWords(
+        [
+            "santodomingo",
+            "santiago",
+            "caballeros",
+            "piantini",
+            "capital",
+            "republica",
+            "dominicana",
+            "pais",
+            "ciudad",
+            "zona",
+            "sector",
+            "lugar",
+            "barrio",
+            "provincia",
+        ]
+    )
+)
+# A place named as a landmark on the way ("frente a la farmacia Carol", "a dos cuadras de la plaza Blue Mall") is
+# not something the clinic has: its words answer where, not "¿tienen farmacia?".
+_LANDMARK = re.compile(
+    r"\b(?:frente (?:a|al)|al lado (?:de|del)|junto (?:a|al)|cerca (?:de|del)|detras (?:de|del)|"
+    r"a (?:\w+ )?(?:cuadras?|pasos|metros) (?:de|del))\s+(?:la |el |los |las )?((?:[a-z]+ ?){1,3})"
+)
 
 
 @dataclass(frozen=True)
@@ -167,8 +201,15 @@ def _follows(entry: str, sentence: str) -> bool:
     )  # fmt: skip
 
 
-def compose_answer(question: str, passages: list[Passage], most_sentences: int = 2) -> Answer | None:
+def compose_answer(
+    question: str, passages: list[Passage], most_sentences: int = 2, context: str = ""
+) -> Answer | None:
+    """``context`` is what the conversation is about (the service being booked): a question that names nothing
+    ("¿y cuánto cuesta?") is about it."""
     weights, related = _asked(question)
+    if context and not any(weight == 1.0 for weight in weights.values()) and not related:
+        question = f"{question} {context}"
+        weights, related = _asked(question)
     kind: AnswerType = answer_type(normalise(plain(question)))
     clock = asks_clock(plain(question))
     topic = {stem: weight for stem, weight in weights.items() if weight == 1.0} or dict(weights)
@@ -178,25 +219,36 @@ def compose_answer(question: str, passages: list[Passage], most_sentences: int =
         return None  # nothing asked about that a document could name ("¿cómo está el tiempo hoy?")
     total = sum(topic.values())
     usable = [p for p in passages if p.similarity is None or p.similarity >= MIN_SIMILARITY]
-    units = [(p, i, s, _stems(s)) for p in usable for i, s in enumerate(_repaired(p.text))]
+    units = [(p, i, s, _content(s, kind)) for p in usable for i, s in enumerate(_repaired(p.text))]
     headings = {id(p): _stems(f"{p.title} {p.heading}") for p in usable}
     vocabulary = frozenset().union(*(u[3] for u in units), *headings.values())
     same = {stem: frozenset(w for w in vocabulary if _same(stem, w)) for stem in weights}
+    foreign, holders = _names_held(question, [u[2] for u in units])
+    for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
+        same[stem] = frozenset()
     unknown = [stem for stem in topic if not same[stem]]
-    mostly_unknown = bool(total) and sum(topic[s] for s in unknown) >= total / 2
+    family = bool(related) and any(w.startswith(alias) for alias in related for w in vocabulary)
+    if all(stem in _WHERE for stem in topic if same[stem]) and (unknown or kind == "other") and not family:
+        return None  # only a city (or no word at all) in common with the documents
+    mostly_unknown = bool(foreign & set(topic)) or (
+        bool(total) and sum(topic[s] for s in unknown) >= total / 2
+    )
     # A word few sentences hold says more about which one is meant ("futuro" beats "estudios").
     for stem in topic:
         held = sum(bool(same[stem] & unit[3]) for unit in units)
         weights[stem] = topic[stem] = 1.0 + (1.0 / held if held else 0.0)
     candidates: dict[str, _Candidate] = {}
-    for passage, position, sentence, words in units:
+    for at, (passage, position, sentence, words) in enumerate(units):
         heading = headings[id(passage)]
+        # A list's "label: value" line has its heading for subject ("Consultas: lunes a viernes..." under "Sede
+        # Santo Domingo"): a word of the heading counts as the line's own.
+        by_heading = 1.0 if _FIELD.match(sentence) else HEADING_WEIGHT
         score, covered = 0.0, 0
         for stem, weight in weights.items():
             if same[stem] & words:
                 score, covered = score + weight, covered + (stem in topic)
             elif same[stem] & heading:
-                score, covered = score + 0.6 * weight, covered + (stem in topic)
+                score, covered = score + by_heading * weight, covered + (stem in topic)
         if related and any(w.startswith(alias) for alias in related for w in words | heading):
             score, covered = score + 1.0, covered + 1
         coverage = min(1.0, covered / len(topic)) if topic else 1.0
@@ -207,12 +259,30 @@ def compose_answer(question: str, passages: list[Passage], most_sentences: int =
         score += (1.5 if valued else 0.0) + (1.0 if clock and has_clock(flat) else 0.0)
         score += 2 * ((passage.similarity or MIN_SIMILARITY) - MIN_SIMILARITY)
         score -= 0.3 if len(sentence.split()) > 35 else 0.0
+        score += NAMED if at in holders else 0.0
+        kind_heading = _KIND_HEADINGS.get(kind)
+        if kind_heading is not None and kind_heading.search(plain(f"{passage.title} {passage.heading}")):
+            score += (
+                KIND_HEADING  # "¿qué días abren?" in "Horarios por sede", the emergency phone in "Contacto"
+            )
+        if kind != "price" and _LABEL.match(sentence) and has_value("price", flat):
+            score -= PRICE_LINE  # "Prueba de embarazo en sangre: RD$700." answers no "¿hay que hacer cita?"
+        if kind == "yesno" and _says_yes_or_no(flat, topic, same):
+            score += POLARITY  # "La toma de muestras es por orden de llegada, sin cita."
         text = sentence.strip()
         if text not in candidates or candidates[text].score < score:
             candidates[text] = _Candidate(score, text, passage, position, coverage, valued)
     ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
+    if foreign & set(
+        topic
+    ):  # nothing about another named thing ("ARS Futuro: ...") or the name's common word
+        ranked = [
+            c
+            for c in ranked
+            if not _LABEL.match(c.sentence) and not any(_found(f, _stems(c.sentence)) for f in foreign)
+        ]
     if kind == "price":
-        return _price(ranked, topic, mostly_unknown)
+        return _price(ranked, topic, mostly_unknown, bool(foreign & set(topic)))
     if mostly_unknown:  # what is asked about is mostly in no retrieved passage: no figure, only what is near
         ranked = [c for c in ranked if c.coverage >= 1.0 or not re.search(r"\d", c.sentence)]
     if not ranked:
@@ -220,13 +290,63 @@ def compose_answer(question: str, passages: list[Passage], most_sentences: int =
     with_value = [c for c in ranked if c.valued]
     best = with_value[0] if with_value and kind not in ("yesno", "other") else ranked[0]
     chosen = _with_second(best, with_value if best.valued else ranked, most_sentences)
+    chosen = _with_what_it_adds_to(chosen, {(id(u[0]), u[1]): u[2] for u in units})
     text = " ".join(_spoken(c.sentence, c.coverage < 1.0 or bool(unknown)) for c in chosen)
     if mostly_unknown and best.coverage < 1.0:
         text = f"{NOT_EXACT} {NEAREST} {text}"
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
 
 
+@functools.lru_cache(maxsize=16384)
+def _content(sentence: str, kind: AnswerType) -> frozenset[str]:
+    """The sentence's content stems; unless the caller asks where, without the places it names as landmarks."""
+    words = _stems(sentence)
+    if kind == "place":
+        return words
+    landmarks = [_stems(m.group(1)) for m in _LANDMARK.finditer(plain(sentence))]
+    return words.difference(*landmarks) if landmarks else words
+
+
+def _names_held(question: str, sentences: list[str]) -> tuple[set[str], set[int]]:
+    """The names in ``question`` ("ARS Futuro", "ARS Reservas", "Banco Popular"), looked for in ``sentences``
+    as their words in a row: (the stems of those no sentence holds: foreign; a kind of organisation, like
+    "ARS", is not part of what is foreign), (the positions of the sentences that hold one)."""
+    foreign: set[str] = set()
+    holders: set[int] = set()
+    asked = names(question)
+    if not asked:
+        return foreign, holders
+    runs = [_run(s) for s in sentences]
+    for name in asked:
+        words = [_stem_word(w) for w in name if _WORD.fullmatch(w)]
+        holding = {i for i, run in enumerate(runs) if words and _in_a_row(words, run)}
+        if not _stems(" ".join(name)) <= _WHERE:  # a city's name says where, not what ("Santo Domingo")
+            holders |= holding
+        if words and not holding:
+            own = name[1:] if re.fullmatch(KINDS, name[0]) else name
+            foreign |= _stems(" ".join(own))
+    return foreign, holders
+
+
+@functools.lru_cache(maxsize=16384)
+def _run(sentence: str) -> tuple[str, ...]:
+    """The sentence's words as stems, in order (stop words kept)."""
+    return tuple(_stem_word(w) for w in _WORD.findall(plain(sentence)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _stem_word(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def _in_a_row(words: list[str], run: tuple[str, ...]) -> bool:
+    return any(
+        all(_same(word, run[i + k]) for k, word in enumerate(words)) for i in range(len(run) - len(words) + 1)
+    )
+
+
 _LABEL = re.compile(r"^([^:]{3,80}):\s")
+_FIELD = re.compile(r"^[^\W\d][^:,.]{1,30}:\s")  # a short label of one or a few words: "Consultas: ..."
 
 
 def _names_what_was_asked(sentence: str, topic: dict[str, float]) -> bool:
@@ -255,13 +375,16 @@ def _price_overview(passages: list[Passage]) -> Answer | None:
     return None
 
 
-def _price(ranked: list[_Candidate], topic: dict[str, float], mostly_unknown: bool) -> Answer | None:
-    """A price line for what was asked; or, when there is none, that the price is not in the documents, and what
-    they do say about the nearest thing (without any figure)."""
+def _price(
+    ranked: list[_Candidate], topic: dict[str, float], mostly_unknown: bool, foreign: bool
+) -> Answer | None:
+    """A price line for what was asked; or, when there is none (or what was asked is a name no document holds),
+    that the price is not in the documents, and what they do say about the nearest thing (without any figure)."""
     priced = [
         c
         for c in ranked
         if c.valued
+        and not foreign
         and _names_what_was_asked(c.sentence, topic)
         and (_LABEL.match(c.sentence) is not None or not mostly_unknown)
     ]
@@ -293,6 +416,47 @@ def _with_second(best: _Candidate, pool: list[_Candidate], most: int) -> list[_C
         ):
             chosen.append(candidate)
     return sorted(chosen, key=lambda c: c.position)
+
+
+_KIND_HEADINGS: dict[AnswerType, re.Pattern[str]] = {
+    "schedule": re.compile(r"\bhorarios?\b"),
+    "price": re.compile(r"\b(precios?|tarifas?)\b"),
+    "place": re.compile(r"\b(como llegar|direccion|ubicacion)\b"),
+    "contact": re.compile(r"\b(contacto|telefonos?|canales)\b"),
+    "person": re.compile(r"\b(medicos|doctores|cuerpo medico)\b"),
+    "preparation": re.compile(r"\b(preparacion|que traer)\b"),
+}
+_POLARITY = re.compile(r"\b(?:sin|no|solo|tambien)\s+(?:(?:la|el|los|las|un|una|se|le|lo)\s+)?([a-z]{3,})")
+
+
+def _says_yes_or_no(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) -> bool:
+    """The sentence says yes or no of a word the question asked about ("sin cita", "no tiene emergencia"), or
+    is a bare yes or no (the answer of a question-and-answer page, whose heading is the question)."""
+    if re.fullmatch(r"(?:si|no)[.!]?", flat.strip()):
+        return True
+    for match in _POLARITY.finditer(flat):
+        stems = _stems(match.group(1))
+        if any(same[stem] & stems for stem in topic):
+            return True
+    return False
+
+
+_ADDS_TO = re.compile(r"^(?:También|Además|Tampoco|Asimismo|Igualmente|Por eso|Por lo tanto)\b")
+
+
+def _with_what_it_adds_to(
+    chosen: list[_Candidate], sentence_at: dict[tuple[int, int], str]
+) -> list[_Candidate]:
+    """A sentence that adds to the one before it ("También puede retirarlos impresos...") is said after that
+    one; when both do not fit in a spoken answer, the one before it alone (it holds the main answer)."""
+    first = chosen[0]
+    before = sentence_at.get((id(first.passage), first.position - 1))
+    if not _ADDS_TO.match(first.sentence) or before is None or any(c.sentence == before for c in chosen):
+        return chosen
+    earlier = replace(first, sentence=before.strip(), position=first.position - 1)
+    if len(before.split()) + sum(len(c.sentence.split()) for c in chosen) <= MAX_WORDS:
+        return [earlier, *chosen]
+    return [earlier]
 
 
 def _spoken(sentence: str, partial: bool) -> str:

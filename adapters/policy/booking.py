@@ -31,6 +31,17 @@ _ORDINALS = {"primer": 0, "primera": 0, "segunda": 1, "segundo": 1, "tercera": 2
 # or "mejor" before it ("muévala pal viernes"); otherwise it describes the appointment ("la cita del lunes").
 _TO_NEW_DAY = re.compile(r"\b(para|pa|pal|al|mejor|hasta)\b")
 VERB = {"book": "reservar", "reschedule": "cambiar", "cancel": "cancelar"}
+# Turning down the offered time: "el jueves no puedo", "a esa hora no me sirve" (then maybe another: "mejor el
+# viernes").
+_REFUSAL = re.compile(
+    r"\bno (?:puedo|podre|voy a poder|vo a poder|lo puedo|me (?:sirve|conviene|queda|viene|funciona|da))\b"
+    r"|\b(?:imposible|no se me hace)\b"
+)
+_INSTEAD = re.compile(r"\b(?:mejor|sino|prefiero|que tal|pero|entonces|mas bien)\b")
+_THAT_DAY = re.compile(r"\b(?:ese|el|este) dia\b|\besa fecha\b")
+_THAT_TIME = re.compile(r"\b(?:esa|a esa|la) hora\b|\bese horario\b")
+_SAME_TIME = re.compile(r"\b(?:a la |en la )?mism[ao] hora\b|\bmismo horario\b")
+_EXPLICIT_CANCEL = re.compile(r"\b(?:cancel|anul|desmarc)\w*")
 
 
 @dataclass
@@ -51,6 +62,7 @@ class Task:
     search: str = "day"  # "day": the asked day; "week": the days after it; "any": any time of those days
     awaiting: str = ""  # what the last question asked for
     waiting_on: str = ""  # the tool whose result is due
+    same_time: bool = False  # moving: "a la misma hora", the time of the appointment moved
 
 
 class Booking:
@@ -63,6 +75,9 @@ class Booking:
         self.known_name: str | None = None
         self._calls = 0
         self._services = {s.id: s.name for s in catalogue.services}
+        # The last words heard took the offered time (or the read-back) and also asked a fact ("sí, ¿y cuánto
+        # cuesta?"): the policy answers it before the next question.
+        self.also_asked = False
 
     # -- the caller spoke -------------------------------------------------------------------------------------
 
@@ -75,8 +90,17 @@ class Booking:
         """The caller's next words for the task in progress; None when they are about something else."""
         task = self.task
         assert task is not None
+        self.also_asked = False
         intent = classify(said)
         text = plain(said)
+        if task.slot and _REFUSAL.search(text) and not _EXPLICIT_CANCEL.search(text):
+            # The time offered (or taken at once, being the one asked for) turned down; once past the offer,
+            # only when the words name that day or time ("ese día no puedo", not "no puedo darle el número").
+            names_when = bool(
+                _THAT_DAY.search(text) or _THAT_TIME.search(text) or not parse_when(said, now).empty
+            )
+            if task.awaiting == "slot" or (names_when and task.awaiting in ("name", "phone", "confirm")):
+                return self._refused(task, said, now)
         if intent in ("goodbye", "human") or (_ABANDON.search(text) and intent not in ("affirm",)):
             self.task = None
             if intent in ("goodbye", "human"):
@@ -85,9 +109,9 @@ class Booking:
         if intent in ("cancel", "reschedule") and intent != task.kind and not parse_when(said, now).day:
             return self.start(intent, said, now)  # "mejor quiero cancelar mi cita"
         if intent == "information" and asks_fact(said):
-            return (
-                None  # a question in the middle ("¿cuánto cuesta?"): answered, then the task's question again
-            )
+            if not (task.awaiting in ("slot", "confirm") and is_yes(said)):
+                return None  # a question in the middle ("¿cuánto cuesta?"): answered, then the task's question again
+            self.also_asked = True  # "sí, ¿y cuánto cuesta?": the yes is taken, the question answered too
         moved, about_person = self._take(task, said, now)
         changed = moved or about_person
         awaiting = task.awaiting
@@ -140,6 +164,38 @@ class Booking:
             return _say("Disculpe, no le entendí. " + self._question(task, now))
         return self._advance(task, now)
 
+    def _refused(self, task: Task, said: str, now: datetime) -> Events:
+        """The offered time turned down: another one named after it ("no puedo, mejor el viernes") is taken;
+        otherwise a refused day ("el jueves no puedo") asks for another day, a refused time for another time."""
+        offered = datetime.fromisoformat((task.slot or {})["starts_at"]).date()
+        parts = _INSTEAD.split(said, maxsplit=1)
+        instead = parts[1] if len(parts) > 1 else ""
+        if instead and not parse_when(instead, now).empty:
+            task.slot, task.accepted = None, False
+            self._take(task, instead, now)
+            return self._advance(task, now)
+        refused = parse_when(parts[0], now)
+        if _THAT_DAY.search(plain(parts[0])):  # "ese día no puedo"
+            refused = When(offered)
+        task.slot, task.accepted, task.confirmed, task.search = None, False, False, "day"
+        if refused.day is not None:
+            task.when = When()
+            return self._ask(task, "other day", now, "Entendido.")
+        task.when = When(offered)
+        return self._ask(task, "other time", now, "Entendido.")
+
+    def topic(self, where: bool = False) -> str:
+        """What the task is about, for a question that names nothing: its service ("¿y cuánto cuesta?"), or
+        asked ``where``, the site of the time offered or of the appointment ("¿y dónde queda eso?")."""
+        task = self.task
+        if task is None:
+            return ""
+        if where:
+            site = task.site or (task.slot or task.appointment or {}).get("site_id")
+            return next((s.name for s in self.catalogue.sites if s.id == site), "")
+        service = task.service or (task.appointment or {}).get("service_id")
+        return self._services.get(service or "", "")
+
     def _picks_offer(self, said: str, now: datetime) -> bool:
         """The caller names the offered time itself ("la de las nueve y cuarenta"): that is taking it."""
         when = parse_when(said, now)
@@ -184,6 +240,8 @@ class Booking:
                     if part == "service" and task.doctor and self._doctor_service(task.doctor) != value:
                         task.doctor = None
                     moved = moved or slot.get(f"{part}_id") != value  # "sí, en Santiago" of a Santiago slot
+        if task.kind == "reschedule" and not task.same_time and _SAME_TIME.search(plain(said)):
+            task.same_time = moved = True  # the time is kept once the appointment is known (see _advance)
         name = find_name(said, expecting=task.awaiting == "name", correcting=task.awaiting == "confirm")
         if name is None and task.awaiting == "slot" and task.kind == "book" and not is_yes(said):
             # Answering the offer with a name ("Génesis Paulino") takes it; one word could be anything.
@@ -229,6 +287,9 @@ class Booking:
     # -- what to do next --------------------------------------------------------------------------------------
 
     def _advance(self, task: Task, now: datetime) -> Events:
+        if task.same_time and task.appointment and task.when.at is None:
+            at = datetime.fromisoformat(task.appointment["starts_at"]).time().replace(tzinfo=None)
+            task.when = When(task.when.day, at, None, task.when.unsure)
         if task.kind != "book" and task.appointment is None:
             if task.phone is None:
                 return self._ask(task, "phone", now)
@@ -326,6 +387,10 @@ class Booking:
             )
         if what == "day":
             return "¿Para qué día la quiere? Por ejemplo, mañana o el jueves que viene."
+        if what == "other day":
+            return "¿Qué otro día le conviene?"
+        if what == "other time":
+            return "¿A qué otra hora le conviene ese día?"
         if what == "correction":
             return "¿Qué desea corregir: el día, la hora, el nombre o el teléfono?"
         if what in ("time", "day") and task.kind == "reschedule":

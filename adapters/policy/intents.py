@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from adapters.policy.names import masked
 from adapters.policy.when import NUMBERS, plain
 
 Intent = Literal[
@@ -35,14 +36,14 @@ _CANCEL_IT = re.compile(
     r"|\b(?:me|nos) la (?:puede |pueden |podria )?(?:quit|borr|elimin)\w*"
 )
 _RESCHEDULE = re.compile(
-    r"\b(cambi\w*|mover|muev\w*|mueva\w*|reprogram\w*|pospon\w*|posterg\w*|adelant\w*|rod(?:ar|e|en|emos)|"
-    r"ruede\w*|corr(?:er|a|e|an|amos))\b"
+    r"\b(cambi\w*|mover|muev\w*|mueva\w*|reprogram\w*|pospon\w*|posterg\w*|adelant\w*|"
+    r"rod(?:ar|ad[ao]|e|en|emos|ando)|rued[ae]n?\w*|corr(?:er|a|e|an|en|amos|ido|ida|iendo))\b"
     r"|\botro (dia|horario|turno)\b|\bpasar (la|mi) cita\b"
 )
 _IT = (
     re.compile(  # "cambiarla", "moverle", "muévala", "me la puede mover": the cita (not "rodilla", "pasada")
-        r"\b(?:cambi|mov|muev|pas|reprogram|rod|corr|adelant|pospon)(?:ar|er|a|e|al|el|ando|iendo)(?:me|se)?"
-        r"(?:la|lo|le)\b"
+        r"\b(?:cambi|mov|muev|pas|reprogram|rod|rued|corr|adelant|pospon)"
+        r"(?:ar|er|a|e|al|el|en|an|ga|ando|iendo)(?:me|se|nos|te)?(?:la|lo|le)\b"
         r"|\bla (puede |podria |pueden |puedo )?(mover|cambiar|pasar|correr|rodar)\b"
     )
 )
@@ -82,7 +83,8 @@ _AVAILABILITY = re.compile(
 _SUPPOSED = re.compile(
     r"\b(?:y )?(?:si|en caso de que|en caso de|cuando)\s+(?:(?:yo|la|lo|le|me|no|ya|tengo que|quiero)\s+)*"
     r"(?:cancel|cambi|muev|mov|reprogram|pospon|anul|falt|lleg|pierd|agend|reserv|sac|desmarc)\w*"
-    r"(?:\s+(?:(?:la|el|mi|una|un|su|esa|esta)\s+)?(?:cita|turno|consulta))?"
+    r"(?:\s+(?:\w+\s+){0,2}?(?:(?:a|de|para|pa)\s+)?(?:(?:la|el|mi|una|un|su|esa|esta)\s+)?"
+    r"(?:cita|turno|consulta))?"
 )
 # Needing a specialist, or wanting to be seen, is asking for an appointment: "necesito un pediatra".
 _SPECIALIST = (
@@ -112,6 +114,20 @@ _GREETING = re.compile(
     r"\b(hola|buenos dias|buenas tardes|buenas noches|buenas|saludos|klk|que lo que|que tal|como esta\w*|"
     r"buen dia)\b"
 )
+# A question about the clinic's rules for appointments (a fee, a deadline, what happens, what to bring, what it
+# does): "¿hasta cuándo puedo cambiar la cita sin costo?", "¿pa la cita tengo que llevar algo?", "¿ustedes mandan
+# recordatorio antes de la cita?", "¿hay que hacer cita pa los análisis?". Not a request, unless one is made.
+_RULE_QUESTION = re.compile(
+    r"\b(sin costo|sin cargo|costo|cargo|multa|penalidad|recargo|hasta cuando|con cuanto tiempo|"
+    r"cuanto tiempo antes|que pasa|que sucede|(?:tengo|tiene|hay) que (?:llevar|traer|presentar|pagar)|"
+    r"(?:que|algo) (?:llevo|traigo))\b"
+    r"|^(?:y |oiga |mire |pero )?(?:ustedes|uno tiene que|hay que|se (?:necesita|ocupa)|es necesario|"
+    r"hace falta|(?:me |le )?(?:mandan|envian|dan))\b"
+)
+_REQUEST = re.compile(
+    r"\b(quiero|quisiera|necesito|me gustaria|ocupo|deseo|queria|hagame|por favor)\b|\b(?:me|nos|le) "
+    r"(?:pueden |puede |podrian |podria )?(?:dar|dan|da|hacer|hacen|hace|separ\w*|apart\w*|agend\w*|reserv\w*)\b"
+)
 _BOOKING_VERB = re.compile(
     r"\b(quiero|quisiera|necesito|me gustaria|puedo|podria|ocupo|dame|deme|quier\w*)\b"
 )
@@ -129,9 +145,10 @@ _SOMEONE_OR_A_DAY = re.compile(
 
 
 def _words(utterance: str, keep: str = "") -> str:
-    """Lower case without accents, punctuation (but ``keep``) as spaces."""
+    """Lower case without accents, punctuation (but ``keep``) as spaces; the names of things (the words after
+    the first of a capitalised "ARS Reservas", or after a kind of place or organisation: names.py) as "nombre"."""
     drop = "".join(c for c in "¿?¡!.,;:" if c not in keep)
-    text = re.sub(f"[{re.escape(drop)}]", " ", plain(utterance))
+    text = re.sub(f"[{re.escape(drop)}]", " ", masked(utterance))
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -144,7 +161,9 @@ def _asked(utterance: str, keep: str = "") -> str:
     its accent, or a "si" before a pause ("si, quiero cancelarla"), is a yes and opens no condition."""
     yes = re.sub(r"(?i)\bs(?:í\b|i(?=\s*[,.;:!]))", "si_", utterance)
     yes = _POLITE.sub(" ", plain(yes))
-    return _SUPPOSED.sub(" ", _words(yes, keep)).replace("si_", "si")
+    # What follows the supposition opens a clause of its own: "si llego tarde a la cita, ¿qué pasa?"
+    opens = " , " if "," in keep else " "
+    return _SUPPOSED.sub(opens, _words(yes, keep)).replace("si_", "si")
 
 
 # What may follow an unaccented "si" in a yes ("si, claro", "si me sirve", "si, a las cuatro"); anything else
@@ -205,6 +224,8 @@ def classify(utterance: str) -> Intent:
     text = _asked(utterance)  # what the caller asks for, not what they suppose
     if text != whole and is_question(utterance) and _FACT.search(text):
         return "information"  # "¿y si cambio la cita para otro día, me cobran?"
+    if _RULE_QUESTION.search(text) and not _REQUEST.search(text) and not _FREE_TIME.search(text):
+        return "information"  # "¿hasta cuándo puedo cambiar la cita sin costo?"
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
     cancels = _CANCEL.search(text) or _CANCEL_IT.search(text)
     if cancels and (mentions_appointment or not _QUESTION.search(text)):

@@ -16,9 +16,11 @@ from typing import Any
 
 import structlog
 
+from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.answers import compose_answer
 from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, classify
+from adapters.policy.when import plain
 from engine.handoff import HAND_OFF, NO_TRANSFER, TRANSFERRING, transfers
 from engine.ports.appointments import Catalogue
 from engine.ports.language import Cited, LanguageModelEvent, Prompt, TextDelta, ToolCall
@@ -102,6 +104,8 @@ class DialoguePolicy:
         booking = self.booking
         if booking is not None and booking.task is not None:
             handled: Events | None = booking.hear(said, now)
+            if handled is not None and booking.also_asked:
+                return self._answered_then(said, prompt, booking.topic(_asks_where(said)), list(handled))
             if handled is not None:
                 return list(handled)
         intent = classify(said) if said else "information"
@@ -119,13 +123,32 @@ class DialoguePolicy:
                 reply = f"{reply.split('¿')[0].strip()} {pending}"
             return [TextDelta(reply), Cited(())]
         about = booking.service_in_progress(said) if booking is not None else ""
-        answer = compose_answer(f"{said} {about}".strip() if about else said, list(prompt.passages))
+        topic = booking.topic(_asks_where(said)) if booking is not None and not about else ""
+        question = f"{said} {about}".strip() if about else said
+        answer = compose_answer(question, list(prompt.passages), context=topic)
         if answer is None:
             return [
                 TextDelta(NOT_KNOWN if not pending else f"No tengo esa información. {pending}"),
                 Cited(()),
             ]
         return [TextDelta(f"{answer.text} {pending}".strip()), Cited(answer.document_ids)]
+
+    @staticmethod
+    def _answered_then(
+        said: str, prompt: Prompt, topic: str, events: list[LanguageModelEvent]
+    ) -> list[LanguageModelEvent]:
+        """A yes that also asks a fact ("sí, ¿y cuánto cuesta?"): the answer, then what the booking does next."""
+        answer = compose_answer(said, list(prompt.passages), context=topic)
+        if answer is None:
+            return events
+        if events and isinstance(events[0], TextDelta):
+            first = TextDelta(f"{answer.text} {events[0].text}")
+            return [first, *events[1:], Cited(answer.document_ids)]
+        return [TextDelta(answer.text), *events, Cited(answer.document_ids)]
+
+
+def _asks_where(said: str) -> bool:
+    return answer_type(normalise(plain(said))) == "place"
 
 
 def _called(prompt: Prompt, call_id: str) -> str:

@@ -17,6 +17,8 @@ from taina.assistant import Assistant
 from taina.backend import Backend
 from tests.integration.test_chat_cli import taina
 
+SAMPLE = Path(__file__).resolve().parents[2] / "taina" / "sample_kb"
+
 
 def conversation(backend: Any, name: str = "c1") -> Dialogue:
     return Assistant(backend.settings, backend).dialogue(name)
@@ -242,6 +244,60 @@ async def test_a_weekday_that_is_not_the_date_is_asked_and_a_yes_with_another_ti
         "8095553131",
     )
     assert appointment.starts_at.isoformat() == "2026-12-07T15:00:00+00:00"
+
+
+async def test_a_refused_day_asks_for_another_day_and_a_refused_time_for_another_time(
+    backend: Backend,
+) -> None:
+    talk = conversation(backend)
+    offer = await say(talk, "Quiero una cita con la dermatóloga el jueves")
+    assert "jueves 26 de noviembre" in offer.reply and offer.reply.endswith("¿Le sirve?")
+    refused = await say(
+        talk, "El jueves no puedo"
+    )  # the offered day turned down: not a yes, not "no entendí"
+    assert tools(refused) == [] and refused.reply == "Entendido. ¿Qué otro día le conviene?"
+    again = await say(talk, "el miércoles dos de diciembre")
+    assert tools(again) == ["list_available_slots"] and "miércoles 2 de diciembre" in again.reply
+    other_time = await say(talk, "a esa hora no me sirve")  # the time turned down: the day stays
+    assert tools(other_time) == [] and other_time.reply == "Entendido. ¿A qué otra hora le conviene ese día?"
+    at_ten = await say(talk, "a las diez")
+    assert at_ten.actions[0].arguments["date"] == "2026-12-02" and "10:00 a. m." in at_ten.reply
+    instead = await say(talk, "no, a las diez no me sirve, mejor el jueves tres")  # refused, another named
+    assert instead.actions[0].arguments["date"] == "2026-12-03"
+    that_day = await say(talk, "ese día no puedo")  # "ese día": the offered day, refused
+    assert that_day.reply == "Entendido. ¿Qué otro día le conviene?"
+
+
+async def test_a_yes_that_also_asks_the_price_is_answered_and_the_booking_goes_on(backend: Backend) -> None:
+    assert (await backend.library.ingest_path(SAMPLE / "lista-de-precios.pdf")).status == "ready"
+    talk = conversation(backend)
+    offer = await say(talk, "Quiero una cita con el cardiólogo el lunes")
+    assert offer.reply.endswith("¿Le sirve?")
+    taken = await say(talk, "Sí, ¿y cuánto cuesta?")  # the price of the service being booked, then the name
+    assert taken.reply == "Consulta de cardiología: RD$3,000. ¿A nombre de quién hago la cita?"
+    asked = await say(talk, "¿y cuánto cuesta?")  # a question alone: answered, the pending question again
+    assert asked.reply == "Consulta de cardiología: RD$3,000. ¿A nombre de quién hago la cita?"
+
+
+async def test_moving_an_appointment_at_the_same_time_keeps_its_time(backend: Backend) -> None:
+    booking = conversation(backend, "b")
+    await say(booking, "Quiero una cita con el Dr. Polanco el 2 de diciembre a las diez")
+    await say(booking, "Julio Cepeda")
+    await say(booking, "809 555 7171")
+    assert "quedó reservada" in (await say(booking, "Sí")).reply
+    moving = conversation(backend, "m")
+    await say(moving, "Quiero mover mi cita pal viernes a la misma hora")
+    await say(moving, "809 555 7171")
+    found = await say(moving, "Julio Cepeda")
+    assert tools(found)[-1] == "list_available_slots"
+    assert found.actions[-1].arguments["from_time"] == "10:00"
+    assert "viernes 27 de noviembre a las 10:00 a. m." in found.reply
+    later = conversation(backend, "l")  # said once the appointment was found
+    await say(later, "Quiero mover mi cita")
+    await say(later, "809 555 7171")
+    await say(later, "Julio Cepeda")
+    again = await say(later, "el lunes a la misma hora")
+    assert "lunes 30 de noviembre a las 10:00 a. m." in again.reply
 
 
 QUALITY = Path(__file__).resolve().parents[1] / "quality"

@@ -3,8 +3,11 @@ the documents do not say is said so, with no other service's price; no fragments
 
 from __future__ import annotations
 
+import re
+
 from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.answers import NOT_IN_PRICES, compose_answer
+from adapters.policy.names import names
 from engine.ports.knowledge import Passage
 
 PRICES = Passage(
@@ -106,3 +109,128 @@ def test_prices_asked_about_in_general_get_the_lists_own_sentence_and_a_question
         assert said.startswith("Precios para pacientes sin seguro"), said
         assert "¿De qué consulta o estudio" in said and "3,000" not in said, said
     assert "RD$3,000" in answer("Buenas tardes, ¿cuánto cuesta la consulta de cardiología?")
+
+
+CONTACT = Passage(
+    "contacto", "Contacto y cómo llegar", "Sede Santo Domingo",
+    "Dirección: Av. Abraham Lincoln núm. 1020, Piantini, Santo Domingo. Está a dos cuadras de la plaza Blue Mall,\n"
+    "frente a la farmacia Carol.\nTeléfono: 809-555-0142.",
+    0.9, 0.84,
+)  # fmt: skip
+INSURERS = Passage(
+    "seguros", "Seguros médicos (ARS) aceptados", "ARS con las que tenemos acuerdo",
+    "ARS Futuro: sí en consultas; laboratorio e imágenes, solo laboratorio.\n"
+    "Para reservar le pediremos su nombre y su seguro médico (ARS) si lo tiene.\n"
+    "La resonancia magnética necesita autorización previa de la ARS.",
+    0.9, 0.84,
+)  # fmt: skip
+MORE = [*ALL, CONTACT, INSURERS]
+
+
+def test_a_name_the_documents_do_not_hold_gets_no_fact_about_its_common_word() -> None:
+    """ "ARS Reservas" is not "reservar"; "Banco Popular" is not a price; a named ARS the documents hold is."""
+    for question in ("la ars reservas me cubre la resonancia", "¿Trabajan con la ARS Reservas?"):
+        found = compose_answer(question, MORE)
+        assert found is None or not re.search(r"reservar|^S[ií]\b|\d", found.text), found
+    assert compose_answer("cuanto cuesta la consulta en el Hospital Plaza", MORE) is None
+    assert "ARS Futuro" in answer_from("me cogen la ARS Futuro", MORE)
+
+
+def test_a_question_sharing_only_a_city_with_the_documents_is_not_answered() -> None:
+    assert compose_answer("como ta el tiempo hoy en Santo Domingo", MORE) is None
+    assert compose_answer("hay un hotel bueno en santiago", MORE) is None
+    assert compose_answer("a que hora sale la guagua pa santiago", MORE) is None
+    assert "7:30" in answer_from("a que hora abren en santiago", MORE)  # the city and what is asked of it
+
+
+def test_a_landmark_is_not_something_the_clinic_has() -> None:
+    assert compose_answer("tienen farmacia", MORE) is None
+    assert "farmacia Carol" in answer_from("donde queda la farmacia Carol", MORE)
+
+
+def answer_from(question: str, passages: list[Passage]) -> str:
+    found = compose_answer(question, passages)
+    assert found is not None
+    return found.text
+
+
+def test_the_sentence_holding_the_name_asked_about_wins() -> None:
+    """ "¿La ARS Futuro cubre los estudios de imágenes?": the ARS Futuro line, not a general sentence about
+    imaging studies that shares as many words."""
+    authorisation = Passage(
+        "seguros", "Seguros médicos (ARS) aceptados", "Copago y autorizaciones",
+        "Los estudios de imágenes como tomografía y resonancia necesitan autorización previa de la ARS; nuestra\n"
+        "recepción la gestiona por usted en un máximo de 24 horas.",
+        1.0, 0.86,
+    )  # fmt: skip
+    said = answer_from("la ARS futuro cubre los estudios de imagenes", [INSURERS, authorisation])
+    assert said.startswith("ARS Futuro:"), said
+
+
+def test_a_sentence_that_adds_to_the_one_before_comes_after_it() -> None:
+    """ "También puede retirarlos impresos..." says "también" of the sentence before it: that one holds the main
+    answer (the portal), said first, or alone when both are too long to say."""
+    results = Passage(
+        "faq", "Preguntas frecuentes", "¿Dónde veo mis resultados?",
+        "Los resultados se pueden ver en el portal del paciente.\n"
+        "También puede retirarlos impresos en la recepción de la sede donde se hizo el estudio.",
+        1.0, 0.85,
+    )  # fmt: skip
+    said = answer_from("donde veo los resultados de mis estudios", [results])
+    assert said.startswith("Los resultados se pueden ver en el portal"), said
+
+
+def test_a_yes_or_no_question_gets_the_sentence_that_says_yes_or_no_not_a_price_line() -> None:
+    """ "¿Hay que hacer cita pa los análisis de sangre?": the sentence that says "sin cita", not the price of a
+    blood test (a price list's line answers only a price) nor the sampling hours under the heading "Análisis de
+    sangre"."""
+    lab = Passage(
+        "servicios", "Servicios", "Laboratorio clínico",
+        "El laboratorio clínico realiza hemograma y pruebas de embarazo.\n"
+        "La toma de muestras es por orden de llegada, sin cita.",
+        1.0, 0.87,
+    )  # fmt: skip
+    prices = Passage(
+        "precios", "Lista de precios 2026", "Laboratorio",
+        "Hemograma completo: RD$450.\nPrueba de embarazo en sangre: RD$700.", 1.0, 0.88,
+    )  # fmt: skip
+    preparation = Passage(
+        "preparacion", "Preparación para estudios", "Análisis de sangre",
+        "Venga en ayunas de 8 a 12 horas.\nLa toma de muestras es de lunes a sábado de 6:30 a 10:00 de la mañana.",
+        1.0, 0.90,
+    )  # fmt: skip
+    said = answer_from("hay que hacer cita pa los analisis de sangre", [lab, prices, preparation])
+    assert said == "La toma de muestras es por orden de llegada, sin cita."
+    assert "RD$700" in answer_from(
+        "cuanto cuesta la prueba de embarazo en sangre", [lab, prices, preparation]
+    )
+
+
+def test_a_passage_that_holds_the_kind_of_fact_asked_for_and_its_list_lines_heading() -> None:
+    """ "¿Qué días abren en Santo Domingo?": the hours line under "Sede Santo Domingo" in "Horarios por sede"
+    (its heading is its subject), not the emergency's sentence that names the city; the emergency phone is the
+    contact page's line, not Santiago's "llame al 9-1-1"."""
+    hours = Passage(
+        "horarios", "Horarios por sede", "Sede Santo Domingo (Piantini)",
+        "Consultas: lunes a viernes de 7:00 a. m. a 8:00 p. m.; sábados de 8:00 a. m. a 1:00 p. m.", 1.0, 0.82,
+    )  # fmt: skip
+    emergencies = Passage(
+        "servicios", "Servicios y especialidades", "Emergencias",
+        "La emergencia de la sede de Santo Domingo funciona las 24 horas, los 7 días de la semana.\n"
+        "La sede de Santiago no tiene emergencia: para una urgencia en Santiago llame al 9-1-1.",
+        1.0, 0.865,
+    )  # fmt: skip
+    contact = Passage(
+        "contacto", "Contacto y cómo llegar", "Sede Santo Domingo",
+        "Teléfono: 809-555-0142. Emergencias: 809-555-0199.", 1.0, 0.83,
+    )  # fmt: skip
+    passages = [hours, emergencies, contact]
+    assert answer_from("que dias abren en santo domingo", passages).startswith("Consultas: lunes a viernes")
+    assert "809-555-0199" in answer_from("cual es el numero de emergencia", passages)
+
+
+def test_a_verb_after_a_kind_of_place_is_no_name() -> None:
+    assert names("el laboratorio funciona los domingos") == []
+    assert names("la farmacia abre temprano") == []
+    assert names("la ars reservas me cubre") == [("ars", "reservas")]
+    assert names("¿Aceptan tarjetas del Banco Popular?") == [("banco", "popular")]

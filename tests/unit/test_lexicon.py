@@ -1,0 +1,16 @@
+"""The caller's words in the documents' words, for search: a specialist finds the page that names the specialty."""
+
+from __future__ import annotations
+
+from adapters.lexicon import expanded, specialty_forms
+
+
+def test_a_specialist_and_the_specialty_find_each_other() -> None:
+    assert specialty_forms("urologo") == ["urologia"]
+    assert specialty_forms("neurologas") == ["neurologia"]
+    assert specialty_forms("cardiologia") == ["cardiologo"]
+    assert specialty_forms("pediatra") == ["pediatria"] and specialty_forms("pediatria") == ["pediatra"]
+    assert specialty_forms("ortopeda") == ["ortopedia"]
+    assert specialty_forms("consulta") == []
+    assert expanded("¿Dónde puedo ver un urólogo?").endswith(" urologia")
+    assert expanded("tienen guasap") == "tienen guasap whatsapp"
