@@ -60,8 +60,6 @@ MIN_COVERAGE = 0.5  # share of what is asked about that the sentence (or its hea
 SECOND_WITHIN = 0.7  # a second sentence of the same passage scores at least this close to the best
 MAX_WORDS = 45
 NAMED = 1.0  # a sentence that holds a name the caller said ("ARS Futuro") is about what was asked
-HEADING_WEIGHT = 0.6  # a word of the passage's title or heading, not of the sentence
-KIND_HEADING = 0.5  # a passage whose title or heading says it holds the kind of fact asked for
 PRICE_LINE = 1.5  # a price list's line, for a question that asks no price
 POLARITY = 1.0  # a sentence that says "sin cita", "no tiene emergencia": the answer to a yes-or-no question  # a spoken answer is one or two sentences, not a table read aloud
 NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
@@ -240,15 +238,12 @@ def compose_answer(
     candidates: dict[str, _Candidate] = {}
     for at, (passage, position, sentence, words) in enumerate(units):
         heading = headings[id(passage)]
-        # A list's "label: value" line has its heading for subject ("Consultas: lunes a viernes..." under "Sede
-        # Santo Domingo"): a word of the heading counts as the line's own.
-        by_heading = 1.0 if _FIELD.match(sentence) else HEADING_WEIGHT
         score, covered = 0.0, 0
         for stem, weight in weights.items():
             if same[stem] & words:
                 score, covered = score + weight, covered + (stem in topic)
             elif same[stem] & heading:
-                score, covered = score + by_heading * weight, covered + (stem in topic)
+                score, covered = score + 0.6 * weight, covered + (stem in topic)
         if related and any(w.startswith(alias) for alias in related for w in words | heading):
             score, covered = score + 1.0, covered + 1
         coverage = min(1.0, covered / len(topic)) if topic else 1.0
@@ -260,11 +255,6 @@ def compose_answer(
         score += 2 * ((passage.similarity or MIN_SIMILARITY) - MIN_SIMILARITY)
         score -= 0.3 if len(sentence.split()) > 35 else 0.0
         score += NAMED if at in holders else 0.0
-        kind_heading = _KIND_HEADINGS.get(kind)
-        if kind_heading is not None and kind_heading.search(plain(f"{passage.title} {passage.heading}")):
-            score += (
-                KIND_HEADING  # "¿qué días abren?" in "Horarios por sede", the emergency phone in "Contacto"
-            )
         if kind != "price" and _LABEL.match(sentence) and has_value("price", flat):
             score -= PRICE_LINE  # "Prueba de embarazo en sangre: RD$700." answers no "¿hay que hacer cita?"
         if kind == "yesno" and _says_yes_or_no(flat, topic, same):
@@ -346,7 +336,6 @@ def _in_a_row(words: list[str], run: tuple[str, ...]) -> bool:
 
 
 _LABEL = re.compile(r"^([^:]{3,80}):\s")
-_FIELD = re.compile(r"^[^\W\d][^:,.]{1,30}:\s")  # a short label of one or a few words: "Consultas: ..."
 
 
 def _names_what_was_asked(sentence: str, topic: dict[str, float]) -> bool:
@@ -418,14 +407,6 @@ def _with_second(best: _Candidate, pool: list[_Candidate], most: int) -> list[_C
     return sorted(chosen, key=lambda c: c.position)
 
 
-_KIND_HEADINGS: dict[AnswerType, re.Pattern[str]] = {
-    "schedule": re.compile(r"\bhorarios?\b"),
-    "price": re.compile(r"\b(precios?|tarifas?)\b"),
-    "place": re.compile(r"\b(como llegar|direccion|ubicacion)\b"),
-    "contact": re.compile(r"\b(contacto|telefonos?|canales)\b"),
-    "person": re.compile(r"\b(medicos|doctores|cuerpo medico)\b"),
-    "preparation": re.compile(r"\b(preparacion|que traer)\b"),
-}
 _POLARITY = re.compile(r"\b(?:sin|no|solo|tambien)\s+(?:(?:la|el|los|las|un|una|se|le|lo)\s+)?([a-z]{3,})")
 
 

@@ -206,29 +206,6 @@ def test_a_yes_or_no_question_gets_the_sentence_that_says_yes_or_no_not_a_price_
     )
 
 
-def test_a_passage_that_holds_the_kind_of_fact_asked_for_and_its_list_lines_heading() -> None:
-    """ "¿Qué días abren en Santo Domingo?": the hours line under "Sede Santo Domingo" in "Horarios por sede"
-    (its heading is its subject), not the emergency's sentence that names the city; the emergency phone is the
-    contact page's line, not Santiago's "llame al 9-1-1"."""
-    hours = Passage(
-        "horarios", "Horarios por sede", "Sede Santo Domingo (Piantini)",
-        "Consultas: lunes a viernes de 7:00 a. m. a 8:00 p. m.; sábados de 8:00 a. m. a 1:00 p. m.", 1.0, 0.82,
-    )  # fmt: skip
-    emergencies = Passage(
-        "servicios", "Servicios y especialidades", "Emergencias",
-        "La emergencia de la sede de Santo Domingo funciona las 24 horas, los 7 días de la semana.\n"
-        "La sede de Santiago no tiene emergencia: para una urgencia en Santiago llame al 9-1-1.",
-        1.0, 0.865,
-    )  # fmt: skip
-    contact = Passage(
-        "contacto", "Contacto y cómo llegar", "Sede Santo Domingo",
-        "Teléfono: 809-555-0142. Emergencias: 809-555-0199.", 1.0, 0.83,
-    )  # fmt: skip
-    passages = [hours, emergencies, contact]
-    assert answer_from("que dias abren en santo domingo", passages).startswith("Consultas: lunes a viernes")
-    assert "809-555-0199" in answer_from("cual es el numero de emergencia", passages)
-
-
 def test_a_verb_after_a_kind_of_place_is_no_name() -> None:
     assert names("el laboratorio funciona los domingos") == []
     assert names("la farmacia abre temprano") == []
