@@ -93,8 +93,10 @@ _LIMB_NUMB = (
 )
 _ONE_SIDE = (
     r"(?:lado (?:izquierdo|derecho)|un lado|medio lado|mitad del cuerpo|(?:brazo|pierna|mano) (?:izquierd[oa]|"
-    r"derech[oa])|brazo y (?:la )?pierna)"
+    r"derech[oa])|brazo y (?:la )?pierna|pierna y (?:el )?brazo|(?:del|el) mismo lado)"
 )
+# Sight lost or doubled: with "de repente", or with a limb gone numb (a pair below), a stroke's sign.
+_VISION = r"(?:no (?:veo|ve|vi|vio)|(?:deje|dejo|deja) de ver|vista|ciego|ciega|(?:veo|ve|veia|veo|vio) doble|vision doble)"
 _HEADACHE = r"(?:dolor de cabeza|duele (?:mucho |muchisimo )?la cabeza|cabeza (?:me|le) (?:va a )?(?:explota|explotar|estalla|estallar))"  # fmt: skip
 _SUDDEN = r"(?:de repente|de golpe|derrepente|como nunca|como un (?:trueno|rayo|martillazo|golpe)|el peor|peor dolor)"
 _TREMBLE_ALL = (
@@ -180,9 +182,10 @@ _SIGNS: dict[UrgentKind, list[str]] = {
         r"|\bperdi\w* el habla\b",
         rf"\bno {_CAN} hablar\b(?! (?:con|ahora|mas|por|en|de|luego|hoy|manana))|\bdejo de hablar de repente\b",
         r"\b(?:derrame|ictus|accidente cerebro\w*|trombosis)\b",
-        r"\b(?:de repente|de golpe|derrepente)\b[a-z ]{0,25}\b(?:no (?:veo|ve|vi|vio)|vista|ciego|ciega|(?:veo|ve) doble)"
-        r"|\b(?:no (?:veo|ve|vi|vio)|vista|ciego|ciega|(?:veo|ve) doble)\b[a-z ]{0,25}\b(?:de repente|de golpe|derrepente)\b"
-        r"|\bno (?:veo|ve|vi|vio) (?:nada )?(?:de|por|con) (?:un|el|este|ese|mi|su|el otro) ojos?\b"
+        rf"\b(?:de repente|de golpe|derrepente)\b[a-z ]{{0,25}}\b{_VISION}"
+        rf"|\b{_VISION}\b[a-z ]{{0,25}}\b(?:de repente|de golpe|derrepente)\b"
+        r"|\b(?:no (?:veo|ve|vi|vio)|(?:deje|dejo|deja) de ver) (?:nada )?(?:de|por|con) (?:un|el|este|ese|mi|su|el otro) "
+        r"ojos?\b"
         r"|\b(?:perdi|perdio|quede|quedo) (?:la vista|ciego|ciega|sin vista)\b|\bse (?:me|le) (?:fue|apago) la vista\b",
         r"\b(?:el )?peor dolor de cabeza\b",
     ],
@@ -236,6 +239,7 @@ _PAIRED: list[tuple[UrgentKind, str, str]] = [
         r"\b(?:alergi\w*|picada|picadura|ronchas|comio|medicamento|medicina|pastilla|inyeccion)\b",
     ),
     ("stroke", _LIMB_NUMB, _ONE_SIDE),
+    ("stroke", _LIMB_NUMB, _VISION),
     ("stroke", _HEADACHE, _SUDDEN),
     (
         "bleeding",
