@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from taina.clinic.sample import SAMPLE_CENTRE
 from taina.eval.suite import Suite, load_suite
+from tests.quality.slots import slot_problem
 
 HOLDOUT = Path(__file__).parent / "holdout"
 QUESTIONS = HOLDOUT / "questions.yaml"
@@ -98,21 +98,6 @@ def test_the_dialogues_book_move_and_cancel(dialogues: Suite) -> None:
 
 
 def test_every_expected_appointment_is_a_real_slot(dialogues: Suite) -> None:
-    minutes = {service_id: length for service_id, _name, length in SAMPLE_CENTRE.services}
-    doctors = {doctor_id: (service, hours) for doctor_id, _name, service, hours in SAMPLE_CENTRE.doctors}
     now = datetime.fromisoformat(dialogues.now)
     for c in dialogues.conversations:
-        wanted = c.expect_appointment
-        service, hours = doctors[wanted["doctor_id"]]
-        length = timedelta(minutes=minutes[service])
-        starts = datetime.fromisoformat(wanted["starts_at"])
-        assert starts > now, c.id
-        fits = [
-            (site, day, since, until)
-            for site, day, (since, until) in hours
-            if site == wanted["site_id"] and day == starts.weekday()
-            and datetime.combine(starts.date(), since) <= starts
-            and starts + length <= datetime.combine(starts.date(), until)
-            and (starts - datetime.combine(starts.date(), since)) % length == timedelta(0)
-        ]  # fmt: skip
-        assert fits, f"{c.id}: {wanted['doctor_id']} has no slot at {wanted['site_id']} {starts}"
+        assert slot_problem(c, now) is None, slot_problem(c, now)

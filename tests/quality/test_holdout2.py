@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from taina.clinic.sample import SAMPLE_CENTRE
 from taina.eval.suite import Suite, load_suite
+from tests.quality.slots import slot_problem
 
 HOLDOUT2 = Path(__file__).parent / "holdout2"
 DIALOGUES = HOLDOUT2 / "dialogues.yaml"
@@ -94,25 +94,10 @@ def test_the_dialogues_book_move_and_cancel(dialogues: Suite) -> None:
 
 
 def test_every_expected_appointment_is_a_real_slot(dialogues: Suite) -> None:
-    minutes = {service_id: length for service_id, _name, length in SAMPLE_CENTRE.services}
-    doctors = {doctor_id: (service, hours) for doctor_id, _name, service, hours in SAMPLE_CENTRE.doctors}
     now = datetime.fromisoformat(dialogues.now)
-    taken: dict[tuple[str, datetime], str] = {}
+    taken: dict[tuple[str, str], str] = {}
     for c in dialogues.conversations:
-        wanted = c.expect_appointment
-        service, hours = doctors[wanted["doctor_id"]]
-        length = timedelta(minutes=minutes[service])
-        starts = datetime.fromisoformat(wanted["starts_at"])
-        assert starts > now, c.id
-        fits = [
-            (site, day, since, until)
-            for site, day, (since, until) in hours
-            if site == wanted["site_id"] and day == starts.weekday()
-            and datetime.combine(starts.date(), since) <= starts
-            and starts + length <= datetime.combine(starts.date(), until)
-            and (starts - datetime.combine(starts.date(), since)) % length == timedelta(0)
-        ]  # fmt: skip
-        assert fits, f"{c.id}: {wanted['doctor_id']} has no slot at {wanted['site_id']} {starts}"
-        key = (wanted["doctor_id"], starts)
+        assert slot_problem(c, now) is None, slot_problem(c, now)
+        key = (c.expect_appointment["doctor_id"], c.expect_appointment["starts_at"])
         assert key not in taken, f"{c.id} wants the slot of {taken.get(key)}"
         taken[key] = c.id
