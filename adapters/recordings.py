@@ -15,6 +15,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -71,21 +72,47 @@ class FileSpool:
             self._fd = -1
 
 
-def encode_ogg_opus(pcm: bytes, rate: int = RATE, bit_rate: int = 32_000) -> bytes:
-    """Interleaved 16-bit stereo PCM as Opus in Ogg."""
-    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 4], dtype=np.int16)
+SPOOL_BYTES_PER_SECOND = RATE * 2 * 2  # interleaved 16-bit stereo
+# Encodes one worker process runs at once: each takes a core for a few seconds per minute of call, and a burst of
+# hang-ups must not take every core from the calls still running (the others wait their turn).
+ENCODES_AT_ONCE = 1
+
+
+def encode_spool(path: Path, rate: int = RATE, bit_rate: int = 32_000) -> tuple[bytes, float]:
+    """A spool file as Opus in Ogg, read a second at a time (a long call's PCM is never all in memory: an hour is
+    230 MB of spool, its recording 14 MB), and the seconds of audio it held."""
+    total = 0
+
+    def seconds_of_pcm() -> Iterator[bytes]:
+        nonlocal total
+        with path.open("rb") as spool:
+            while block := spool.read(SPOOL_BYTES_PER_SECOND):
+                total += len(block)
+                yield block
+
+    encoded = _encode(seconds_of_pcm(), rate, bit_rate)
+    return encoded, total // 4 / rate
+
+
+def _encode(blocks: Iterator[bytes], rate: int, bit_rate: int) -> bytes:
     out_buffer = io.BytesIO()
     with av.open(out_buffer, "w", format="ogg") as container:
         stream = container.add_stream("libopus", rate=rate, layout="stereo")
         stream.bit_rate = bit_rate
         step = rate * 2 * 2  # one second of interleaved stereo samples, per frame handed to the encoder
-        for start in range(0, len(samples), step):
-            frame = av.AudioFrame.from_ndarray(
-                samples[start : start + step].reshape(1, -1), format="s16", layout="stereo"
-            )
-            frame.sample_rate = rate
-            for packet in stream.encode(frame):
-                container.mux(packet)
+        carry = b""
+        for block in blocks:
+            data = carry + block
+            whole = len(data) - len(data) % 4  # whole stereo samples; a split one waits for the next block
+            carry = data[whole:]
+            samples = np.frombuffer(data[:whole], dtype=np.int16)
+            for start in range(0, len(samples), step):
+                frame = av.AudioFrame.from_ndarray(
+                    samples[start : start + step].reshape(1, -1), format="s16", layout="stereo"
+                )
+                frame.sample_rate = rate
+                for packet in stream.encode(frame):
+                    container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
     return out_buffer.getvalue()
@@ -117,6 +144,7 @@ class Recordings:
         self._db = database
         self._retry_s, self._max_retry_s, self._per_pass = retry_s, max_retry_s, per_pass
         self._pending: dict[str, _Retry] = {}
+        self._encoding = asyncio.Semaphore(ENCODES_AT_ONCE)
         private_dir(folder)
 
     def open(self, conversation_id: str) -> FileSpool:
@@ -186,14 +214,13 @@ class Recordings:
         spool = self._folder / f"{conversation_id}.pcm"
         if not spool.exists():
             return None
-        pcm = await asyncio.to_thread(spool.read_bytes)
-        if len(pcm) < 4:
+        if spool.stat().st_size < 4:
             self._remove(conversation_id)
             return None
-        encoded = await asyncio.to_thread(encode_ogg_opus, pcm)
+        async with self._encoding:
+            encoded, seconds = await asyncio.to_thread(encode_spool, spool)
         key = recording_key(conversation_id)
         await self._store.put(key, encoded, CONTENT_TYPE)
-        seconds = len(pcm) / 4 / RATE
         await self._db.pool.execute(
             "INSERT INTO conversations (id, recording_key, recording_seconds) VALUES ($1, $2, $3)"
             " ON CONFLICT (id) DO UPDATE SET recording_key = $2, recording_seconds = $3,"

@@ -29,7 +29,7 @@ import numpy as np
 
 from adapters.library_patches import offer_ice_addresses
 from benchmarks.callers import Caller, SpeechLoop, encode_loop, open_caller
-from benchmarks.capacity import engine_server
+from benchmarks.capacity import HANG_UP_WITHIN_S, engine_server
 from benchmarks.latency import spoken_question
 
 CALLS = 30
@@ -61,10 +61,13 @@ def _trend(samples: list[dict[str, Any]], key: str) -> dict[str, Any]:
     t = np.array([s["t_s"] for s in samples], dtype=float)
     y = np.array([s[key] for s in samples], dtype=float)
     slope = float(np.polyfit(t, y, 1)[0]) * 60 if len(samples) >= 2 else 0.0
-    first, last = samples[0][key], samples[-1][key]
+    # The first and the last minute's medians: a single sample lands wherever the calls' turns are (tasks and
+    # memory rise and fall with each reply), a leak moves the whole minute.
+    first = float(np.median(y[t <= t[0] + 60]))
+    last = float(np.median(y[t >= t[-1] - 60]))
     return {
-        "first_after_warmup": first,
-        "last": last,
+        "first_minute_median": first,
+        "last_minute_median": last,
         "max": max(y.tolist()),
         "slope_per_minute": round(slope, 3),
         "flat": last - first <= TOLERANCE[key],
@@ -95,12 +98,18 @@ async def _soak(url: str, pid: int, loop: SpeechLoop, calls: int, seconds: float
             connected = sum(peer.pc.connectionState == "connected" for peer in peers)
         finally:
             await asyncio.gather(*(peer.pc.close() for peer in peers), return_exceptions=True)
+        # Until the engine has let every session go: each ends by encoding and storing its recording, which a
+        # burst of hang-ups queues (ENCODES_AT_ONCE). The most memory the engine held meanwhile is kept.
         after = idle
-        for _ in range(60):  # until the engine has let every session go (30 s at most)
+        hung_up = time.monotonic()
+        peak_rss_mb = 0.0
+        while time.monotonic() - hung_up < HANG_UP_WITHIN_S:
             await asyncio.sleep(0.5)
             after = await _sample(client, pid, started)
+            peak_rss_mb = max(peak_rss_mb, after["rss_mb"])
             if after["sessions"] == 0:
                 break
+        sessions_ended_s = time.monotonic() - hung_up
         await asyncio.sleep(2.0)
         after = await _sample(client, pid, started)
     steady = [s for s in samples if s["t_s"] >= warmup] or samples[-1:]
@@ -113,7 +122,11 @@ async def _soak(url: str, pid: int, loop: SpeechLoop, calls: int, seconds: float
         "calls_connected_at_end": connected,
         "sessions_running_at_end": samples[-1]["sessions"] if samples else 0,
         "idle": {k: idle[k] for k in ("rss_mb", "fds", "asyncio_tasks")},
-        "after_hang_up": {k: after[k] for k in ("rss_mb", "fds", "asyncio_tasks", "sessions")},
+        "after_hang_up": {
+            **{k: after[k] for k in ("rss_mb", "fds", "asyncio_tasks", "sessions")},
+            "sessions_ended_s": round(sessions_ended_s, 1),  # recordings encoded and stored, one at a time
+            "peak_rss_mb": peak_rss_mb,
+        },
         **trends,
         "flat": all(t["flat"] for t in trends.values()),
         "samples": samples,
