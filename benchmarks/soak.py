@@ -8,9 +8,10 @@ time, a question then a pause for the answer, over and over, so every session re
 Every few seconds the engine process's VmRSS (/proc/<pid>/status), its open descriptors (/proc/<pid>/fd) and its
 asyncio task count (the benchmark server's /stats) are sampled.
 
-"Flat" means no growth past warm-up: for each figure, the first and last samples after warm-up and the
-least-squares slope per minute; flat if the last is within the tolerance of the first. Then every call hangs
-up and the engine's figures are read once more (sessions must be 0, descriptors and tasks back near idle).
+"Flat" means no growth past warm-up: for each figure, the least-squares line through the samples after warm-up;
+flat if its rise over the run is within the tolerance (the first and last minute's medians are shown beside it).
+Then every call hangs up, and the engine's figures are read until every session has ended (each ends by encoding
+and storing its recording) and once more after: how long that took and the most memory held meanwhile.
 
     python -m benchmarks soak --json                       # 30 calls for 10 minutes
     python -m benchmarks soak --calls 5 --seconds 60       # a short check
@@ -37,7 +38,7 @@ SECONDS = 600.0
 EVERY_S = 5.0
 MAX_CALLS = 100
 MAX_SECONDS = 3600.0
-# Growth from the first sample after warm-up to the last that still counts as flat.
+# Growth over the run after warm-up (its least-squares line) that still counts as flat.
 TOLERANCE = {"rss_mb": 16.0, "fds": 4, "asyncio_tasks": 8}
 
 
@@ -61,16 +62,19 @@ def _trend(samples: list[dict[str, Any]], key: str) -> dict[str, Any]:
     t = np.array([s["t_s"] for s in samples], dtype=float)
     y = np.array([s[key] for s in samples], dtype=float)
     slope = float(np.polyfit(t, y, 1)[0]) * 60 if len(samples) >= 2 else 0.0
-    # The first and the last minute's medians: a single sample lands wherever the calls' turns are (tasks and
-    # memory rise and fall with each reply), a leak moves the whole minute.
+    # A single sample lands wherever the calls' turns are (tasks and memory rise and fall with each reply): the
+    # first and last minute's medians are shown, and growth is the least-squares line over the whole run after
+    # warm-up (a leak is a trend, not where the last sample fell).
     first = float(np.median(y[t <= t[0] + 60]))
     last = float(np.median(y[t >= t[-1] - 60]))
+    growth = slope / 60 * float(t[-1] - t[0])
     return {
         "first_minute_median": first,
         "last_minute_median": last,
+        "growth_over_run": round(growth, 2),
         "max": max(y.tolist()),
         "slope_per_minute": round(slope, 3),
-        "flat": last - first <= TOLERANCE[key],
+        "flat": growth <= TOLERANCE[key],
     }
 
 
