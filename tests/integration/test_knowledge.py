@@ -69,6 +69,38 @@ async def test_the_sample_centre_answers_spoken_questions(kb: Library) -> None:
     assert len(misses) <= len(rows) * 0.10, misses
 
 
+async def test_a_rare_word_of_the_question_brings_its_passage_ahead_of_common_ones(
+    database_url: str, tmp_path: Path, e5: Any
+) -> None:
+    """Only full-text search finds the passage that holds the question's one rare word (vector search puts
+    forward five others); ranked by fused rank it fell behind every passage both searches put forward."""
+    database = await Database.open(DatabaseSettings(url=database_url), Path("/nonexistent"))
+    store = PostgresPassageStore(database, RetrievalSettings(candidates=5))
+    kb = Library(store, FileStore(tmp_path / "objects"), e5, IngestSettings())
+    specialties = (
+        "cardiología", "pediatría", "dermatología", "ginecología", "urología", "neurología", "ortopedia",
+        "oftalmología", "endocrinología", "psicología", "gastroenterología", "medicina interna",
+    )  # fmt: skip
+    sections = [
+        f"## {name.capitalize()}\n\nLa consulta de {name} se da de lunes a viernes por la mañana."
+        for name in specialties
+    ]
+    sections.append("## Pacientes\n\nEl centro recibe a niños, adultos y envejecientes.")
+    try:
+        assert (
+            await kb.ingest("centro.md", ("# Centro\n\n" + "\n\n".join(sections)).encode())
+        ).passages == 13
+        found = await kb.search("¿dan consulta a los envejecientes?", k=3)
+        assert any("envejecientes" in p.text for p in found), [p.text for p in found]
+        rare = next(p for p in found if "envejecientes" in p.text)
+        assert rare.similarity is None  # vector search did not put it forward: only its rare word did
+        # and a question without a rare word is still ranked by meaning
+        found = await kb.search("¿qué días hay consulta de la piel?", k=3)
+        assert "dermatología" in found[0].text, [p.text for p in found]
+    finally:
+        await database.aclose()
+
+
 def zip_bomb_docx(unpacked_mb: int) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
