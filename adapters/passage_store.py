@@ -83,7 +83,9 @@ _REMOVE_TERMS = """
 # $1 the question's vector, $2 its words, $3 the embedder, $4 candidates per search, $5 text_weight, $6 k,
 # $7 text_budget, $8 max_terms. A word's weight is its BM25 inverse document frequency over the passages counted
 # in documents (or, for rows loaded around the store, the planner's count). Full-text candidates are found one
-# selected word at a time through the GIN index, so their cost stays bounded by text_budget.
+# selected word at a time through the GIN index, at most ``candidates`` per word: a rare word's passages are all
+# found, a common word's only sampled (they say little), so the rows read stay bounded by max_terms x candidates.
+# Each candidate's share of the question's information is then counted exactly.
 _SEARCH = """
     WITH by_meaning AS (
         SELECT id, embedding <=> $1 AS distance FROM chunks WHERE embedder = $3
@@ -106,18 +108,19 @@ _SEARCH = """
                ln(1 + (corpus.n - s.passages + 0.5) / (s.passages + 0.5)) AS idf
         FROM selective s, corpus),
     by_words AS (
-        SELECT c.id, sum(w.idf) AS informative
-        FROM weighted w JOIN chunks c ON c.tsv @@ w.query
-        GROUP BY c.id ORDER BY informative DESC, c.id LIMIT $4),
+        SELECT hit.id, sum(w.idf) AS informative
+        FROM weighted w CROSS JOIN LATERAL (
+            SELECT c.id FROM chunks c WHERE c.tsv @@ w.query LIMIT $4) hit
+        GROUP BY hit.id ORDER BY informative DESC, hit.id LIMIT $4),
     pool AS (
         SELECT id FROM by_meaning UNION SELECT id FROM by_words),
     scored AS (
         SELECT c.id, c.document_id, c.heading, c.text, m.distance,
                CASE WHEN c.embedder = $3 THEN 1 - (c.embedding <=> $1) END AS closeness,
-               coalesce(t.informative, (SELECT sum(w.idf) FROM weighted w WHERE c.tsv @@ w.query), 0)
+               coalesce((SELECT sum(w.idf) FROM weighted w WHERE c.tsv @@ w.query), 0)
                    / nullif((SELECT sum(idf) FROM weighted), 0) AS coverage
         FROM pool p JOIN chunks c ON c.id = p.id
-        LEFT JOIN by_meaning m ON m.id = p.id LEFT JOIN by_words t ON t.id = p.id)
+        LEFT JOIN by_meaning m ON m.id = p.id)
     SELECT s.document_id, d.title, s.heading, s.text, 1 - s.distance AS similarity,
            coalesce(s.closeness, (SELECT 1 - max(distance) FROM by_meaning), 0)
                + $5 * coalesce(s.coverage, 0) AS score
