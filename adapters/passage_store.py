@@ -1,10 +1,18 @@
 """Documents and passages in PostgreSQL: replace-in-one-transaction writes and hybrid search.
 
-Search fuses two rankings with reciprocal rank fusion: pgvector cosine distance over the HNSW index, and
-Spanish full-text search (stemmed, accents ignored) with the question's words OR-ed, since a spoken question
-rarely shares all its words with the passage that answers it. Only the question's rarest words are OR-ed, while
-the passages they appear in (per term_stats) add up to at most ``text_budget``: a common word says little, and
-ranking every passage it appears in would make search time grow with the corpus.
+Search puts forward candidates from two searches: pgvector cosine distance over the HNSW index, and Spanish
+full-text search (stemmed, accents ignored) with the question's words OR-ed, since a spoken question rarely shares
+all its words with the passage that answers it. Only the question's rarest words are OR-ed, while the passages
+they appear in (per term_stats) add up to at most ``text_budget``: a common word says little, and ranking every
+passage it appears in would make search time grow with the corpus.
+
+Each candidate is then scored on both sides: its cosine similarity, plus ``text_weight`` times the share of the
+question's information it holds (the inverse document frequencies of the question's words it contains, over
+those of all of them). Fusing by rank alone (reciprocal rank fusion) let any passage that both searches put
+forward beat one that only full-text search found by a rare, telling word ("envejecientes"): in a small corpus
+vector search puts forward nearly every passage, so being on both lists said almost nothing, while the rare word
+said a lot. A passage vector search did not put forward is scored by its exact similarity all the same, but is
+returned without one (``Passage.similarity`` is for what vector search found).
 """
 
 from __future__ import annotations
@@ -25,7 +33,13 @@ class RetrievalSettings(Section):
     candidates: int = knob(
         40, "Passages each of vector and full-text search put forward before fusion.", ge=5, le=1_000
     )
-    rrf_k: int = knob(60, "Reciprocal rank fusion constant (higher flattens the ranks).", ge=1, le=1_000)
+    text_weight: float = knob(
+        0.1,
+        "What holding all the question's words (weighted by how rare they are) adds to a passage's cosine "
+        "similarity when the two searches' candidates are ranked together.",
+        ge=0.0,
+        le=10.0,
+    )
     ef_search: int = knob(100, "HNSW search breadth (pgvector hnsw.ef_search).", ge=10, le=1_000)
     text_budget: int = knob(
         2_000,
@@ -63,6 +77,55 @@ _REMOVE_TERMS = """
         SELECT t.lexeme FROM term_stats t JOIN counted ON counted.word = t.lexeme ORDER BY t.lexeme FOR UPDATE OF t)
     UPDATE term_stats t SET passages = greatest(t.passages - counted.ndoc, 0)
     FROM counted, locked WHERE t.lexeme = counted.word AND locked.lexeme = t.lexeme
+"""
+
+
+# $1 the question's vector, $2 its words, $3 the embedder, $4 candidates per search, $5 text_weight, $6 k,
+# $7 text_budget, $8 max_terms. A word's weight is its BM25 inverse document frequency over the passages counted
+# in documents (or, for rows loaded around the store, the planner's count). Full-text candidates are found one
+# selected word at a time through the GIN index, at most ``candidates`` per word: a rare word's passages are all
+# found, a common word's only sampled (they say little), so the rows read stay bounded by max_terms x candidates.
+# Each candidate's share of the question's information is then counted exactly.
+_SEARCH = """
+    WITH by_meaning AS (
+        SELECT id, embedding <=> $1 AS distance FROM chunks WHERE embedder = $3
+        ORDER BY distance LIMIT $4),
+    selective AS (
+        SELECT lexeme, passages FROM (
+            SELECT t.lexeme, t.passages, sum(t.passages) OVER (ORDER BY t.passages, t.lexeme) AS running
+            FROM unnest(tsvector_to_array(to_tsvector('es_unaccent', $2))) AS q (lexeme)
+            JOIN term_stats t ON t.lexeme = q.lexeme
+            WHERE t.passages > 0
+            ORDER BY t.passages, t.lexeme LIMIT $8) rarest_first
+        WHERE running <= $7),
+    corpus AS (
+        SELECT greatest(
+            (SELECT coalesce(sum(chunk_count), 0) FROM documents WHERE status = 'ready'),
+            (SELECT reltuples FROM pg_class WHERE oid = 'chunks'::regclass),
+            (SELECT coalesce(max(passages), 0) FROM selective))::float8 AS n),
+    weighted AS MATERIALIZED (
+        SELECT quote_literal(s.lexeme)::tsquery AS query,
+               ln(1 + (corpus.n - s.passages + 0.5) / (s.passages + 0.5)) AS idf
+        FROM selective s, corpus),
+    by_words AS (
+        SELECT hit.id, sum(w.idf) AS informative
+        FROM weighted w CROSS JOIN LATERAL (
+            SELECT c.id FROM chunks c WHERE c.tsv @@ w.query LIMIT $4) hit
+        GROUP BY hit.id ORDER BY informative DESC, hit.id LIMIT $4),
+    pool AS (
+        SELECT id FROM by_meaning UNION SELECT id FROM by_words),
+    scored AS (
+        SELECT c.id, c.document_id, c.heading, c.text, m.distance,
+               CASE WHEN c.embedder = $3 THEN 1 - (c.embedding <=> $1) END AS closeness,
+               coalesce((SELECT sum(w.idf) FROM weighted w WHERE c.tsv @@ w.query), 0)
+                   / nullif((SELECT sum(idf) FROM weighted), 0) AS coverage
+        FROM pool p JOIN chunks c ON c.id = p.id
+        LEFT JOIN by_meaning m ON m.id = p.id)
+    SELECT s.document_id, d.title, s.heading, s.text, 1 - s.distance AS similarity,
+           coalesce(s.closeness, (SELECT 1 - max(distance) FROM by_meaning), 0)
+               + $5 * coalesce(s.coverage, 0) AS score
+    FROM scored s JOIN documents d ON d.id = s.document_id
+    ORDER BY score DESC, s.id LIMIT $6
 """
 
 
@@ -156,36 +219,8 @@ class PostgresPassageStore:
         async with self.db.pool.acquire() as connection, connection.transaction():
             await connection.execute(f"SET LOCAL hnsw.ef_search = {int(self._settings.ef_search)}")
             rows = await connection.fetch(
-                """
-                WITH by_meaning AS (
-                    SELECT id, distance, row_number() OVER (ORDER BY distance) AS rank FROM (
-                        SELECT id, embedding <=> $1 AS distance FROM chunks WHERE embedder = $3
-                        ORDER BY distance LIMIT $4) nearest),
-                selective AS (
-                    SELECT lexeme FROM (
-                        SELECT t.lexeme, sum(t.passages) OVER (ORDER BY t.passages, t.lexeme) AS running
-                        FROM unnest(tsvector_to_array(to_tsvector('es_unaccent', $2))) AS q (lexeme)
-                        JOIN term_stats t ON t.lexeme = q.lexeme
-                        WHERE t.passages > 0
-                        ORDER BY t.passages, t.lexeme LIMIT $8) rarest_first
-                    WHERE running <= $7),
-                words AS (
-                    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS query FROM selective),
-                by_words AS (
-                    SELECT id, row_number() OVER (ORDER BY score DESC) AS rank FROM (
-                        SELECT id, ts_rank_cd(tsv, words.query) AS score FROM chunks, words
-                        WHERE words.query IS NOT NULL AND tsv @@ words.query
-                        ORDER BY score DESC LIMIT $4) matching),
-                fused AS (
-                    SELECT id, sum(1.0 / ($5 + rank)) AS score
-                    FROM (SELECT id, rank FROM by_meaning UNION ALL SELECT id, rank FROM by_words) both_rankings
-                    GROUP BY id)
-                SELECT c.document_id, d.title, c.heading, c.text, f.score, 1 - m.distance AS similarity
-                FROM fused f JOIN chunks c ON c.id = f.id JOIN documents d ON d.id = c.document_id
-                LEFT JOIN by_meaning m ON m.id = f.id
-                ORDER BY f.score DESC, c.id LIMIT $6
-                """,
-                vector, query_words(question), embedder, candidates, self._settings.rrf_k, k,
+                _SEARCH,
+                vector, query_words(question), embedder, candidates, self._settings.text_weight, k,
                 self._settings.text_budget, self._settings.max_terms,
             )  # fmt: skip
         return [

@@ -6,11 +6,13 @@ import asyncio
 import hashlib
 import io
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from adapters.file_store import FileStore
 from adapters.passage_store import PostgresPassageStore, RetrievalSettings
@@ -67,6 +69,54 @@ async def test_the_sample_centre_answers_spoken_questions(kb: Library) -> None:
         if expected not in top:
             misses.append((question, expected, top))
     assert len(misses) <= len(rows) * 0.10, misses
+
+
+class MeaningBlind:
+    """An embedder that puts every passage at cosine 0.85 of every question, but the one with "envejecientes"
+    at 0.80: vector search then puts forward only the others, as a model that misses the word would."""
+
+    name = "meaning-blind"
+    dimensions = 384
+
+    async def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        vectors[:, 0] = 1.0
+        return vectors
+
+    async def embed_passages(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        for i, text in enumerate(texts):
+            near = 0.80 if "envejecientes" in text else 0.85
+            vectors[i, 0], vectors[i, 1] = near, np.sqrt(1 - near**2)
+        return vectors
+
+
+async def test_a_rare_word_of_the_question_brings_its_passage_ahead_of_common_ones(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Only full-text search finds the passage that holds the question's one rare word (vector search puts
+    forward five others); ranked by fused rank it fell behind every passage both searches put forward."""
+    database = await Database.open(DatabaseSettings(url=database_url), Path("/nonexistent"))
+    store = PostgresPassageStore(database, RetrievalSettings(candidates=5))
+    kb = Library(store, FileStore(tmp_path / "objects"), MeaningBlind(), IngestSettings())
+    specialties = (
+        "cardiología", "pediatría", "dermatología", "ginecología", "urología", "neurología", "ortopedia",
+        "oftalmología", "endocrinología", "psicología", "gastroenterología", "medicina interna",
+    )  # fmt: skip
+    sections = [
+        f"## {name.capitalize()}\n\nLa consulta de {name} se da de lunes a viernes." for name in specialties
+    ]
+    sections.append("## Pacientes\n\nEl centro recibe a niños, adultos y envejecientes.")
+    try:
+        assert (
+            await kb.ingest("centro.md", ("# Centro\n\n" + "\n\n".join(sections)).encode())
+        ).passages == 13
+        found = await kb.search("¿dan consulta a los envejecientes?", k=3)
+        assert "envejecientes" in found[0].text, [p.text for p in found]
+        assert found[0].similarity is None  # vector search did not put it forward: only its rare word did
+        assert all(p.similarity is not None for p in found[1:])
+    finally:
+        await database.aclose()
 
 
 def zip_bomb_docx(unpacked_mb: int) -> bytes:
