@@ -73,9 +73,6 @@ class FileSpool:
 
 
 SPOOL_BYTES_PER_SECOND = RATE * 2 * 2  # interleaved 16-bit stereo
-# Encodes one worker process runs at once: each takes a core for a few seconds per minute of call, and a burst of
-# hang-ups must not take every core from the calls still running (the others wait their turn).
-ENCODES_AT_ONCE = 1
 
 
 def encode_spool(path: Path, rate: int = RATE, bit_rate: int = 32_000) -> tuple[bytes, float]:
@@ -144,7 +141,6 @@ class Recordings:
         self._db = database
         self._retry_s, self._max_retry_s, self._per_pass = retry_s, max_retry_s, per_pass
         self._pending: dict[str, _Retry] = {}
-        self._encoding = asyncio.Semaphore(ENCODES_AT_ONCE)
         private_dir(folder)
 
     def open(self, conversation_id: str) -> FileSpool:
@@ -217,8 +213,8 @@ class Recordings:
         if spool.stat().st_size < 4:
             self._remove(conversation_id)
             return None
-        async with self._encoding:
-            encoded, seconds = await asyncio.to_thread(encode_spool, spool)
+        # Not queued behind other calls' encodes: a session holds its call's slot until its recording is stored.
+        encoded, seconds = await asyncio.to_thread(encode_spool, spool)
         key = recording_key(conversation_id)
         await self._store.put(key, encoded, CONTENT_TYPE)
         await self._db.pool.execute(

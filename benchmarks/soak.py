@@ -102,8 +102,8 @@ async def _soak(url: str, pid: int, loop: SpeechLoop, calls: int, seconds: float
             connected = sum(peer.pc.connectionState == "connected" for peer in peers)
         finally:
             await asyncio.gather(*(peer.pc.close() for peer in peers), return_exceptions=True)
-        # Until the engine has let every session go: each ends by encoding and storing its recording, which a
-        # burst of hang-ups queues (ENCODES_AT_ONCE). The most memory the engine held meanwhile is kept.
+        # Until the engine has let every session go: each ends by encoding and storing its recording, all at once
+        # after a burst of hang-ups. The most memory the engine held meanwhile is kept.
         after = idle
         hung_up = time.monotonic()
         peak_rss_mb = 0.0

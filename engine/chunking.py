@@ -15,15 +15,25 @@ ABBREVIATIONS = (
     "sra",
     "srta",
     "lic",
+    "licda",
     "ing",
     "av",
     "c",
-    "no",
+    "sto",
+    "sta",
+    "dgo",
+    "urb",
+    "ext",
+    "tel",
+    "ee",
+    "uu",
     "núm",
     "apto",
     "etc",
     "aprox",
 )
+# "No." is "número" only before a number ("No. 25"); otherwise it is the word "no" ending a sentence.
+_NUMBER_SIGN = "no"
 
 
 # A clause boundary: a comma, semicolon or colon, then white space ("1,5" and "10:30" stay whole).
@@ -61,7 +71,9 @@ class ClauseChunker:
             if (
                 run[0] == "."
                 and run[1:2] not in ".!?…"
-                and self._ends_with_abbreviation(start, match.start())
+                and self._ends_with_abbreviation(
+                    start, match.start(), self._pending[match.end() : match.end() + 1]
+                )
             ):
                 continue
             start = self._clauses(start, match.start(), pieces)
@@ -112,18 +124,22 @@ class ClauseChunker:
                 start = stop
         return start
 
-    def _ends_with_abbreviation(self, start: int, end: int) -> bool:
+    def _ends_with_abbreviation(self, start: int, end: int, after: str = "") -> bool:
+        """Whether the word before the full stop at ``end`` is an abbreviation; ``after`` is the first character
+        past the white space that follows, or "" when nothing has arrived yet (then "No." may be "No. 25")."""
         words = self._pending[start:end].rsplit(None, 1)
         if not words:
             return False
         word = words[-1].lower().lstrip("¿¡(")
+        if word == _NUMBER_SIGN:
+            return after == "" or after.isdigit()
         return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())  # an initial, "a. m."
 
 
 # Sentence ends inside a finished text: terminal punctuation, space, then a capital, ¿ ¡ or a digit; or a line
 # break. Full stops of titles, streets, numbers and "a. m." / "p. m." are protected first.
 _SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÁÉÍÓÚÑ¿¡\d])|\n+")
-_PROTECT = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r"|[ap]\. ?m)\.\s+", re.IGNORECASE)
+_PROTECT = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r"|[ap]\. ?m|no(?=\.\s+\d))\.\s+", re.IGNORECASE)
 _JOINER = "\u2060"  # a word joiner: not white space, so the split cannot happen there
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from engine.chunking import ClauseChunker
+from engine.chunking import ClauseChunker, sentences
 
 
 def chunk(deltas: list[str]) -> list[str]:
@@ -98,3 +98,26 @@ def test_a_very_long_sentence_is_cut_at_its_clauses() -> None:
     pieces = chunk(["Le cuento: ", long])
     assert "".join(p + " " for p in pieces).split() == ("Le cuento: " + long).split()
     assert all(len(p) <= 170 for p in pieces) and len(pieces) > 2
+
+
+def test_no_is_a_number_sign_only_before_a_number() -> None:
+    assert chunk(["Claro que no. Gracias por llamar. ", "Adiós"]) == [
+        "Claro que no.",
+        "Gracias por llamar.",
+        "Adiós",
+    ]
+    assert chunk(["Queda en la calle No. 25 del ensanche. Bien"]) == [
+        "Queda en la calle No. 25 del ensanche.",
+        "Bien",
+    ]
+    assert sentences("Claro que no. Gracias. Calle No. 25. Fin") == [
+        "Claro que no.",
+        "Gracias.",
+        "Calle No. 25.",
+        "Fin",
+    ]
+
+
+def test_dominican_abbreviations_at_the_end_of_a_delta_wait() -> None:
+    for delta in ("Queda en Sto.", "Marque la Ext.", "La Licda.", "Es en la Urb."):
+        assert ClauseChunker().push(delta) == [], delta
