@@ -6,8 +6,9 @@ exchange its code with yet another. Each row is taken once (DELETE ... RETURNING
 same state or code cannot both get it), refused after its expiry, and pruned when sign-ins start.
 
 Neither the state nor the code is stored: the rows are keyed by their SHA-256 digests, and the hand-off's
-tokens are encrypted (AES-GCM) with a key derived from the code, so a copy of the database (a backup) holds
-nothing that finishes a sign-in or yields a token.
+tokens are encrypted (AES-GCM) with a key derived from the code, so a copy of the database (a backup) yields no
+token. A flow's PKCE verifier and nonce are stored as they are: with them, finishing a sign-in still needs the
+authorization code from the browser's redirect and the client secret, neither of which is in the database.
 """
 
 from __future__ import annotations
