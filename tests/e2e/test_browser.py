@@ -195,6 +195,8 @@ def test_the_page_says_it_listens_only_once_audio_flows_both_ways(browser: Brows
     page = browser.new_context().new_page()
     page.add_init_script(WATCH_STATUS)
     page.goto(f"{server.url}/?raw=1")
+    # The page fills in its mode once it has asked the server (GET /api/voice/modes): wait for that first.
+    page.wait_for_function("() => document.querySelector('[data-testid=mode]').dataset.mode", timeout=10_000)
     assert page.get_by_test_id("mode").inner_text().startswith("Conexión directa")
     page.get_by_test_id("talk").click()
     try:
