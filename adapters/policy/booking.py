@@ -17,6 +17,7 @@ from typing import Any, Literal
 from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.details import find_details, find_name
 from adapters.policy.intents import asks_fact, classify, is_yes
+from adapters.policy.phrasing import doctor_words, say, service_words, site_words, slot_words
 from adapters.policy.when import When, parse_when, plain
 from engine.ports.appointments import Catalogue
 from engine.ports.language import TextDelta, ToolCall
@@ -105,7 +106,7 @@ class Booking:
             self.task = None
             if intent in ("goodbye", "human"):
                 return None
-            return _say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
+            return say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
         if intent in ("cancel", "reschedule") and intent != task.kind and not parse_when(said, now).day:
             return self.start(intent, said, now)  # "mejor quiero cancelar mi cita"
         if intent == "information" and asks_fact(said):
@@ -128,7 +129,7 @@ class Booking:
         ):
             # "sí, cancélela", "ponla pal viernes 4": kept for later, but nothing is looked up without the name
             noted = self._noted(task) if moved else ""
-            return _say(f"{noted} Para buscarla necesito también el nombre y apellido del paciente.".strip())
+            return say(f"{noted} Para buscarla necesito también el nombre y apellido del paciente.".strip())
         if (
             awaiting in ("name", "phone")
             and task.kind == "book"
@@ -149,7 +150,7 @@ class Booking:
             elif awaiting == "confirm" and not about_person:
                 task.confirmed = True
             elif not changed:
-                return _say(self._question(task, now))  # a yes to a question that wanted something else
+                return say(self._question(task, now))  # a yes to a question that wanted something else
         elif intent == "deny" and not changed:
             if awaiting == "slot":
                 task.slot, task.when = None, When(task.when.day)
@@ -157,11 +158,11 @@ class Booking:
             if awaiting == "confirm":
                 return self._ask(task, "correction", now, "Entendido.")
             self.task = None
-            return _say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
+            return say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
         elif not changed:
             if (intent == "information" and "?" in said) or intent in ("greeting", "thanks"):
                 return None  # a question in the middle: answered, then the task's question again
-            return _say("Disculpe, no le entendí. " + self._question(task, now))
+            return say("Disculpe, no le entendí. " + self._question(task, now))
         return self._advance(task, now)
 
     def _refused(self, task: Task, said: str, now: datetime) -> Events:
@@ -237,7 +238,7 @@ class Booking:
                     continue  # "a nombre de mi hija, ..." changes no specialty chosen before
                 if value and value != getattr(task, part):
                     setattr(task, part, value)
-                    if part == "service" and task.doctor and self._doctor_service(task.doctor) != value:
+                    if part == "service" and task.doctor and self._doctorservice_words(task.doctor) != value:
                         task.doctor = None
                     moved = moved or slot.get(f"{part}_id") != value  # "sí, en Santiago" of a Santiago slot
         if task.kind == "reschedule" and not task.same_time and _SAME_TIME.search(plain(said)):
@@ -369,7 +370,7 @@ class Booking:
 
     def _ask(self, task: Task, what: str, now: datetime, before: str = "") -> Events:
         task.awaiting = what
-        return _say((before + " " + self._question(task, now)).strip())
+        return say((before + " " + self._question(task, now)).strip())
 
     def _question(self, task: Task | None, now: datetime) -> str:
         if task is None:
@@ -397,8 +398,8 @@ class Booking:
             return "¿Para qué día y a qué hora la quiere mover?"
         if what == "slot" and task.slot:
             if task.when.at is not None and _starts(task.slot) == task.when.at:
-                return f"Tengo disponible {self._slot_words(task.slot)}. ¿Se la reservo?"
-            return f"Tengo {self._slot_words(task.slot)}. ¿Le sirve?"
+                return f"Tengo disponible {slot_words(task.slot)}. ¿Se la reservo?"
+            return f"Tengo {slot_words(task.slot)}. ¿Le sirve?"
         if what == "name":
             if task.kind != "book":
                 return "¿Y a nombre de quién está la cita? Dígame el nombre y el apellido del paciente."
@@ -410,7 +411,9 @@ class Booking:
                 f"Claro. Para {VERB[task.kind]} su cita, ¿me dice el número de teléfono con el que la hizo?"
             )
         if what == "which":
-            listed = "; ".join(f"{i + 1}, {_service(c)} {c['when']}" for i, c in enumerate(task.choices[:4]))
+            listed = "; ".join(
+                f"{i + 1}, {service_words(c)} {c['when']}" for i, c in enumerate(task.choices[:4])
+            )
             return f"Veo {len(task.choices)} citas a su nombre: {listed}. ¿Cuál desea {VERB[task.kind]}?"
         if what == "confirm":
             return self._read_back(task)
@@ -419,25 +422,21 @@ class Booking:
     def _read_back(self, task: Task) -> str:
         if task.kind == "cancel" and task.appointment:
             a = task.appointment
-            return f"¿Confirmo que cancelo su cita de {_service(a)} con {_doctor(a)} {a['when']}?"
+            return f"¿Confirmo que cancelo su cita de {service_words(a)} con {doctor_words(a)} {a['when']}?"
         assert task.slot is not None
         if task.kind == "reschedule" and task.appointment:
             a = task.appointment
             return (
-                f"Le confirmo: muevo su cita de {_service(a)} con {_doctor(a)} de {a['when']} a "
-                f"{task.slot['when']}, en {_site(task.slot)}. ¿Está bien?"
+                f"Le confirmo: muevo su cita de {service_words(a)} con {doctor_words(a)} de {a['when']} a "
+                f"{task.slot['when']}, en {site_words(task.slot)}. ¿Está bien?"
             )
         return (
             f"Le confirmo: cita de {self._what(task)} con "
-            f"{_doctor(task.slot)} en {_site(task.slot)}, {task.slot['when']}, a nombre de {task.name}, "
+            f"{doctor_words(task.slot)} en {site_words(task.slot)}, {task.slot['when']}, a nombre de {task.name}, "
             f"teléfono {written_phone(task.phone or '')}. ¿Está correcto?"
         )
 
-    @staticmethod
-    def _slot_words(slot: dict[str, Any]) -> str:
-        return f"{slot['when']} con {_doctor(slot)}, en {_site(slot)}"
-
-    def _doctor_service(self, doctor: str) -> str | None:
+    def _doctorservice_words(self, doctor: str) -> str | None:
         return next((d.service_id for d in self.catalogue.doctors if d.id == doctor), None)
 
     # -- a tool answered --------------------------------------------------------------------------------------
@@ -445,7 +444,7 @@ class Booking:
     def result(self, result: dict[str, Any], now: datetime) -> Events:
         task = self.task
         if task is None:
-            return _say("Listo. ¿Le ayudo con algo más?")
+            return say("Listo. ¿Le ayudo con algo más?")
         tool, task.waiting_on = task.waiting_on, ""
         error = result.get("error")
         if tool == "list_available_slots":
@@ -454,28 +453,30 @@ class Booking:
             return self._appointments_found(task, result, now)
         if error and tool in ("book_appointment", "reschedule_appointment") and "slot" in str(error):
             task.slot, task.accepted, task.confirmed = None, False, False
-            events = _say("Ese horario se acaba de ocupar.")
+            events = say("Ese horario se acaba de ocupar.")
             return events + self._list_slots(task)
         if not error and task.phone:
             self.known_phone = task.phone
             self.known_name = task.name or self.known_name
         if error:
             self.task = None
-            return _say(
+            return say(
                 "Disculpe, no pude completar el cambio en la agenda. Puede intentarlo de nuevo o llamar a recepción."
             )
         self.task = None
         if "booked" in result:
             a = result["booked"]
-            return _say(
-                f"¡Listo! Su cita de {_service(a)} quedó reservada para {a['when']} con {_doctor(a)}, en "
-                f"{_site(a)}. Le recomendamos llegar quince minutos antes. ¿Le ayudo con algo más?"
+            return say(
+                f"¡Listo! Su cita de {service_words(a)} quedó reservada para {a['when']} con {doctor_words(a)}, en "
+                f"{site_words(a)}. Le recomendamos llegar quince minutos antes. ¿Le ayudo con algo más?"
             )
         if "rescheduled" in result:
             a = result["rescheduled"]
-            return _say(f"Listo, su cita con {_doctor(a)} quedó para {a['when']}. ¿Le ayudo con algo más?")
+            return say(
+                f"Listo, su cita con {doctor_words(a)} quedó para {a['when']}. ¿Le ayudo con algo más?"
+            )
         a = result["cancelled"]
-        return _say(f"Su cita de {_service(a)} de {a['when']} quedó cancelada. ¿Le ayudo con algo más?")
+        return say(f"Su cita de {service_words(a)} de {a['when']} quedó cancelada. ¿Le ayudo con algo más?")
 
     def _slots_found(self, task: Task, result: dict[str, Any], now: datetime) -> Events:
         slots = result.get("slots") or []
@@ -505,7 +506,7 @@ class Booking:
             return self._ask(task, "slot", now)
         if exact:
             task.accepted = True
-            return self._advance_with(task, now, f"Tengo disponible {self._slot_words(slot)}.")
+            return self._advance_with(task, now, f"Tengo disponible {slot_words(slot)}.")
         if task.search == "any":
             reason = "A esa hora no tengo espacio en los próximos días."
         elif task.search == "week":
@@ -538,7 +539,7 @@ class Booking:
         if len(found) == 1:
             task.appointment = found[0]
             a = task.appointment
-            before = f"Encontré su cita de {_service(a)} con {_doctor(a)} {a['when']}."
+            before = f"Encontré su cita de {service_words(a)} con {doctor_words(a)} {a['when']}."
             if task.kind == "cancel":
                 return self._ask(task, "confirm", now, before)
             if task.when.day is None:
@@ -550,7 +551,7 @@ class Booking:
         events = self._advance(task, now)
         if events and isinstance(events[0], TextDelta):
             return [TextDelta(f"{before} {events[0].text}"), *events[1:]]
-        return [*_say(before), *events]
+        return [*say(before), *events]
 
     def _what(self, task: Task) -> str:
         service = self._services.get(
@@ -598,28 +599,6 @@ def _without(said: str, name: str | None) -> str:
     text = plain(said)
     at = text.find(plain(name))
     return said if at < 0 or len(text) != len(said) else said[:at] + " " + said[at + len(name) :]
-
-
-def _doctor(item: dict[str, Any]) -> str:
-    """'la Dra. Carolina Tavárez', 'el Dr. Rafael Almonte Peña': a title takes its article in Spanish."""
-    name = str(item["doctor"])
-    if name.startswith("Dra."):
-        return f"la {name}"
-    return f"el {name}" if name.startswith(("Dr.", "Lic.")) else name
-
-
-def _site(item: dict[str, Any]) -> str:
-    """'la sede de Santiago': the site's name without its neighbourhood in brackets."""
-    return "la sede de " + str(item["site"]).split(" (")[0]
-
-
-def _service(item: dict[str, Any]) -> str:
-    return str(item["service"]).lower()
-
-
-def _say(text: str) -> Events:
-    text = text.replace("m..", "m.").replace(" de el ", " del ").replace(" a el ", " al ")
-    return [TextDelta(text)]
 
 
 def _id(appointment: dict[str, Any] | None) -> str:
