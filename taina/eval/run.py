@@ -72,6 +72,9 @@ class Turn:
     turn_ms: float
     ungrounded: list[str] = field(default_factory=list)
     transcript: str | None = None  # audio mode: what the recognizer heard
+    # text mode: what the turn retrieved, best first ({document_id, title, heading, similarity, text}), so a
+    # wrong answer can be told apart: the fact not retrieved, or retrieved and another sentence read
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -206,7 +209,20 @@ class Report:
                     else ""
                 )
                 + f"<br><small>{t.first_piece_ms:.0f} / {t.turn_ms:.0f} ms; tools: "
-                f"{e(', '.join(a['tool'] for a in t.actions)) or '-'}; sources: {e(', '.join(t.sources)) or '-'}</small></li>"
+                f"{e(', '.join(a['tool'] for a in t.actions)) or '-'}; sources: {e(', '.join(t.sources)) or '-'}</small>"
+                + (
+                    "<details><summary>retrieved</summary><ol>"
+                    + "".join(
+                        f"<li><b>{e(r['title'])}</b> {e(r['heading'])}"
+                        + (f" ({r['similarity']:.2f})" if r["similarity"] is not None else "")
+                        + f"<br><small>{e(r['text'])}</small></li>"
+                        for r in t.retrieved
+                    )
+                    + "</ol></details>"
+                    if t.retrieved
+                    else ""
+                )
+                + "</li>"
                 for t in case.turns
             )
             rows.append(
@@ -255,6 +271,16 @@ async def _text_turn(app: App, dialogue: Any, said: str, said_so_far: list[str])
         ((first or ended) - started) * 1000,
         (ended - started) * 1000,
         ungrounded(reply.text, _evidence(reply, said_so_far), app.assistant.identity.assistant),
+        retrieved=[
+            {
+                "document_id": p.document_id,
+                "title": p.title,
+                "heading": p.heading,
+                "similarity": p.similarity,
+                "text": p.text,
+            }
+            for p in reply.passages
+        ],
     )
 
 
