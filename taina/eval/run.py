@@ -15,6 +15,7 @@ import re
 import statistics
 import tempfile
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -327,12 +328,22 @@ def _appointment(actions: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def _field_matches(expected: str, actual: object) -> bool:
+def _field_matches(key: str, expected: str, actual: object) -> bool:
+    """A field as expected: the same text (a time may carry its offset after it); a phone with the same digits
+    however it is written; a patient's name with the same letters, accents and capitals aside (a recogniser does
+    not hear "María" apart from "maria")."""
     text = str(actual)
     if text == expected or text.startswith(expected):
         return True
+    if key == "patient_name":
+        return _folded(text) == _folded(expected)
     digits = re.sub(r"\D", "", expected)
-    return bool(digits) and digits == re.sub(r"\D", "", expected) == re.sub(r"\D", "", text)
+    return bool(digits) and digits == re.sub(r"\D", "", text)
+
+
+def _folded(name: str) -> str:
+    letters = unicodedata.normalize("NFKD", name.casefold())
+    return " ".join("".join(c for c in letters if not unicodedata.combining(c)).split())
 
 
 _SENTENCE_END = re.compile(r"(?:(?<=[a-záéíóúñ]{4}[.!?])|(?<=\d[.!?]))\s+")
@@ -419,7 +430,7 @@ async def run_conversation(app: App, conversation: Conversation, audio: bool) ->
             failures += [
                 f"appointment {key} is {appointment.get(key)!r}, expected {value!r}"
                 for key, value in conversation.expect_appointment.items()
-                if not _field_matches(value, appointment.get(key))
+                if not _field_matches(key, value, appointment.get(key))
             ]
     if conversation.no_repeat:
         failures += asked_twice(turns)
