@@ -329,16 +329,16 @@ def _appointment(actions: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _field_matches(key: str, expected: str, actual: object) -> bool:
-    """A field as expected: the same text (a time may carry its offset after it); a phone with the same digits
-    however it is written; a patient's name with the same letters, accents and capitals aside (a recogniser does
-    not hear "María" apart from "maria")."""
+    """A field as expected: a patient's name with the same letters, accents and capitals aside (a recogniser does
+    not hear "María" apart from "maria"); a phone with the same digits however it is written; any other field the
+    same text, or starting with it (a time carries its offset after it)."""
     text = str(actual)
-    if text == expected or text.startswith(expected):
-        return True
     if key == "patient_name":
         return _folded(text) == _folded(expected)
-    digits = re.sub(r"\D", "", expected)
-    return bool(digits) and digits == re.sub(r"\D", "", text)
+    if key == "patient_phone":
+        digits = re.sub(r"\D", "", expected)
+        return bool(digits) and digits == re.sub(r"\D", "", text)
+    return text == expected or text.startswith(expected)
 
 
 def _folded(name: str) -> str:
