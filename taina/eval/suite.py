@@ -81,7 +81,8 @@ _CONVERSATION = {
 }  # fmt: skip
 
 
-def load_suite(path: Path) -> Suite:
+def load_suite(path: Path | str) -> Suite:
+    path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
