@@ -70,6 +70,56 @@ SYNONYMS: dict[str, str] = {
     "bajarme": "bajese",
     "desmontarme": "bajese",
 }
+# Everyday words for what clinic documents name technically: the caller's word stays and the documents' words
+# follow it ("la placa del pecho" also says "radiografía de tórax"; "el doctor del corazón", "cardiología").
+# General Spanish (and Dominican) medical vocabulary, not one clinic's.
+ALSO: dict[str, tuple[str, ...]] = {
+    "corazon": ("cardiologia",),
+    "piel": ("dermatologia",),
+    "granos": ("dermatologia",),
+    "mancha": ("dermatologia",),
+    "manchas": ("dermatologia",),
+    "hueso": ("ortopedia",),
+    "huesos": ("ortopedia",),
+    "fractura": ("ortopedia",),
+    "deporte": ("deportivas",),
+    "deportes": ("deportivas",),
+    "deportiva": ("deportivas",),
+    "internista": ("interna",),
+    "endocrino": ("endocrinologia",),
+    "endocrina": ("endocrinologia",),
+    "azucar": ("glucosa", "diabetes"),
+    "diabetico": ("diabetes",),
+    "diabetica": ("diabetes",),
+    "colesterol": ("lipidico",),
+    "trigliceridos": ("lipidico",),
+    "grasa": ("lipidico",),
+    "glicosilada": ("hemoglobina",),
+    "tiroides": ("tiroideo",),
+    "barriga": ("abdominal",),
+    "panza": ("abdominal",),
+    "estomago": ("abdominal",),
+    "abdomen": ("abdominal",),
+    "pecho": ("torax",),
+    "rayos": ("radiografia",),
+    "sencilla": ("simple",),
+    "sencillo": ("simple",),
+    "embarazada": ("obstetrica", "embarazo"),
+    "prenatal": ("obstetrica",),
+    "senos": ("mamografia",),
+    "mamas": ("mamografia",),
+    "ojos": ("oftalmologia",),
+    "ojo": ("oftalmologia",),
+    "vista": ("oftalmologia",),
+    "pulmon": ("neumologo",),
+    "pulmones": ("neumologo",),
+    "asma": ("neumologo",),
+    "terapia": ("psicologia",),
+    "nervios": ("psicologia",),
+    "ansiedad": ("psicologia",),
+    "depresion": ("psicologia",),
+    "capital": ("santo", "domingo"),
+}
 # Words that stand for a family of the documents' words: a child is seen by a pediatrician.
 RELATED: dict[str, tuple[str, ...]] = {
     "ninos": ("pediatr",),
@@ -86,7 +136,8 @@ _MINOR = re.compile(r"\b(de|tiene) 1[0-7]\b")
 def normalise(plain_text: str) -> str:
     """The caller's words in the documents' words."""
     text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_text))
-    return " ".join(SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text))
+    words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
+    return " ".join(f"{word} {' '.join(ALSO[word])}" if word in ALSO else word for word in words)
 
 
 # A specialist and the specialty, as Spanish forms them: a page lists "urología", the caller asks for "un

@@ -34,9 +34,10 @@ _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "price",
         re.compile(
-            r"\b(cuanto (e|es|e que|es que)? ?(cuesta|cuestan|vale|valen|sale|salen|cobra\w*|me cobra\w*|me sale|"
-            r"me cuesta|pago|pagaria|hay que pagar)|precios?|cuesta|cuestan|cobran|cobra|a como (ta|esta|sale|es)|"
-            r"tarifas?|copago|cargo|descuento|cuanto e|cuanto es|en cuanto (ta|esta|sale|es|e))\b"
+            r"\b(cuanto (e|es|e que|es que|ta|esta|me|le|nos)? ?(cuesta|cuestan|vale|valen|sale|salen|cobra\w*|"
+            r"me cobra\w*|me sale|me va a (costar|salir|cobrar)|me cuesta|pago|pagaria|hay que pagar)|precios?|"
+            r"cuesta|cuestan|costar|cobr(an|a|ando|aria|arian|ara|aran)|a como (ta|esta|sale|es)|tarifas?|copago|"
+            r"cargo|descuento|cuanto (e|es|ta|esta)( eso| esa| ese)?$|en cuanto (ta|esta|sale|es|e))\b"
         ),
     ),
     (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from adapters.policy.answer_types import answer_type
 from adapters.policy.names import masked
 from adapters.policy.when import NUMBERS, plain
 
@@ -63,7 +64,9 @@ _FACT = re.compile(
     r"telefono|whatsapp|seguro|ars|estacion|metro|parqueo|estacionamiento|ayunas|resultados)\b"
 )
 _INTERROGATIVE = re.compile(
-    r"(?:^|[¿,] ?)(?:y |pero |oiga |mire |ok |ah |entonces )?(?:que|cual|cuales|cuanto|cuanta|cuantos|cuantas|"
+    r"(?:^|[¿,] ?)(?:(?:y|pero|oiga|mire|ok|ah|entonces|hola|buenas|buenos dias|buenas tardes|buenas noches|klk|"
+    r"saludos|disculpe|perdon|mi amor|manito|mano|una pregunta|e que|es que) )*"
+    r"(?:que|cual|cuales|cuanto|cuanta|cuantos|cuantas|"
     r"donde|adonde|como|cuando|quien|quienes|a que|en que|de que|por que|hasta que|desde que|con que|para que)\b"
     # "como a las diez" is about ten; ", que a las dos yo trabajo" gives a reason: neither asks anything.
     r"(?! (?:a |pa |para )?las? (?:\d|" + "|".join(NUMBERS) + r")\b)"
@@ -121,13 +124,31 @@ _RULE_QUESTION = re.compile(
     r"\b(sin costo|sin cargo|costo|cargo|multa|penalidad|recargo|hasta cuando|con cuanto tiempo|"
     r"cuanto tiempo antes|que pasa|que sucede|(?:tengo|tiene|hay) que (?:llevar|traer|presentar|pagar)|"
     r"(?:que|algo) (?:llevo|traigo))\b"
-    r"|^(?:y |oiga |mire |pero )?(?:ustedes|uno tiene que|hay que|se (?:necesita|ocupa)|es necesario|"
+    r"|^(?:y |oiga |mire |pero )?(?:ustedes?|uno tiene que|hay que|se (?:necesita|ocupa)|es necesario|"
     r"hace falta|(?:me |le )?(?:mandan|envian|dan))\b"
+    r"|\b(?:me|le|nos|les) (?:van a |va a )?(?:cobr\w*|avis\w*|recuerd\w*)\b"
+)
+# Whether an appointment is needed, asked without a question mark (a recogniser writes none): "pa vacunar al
+# bebé necesito cita", "la sonografía hay que sacar cita antes".
+_NEEDS_APPOINTMENT = re.compile(
+    r"^(?:y )?(?:pa|para) (?!(?:una|la|mi|el) )\w+.*\b(?:necesito|necesita|tengo que (?:sacar|hacer|pedir))\s+"
+    r"(?:una\s+|la\s+)?cita(?:\s+(?:antes|previa|primero))?$"
+    r"|\b(?:hay que (?:sacar|hacer|tener|pedir)|se (?:necesita|ocupa)|lleva|requiere)\s+(?:una\s+|la\s+)?cita"
+    r"(?:\s+(?:antes|previa|primero))?$"
+)
+# Asking, said as a wish: "quiero saber cuánto...", "usted sabe si...", "me dice dónde...".
+_ASKING = re.compile(
+    r"\b(?:quiero|queria|quisiera|necesito|me gustaria) (?:saber|preguntar\w*|averiguar|informacion)\b"
+    r"|\b(?:usted|tu) sabes?\b|\b(?:me|nos) (?:dice|puede decir|podria decir|informa)\b|\bdigame\b|\buna pregunta\b"
 )
 _REQUEST = re.compile(
     r"\b(quiero|quisiera|necesito|me gustaria|ocupo|deseo|queria|hagame|por favor)\b|\b(?:me|nos|le) "
     r"(?:pueden |puede |podrian |podria )?(?:dar|dan|da|hacer|hacen|hace|separ\w*|apart\w*|agend\w*|reserv\w*)\b"
 )
+# Asking for an appointment by name ("una cita", "sacar turno", "resérveme"): a price asked beside it does not
+# make it a question only ("quiero una cita con el cardiólogo, ¿cuánto cuesta?"), while wanting to be seen does
+# ("quiero que me vea el dermatólogo, ¿cuánto cobra?").
+_ASKS_FOR_ONE = re.compile(r"\b(cita|turno|agend\w*|reserv\w*|apart\w*|separ\w*|sacar)\b")
 _BOOKING_VERB = re.compile(
     r"\b(quiero|quisiera|necesito|me gustaria|puedo|podria|ocupo|dame|deme|quier\w*)\b"
 )
@@ -226,6 +247,8 @@ def classify(utterance: str) -> Intent:
         return "information"  # "¿y si cambio la cita para otro día, me cobran?"
     if _RULE_QUESTION.search(text) and not _REQUEST.search(text) and not _FREE_TIME.search(text):
         return "information"  # "¿hasta cuándo puedo cambiar la cita sin costo?"
+    if _NEEDS_APPOINTMENT.search(text.strip()):
+        return "information"  # "pa vacunar al bebé necesito cita" (no question mark from a recogniser)
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
     cancels = _CANCEL.search(text) or _CANCEL_IT.search(text)
     if cancels and (mentions_appointment or not _QUESTION.search(text)):
@@ -240,7 +263,11 @@ def classify(utterance: str) -> Intent:
     if _FREE_TIME.search(text) and _SOMEONE_OR_A_DAY.search(text):
         return "book"
     if _BOOK.search(text) or _WANTS_SPECIALIST.search(text):
-        asks = _QUESTION.search(text) and not _BOOKING_VERB.search(text)
+        asks = _QUESTION.search(text) and (
+            not _BOOKING_VERB.search(text)
+            or _ASKING.search(text)
+            or (not _ASKS_FOR_ONE.search(text) and answer_type(text) == "price")
+        )
         return "information" if asks else "book"
     if _QUESTION.search(text) or (text != whole and is_question(utterance)):
         return "information"
