@@ -133,11 +133,12 @@ _MINOR_AGE = re.compile(r"\b(1[0-7]|[1-9]) anos?\b")
 _MINOR = re.compile(r"\b(de|tiene) 1[0-7]\b")
 
 
-def normalise(plain_text: str) -> str:
-    """The caller's words in the documents' words."""
+def normalise(plain_text: str, also: bool = True) -> str:
+    """The caller's words in the documents' words; with ``also``, the documents' words for everyday ones follow
+    them (ALSO)."""
     text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_text))
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
-    return " ".join(f"{word} {' '.join(ALSO[word])}" if word in ALSO else word for word in words)
+    return " ".join(f"{word} {' '.join(ALSO[word])}" if also and word in ALSO else word for word in words)
 
 
 # A specialist and the specialty, as Spanish forms them: a page lists "urología", the caller asks for "un

@@ -29,6 +29,7 @@ from adapters.policy.answer_types import (
     normalise,
 )
 from adapters.policy.names import KINDS, names
+from adapters.policy.price_lines import price_lines
 from adapters.policy.when import plain
 from engine.chunking import sentences
 from engine.ports.knowledge import Passage
@@ -119,6 +120,20 @@ def _stems(text: str) -> frozenset[str]:
     """Snowball Spanish stems of the content words ("llego", "llegar" -> "lleg")."""
     words = _WORD.findall(plain(text).replace("santo domingo", "santodomingo"))  # the city is not a Sunday
     return frozenset(_STEMMER.stemWords([w for w in words if w not in STOPWORDS]))
+
+
+def _ordered_stems(text: str) -> list[str]:
+    """The content words' stems, in the order said ("sonografía pélvica": "sonograf", "pelvic")."""
+    words = _WORD.findall(plain(text).replace("santo domingo", "santodomingo"))
+    return [_stem_word(w) for w in words if w not in STOPWORDS]
+
+
+_GENERIC = frozenset(_STEMMER.stemWords(["sesion", "prueba", "estudio", "examen", "servicio"]))
+
+
+def _generic(stem: str) -> bool:
+    """A word that says what kind of thing a price is for ("consulta", "sesión"), not which."""
+    return stem in _GENERIC or any(_same(stem, t) for t in _TYPE_WORDS)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -224,6 +239,15 @@ def compose_answer(
     foreign, holders = _names_held(question, [u[2] for u in units])
     for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
         same[stem] = frozenset()
+    if kind == "price" and not foreign:
+        said = [*_ordered_stems(normalise(plain(question))), *sorted(related)]
+        own = _ordered_stems(normalise(plain(question), also=False))
+        lines = price_lines(said, own, [u[2] for u in units], _ordered_stems, _same, _generic)
+        if lines:
+            return Answer(
+                _shorten(" ".join(line.sentence for line in lines)),
+                tuple(dict.fromkeys(units[line.index][0].document_id for line in lines)),
+            )
     unknown = [stem for stem in topic if not same[stem]]
     family = bool(related) and any(w.startswith(alias) for alias in related for w in vocabulary)
     if all(stem in _WHERE for stem in topic if same[stem]) and (unknown or kind == "other") and not family:

@@ -1,0 +1,95 @@
+"""A price list's line for what the caller asks the price of, found by the line's own label.
+
+A caller wraps a price question in their story ("me jodí la rodilla jugando pelota, ¿cuánto cobra el ortopeda?"):
+most of their words are in no price line, so judging a line by how much of the question it covers misses it.
+A price line says what it prices in its label ("Consulta de ortopedia: RD$3,000."), so the line is judged the
+other way round: how much of its label the caller named (in the documents' words: "ortopeda" is "ortopedia",
+"la placa del pecho" is "radiografía de tórax"; adapters/lexicon.py).
+
+A line is not read when the caller qualifies its head word otherwise: "¿cuánto cuesta la sonografía pélvica?"
+names a sonography the list does not price, and "Sonografía abdominal: RD$2,800." is no answer to it. Parts of a
+label joined by "y" are alternatives ("Ginecología y obstetricia": a caller who asks for the gynaecologist named
+it). When two lines are named equally ("¿cuánto cuesta una sonografía?"), both are read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+LABEL = re.compile(r"^([^:]{3,80}):\s*(.*)$")
+PRICE = re.compile(r"RD\$ ?\d")
+MIN_NAMED = 0.5  # share of a label's words the caller must name
+MOST_LINES = 2  # lines read when the caller named several alike
+
+
+@dataclass(frozen=True)
+class PriceLine:
+    sentence: str
+    named: float  # share of the label's words the caller named
+    index: int  # where it came from, for the caller's bookkeeping
+
+
+def price_lines(
+    said: list[str],
+    own: list[str],
+    sentences: Iterable[str],
+    stems: Callable[[str], list[str]],
+    same: Callable[[str, str], bool],
+    generic: Callable[[str], bool],
+) -> list[PriceLine]:
+    """The price lines among ``sentences`` that the caller's words (``said``, as stems in order, the lexicon's
+    words beside the caller's own; ``own``: the caller's words alone) name best. ``stems`` gives a text's content stems in order, ``same`` says
+    two stems are one word, ``generic`` that a stem only says what kind of thing is priced ("consulta")."""
+    labels: list[tuple[int, str, list[list[str]]]] = []
+    for index, sentence in enumerate(sentences):
+        match = LABEL.match(sentence.strip())
+        if match is None or not PRICE.search(match.group(2)):
+            continue
+        label = re.sub(r"\([^)]*\)", " ", match.group(1))
+        parts = [
+            [w for w in stems(p) if not generic(w) and not w.isdigit()] for p in re.split(r"\by\b|,", label)
+        ]
+        labels.append((index, sentence.strip(), [p for p in parts if p]))
+    # The kinds of thing the list prices ("sonografía", "perfil") that the caller named in their own words: a
+    # line for another kind ("Perfil tiroideo" for "la sonografía de la tiroides") is not for them.
+    heads = {part[0] for _, _, parts in labels for part in parts}
+    kinds = {head for head in heads if any(same(head, s) for s in own)}
+    found: list[PriceLine] = []
+    for index, sentence, parts in labels:
+        best = 0.0
+        for words in parts:
+            named = [w for w in words if any(same(w, s) for s in said)]
+            if not named or _qualified_otherwise(words, said, same, generic):
+                continue
+            if (
+                kinds
+                and not any(same(words[0], s) for s in said)
+                and not any(same(kind, w) for kind in kinds for w in words)
+            ):
+                continue  # "Perfil tiroideo" for "la sonografía de la tiroides": another kind, its own unnamed
+            best = max(best, len(named) / len(words))
+        if best >= MIN_NAMED:
+            found.append(PriceLine(sentence, best, index))
+    if not found:
+        return []
+    top = max(line.named for line in found)
+    chosen = [line for line in found if line.named == top]
+    return chosen if len(chosen) <= MOST_LINES else []
+
+
+def _qualified_otherwise(
+    words: list[str], said: list[str], same: Callable[[str, str], bool], generic: Callable[[str], bool]
+) -> bool:
+    """The caller said the label's head word followed by a word of their own, and none of the label's other words:
+    "sonografía pélvica" against "Sonografía abdominal"."""
+    head, rest = words[0], words[1:]
+    if not rest or any(same(w, s) for w in rest for s in said):
+        return False
+    for at, stem in enumerate(said):
+        if same(head, stem):
+            after = [s for s in said[at + 1 : at + 3] if not generic(s)]
+            if after and not any(same(after[0], w) for w in words):
+                return True
+    return False

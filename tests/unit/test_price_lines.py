@@ -1,0 +1,44 @@
+"""A price question answered by the price list's line whose label the caller named, in their own words."""
+
+from __future__ import annotations
+
+from adapters.policy.answers import compose_answer
+from engine.ports.knowledge import Passage
+
+PRICES = Passage(
+    "precios",
+    "Tarifas 2027",
+    "Estudios",
+    "Consulta de neurología: RD$3,200.\nConsulta de otorrinolaringología y audiología: RD$2,900.\n"
+    "Ecografía renal: RD$2,100.\nEcografía mamaria: RD$2,400.\nRadiografía de columna: RD$1,900.\n"
+    "Perfil hepático: RD$1,300.\nCultivo de orina: RD$800.",
+    1.0,
+    0.9,
+)
+
+
+def answer(question: str) -> str:
+    found = compose_answer(question, [PRICES])
+    return found.text if found else ""
+
+
+def test_the_line_the_caller_named_among_their_story() -> None:
+    said = answer(
+        "mira e que me caí de la escalera y me duele la espalda, la radiografia de columna cuanto ta"
+    )
+    assert said == "Radiografía de columna: RD$1,900."
+
+
+def test_a_specialist_names_the_specialty_and_one_part_of_a_joined_label_is_enough() -> None:
+    assert "RD$3,200" in answer("klk cuanto me cobra el neurologo")
+    assert "RD$2,900" in answer("y el otorrino cuanto cobra por la consulta")
+
+
+def test_two_lines_named_alike_are_both_read() -> None:
+    said = answer("cuanto sale una ecografia")
+    assert "RD$2,100" in said and "RD$2,400" in said
+
+
+def test_a_kind_the_list_does_not_price_gets_no_other_line() -> None:
+    assert "RD$" not in answer("cuanto cuesta la ecografia de tiroides")  # not "Ecografía renal"
+    assert "RD$" not in answer("cuanto cuesta la ecografia del higado")  # not "Perfil hepático" either
