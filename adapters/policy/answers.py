@@ -252,9 +252,13 @@ def compose_answer(
     family = bool(related) and any(w.startswith(alias) for alias in related for w in vocabulary)
     if all(stem in _WHERE for stem in topic if same[stem]) and (unknown or kind == "other") and not family:
         return None  # only a city (or no word at all) in common with the documents
-    mostly_unknown = bool(foreign & set(topic)) or (
-        bool(total) and sum(topic[s] for s in unknown) >= total / 2
-    )
+    # Words no retrieved passage holds are the caller's story ("me lastimé el tobillo jugando básquet") or
+    # something the documents do not have ("un dentista"): together they count as one word, so a story does not
+    # hide the answer, and a question about nothing else the documents hold is still mostly unknown.
+    story = min(1.0, sum(topic[s] for s in unknown))
+    total = total - sum(topic[s] for s in unknown) + story
+    asked_for = len(topic) - len(unknown) + min(1, len(unknown))
+    mostly_unknown = bool(foreign & set(topic)) or (bool(total) and story >= total / 2)
     # A word few sentences hold says more about which one is meant ("futuro" beats "estudios").
     for stem in topic:
         held = sum(bool(same[stem] & unit[3]) for unit in units)
@@ -270,7 +274,7 @@ def compose_answer(
                 score, covered = score + 0.6 * weight, covered + (stem in topic)
         if related and any(w.startswith(alias) for alias in related for w in words | heading):
             score, covered = score + 1.0, covered + 1
-        coverage = min(1.0, covered / len(topic)) if topic else 1.0
+        coverage = min(1.0, covered / asked_for) if topic else 1.0
         if coverage < MIN_COVERAGE or (topic and not covered):
             continue
         flat = plain(sentence)

@@ -123,7 +123,7 @@ _GREETING = re.compile(
 _RULE_QUESTION = re.compile(
     r"\b(sin costo|sin cargo|costo|cargo|multa|penalidad|recargo|hasta cuando|con cuanto tiempo|"
     r"cuanto tiempo antes|que pasa|que sucede|(?:tengo|tiene|hay) que (?:llevar|traer|presentar|pagar)|"
-    r"(?:que|algo) (?:llevo|traigo))\b"
+    r"(?:que|algo) (?:\w+ ){0,2}(?:llevo|traigo|llevar|traer|presento|me van a pedir|me piden|piden))\b"
     r"|^(?:y |oiga |mire |pero )?(?:ustedes?|uno tiene que|hay que|se (?:necesita|ocupa)|es necesario|"
     r"hace falta|(?:me |le )?(?:mandan|envian|dan))\b"
     r"|\b(?:me|le|nos|les) (?:van a |va a )?(?:cobr\w*|avis\w*|recuerd\w*)\b"
@@ -263,7 +263,8 @@ def classify(utterance: str) -> Intent:
     if _FREE_TIME.search(text) and _SOMEONE_OR_A_DAY.search(text):
         return "book"
     if _BOOK.search(text) or _WANTS_SPECIALIST.search(text):
-        asks = _QUESTION.search(text) and (
+        wonders = _interrogative(utterance) and not _REQUEST.search(text) and not _FREE_TIME.search(text)
+        asks = (_QUESTION.search(text) or wonders) and (
             not _BOOKING_VERB.search(text)
             or _ASKING.search(text)
             or (not _ASKS_FOR_ONE.search(text) and answer_type(text) == "price")
