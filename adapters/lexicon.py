@@ -118,7 +118,6 @@ ALSO: dict[str, tuple[str, ...]] = {
     "nervios": ("psicologia",),
     "ansiedad": ("psicologia",),
     "depresion": ("psicologia",),
-    "capital": ("santo", "domingo"),
 }
 # Words that stand for a family of the documents' words: a child is seen by a pediatrician.
 RELATED: dict[str, tuple[str, ...]] = {
@@ -131,12 +130,15 @@ RELATED: dict[str, tuple[str, ...]] = {
 # Ages under 18 said as a number ("tiene 16", "una de 17 años").
 _MINOR_AGE = re.compile(r"\b(1[0-7]|[1-9]) anos?\b")
 _MINOR = re.compile(r"\b(de|tiene) 1[0-7]\b")
+_CAPITAL = re.compile(r"(?<=\bla )capital\b(?! de(?! aqui| santo domingo)\b)")
 
 
 def normalise(plain_text: str, also: bool = True) -> str:
     """The caller's words in the documents' words; with ``also``, the documents' words for everyday ones follow
     them (ALSO)."""
     text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_text))
+    if also:  # "la capital" is Santo Domingo; "la capital de Francia" is not
+        text = _CAPITAL.sub("capital santo domingo", text)
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
     return " ".join(f"{word} {' '.join(ALSO[word])}" if also and word in ALSO else word for word in words)
 
