@@ -309,7 +309,10 @@ def compose_answer(
     best = with_value[0] if with_value and kind not in ("yesno", "other") else ranked[0]
     chosen = _with_second(best, with_value if best.valued else ranked, most_sentences)
     chosen = _with_what_it_adds_to(chosen, {(id(u[0]), u[1]): u[2] for u in units})
-    text = " ".join(_spoken(c.sentence, c.coverage < 1.0 or bool(unknown)) for c in chosen)
+    text = " ".join(
+        _spoken(c.sentence, c.coverage < 1.0 or bool(unknown) or _denies(c.sentence, kind, weights, same))
+        for c in chosen
+    )
     if mostly_unknown and best.coverage < 1.0:
         text = f"{NOT_EXACT} {NEAREST} {text}"
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
@@ -446,6 +449,22 @@ def _says_yes_or_no(flat: str, topic: dict[str, float], same: dict[str, frozense
     for match in _POLARITY.finditer(flat):
         stems = _stems(match.group(1))
         if any(same[stem] & stems for stem in topic):
+            return True
+    return False
+
+
+def _denies(
+    sentence: str, kind: AnswerType, topic: dict[str, float], same: dict[str, frozenset[str]]
+) -> bool:
+    """A yes-or-no question whose sentence opens with "Sí," but says no of what was asked ("¿el wifi tiene
+    clave?": "Sí, la red se llama ... y no tiene contraseña"; "¿pa vacunar necesito cita?": "Sí, ... sin cita"):
+    its "Sí" answers another question, so it is not said."""
+    if kind not in ("yesno", "other") or not re.match(r"S[ií],", sentence):
+        return False
+    for match in re.finditer(
+        r"\b(?:sin\s+|no\s+(?:\w+\s+)?)(?:(?:la|el|los|las|un|una)\s+)?([a-z]{3,})", plain(sentence)
+    ):
+        if any(same[stem] & _stems(match.group(1)) for stem in topic):
             return True
     return False
 

@@ -211,3 +211,12 @@ def test_a_verb_after_a_kind_of_place_is_no_name() -> None:
     assert names("la farmacia abre temprano") == []
     assert names("la ars reservas me cubre") == [("ars", "reservas")]
     assert names("¿Aceptan tarjetas del Banco Popular?") == [("banco", "popular")]
+
+
+def test_a_yes_that_answers_another_question_is_not_said() -> None:
+    """The sentence opens with "Sí," (there is a pool) but says no of what was asked (a fee)."""
+    pool = Passage(
+        "club", "Servicios", "Piscina", "Sí, la piscina abre todos los días y no tiene costo.", 1.0, 0.9
+    )
+    found = compose_answer("la piscina tiene costo", [pool])
+    assert found is not None and not found.text.startswith("Sí") and "no tiene costo" in found.text
