@@ -22,6 +22,21 @@ SYNONYMS: dict[str, str] = {
     "ayuna": "ayunas",
     "llevar": "traer",
     "llevo": "traer",
+    "traigo": "traer",
+    "llevarlas": "traer",
+    "llevarlos": "traer",
+    "llevarla": "traer",
+    "llevarlo": "traer",
+    "toy": "estoy",
+    "beber": "tomar",
+    "beberme": "tomar",
+    "bebo": "tomar",
+    "tomarme": "tomar",
+    "desayunar": "comer",
+    "empiezan": "abren",
+    "empieza": "abre",
+    "comienzan": "abren",
+    "comienza": "abre",
     "parquear": "parqueo",
     "parqueos": "parqueo",
     "estacionamiento": "parqueo",
@@ -74,6 +89,9 @@ SYNONYMS: dict[str, str] = {
 # follow it ("la placa del pecho" also says "radiografía de tórax"; "el doctor del corazón", "cardiología").
 # General Spanish (and Dominican) medical vocabulary, not one clinic's.
 ALSO: dict[str, tuple[str, ...]] = {
+    "traer": ("traiga",),
+    "comer": ("ayunas", "cenar"),
+    "antes": ("anterior",),
     "corazon": ("cardiologia",),
     "piel": ("dermatologia",),
     "granos": ("dermatologia",),
@@ -130,6 +148,7 @@ RELATED: dict[str, tuple[str, ...]] = {
 # Ages under 18 said as a number ("tiene 16", "una de 17 años").
 _MINOR_AGE = re.compile(r"\b(1[0-7]|[1-9]) anos?\b")
 _MINOR = re.compile(r"\b(de|tiene) 1[0-7]\b")
+_WEEKDAYS = re.compile(r"\bentre semana\b|\bpor la semana\b|\bdias de semana\b")
 _CAPITAL = re.compile(r"(?<=\bla )capital\b(?! de(?! aqui| santo domingo)\b)")
 
 
@@ -137,8 +156,8 @@ def normalise(plain_text: str, also: bool = True) -> str:
     """The caller's words in the documents' words; with ``also``, the documents' words for everyday ones follow
     them (ALSO)."""
     text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_text))
-    if also:  # "la capital" is Santo Domingo; "la capital de Francia" is not
-        text = _CAPITAL.sub("capital santo domingo", text)
+    text = _CAPITAL.sub("capital santo domingo", text)  # "la capital de Francia" is not Santo Domingo
+    text = _WEEKDAYS.sub("entre semana lunes a viernes", text)
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
     return " ".join(f"{word} {' '.join(ALSO[word])}" if also and word in ALSO else word for word in words)
 

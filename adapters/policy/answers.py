@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import snowballstemmer
 
+from adapters.lexicon import ALSO
 from adapters.policy.answer_types import (
     RELATED,
     AnswerType,
@@ -39,7 +40,7 @@ STOPWORDS = frozenset(
     porque esta entre cuando muy sin sobre tambien me hasta hay donde quien desde todo nos durante todos uno les
     ni contra otros ese eso ante ellos e esto mi algunos que unos yo otro otras otra el tanto esa estos
     mucho quienes nada muchos cual poco ella estar estas algunas algo nosotros tienen tiene tengo hacer hacen
-    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuesta hora horas usted ustedes ahi alli
+    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy hora horas usted ustedes ahi alli
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
     ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
     mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca
@@ -170,12 +171,23 @@ def _found(stem: str, words: frozenset[str] | set[str]) -> bool:
 def _asked(question: str) -> tuple[dict[str, float], set[str]]:
     """What the question asks about: {stem: weight} (type words weigh less), and the stems that stand for a
     family of the documents' words (a child: "pediatr")."""
-    normal = normalise(plain(question))
+    normal = normalise(plain(question), also=False)
     weights: dict[str, float] = {}
     for stem in _stems(normal):
         weights[stem] = TYPE_WEIGHT if any(_same(stem, t) for t in _TYPE_WORDS) else 1.0
     related = {alias for word in normal.split() for alias in RELATED.get(word, ())}
     return weights, related
+
+
+def _alternatives(question: str) -> dict[str, frozenset[str]]:
+    """The documents' words for the caller's everyday ones (adapters/lexicon.py ALSO), by the caller's stem: either
+    one names the same thing ("pecho": "torax"), so they count as one word, not two."""
+    found: dict[str, set[str]] = {}
+    for word in normalise(plain(question), also=False).split():
+        if word in ALSO:
+            for stem in _stems(word):
+                found.setdefault(stem, set()).update(_stems(" ".join(ALSO[word])))
+    return {stem: frozenset(others) for stem, others in found.items()}
 
 
 def _repaired(text: str) -> list[str]:
@@ -235,7 +247,11 @@ def compose_answer(
     units = [(p, i, s, _content(s, kind)) for p in usable for i, s in enumerate(_repaired(p.text))]
     headings = {id(p): _stems(f"{p.title} {p.heading}") for p in usable}
     vocabulary = frozenset().union(*(u[3] for u in units), *headings.values())
-    same = {stem: frozenset(w for w in vocabulary if _same(stem, w)) for stem in weights}
+    others = _alternatives(question)
+    same = {
+        stem: frozenset(w for w in vocabulary if any(_same(s, w) for s in (stem, *others.get(stem, ()))))
+        for stem in weights
+    }
     foreign, holders = _names_held(question, [u[2] for u in units])
     for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
         same[stem] = frozenset()
@@ -313,9 +329,22 @@ def compose_answer(
         _spoken(c.sentence, c.coverage < 1.0 or bool(unknown) or _denies(c.sentence, kind, weights, same))
         for c in chosen
     )
-    if mostly_unknown and best.coverage < 1.0:
+    if kind in ("yesno", "other") and any(_only_elsewhere(c.sentence, topic) for c in chosen):
+        text = f"No. {text}"
+    elif mostly_unknown and best.coverage < 1.0:
         text = f"{NOT_EXACT} {NEAREST} {text}"
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
+
+
+def _only_elsewhere(sentence: str, topic: dict[str, float]) -> bool:
+    """A yes-or-no question about one place answered by a sentence that says "only" of another: "¿en Santiago
+    hacen resonancia?", "La resonancia magnética solo está disponible en la sede de Santo Domingo." The answer is no."""
+    asked = {stem for stem in topic if stem in _WHERE}
+    flat = plain(sentence)
+    if not asked or not re.search(r"\b(?:solo|solamente|unicamente|nada mas)\b", flat):
+        return False
+    places = _stems(flat) & _WHERE
+    return bool(places) and not places & asked
 
 
 @functools.lru_cache(maxsize=16384)

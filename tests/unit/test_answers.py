@@ -220,3 +220,27 @@ def test_a_yes_that_answers_another_question_is_not_said() -> None:
     )
     found = compose_answer("la piscina tiene costo", [pool])
     assert found is not None and not found.text.startswith("Sí") and "no tiene costo" in found.text
+
+
+def test_only_at_another_place_is_a_no() -> None:
+    scans = Passage(
+        "sedes", "Servicios", "Imágenes", "La densitometría solo se hace en la sede de Santiago.", 1.0, 0.9
+    )
+    found = compose_answer("en santo domingo hacen densitometria", [scans])
+    assert found is not None and found.text.startswith("No.")
+    found = compose_answer("en santiago hacen densitometria", [scans])
+    assert found is not None and not found.text.startswith("No")
+
+
+def test_an_everyday_word_and_the_documents_word_count_as_one() -> None:
+    """ "pecho" also says "tórax": a sentence with either is about what was asked, not half of it."""
+    xray = Passage(
+        "prep",
+        "Preparación",
+        "Radiografía de tórax",
+        "Para la radiografía de tórax quítese collares y aretes.",
+        1.0,
+        0.9,
+    )
+    found = compose_answer("pa la placa del pecho que me quito", [xray])
+    assert found is not None and "collares" in found.text
