@@ -90,6 +90,15 @@ SYNONYMS: dict[str, str] = {
 # General Spanish (and Dominican) medical vocabulary, not one clinic's.
 ALSO: dict[str, tuple[str, ...]] = {
     "traer": ("traiga",),
+    "regla": ("menstruacion",),
+    "periodo": ("menstruacion",),
+    "mejor": ("ideal", "recomendable"),
+    "esposo": ("acompanante",),
+    "esposa": ("acompanante",),
+    "marido": ("acompanante",),
+    "pareja": ("acompanante",),
+    "novio": ("acompanante",),
+    "novia": ("acompanante",),
     "comer": ("ayunas", "cenar"),
     "antes": ("anterior",),
     "corazon": ("cardiologia",),
@@ -156,7 +165,7 @@ def normalise(plain_text: str, also: bool = True) -> str:
     """The caller's words in the documents' words; with ``also``, the documents' words for everyday ones follow
     them (ALSO)."""
     text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_text))
-    text = _CAPITAL.sub("capital santo domingo", text)  # "la capital de Francia" is not Santo Domingo
+    text = _CAPITAL.sub("santo domingo", text)  # "la capital de Francia" is not Santo Domingo
     text = _WEEKDAYS.sub("entre semana lunes a viernes", text)
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
     return " ".join(f"{word} {' '.join(ALSO[word])}" if also and word in ALSO else word for word in words)

@@ -40,7 +40,7 @@ STOPWORDS = frozenset(
     porque esta entre cuando muy sin sobre tambien me hasta hay donde quien desde todo nos durante todos uno les
     ni contra otros ese eso ante ellos e esto mi algunos que unos yo otro otras otra el tanto esa estos
     mucho quienes nada muchos cual poco ella estar estas algunas algo nosotros tienen tiene tengo hacer hacen
-    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy hora horas usted ustedes ahi alli
+    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy amor mientras hora horas usted ustedes ahi alli
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
     ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
     mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca
@@ -53,7 +53,7 @@ STOPWORDS = frozenset(
 # Words that only say what kind of fact is asked: they count a little, never as what is asked about.
 _TYPE_WORDS = frozenset(
     """telefon numer direccion hor horari atiend consult preci cost cobr pag llev tom prepar dur tard
-    whatsapp correo pagin web escrib llam""".split()  # noqa: SIM905
+    whatsapp correo pagin web escrib llam clinic hospital""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"[a-z0-9]{3,}")
 TYPE_WEIGHT = 0.6  # a type word ("teléfono", "consulta") in the sentence counts, less than a topic word
@@ -120,12 +120,17 @@ class _Candidate:
 def _stems(text: str) -> frozenset[str]:
     """Snowball Spanish stems of the content words ("llego", "llegar" -> "lleg")."""
     words = _WORD.findall(plain(text).replace("santo domingo", "santodomingo"))  # the city is not a Sunday
+    words = [_CLITIC.sub("", w) for w in words]
     return frozenset(_STEMMER.stemWords([w for w in words if w not in STOPWORDS]))
+
+
+# A verb with its pronouns after it is the verb: "tenerlo" is "tener", "conectarse" is "conectar".
+_CLITIC = re.compile(r"(?<=[aei]r)(?:se|me|te|nos)?(?:lo|la|los|las|le|les)?$")
 
 
 def _ordered_stems(text: str) -> list[str]:
     """The content words' stems, in the order said ("sonografía pélvica": "sonograf", "pelvic")."""
-    words = _WORD.findall(plain(text).replace("santo domingo", "santodomingo"))
+    words = [_CLITIC.sub("", w) for w in _WORD.findall(plain(text).replace("santo domingo", "santodomingo"))]
     return [_stem_word(w) for w in words if w not in STOPWORDS]
 
 

@@ -56,6 +56,7 @@ _QUESTION = re.compile(
     r"\b(cuanto|cuanta|precio|cuesta|cobran|cobra|vale|sale|donde|horario|hora abren|hora cierran|abren|cierran|"
     r"aceptan|cogen|coge|reciben|que necesito|que tengo que|como (me preparo|llego|hago)|tienen|hay|"
     r"atienden|queda|direccion|telefono|whatsapp|seguro|estacion|metro|parqueo|estacionamiento)\b"
+    r"|\bcuale?s? (?:e|es|son|seria) (?:el|la|los|las)\b"  # "no es nada grave, pero ¿cuál es el número...?"
 )
 # Facts about the clinic (not about free times): asked in the middle of a booking, they are answered first.
 _FACT = re.compile(
