@@ -184,6 +184,15 @@ def _asked(question: str) -> tuple[dict[str, float], set[str]]:
     return weights, related
 
 
+_VERB_ENDING = re.compile(r"(?:ar|er|ir|an|en|amos|emos|imos|ando|iendo|aba|aban|ia|ian|ado|ada|ido|ida)$")
+
+
+def _doings(question: str) -> frozenset[str]:
+    """The stems of the question's words that look like verbs (by their Spanish endings)."""
+    words = [_CLITIC.sub("", w) for w in _WORD.findall(plain(question))]
+    return frozenset(_stem_word(w) for w in words if w not in STOPWORDS and _VERB_ENDING.search(w))
+
+
 def _alternatives(question: str) -> dict[str, frozenset[str]]:
     """The documents' words for the caller's everyday ones (adapters/lexicon.py ALSO), by the caller's stem: either
     one names the same thing ("pecho": "torax"), so they count as one word, not two."""
@@ -278,8 +287,12 @@ def compose_answer(
     # hide the answer, and a question about nothing else the documents hold is still mostly unknown.
     story = min(1.0, sum(topic[s] for s in unknown))
     total = total - sum(topic[s] for s in unknown) + story
+    # What the caller did or does ("contestan", "conectarse", "jugando") is their story, not the thing asked
+    # about: only the other unknown words can make the question one about something the documents lack.
+    doings = _doings(question)
+    things = min(1.0, sum(topic[s] for s in unknown if s not in doings))
     asked_for = len(topic) - len(unknown) + min(1, len(unknown))
-    mostly_unknown = bool(foreign & set(topic)) or (bool(total) and story >= total / 2)
+    mostly_unknown = bool(foreign & set(topic)) or (bool(total) and things and things >= total / 2)
     # A word few sentences hold says more about which one is meant ("futuro" beats "estudios").
     for stem in topic:
         held = sum(bool(same[stem] & unit[3]) for unit in units)

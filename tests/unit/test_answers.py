@@ -244,3 +244,19 @@ def test_an_everyday_word_and_the_documents_word_count_as_one() -> None:
     )
     found = compose_answer("pa la placa del pecho que me quito", [xray])
     assert found is not None and "collares" in found.text
+
+
+def test_what_the_caller_did_is_story_not_a_thing_the_documents_lack() -> None:
+    hours = Passage(
+        "horas",
+        "Horarios",
+        "Farmacia",
+        "La farmacia atiende de lunes a viernes de 8:00 a. m. a 6:00 p. m.",
+        1.0,
+        0.9,
+    )
+    found = compose_answer("hasta que hora me despachan en la farmacia", [hours])
+    assert found is not None and found.text.startswith("La farmacia")
+    assert compose_answer("hasta que hora abre el gimnasio", [hours]) is None or "6:00" not in str(
+        compose_answer("hasta que hora abre el gimnasio", [hours])
+    )
