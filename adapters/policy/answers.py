@@ -292,7 +292,7 @@ def compose_answer(
     doings = _doings(question)
     things = min(1.0, sum(topic[s] for s in unknown if s not in doings))
     asked_for = len(topic) - len(unknown) + min(1, len(unknown))
-    mostly_unknown = bool(foreign & set(topic)) or (bool(total) and things and things >= total / 2)
+    mostly_unknown = bool(foreign & set(topic)) or (bool(total) and bool(things) and things >= total / 2)
     # A word few sentences hold says more about which one is meant ("futuro" beats "estudios").
     for stem in topic:
         held = sum(bool(same[stem] & unit[3]) for unit in units)
