@@ -93,6 +93,7 @@ ALSO: dict[str, tuple[str, ...]] = {
     "contestan": ("atiende",),
     "contesta": ("atiende",),
     "responden": ("atiende",),
+    "menores": ("adolescentes",),
     "regla": ("menstruacion",),
     "periodo": ("menstruacion",),
     "mejor": ("ideal", "recomendable"),

@@ -57,6 +57,7 @@ _QUESTION = re.compile(
     r"aceptan|cogen|coge|reciben|que necesito|que tengo que|como (me preparo|llego|hago)|tienen|hay|"
     r"atienden|queda|direccion|telefono|whatsapp|seguro|estacion|metro|parqueo|estacionamiento)\b"
     r"|\bcuale?s? (?:e|es|son|seria) (?:el|la|los|las)\b"  # "no es nada grave, pero ¿cuál es el número...?"
+    r"|\bcomo se llama\b|\bquien(?:es)? (?:es|son|e|atiende\w*|ve|trata\w*)\b"
 )
 # Facts about the clinic (not about free times): asked in the middle of a booking, they are answered first.
 _FACT = re.compile(
@@ -150,6 +151,15 @@ _REQUEST = re.compile(
 # make it a question only ("quiero una cita con el cardiólogo, ¿cuánto cuesta?"), while wanting to be seen does
 # ("quiero que me vea el dermatólogo, ¿cuánto cobra?").
 _ASKS_FOR_ONE = re.compile(r"\b(cita|turno|agend\w*|reserv\w*|apart\w*|separ\w*|sacar)\b")
+# Which doctor: "¿qué doctora me puede ver?", "¿cuál médico atiende eso?" asks for a person, not a slot.
+_WHICH_DOCTOR = re.compile(
+    r"\b(?:que|cual|cuales) (?:doctor\w*|medic[oa]s?|especialista\w*|pediatra\w*)"
+    r"(?: (?:me|le|lo|la|los|nos))? (?:puede|podria|pueden|podrian|sabe|atiende\w*|ve|ven|trata\w*)"
+    r"(?: (?:ver|atender|tratar|chequear))?\b"
+)
+_A_DAY = re.compile(
+    r"\b(?:manana|hoy|pasado|lunes|martes|miercoles|jueves|viernes|sabado|domingo|el \d{1,2})\b"
+)
 _BOOKING_VERB = re.compile(
     r"\b(quiero|quisiera|necesito|me gustaria|puedo|podria|ocupo|dame|deme|quier\w*)\b"
 )
@@ -248,6 +258,8 @@ def classify(utterance: str) -> Intent:
         return "information"  # "¿y si cambio la cita para otro día, me cobran?"
     if _RULE_QUESTION.search(text) and not _REQUEST.search(text) and not _FREE_TIME.search(text):
         return "information"  # "¿hasta cuándo puedo cambiar la cita sin costo?"
+    if _WHICH_DOCTOR.search(text) and not _ASKS_FOR_ONE.search(text) and not _A_DAY.search(text):
+        return "information"  # "tengo la tiroides alterada, ¿qué doctora me puede ver?"
     if _NEEDS_APPOINTMENT.search(text.strip()):
         return "information"  # "pa vacunar al bebé necesito cita" (no question mark from a recogniser)
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
@@ -268,7 +280,7 @@ def classify(utterance: str) -> Intent:
         asks = (_QUESTION.search(text) or wonders) and (
             not _BOOKING_VERB.search(text)
             or _ASKING.search(text)
-            or (not _ASKS_FOR_ONE.search(text) and answer_type(text) == "price")
+            or (not _ASKS_FOR_ONE.search(text) and answer_type(text) in ("price", "person"))
         )
         return "information" if asks else "book"
     if _QUESTION.search(text) or (text != whole and is_question(utterance)):
