@@ -92,7 +92,7 @@ VALUES: dict[AnswerType, re.Pattern[str]] = {
     ),
     "place": re.compile(
         r"\bav\.|avenida|\bcalle\b|esquina|cuadras|\bfrente\b|al lado|estacion|autopista|portal|recepcion|"
-        r"\ben la sede de\b|\ben (santo domingo|santiago)\b|\bdos sedes\b|bajese|\bmetro\b"
+        r"\bsede de \w+|\ben (santo domingo|santiago)\b|\bdos sedes\b|bajese|\bmetro\b"
     ),
     "contact": re.compile(r"\d{3}-\d{3}-\d{4}|9-1-1|@|www\.|\.do\b"),
     "person": re.compile(r"\b(dr|dra|lic)\.", re.IGNORECASE),

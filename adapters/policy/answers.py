@@ -321,6 +321,8 @@ def compose_answer(
             score -= PRICE_LINE  # "Prueba de embarazo en sangre: RD$700." answers no "¿hay que hacer cita?"
         if kind == "yesno" and _says_yes_or_no(flat, topic, same):
             score += POLARITY  # "La toma de muestras es por orden de llegada, sin cita."
+        if kind in ("place", "schedule") and _lacks(flat, topic, same):
+            score -= POLARITY  # "¿dónde está la emergencia?": not "La sede de Santiago no tiene emergencia"
         text = sentence.strip()
         if text not in candidates or candidates[text].score < score:
             candidates[text] = _Candidate(score, text, passage, position, coverage, valued)
@@ -339,7 +341,10 @@ def compose_answer(
         ranked = [c for c in ranked if c.coverage >= 1.0 or not re.search(r"\d", c.sentence)]
     if not ranked:
         return None
-    with_value = [c for c in ranked if c.valued]
+    # A sentence with a value of the kind asked comes first; among those, one that names all that was asked
+    # ("la de Piantini": the Santo Domingo parking, not the Santiago one with "al frente" in it).
+    fullest = max(c.coverage for c in ranked)
+    with_value = sorted((c for c in ranked if c.valued), key=lambda c: c.coverage < fullest)
     best = with_value[0] if with_value and kind not in ("yesno", "other") else ranked[0]
     chosen = _with_second(best, with_value if best.valued else ranked, most_sentences)
     chosen = _with_what_it_adds_to(chosen, {(id(u[0]), u[1]): u[2] for u in units})
@@ -510,6 +515,16 @@ def _denies(
         return False
     for match in re.finditer(
         r"\b(?:sin\s+|no\s+(?:\w+\s+)?)(?:(?:la|el|los|las|un|una)\s+)?([a-z]{3,})", plain(sentence)
+    ):
+        if any(same[stem] & _stems(match.group(1)) for stem in topic):
+            return True
+    return False
+
+
+def _lacks(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) -> bool:
+    """The sentence says the place has none of what was asked ("no tiene emergencia", "no hay laboratorio")."""
+    for match in re.finditer(
+        r"\bno (?:tiene|tienen|hay|cuenta con|ofrece|se ofrece)\s+(?:\w+\s+)?([a-z]{3,})", flat
     ):
         if any(same[stem] & _stems(match.group(1)) for stem in topic):
             return True

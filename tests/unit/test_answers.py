@@ -52,7 +52,11 @@ def test_the_type_of_the_question() -> None:
     assert answer_type(normalise("donde queda la sede")) == "place"
     assert answer_type(normalise("tienen pediatra")) == "yesno"
     assert answer_type(normalise("tienen guasap")) == "contact"
-    assert normalise("tienen guasap pa mi nina de 16 anos") == "tienen whatsapp pa mi ninos de menores"
+    assert (
+        normalise("tienen guasap pa mi nina de 16 anos", also=False)
+        == "tienen whatsapp pa mi ninos de menores"
+    )
+    assert normalise("tienen guasap pa mi nina de 16 anos").endswith("menores adolescentes")
 
 
 def test_a_price_question_gets_the_price_line_of_what_was_asked() -> None:
@@ -260,3 +264,12 @@ def test_what_the_caller_did_is_story_not_a_thing_the_documents_lack() -> None:
     assert compose_answer("hasta que hora abre el gimnasio", [hours]) is None or "6:00" not in str(
         compose_answer("hasta que hora abre el gimnasio", [hours])
     )
+
+
+def test_where_a_thing_is_not_the_site_that_lacks_it() -> None:
+    text = (
+        "La sede del Este no tiene laboratorio.\nEl laboratorio de la sede de Naco está en el segundo piso."
+    )
+    labs = Passage("sedes", "Sedes", "Laboratorio", text, 1.0, 0.9)
+    found = compose_answer("y el laboratorio donde e que ta", [labs])
+    assert found is not None and found.text.startswith("El laboratorio de la sede de Naco")
