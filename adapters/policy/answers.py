@@ -31,6 +31,7 @@ from adapters.policy.answer_types import (
 )
 from adapters.policy.names import KINDS, names
 from adapters.policy.price_lines import price_lines
+from adapters.policy.schedule_rows import schedule_rows
 from adapters.policy.when import plain
 from engine.chunking import sentences
 from engine.ports.knowledge import Passage
@@ -278,6 +279,23 @@ def compose_answer(
                 _shorten(" ".join(line.sentence for line in lines)),
                 tuple(dict.fromkeys(units[line.index][0].document_id for line in lines)),
             )
+    if kind == "schedule" and not foreign:
+        said = [*_ordered_stems(normalise(plain(question))), *sorted(related)]
+        rows = schedule_rows(
+            question,
+            said,
+            [(u[2], f"{u[0].title} {u[0].heading}") for u in units],
+            _ordered_stems,
+            _same,
+        )
+        if rows:
+            said_rows = [row.sentence for row in rows]
+            if all(row.closed for row in rows):  # "No." and what the table says of that day, if it does
+                said_rows = ["No.", *said_rows, *_of_the_day(question, units[rows[0].index][0], said_rows)]
+            return Answer(
+                _shorten(" ".join(said_rows)),
+                tuple(dict.fromkeys(units[row.index][0].document_id for row in rows)),
+            )
     unknown = [stem for stem in topic if not same[stem]]
     family = bool(related) and any(w.startswith(alias) for alias in related for w in vocabulary)
     if all(stem in _WHERE for stem in topic if same[stem]) and (unknown or kind == "other") and not family:
@@ -519,6 +537,17 @@ def _denies(
         if any(same[stem] & _stems(match.group(1)) for stem in topic):
             return True
     return False
+
+
+def _of_the_day(question: str, passage: Passage, said: list[str]) -> list[str]:
+    """The passage's sentence about the weekday the caller asked of ("La sede cierra los domingos."), if any."""
+    days = re.findall(r"\b(lunes|martes|miercoles|jueves|viernes|sabado|domingo)s?\b", plain(question))
+    for sentence in _repaired(passage.text):
+        if sentence in said or _LABEL.match(sentence):  # another row is about another service
+            continue
+        if any(re.search(rf"\b{day}s?\b", plain(sentence)) for day in days):
+            return [sentence]
+    return []
 
 
 def _lacks(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) -> bool:

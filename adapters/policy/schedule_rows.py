@@ -1,0 +1,104 @@
+"""An hours table's row for what the caller asks the hours of, at the site they name.
+
+Hours come as rows under a site's heading ("Sede Santiago": "Laboratorio: lunes a sábado de 6:30 a. m. a 12:00 del
+mediodía."). As with prices (price_lines.py), a caller's story hides the row from a count of the question's words,
+so the row is judged by its label: "¿hasta qué hora está abierto el laboratorio en Santiago?" names the label
+"Laboratorio" and the site of the heading. A row under another site's heading is not read for a caller who named
+a site.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from adapters.policy.answer_types import has_value
+from adapters.policy.price_lines import LABEL
+from adapters.policy.when import plain
+
+MIN_NAMED = 0.5
+MOST_ROWS = 2
+
+
+@dataclass(frozen=True)
+class Row:
+    sentence: str
+    named: float
+    index: int
+    closed: bool = False  # it does not cover the day the caller asked about
+
+
+_DAYS = ["lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"]
+_DAY = re.compile(r"\b(lunes|martes|miercoles|jueves|viernes|sabado|domingo)s?\b")
+_RANGE = re.compile(
+    r"\b(lunes|martes|miercoles|jueves|viernes|sabado)s? a (martes|miercoles|jueves|viernes|sabado|domingo)s?\b"
+)
+# Asking when something is open: the hours or the days (not how long a thing takes, nor when is best).
+ASKS_HOURS = re.compile(
+    r"\b(a que hora|hasta que hora|desde que hora|que hora|horarios?|abre\w*|abierto|abierta|cierra\w*|que dias?|"
+    r"empiezan|terminan|atienden)\b"
+)
+# A doctor's days are in the doctors' list, not in a site's hours.
+_A_DOCTOR = re.compile(
+    r"\b(doctor|doctora|dr|dra|lic|licenciad[oa]|medic[oa]|especialista|pediatra|ortopeda|internista|obstetra|"
+    r"\w+olog[oa]s?)\b"
+)
+
+
+def days_in(text: str) -> set[str]:
+    """The weekdays a row's text covers ("lunes a viernes": five; "sábados": one)."""
+    if re.search(r"\btodos los dias\b|\b24 horas\b|\bdiario\b", text):
+        return set(_DAYS)
+    found = {m.group(1) for m in _DAY.finditer(text)}
+    for match in _RANGE.finditer(text):
+        start, end = _DAYS.index(match.group(1)), _DAYS.index(match.group(2))
+        found.update(_DAYS[start : end + 1])
+    return found
+
+
+def schedule_rows(
+    question: str,
+    said: list[str],
+    rows: Iterable[tuple[str, str]],
+    stems: Callable[[str], list[str]],
+    same: Callable[[str, str], bool],
+) -> list[Row]:
+    """Among ``rows`` ((sentence, its passage's title and heading)), the hours rows whose label the caller named
+    (``said``: their stems, the lexicon's words beside their own), under the heading of the site they named, if
+    they named one (a word of one hours table's heading and not of every one: "Santiago", "Naco")."""
+    flat = plain(question)
+    if not ASKS_HOURS.search(flat) or _A_DOCTOR.search(flat):
+        return []
+    asked_days = {m.group(1) for m in _DAY.finditer(flat)}
+    hours: list[tuple[int, str, re.Match[str], set[str]]] = []
+    for index, (sentence, heading) in enumerate(rows):
+        match = LABEL.match(sentence.strip())
+        if match is not None and has_value("schedule", plain(match.group(2))):
+            hours.append((index, sentence, match, set(stems(heading))))
+    if not hours:
+        return []
+    headings = [h[3] for h in hours]
+    shared = set(headings[0]).intersection(*headings[1:])
+    sites = set().union(*headings) - shared
+    places = {s for s in said if any(same(s, w) for w in sites)}
+    found: list[Row] = []
+    for index, sentence, match, heading_words in hours:
+        words = [w for w in stems(match.group(1)) if not w.isdigit()]
+        named = [w for w in words if any(same(w, s) for s in said)]
+        if not words or not named:
+            continue
+        if places and not any(same(p, w) for p in places for w in heading_words):
+            continue
+        # "¿el domingo dan consulta?": a row without Sundays answers no
+        closed = bool(asked_days - days_in(plain(match.group(2))))
+        share = len(named) / len(words)
+        if share >= MIN_NAMED:
+            found.append(Row(sentence.strip(), share, index, closed))
+    if not found:
+        return []
+    top = max(row.named for row in found)
+    chosen = [row for row in found if row.named == top]
+    if not all(row.closed for row in chosen):
+        chosen = [row for row in chosen if not row.closed]
+    return chosen if len(chosen) <= MOST_ROWS else []
