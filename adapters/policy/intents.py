@@ -57,7 +57,8 @@ _QUESTION = re.compile(
     r"aceptan|cogen|coge|reciben|que necesito|que tengo que|como (me preparo|llego|hago)|tienen|hay|"
     r"atienden|queda|direccion|telefono|whatsapp|seguro|estacion|metro|parqueo|estacionamiento)\b"
     r"|\bcuale?s? (?:e|es|son|seria) (?:el|la|los|las)\b"  # "no es nada grave, pero ¿cuál es el número...?"
-    r"|\bcomo se llama\b|\bquien(?:es)? (?:es|son|e|atiende\w*|ve|trata\w*)\b"
+    r"|\bcomo se llama\b|\bquien(?:es)? (?:es|son|e|atiende\w*|ve|trata\w*)\b|\bcon quien\b"
+    r"|\bcomo (?:e|es|funciona|se hace) (?:el|la|eso|esa|ese)\b"
 )
 # Facts about the clinic (not about free times): asked in the middle of a booking, they are answered first.
 _FACT = re.compile(
@@ -160,6 +161,19 @@ _WHICH_DOCTOR = re.compile(
 _A_DAY = re.compile(
     r"\b(?:manana|hoy|pasado|lunes|martes|miercoles|jueves|viernes|sabado|domingo|el \d{1,2})\b"
 )
+# A yes-or-no question, said without a question mark: "¿ella puede ir sola?", "¿se puede llegar sin cita?",
+# "es gratis, ¿verdad?". Asking for an appointment ("¿me puede dar una cita?") is a request, not this.
+_YES_NO_QUESTION = re.compile(
+    r"\b(?:puedo|puede|podria|pueden|se puede)\s+(?:ir|llegar|venir|entrar|llevar\w*|traer\w*|pagar|tomar\w*|comer|"
+    r"usar|hacer\w* (?:el|la|los|las|eso)|quedar\w*|esperar|estar)\b"
+    r"|\b(?:lo|la|los|las) (?:puedo|puede|podria) (?:llevar|traer|mandar)\b"
+)
+_TAG_QUESTION = re.compile(r"\b(?:verdad|cierto|o no)\s*\??\s*$")
+_REQUESTS_ONE = re.compile(
+    r"\b(?:quiero|quisiera|queria|necesito|deme|dame|hagame|agendeme|reserveme|apartame|apartarme|separeme|"
+    r"(?:me|nos|le) (?:puede|pueden|podria|podrian)? ?(?:dar|hacer|agendar|reservar|separar|apartar|conseguir|poner)|"
+    r"sacar\w*|saque\w*|coger|cojer)\b(?: \w+){0,3} (?:cita|turno|consulta)\b"
+)
 _BOOKING_VERB = re.compile(
     r"\b(quiero|quisiera|necesito|me gustaria|puedo|podria|ocupo|dame|deme|quier\w*)\b"
 )
@@ -258,6 +272,16 @@ def classify(utterance: str) -> Intent:
         return "information"  # "¿y si cambio la cita para otro día, me cobran?"
     if _RULE_QUESTION.search(text) and not _REQUEST.search(text) and not _FREE_TIME.search(text):
         return "information"  # "¿hasta cuándo puedo cambiar la cita sin costo?"
+    if _TAG_QUESTION.search(text) and not _REQUESTS_ONE.search(text):
+        return "information"  # "si la cancelo ahorita es gratis, ¿verdad?"
+    if (
+        _YES_NO_QUESTION.search(text)
+        and not _REQUESTS_ONE.search(text)
+        and not _FREE_TIME.search(text)
+        and not _A_DAY.search(text)
+        and not re.search(r"\ba las? (?:\d|" + "|".join(NUMBERS) + r")", text)
+    ):
+        return "information"  # "mi hija tiene 16 años, ¿ella puede ir sola a la cita?"
     if _WHICH_DOCTOR.search(text) and not _ASKS_FOR_ONE.search(text) and not _A_DAY.search(text):
         return "information"  # "tengo la tiroides alterada, ¿qué doctora me puede ver?"
     if _NEEDS_APPOINTMENT.search(text.strip()):
