@@ -252,6 +252,7 @@ def compose_answer(
         weights, related = _asked(question)
     kind: AnswerType = answer_type(normalise(plain(question)))
     clock = asks_clock(plain(question))
+    address = bool(_ASKS_ADDRESS.search(plain(question)))  # "¿dónde queda?": the street address first
     topic = {stem: weight for stem, weight in weights.items() if weight == 1.0} or dict(weights)
     if not topic:
         if kind == "price":  # "información sobre los precios": what the price list says of itself, then which
@@ -332,6 +333,7 @@ def compose_answer(
         flat = plain(sentence)
         valued = has_value(kind, flat)
         score += (1.5 if valued else 0.0) + (1.0 if clock and has_clock(flat) else 0.0)
+        score += 1.0 if address and _ADDRESS.search(flat) else 0.0
         score += 2 * ((passage.similarity or MIN_SIMILARITY) - MIN_SIMILARITY)
         score -= 0.3 if len(sentence.split()) > 35 else 0.0
         score += NAMED if at in holders else 0.0
@@ -437,6 +439,10 @@ def _in_a_row(words: list[str], run: tuple[str, ...]) -> bool:
 
 
 _LABEL = re.compile(r"^([^:]{3,80}):\s")
+_ASKS_ADDRESS = re.compile(
+    r"\b(donde (?:e |es |esta |ta )?(?:que )?queda\w*|direccion|ubicad[oa]s?|ubicacion)\b"
+)
+_ADDRESS = re.compile(r"^direccion:|\bav\.|\bavenida\b|\bcalle\b|\bnum\.|\besquina\b")
 
 
 def _names_what_was_asked(sentence: str, topic: dict[str, float]) -> bool:
