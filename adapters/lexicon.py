@@ -90,6 +90,10 @@ SYNONYMS: dict[str, str] = {
 # General Spanish (and Dominican) medical vocabulary, not one clinic's.
 ALSO: dict[str, tuple[str, ...]] = {
     "traer": ("traiga",),
+    "numero": ("telefono",),
+    "sector": ("direccion",),
+    "zona": ("direccion",),
+    "barrio": ("direccion",),
     "contestan": ("atiende",),
     "contesta": ("atiende",),
     "responden": ("atiende",),

@@ -31,7 +31,7 @@ from adapters.policy.answer_types import (
 )
 from adapters.policy.names import KINDS, names
 from adapters.policy.price_lines import price_lines
-from adapters.policy.schedule_rows import schedule_rows
+from adapters.policy.table_rows import contact_rows, schedule_rows
 from adapters.policy.when import plain
 from engine.chunking import sentences
 from engine.ports.knowledge import Passage
@@ -41,7 +41,7 @@ STOPWORDS = frozenset(
     porque esta entre cuando muy sin sobre tambien me hasta hay donde quien desde todo nos durante todos uno les
     ni contra otros ese eso ante ellos e esto mi algunos que unos yo otro otras otra el tanto esa estos
     mucho quienes nada muchos cual poco ella estar estas algunas algo nosotros tienen tiene tengo hacer hacen
-    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy amor mientras necesita necesitan hora horas usted ustedes ahi alli
+    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy amor mientras necesita necesitan asi mama papa abuela abuelo hora horas usted ustedes ahi alli
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
     ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
     mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca
@@ -280,23 +280,15 @@ def compose_answer(
                 _shorten(" ".join(line.sentence for line in lines)),
                 tuple(dict.fromkeys(units[line.index][0].document_id for line in lines)),
             )
-    if kind == "schedule" and not foreign:
+    if kind in ("schedule", "contact") and not foreign:
         said = [*_ordered_stems(normalise(plain(question))), *sorted(related)]
-        rows = schedule_rows(
-            question,
-            said,
-            [(u[2], f"{u[0].title} {u[0].heading}") for u in units],
-            _ordered_stems,
-            _same,
-        )
-        if rows:
-            said_rows = [row.sentence for row in rows]
-            if all(row.closed for row in rows):  # "No." and what the table says of that day, if it does
-                said_rows = ["No.", *said_rows, *_of_the_day(question, units[rows[0].index][0], said_rows)]
-            return Answer(
-                _shorten(" ".join(said_rows)),
-                tuple(dict.fromkeys(units[row.index][0].document_id for row in rows)),
-            )
+        table = [(u[2], f"{u[0].title} {u[0].heading}") for u in units]
+        if kind == "schedule":
+            rows = schedule_rows(question, said, table, _ordered_stems, _same)
+        else:
+            rows = contact_rows(said, table, _ordered_stems, _same)
+    else:
+        rows = []
     unknown = [stem for stem in topic if not same[stem]]
     family = bool(related) and any(w.startswith(alias) for alias in related for w in vocabulary)
     if all(stem in _WHERE for stem in topic if same[stem]) and (unknown or kind == "other") and not family:
@@ -355,6 +347,21 @@ def compose_answer(
             for c in ranked
             if not _LABEL.match(c.sentence) and not any(_found(f, _stems(c.sentence)) for f in foreign)
         ]
+    if rows:
+        # A table's row, unless a sentence with a value of the kind asked names more of what was asked ("¿a qué
+        # número llamo si tengo una urgencia en Santiago?": the sentence about urgencies there, not the phone row).
+        fullest = max((c.coverage for c in ranked if c.valued), default=0.0)
+        row_coverage = max(
+            (candidates[r.sentence].coverage for r in rows if r.sentence in candidates), default=0.0
+        )
+        if row_coverage >= fullest:
+            said_rows = [row.sentence for row in rows]
+            if all(row.closed for row in rows):  # "No." and what the table says of that day, if it does
+                said_rows = ["No.", *said_rows, *_of_the_day(question, units[rows[0].index][0], said_rows)]
+            return Answer(
+                _shorten(" ".join(said_rows)),
+                tuple(dict.fromkeys(units[row.index][0].document_id for row in rows)),
+            )
     if kind == "price":
         return _price(ranked, topic, mostly_unknown, bool(foreign & set(topic)))
     if mostly_unknown:  # what is asked about is mostly in no retrieved passage: no figure, only what is near
@@ -367,7 +374,12 @@ def compose_answer(
     with_value = sorted((c for c in ranked if c.valued), key=lambda c: c.coverage < fullest)
     best = with_value[0] if with_value and kind not in ("yesno", "other") else ranked[0]
     chosen = _with_second(best, with_value if best.valued else ranked, most_sentences)
-    chosen = _with_what_it_adds_to(chosen, {(id(u[0]), u[1]): u[2] for u in units})
+    sentence_at = {(id(u[0]), u[1]): u[2] for u in units}
+    chosen = _with_what_it_adds_to(chosen, sentence_at)
+    if len(chosen) == 1 and re.fullmatch(r"(?:S[ií]|No)[.!]?", chosen[0].sentence.strip()):
+        after = sentence_at.get((id(chosen[0].passage), chosen[0].position + 1))  # "Sí." says nothing alone
+        if after is not None:
+            chosen = [*chosen, replace(chosen[0], sentence=after.strip(), position=chosen[0].position + 1)]
     text = " ".join(
         _spoken(c.sentence, c.coverage < 1.0 or bool(unknown) or _denies(c.sentence, kind, weights, same))
         for c in chosen

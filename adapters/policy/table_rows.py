@@ -1,6 +1,6 @@
-"""An hours table's row for what the caller asks the hours of, at the site they name.
+"""A table's row for what the caller asks, at the site they name: the hours of a service, or a phone or address.
 
-Hours come as rows under a site's heading ("Sede Santiago": "Laboratorio: lunes a sábado de 6:30 a. m. a 12:00 del
+Hours and contacts come as rows under a site's heading ("Sede Santiago": "Laboratorio: lunes a sábado de 6:30 a. m. a 12:00 del
 mediodía."). As with prices (price_lines.py), a caller's story hides the row from a count of the question's words,
 so the row is judged by its label: "¿hasta qué hora está abierto el laboratorio en Santiago?" names the label
 "Laboratorio" and the site of the heading. A row under another site's heading is not read for a caller who named
@@ -13,11 +13,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from adapters.policy.answer_types import has_value
+from adapters.policy.answer_types import AnswerType, has_value
 from adapters.policy.price_lines import LABEL
 from adapters.policy.when import plain
 
 MIN_NAMED = 0.5
+MOST_LABEL_WORDS = 4  # a row's label is a short name ("Laboratorio", "Correo electrónico")
 MOST_ROWS = 2
 
 
@@ -71,10 +72,34 @@ def schedule_rows(
     if not ASKS_HOURS.search(flat) or _A_DOCTOR.search(flat):
         return []
     asked_days = {m.group(1) for m in _DAY.finditer(flat)}
+    return _named_rows("schedule", said, rows, stems, same, asked_days)
+
+
+def contact_rows(
+    said: list[str],
+    rows: Iterable[tuple[str, str]],
+    stems: Callable[[str], list[str]],
+    same: Callable[[str, str], bool],
+) -> list[Row]:
+    """The contact rows ("Teléfono: 809-555-0275.", "Emergencias: ...", "Correo electrónico: ...") whose label
+    the caller named, at the site they named: "¿el teléfono de la sede de Santiago?"."""
+    return _named_rows("contact", said, rows, stems, same, set())
+
+
+def _named_rows(
+    kind: AnswerType,
+    said: list[str],
+    rows: Iterable[tuple[str, str]],
+    stems: Callable[[str], list[str]],
+    same: Callable[[str, str], bool],
+    asked_days: set[str],
+) -> list[Row]:
     hours: list[tuple[int, str, re.Match[str], set[str]]] = []
     for index, (sentence, heading) in enumerate(rows):
         match = LABEL.match(sentence.strip())
-        if match is not None and has_value("schedule", plain(match.group(2))):
+        if match is None or len(match.group(1).split()) > MOST_LABEL_WORDS:
+            continue  # "La sede no tiene emergencia: llame al 9-1-1" is a sentence, not a row
+        if has_value(kind, plain(match.group(2))):
             hours.append((index, sentence, match, set(stems(heading))))
     if not hours:
         return []
