@@ -185,13 +185,37 @@ def _asked(question: str) -> tuple[dict[str, float], set[str]]:
     return weights, related
 
 
-_VERB_ENDING = re.compile(r"(?:ar|er|ir|an|en|amos|emos|imos|ando|iendo|aba|aban|ia|ian|ado|ada|ido|ida)$")
+# Endings only verbs have (infinitives, gerunds, "-amos", "-aba", "-an"/"-en" of longer words); nouns that end
+# alike ("azúcar", "cáncer", "examen", "abdomen", "farmacia", "resultado") are not doings.
+_VERB_ENDING = re.compile(r"(?:ar|er|ir|ando|iendo|yendo|amos|emos|imos|aba|aban|[^m]an|[^mg]en)$")
+_NOT_VERBS = frozenset(
+    [
+        "azucar",
+        "mujer",
+        "lugar",
+        "hogar",
+        "cancer",
+        "taller",
+        "collar",
+        "militar",
+        "alfiler",
+        "caracter",
+        "cadaver",
+    ]
+)
 
 
 def _doings(question: str) -> frozenset[str]:
     """The stems of the question's words that look like verbs (by their Spanish endings)."""
     words = [_CLITIC.sub("", w) for w in _WORD.findall(plain(question))]
-    return frozenset(_stem_word(w) for w in words if w not in STOPWORDS and _VERB_ENDING.search(w))
+    return frozenset(
+        _stem_word(w)
+        for w in words
+        if w not in STOPWORDS
+        and w not in _NOT_VERBS
+        and _VERB_ENDING.search(w)
+        and (len(w) >= 7 or w[-1] == "r")
+    )
 
 
 def _alternatives(question: str) -> dict[str, frozenset[str]]:
@@ -281,7 +305,9 @@ def compose_answer(
                 tuple(dict.fromkeys(units[line.index][0].document_id for line in lines)),
             )
     if kind in ("schedule", "contact") and not foreign:
-        said = [*_ordered_stems(normalise(plain(question))), *sorted(related)]
+        said = _ordered_stems(
+            normalise(plain(question))
+        )  # a row is named by the caller's words, not a family
         table = [(u[2], f"{u[0].title} {u[0].heading}") for u in units]
         if kind == "schedule":
             rows = schedule_rows(question, said, table, _ordered_stems, _same)
