@@ -210,8 +210,18 @@ def specialty_forms(word: str) -> list[str]:
     return [pattern.sub(other, word) for pattern, other in _SPECIALIST_FORMS if pattern.match(word)]
 
 
+# "el de Santiago, no el de la capital": what the caller sets aside is not what they ask about.
+_NOT_THAT_ONE = re.compile(r"(?i)\bno (?:el|la|los|las) (?:de|del) (?:la |el |los |las )?\w+(?: \w+)?")
+
+
+def without_the_other(text: str) -> str:
+    """``text`` without what the caller sets aside ("no el de la capital")."""
+    return _NOT_THAT_ONE.sub(" ", text)
+
+
 def expanded(query: str) -> str:
     """``query`` with the documents' words for the caller's own added, for search."""
+    query = without_the_other(query)
     decomposed = unicodedata.normalize("NFKD", query.lower())
     plain_query = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     plain_words = set(plain_query.split())

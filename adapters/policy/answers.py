@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import snowballstemmer
 
-from adapters.lexicon import ALSO
+from adapters.lexicon import ALSO, without_the_other
 from adapters.policy.answer_types import (
     RELATED,
     AnswerType,
@@ -270,6 +270,7 @@ def compose_answer(
 ) -> Answer | None:
     """``context`` is what the conversation is about (the service being booked): a question that names nothing
     ("¿y cuánto cuesta?") is about it."""
+    question = without_the_other(question)  # "el de Santiago, no el de la capital": not the capital's
     weights, related = _asked(question)
     if context and not any(weight == 1.0 for weight in weights.values()) and not related:
         question = f"{question} {context}"

@@ -14,3 +14,8 @@ def test_a_specialist_and_the_specialty_find_each_other() -> None:
     assert specialty_forms("consulta") == []
     assert expanded("¿Dónde puedo ver un urólogo?").endswith(" urologia")
     assert expanded("tienen guasap") == "tienen guasap whatsapp"
+
+
+def test_what_the_caller_sets_aside_is_not_searched() -> None:
+    assert "capital" not in expanded("el numero de la de santiago, no el de la capital")
+    assert "capital" in expanded("el numero de la sede de la capital")
