@@ -41,7 +41,8 @@ STOPWORDS = frozenset(
     porque esta entre cuando muy sin sobre tambien me hasta hay donde quien desde todo nos durante todos uno les
     ni contra otros ese eso ante ellos e esto mi algunos que unos yo otro otras otra el tanto esa estos
     mucho quienes nada muchos cual poco ella estar estas algunas algo nosotros tienen tiene tengo hacer hacen
-    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy amor mientras necesita necesitan asi mama papa abuela abuelo hora horas usted ustedes ahi alli
+    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy amor mientras necesita necesitan asi mama papa abuela abuelo
+    manana ayer ahorita temprano luego pasa pasar pude pudo hora horas usted ustedes ahi alli
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
     ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
     mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca
