@@ -16,8 +16,10 @@ from typing import Any, Literal
 
 from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.details import find_details, find_name
-from adapters.policy.intents import asks_fact, classify, is_yes
+from adapters.policy.intents import asks_in_passing, classify, is_yes
+from adapters.policy.people import known_words
 from adapters.policy.phrasing import doctor_words, say, service_words, site_words, slot_words
+from adapters.policy.rewording import reworded
 from adapters.policy.when import When, parse_when, plain
 from engine.ports.appointments import Catalogue
 from engine.ports.language import TextDelta, ToolCall
@@ -64,6 +66,8 @@ class Task:
     awaiting: str = ""  # what the last question asked for
     waiting_on: str = ""  # the tool whose result is due
     same_time: bool = False  # moving: "a la misma hora", the time of the appointment moved
+    last_asked: str = ""  # the last question, in its first words
+    repeats: int = 0  # how many times in a row it was asked again (then in other words)
 
 
 class Booking:
@@ -79,6 +83,8 @@ class Booking:
         # The last words heard took the offered time (or the read-back) and also asked a fact ("sí, ¿y cuánto
         # cuesta?"): the policy answers it before the next question.
         self.also_asked = False
+        # The last words heard were a question about the clinic in the middle of the task: answered first.
+        self.in_passing = False
 
     # -- the caller spoke -------------------------------------------------------------------------------------
 
@@ -91,7 +97,7 @@ class Booking:
         """The caller's next words for the task in progress; None when they are about something else."""
         task = self.task
         assert task is not None
-        self.also_asked = False
+        self.also_asked = self.in_passing = False
         intent = classify(said)
         text = plain(said)
         if task.slot and _REFUSAL.search(text) and not _EXPLICIT_CANCEL.search(text):
@@ -109,10 +115,18 @@ class Booking:
             return say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
         if intent in ("cancel", "reschedule") and intent != task.kind and not parse_when(said, now).day:
             return self.start(intent, said, now)  # "mejor quiero cancelar mi cita"
-        if intent == "information" and asks_fact(said):
+        if asks_in_passing(said) and not find_details(said, self.catalogue).phone:
             if not (task.awaiting in ("slot", "confirm") and is_yes(said)):
+                self.in_passing = True
                 return None  # a question in the middle ("¿cuánto cuesta?"): answered, then the task's question again
             self.also_asked = True  # "sí, ¿y cuánto cuesta?": the yes is taken, the question answered too
+        if (
+            task.kind == "cancel"
+            and not task.confirmed
+            and not _EXPLICIT_CANCEL.search(text)
+            and _new_when(said, now).day is not None
+        ):
+            task.kind = "reschedule"  # "no voy a poder ir" then "pa el martes en la tarde": a move after all
         moved, about_person = self._take(task, said, now)
         changed = moved or about_person
         awaiting = task.awaiting
@@ -129,7 +143,7 @@ class Booking:
         ):
             # "sí, cancélela", "ponla pal viernes 4": kept for later, but nothing is looked up without the name
             noted = self._noted(task) if moved else ""
-            return say(f"{noted} Para buscarla necesito también el nombre y apellido del paciente.".strip())
+            return self._ask(task, "name", now, f"{noted} Para buscarla necesito también el nombre.".strip())
         if (
             awaiting in ("name", "phone")
             and task.kind == "book"
@@ -150,7 +164,7 @@ class Booking:
             elif awaiting == "confirm" and not about_person:
                 task.confirmed = True
             elif not changed:
-                return say(self._question(task, now))  # a yes to a question that wanted something else
+                return say(self._again(task, now))  # a yes to a question that wanted something else
         elif intent == "deny" and not changed:
             if awaiting == "slot":
                 task.slot, task.when = None, When(task.when.day)
@@ -162,8 +176,12 @@ class Booking:
         elif not changed:
             if (intent == "information" and "?" in said) or intent in ("greeting", "thanks"):
                 return None  # a question in the middle: answered, then the task's question again
-            return say("Disculpe, no le entendí. " + self._question(task, now))
-        return self._advance(task, now)
+            return say("Disculpe, no le entendí. " + self._again(task, now))
+        events = self._advance(task, now)
+        if task.repeats and len(events) == 1 and isinstance(events[0], TextDelta):
+            # Another detail than the one asked for ("en la capital" for the day): taken, and asked otherwise
+            return [TextDelta(f"Perfecto, anotado. {events[0].text}")]
+        return events
 
     def _refused(self, task: Task, said: str, now: datetime) -> Events:
         """The offered time turned down: another one named after it ("no puedo, mejor el viernes") is taken;
@@ -224,7 +242,7 @@ class Booking:
         return self._services.get(service, "")
 
     def pending_question(self, now: datetime) -> str:
-        return self._question(self.task, now) if self.task else ""
+        return self._again(self.task, now) if self.task else ""
 
     def _take(self, task: Task, said: str, now: datetime) -> tuple[bool, bool]:
         """Put what ``said`` mentions into the task: (the appointment changed, the patient's details changed)."""
@@ -248,6 +266,11 @@ class Booking:
             # Answering the offer with a name ("Génesis Paulino") takes it; one word could be anything.
             bare = find_name(said, expecting=True)
             name = bare if bare and len(bare.split()) >= 2 else None
+        if name is None and task.kind != "book" and task.appointment is None and task.awaiting != "name":
+            # Looking an appointment up, a name may come before it is asked ("rafael emilio guerrero", "carmen
+            # reyes, ocho cero nueve..."): a name of known names and surnames, two words at least.
+            clauses = [find_name(clause, expecting=True) for clause in re.split(r"[,.;]", said)]
+            name = next((n for n in clauses if n and len(n.split()) >= 2 and known_words(n) >= 1), None)
         # A name is no date: "Domingo Savio Martínez" is not a Sunday.
         when = parse_when(_without(said, name), now)
         if task.kind == "reschedule" and task.appointment is None:
@@ -370,7 +393,14 @@ class Booking:
 
     def _ask(self, task: Task, what: str, now: datetime, before: str = "") -> Events:
         task.awaiting = what
-        return say((before + " " + self._question(task, now)).strip())
+        return say((before + " " + self._again(task, now)).strip())
+
+    def _again(self, task: Task, now: datetime) -> str:
+        """The question for what the task awaits: in other words when it was just asked."""
+        question = self._question(task, now)
+        task.repeats = task.repeats + 1 if question == task.last_asked else 0
+        task.last_asked = question
+        return reworded(task.awaiting, task.kind, question, task.repeats)
 
     def _question(self, task: Task | None, now: datetime) -> str:
         if task is None:

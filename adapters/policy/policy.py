@@ -109,6 +109,8 @@ class DialoguePolicy:
             if handled is not None:
                 return list(handled)
         intent = classify(said) if said else "information"
+        if booking is not None and booking.task is not None and booking.in_passing:
+            intent = "information"  # "y eso me cobran algo si la cancelo": answered, then the task goes on
         if intent == "human":  # marked as handed off; the reply comes with the tool's result
             call_id = f"handoff-{zlib.crc32(said.encode()):08x}"
             return [ToolCall(call_id, HAND_OFF, json.dumps({"reason": said[:200]}, ensure_ascii=False))]
