@@ -88,10 +88,34 @@ class Booking:
 
     # -- the caller spoke -------------------------------------------------------------------------------------
 
-    def start(self, kind: Kind, said: str, now: datetime) -> Events:
+    def start(self, kind: Kind, said: str, now: datetime, earlier: str = "") -> Events:
+        """A task of ``kind`` from ``said``; the service, doctor or site of ``earlier`` (the question just
+        answered: "¿el pediatra de Santiago trabaja los sábados?") when ``said`` names none."""
         self.task = Task(kind, phone=self.known_phone, name=self.known_name)
+        before = find_details(earlier, self.catalogue) if earlier else None
+        if before is not None and (before.service_named or before.doctor_id):
+            self.task.service, self.task.doctor, self.task.site = (
+                before.service_id,
+                before.doctor_id,
+                before.site_id,
+            )
         self._take(self.task, said, now)
         return self._advance(self.task, now)
+
+    def keep_caller(self, said: str) -> str:
+        """The caller's own name ("soy ...", "me llamo ...") or phone said before any task: kept for the task to
+        come. Returns the words that acknowledge it, or "" when nothing new was said."""
+        phone = find_details(said, self.catalogue).phone
+        own = re.search(r"\b(?:soy|me llamo|mi nombre es)\b", plain(said))
+        name = find_name(said, expecting=False) if own else None
+        kept = []
+        if name and name != self.known_name:
+            self.known_name = name
+            kept.append(f"Mucho gusto, {name}.")
+        if phone and phone != self.known_phone:
+            self.known_phone = phone
+            kept.append("Anotado su número.")
+        return " ".join(kept)
 
     def hear(self, said: str, now: datetime) -> Events | None:
         """The caller's next words for the task in progress; None when they are about something else."""
@@ -143,7 +167,12 @@ class Booking:
         ):
             # "sí, cancélela", "ponla pal viernes 4": kept for later, but nothing is looked up without the name
             noted = self._noted(task) if moved else ""
-            return self._ask(task, "name", now, f"{noted} Para buscarla necesito también el nombre.".strip())
+            need = "Para buscarla necesito también el nombre y apellido del paciente."
+            if task.last_asked == need:  # said already: asked now in other words
+                task.last_asked = self._question(task, now)
+                return self._ask(task, "name", now, noted)
+            task.last_asked = need
+            return say(f"{noted} {need}".strip())
         if (
             awaiting in ("name", "phone")
             and task.kind == "book"

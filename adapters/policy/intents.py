@@ -180,12 +180,17 @@ _YES_GOES_ON = re.compile(
 )
 
 
+_FILLER = re.compile(r"(?i)^\s*(?:(?:ah|oh|ay|bueno|pues|entonces|este|mire|a ver|ok|okey|okay|ya)[\s,.;]+)+")
+
+
 def is_yes(utterance: str) -> bool:
     """Starts with a yes ("sí, cancélela", "claro que sí", "ok, sí, me sirve"), whatever else it asks for; a
     "si" that opens a condition is no yes."""
     text = _clean(utterance)
     if not _AFFIRM.search(text):
-        return False
+        # "ah ok, entonces sí", "bueno, pues claro": a yes after a filler
+        filler = _FILLER.match(utterance)
+        return filler is not None and filler.end() < len(utterance) and is_yes(utterance[filler.end() :])
     if not re.match(r"si\b", text):
         return True
     raw = utterance.strip().lstrip("¿¡\"' ").lower()

@@ -39,16 +39,16 @@ def reworded(what: str, kind: str, question: str, repeats: int) -> str:
     others = _OTHER_WORDS.get(key, ())
     if others:
         return others[(repeats - 1) % len(others)]
-    if what == "slot":  # "Tengo el lunes ... ¿Le sirve?": the same offer, asked otherwise
-        offer = (
-            _LAST_QUESTION.sub("", question).strip().removeprefix("Tengo disponible ").removeprefix("Tengo ")
-        )
-        endings = ("Le repito lo que tengo: {} ¿Le conviene ese horario?", "Sigo teniendo {} ¿Se lo aparto?")
-        return endings[(repeats - 1) % 2].format(offer)
+    ending = _LAST_QUESTION.search(question)
+    asked = ending.group(0).strip() if ending else ""
+    said = _LAST_QUESTION.sub("", question).strip()
+    if what == "slot":  # "Tengo el lunes ... ¿Le sirve?": the same offer, said otherwise, the same question
+        offer = said.removeprefix("Tengo disponible ").removeprefix("Tengo ")
+        leads = ("Le repito lo que tengo:", "Sigo teniendo")
+        return f"{leads[(repeats - 1) % 2]} {offer} {asked}"
     if what == "confirm":
         if question.startswith("¿Confirmo que cancelo"):
             return question.replace("¿Confirmo que cancelo", "Entonces, ¿le cancelo", 1)
-        said = _LAST_QUESTION.sub("", question).strip()
-        endings = ("¿Me confirma que así está bien?", "¿Lo dejo así?")
-        return f"{said} {endings[(repeats - 1) % 2]}"
+        leads = ("Se lo repito:", "Le leo otra vez:")
+        return f"{leads[(repeats - 1) % 2]} {said.removeprefix('Le confirmo: ')} {asked}"
     return question

@@ -135,3 +135,43 @@ def test_common_names_get_their_accents_unknown_ones_stay_as_heard() -> None:
     assert spelled("jesus ramon gonzalez") == "Jesús Ramón González"
     assert spelled("yoselin de la rosa") == "Yoselin de la Rosa"
     assert spelled("Andrés Lopez") == "Andrés López"
+
+
+def test_a_service_and_a_day_open_a_booking_and_a_day_after_an_answer_books_with_its_doctor() -> None:
+    caller = Caller({"list_available_slots": {"slots": []}})
+    caller.say("buenas tardes, seria pa dermatologia el lunes")
+    assert caller.calls[0][0] == "list_available_slots"
+    assert caller.calls[0][1]["service_id"] == "dermatologia" and caller.calls[0][1]["date"] == "2026-11-30"
+
+    after = Caller({"list_available_slots": {"slots": []}})
+    after.say("oiga, la doctora sencion atiende los jueves")
+    after.say("bueno, pa el jueves a las diez entonces")
+    assert after.calls and after.calls[0][1]["doctor_id"] == "sencion"
+    assert after.calls[0][1]["from_time"] == "10:00"
+
+
+def test_a_name_and_phone_given_before_any_request_are_kept() -> None:
+    caller = Caller({"find_appointments": {"appointments": [APPOINTMENT]}})
+    hello = caller.say("saludos, me llamo ines maria batista, mi telefono es 829 555 1010")
+    assert "Inés María Batista" in hello and "No tengo esa información" not in hello
+    caller.say("necesito anular la cita con la doctora sencion")
+    assert caller.calls == [
+        ("find_appointments", {"patient_phone": "8295551010", "patient_name": "Inés María Batista"})
+    ]
+
+
+def test_early_afternoon_and_a_yes_after_a_filler() -> None:
+    from adapters.policy.when import parse_when
+
+    assert parse_when("temprano en la tarde, como a las tres", NOW).at is not None
+    assert parse_when("temprano en la tarde, como a las tres", NOW).part_of_day == "tarde"
+    assert parse_when("mañana temprano", NOW).part_of_day == "mañana"
+    assert is_yes("bueno pues, sí, muévala") and not is_yes("bueno, no")
+
+
+def test_another_detail_than_the_one_asked_is_acknowledged_and_the_question_asked_otherwise() -> None:
+    caller = Caller()
+    first = caller.say("quiero una cita con el pediatra")
+    second = caller.say("en santiago")
+    assert "día" in first and "día" in second
+    assert second.startswith("Perfecto, anotado.") and second.split("?")[0] != first.split("?")[0]
