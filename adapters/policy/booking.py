@@ -19,6 +19,7 @@ from adapters.policy.details import find_details, find_name
 from adapters.policy.intents import asks_in_passing, classify, is_yes
 from adapters.policy.people import known_words
 from adapters.policy.phrasing import doctor_words, say, service_words, site_words, slot_words
+from adapters.policy.questions import question
 from adapters.policy.rewording import reworded
 from adapters.policy.when import When, parse_when, plain
 from engine.ports.appointments import Catalogue
@@ -33,7 +34,6 @@ _ORDINALS = {"primer": 0, "primera": 0, "segunda": 1, "segundo": 1, "tercera": 2
 # A day said while the appointment to move is not found yet is the new one only with "para", "pa", "pal", "al"
 # or "mejor" before it ("muévala pal viernes"); otherwise it describes the appointment ("la cita del lunes").
 _TO_NEW_DAY = re.compile(r"\b(para|pa|pal|al|mejor|hasta)\b")
-VERB = {"book": "reservar", "reschedule": "cambiar", "cancel": "cancelar"}
 # Turning down the offered time: "el jueves no puedo", "a esa hora no me sirve" (then maybe another: "mejor el
 # viernes").
 _REFUSAL = re.compile(
@@ -432,68 +432,7 @@ class Booking:
         return reworded(task.awaiting, task.kind, question, task.repeats)
 
     def _question(self, task: Task | None, now: datetime) -> str:
-        if task is None:
-            return ""
-        what = task.awaiting
-        if what == "service":
-            return "¿Con qué especialidad o con qué médico desea la cita?"
-        if what == "which day" and task.when.unsure:
-            dated, _weekday = (
-                task.when.unsure
-            )  # the weekday's date is not said: the caller said no such number
-            return (
-                f"El {dated.day} de {written_day(dated).split(' de ')[-1]} cae {written_day(dated).split()[0]}. "
-                f"¿La quiere el {written_day(dated).split()[0]} {dated.day}, o me dice otra fecha?"
-            )
-        if what == "day":
-            return "¿Para qué día la quiere? Por ejemplo, mañana o el jueves que viene."
-        if what == "other day":
-            return "¿Qué otro día le conviene?"
-        if what == "other time":
-            return "¿A qué otra hora le conviene ese día?"
-        if what == "correction":
-            return "¿Qué desea corregir: el día, la hora, el nombre o el teléfono?"
-        if what in ("time", "day") and task.kind == "reschedule":
-            return "¿Para qué día y a qué hora la quiere mover?"
-        if what == "slot" and task.slot:
-            if task.when.at is not None and _starts(task.slot) == task.when.at:
-                return f"Tengo disponible {slot_words(task.slot)}. ¿Se la reservo?"
-            return f"Tengo {slot_words(task.slot)}. ¿Le sirve?"
-        if what == "name":
-            if task.kind != "book":
-                return "¿Y a nombre de quién está la cita? Dígame el nombre y el apellido del paciente."
-            return "¿A nombre de quién hago la cita?"
-        if what == "phone":
-            if task.kind == "book":
-                return "¿Y a qué número de teléfono le podemos llamar?"
-            return (
-                f"Claro. Para {VERB[task.kind]} su cita, ¿me dice el número de teléfono con el que la hizo?"
-            )
-        if what == "which":
-            listed = "; ".join(
-                f"{i + 1}, {service_words(c)} {c['when']}" for i, c in enumerate(task.choices[:4])
-            )
-            return f"Veo {len(task.choices)} citas a su nombre: {listed}. ¿Cuál desea {VERB[task.kind]}?"
-        if what == "confirm":
-            return self._read_back(task)
-        return "¿Qué día y a qué hora le conviene?"
-
-    def _read_back(self, task: Task) -> str:
-        if task.kind == "cancel" and task.appointment:
-            a = task.appointment
-            return f"¿Confirmo que cancelo su cita de {service_words(a)} con {doctor_words(a)} {a['when']}?"
-        assert task.slot is not None
-        if task.kind == "reschedule" and task.appointment:
-            a = task.appointment
-            return (
-                f"Le confirmo: muevo su cita de {service_words(a)} con {doctor_words(a)} de {a['when']} a "
-                f"{task.slot['when']}, en {site_words(task.slot)}. ¿Está bien?"
-            )
-        return (
-            f"Le confirmo: cita de {self._what(task)} con "
-            f"{doctor_words(task.slot)} en {site_words(task.slot)}, {task.slot['when']}, a nombre de {task.name}, "
-            f"teléfono {written_phone(task.phone or '')}. ¿Está correcto?"
-        )
+        return question(task, self._what(task)) if task is not None else ""
 
     def _doctorservice_words(self, doctor: str) -> str | None:
         return next((d.service_id for d in self.catalogue.doctors if d.id == doctor), None)
@@ -644,11 +583,6 @@ def _new_when(said: str, now: datetime) -> When:
         if when.day is not None or when.unsure:
             return when
     return parse_when(text[starts[0] :], now) if starts else When()
-
-
-def _starts(slot: dict[str, Any]) -> Any:
-    """The offered slot's time of day, without its timezone."""
-    return datetime.fromisoformat(slot["starts_at"]).time().replace(tzinfo=None)
 
 
 def _without(said: str, name: str | None) -> str:
