@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.details import find_details, find_name
-from adapters.policy.intents import asks_in_passing, classify, is_yes
+from adapters.policy.intents import asks_in_passing, classify, is_question, is_yes
 from adapters.policy.people import known_words
 from adapters.policy.phrasing import doctor_words, say, service_words, site_words, slot_words
 from adapters.policy.questions import question
@@ -105,7 +105,7 @@ class Booking:
     def keep_caller(self, said: str) -> str:
         """The caller's own name ("soy ...", "me llamo ...") or phone said before any task: kept for the task to
         come. Returns the words that acknowledge it, or "" when nothing new was said."""
-        phone = find_details(said, self.catalogue).phone
+        phone = find_details(said, self.catalogue).phone if not is_question(said) else None
         own = re.search(r"\b(?:soy|me llamo|mi nombre es)\b", plain(said))
         name = find_name(said, expecting=False) if own else None
         kept = []

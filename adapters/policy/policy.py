@@ -136,6 +136,12 @@ class DialoguePolicy:
             reply = self.replies[intent]
             if pending and intent in ("greeting", "thanks"):
                 reply = f"{reply.split('¿')[0].strip()} {pending}"
+            elif kept and intent == "greeting":  # "hola, soy Ana Pérez": greeted by name
+                reply = (
+                    f"{reply.split('¿')[0].strip()} {kept} ¿{reply.split('¿', 1)[1]}"
+                    if "¿" in reply
+                    else reply
+                )
             return [TextDelta(reply), Cited(())]
         about = booking.service_in_progress(said) if booking is not None else ""
         topic = booking.topic(_asks_where(said)) if booking is not None and not about else ""

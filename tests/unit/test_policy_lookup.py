@@ -175,3 +175,12 @@ def test_another_detail_than_the_one_asked_is_acknowledged_and_the_question_aske
     second = caller.say("en santiago")
     assert "día" in first and "día" in second
     assert second.startswith("Perfecto, anotado.") and second.split("?")[0] != first.split("?")[0]
+
+
+def test_a_greeting_with_the_callers_name_greets_them_by_it_and_a_number_in_a_question_is_not_kept() -> None:
+    caller = Caller()
+    hello = caller.say("hola, soy gisela nuñez")
+    assert "Gisela Núñez" in hello and hello.endswith("?")
+    assert caller.policy.booking is not None and caller.policy.booking.known_name == "Gisela Núñez"
+    caller.say("¿el 809 555 4321 es el número de la sede de santiago?")
+    assert caller.policy.booking.known_phone is None
