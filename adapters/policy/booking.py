@@ -16,8 +16,11 @@ from typing import Any, Literal
 
 from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.details import find_details, find_name
-from adapters.policy.intents import asks_fact, classify, is_yes
+from adapters.policy.intents import asks_in_passing, classify, is_question, is_yes
+from adapters.policy.people import known_words
 from adapters.policy.phrasing import doctor_words, say, service_words, site_words, slot_words
+from adapters.policy.questions import question
+from adapters.policy.rewording import reworded
 from adapters.policy.when import When, parse_when, plain
 from engine.ports.appointments import Catalogue
 from engine.ports.language import TextDelta, ToolCall
@@ -31,7 +34,6 @@ _ORDINALS = {"primer": 0, "primera": 0, "segunda": 1, "segundo": 1, "tercera": 2
 # A day said while the appointment to move is not found yet is the new one only with "para", "pa", "pal", "al"
 # or "mejor" before it ("muévala pal viernes"); otherwise it describes the appointment ("la cita del lunes").
 _TO_NEW_DAY = re.compile(r"\b(para|pa|pal|al|mejor|hasta)\b")
-VERB = {"book": "reservar", "reschedule": "cambiar", "cancel": "cancelar"}
 # Turning down the offered time: "el jueves no puedo", "a esa hora no me sirve" (then maybe another: "mejor el
 # viernes").
 _REFUSAL = re.compile(
@@ -64,6 +66,8 @@ class Task:
     awaiting: str = ""  # what the last question asked for
     waiting_on: str = ""  # the tool whose result is due
     same_time: bool = False  # moving: "a la misma hora", the time of the appointment moved
+    last_asked: str = ""  # the last question, in its first words
+    repeats: int = 0  # how many times in a row it was asked again (then in other words)
 
 
 class Booking:
@@ -79,19 +83,45 @@ class Booking:
         # The last words heard took the offered time (or the read-back) and also asked a fact ("sí, ¿y cuánto
         # cuesta?"): the policy answers it before the next question.
         self.also_asked = False
+        # The last words heard were a question about the clinic in the middle of the task: answered first.
+        self.in_passing = False
 
     # -- the caller spoke -------------------------------------------------------------------------------------
 
-    def start(self, kind: Kind, said: str, now: datetime) -> Events:
+    def start(self, kind: Kind, said: str, now: datetime, earlier: str = "") -> Events:
+        """A task of ``kind`` from ``said``; the service, doctor or site of ``earlier`` (the question just
+        answered: "¿el pediatra de Santiago trabaja los sábados?") when ``said`` names none."""
         self.task = Task(kind, phone=self.known_phone, name=self.known_name)
+        before = find_details(earlier, self.catalogue) if earlier else None
+        if before is not None and (before.service_named or before.doctor_id):
+            self.task.service, self.task.doctor, self.task.site = (
+                before.service_id,
+                before.doctor_id,
+                before.site_id,
+            )
         self._take(self.task, said, now)
         return self._advance(self.task, now)
+
+    def keep_caller(self, said: str) -> str:
+        """The caller's own name ("soy ...", "me llamo ...") or phone said before any task: kept for the task to
+        come. Returns the words that acknowledge it, or "" when nothing new was said."""
+        phone = find_details(said, self.catalogue).phone if not is_question(said) else None
+        own = re.search(r"\b(?:soy|me llamo|mi nombre es)\b", plain(said))
+        name = find_name(said, expecting=False) if own else None
+        kept = []
+        if name and name != self.known_name:
+            self.known_name = name
+            kept.append(f"Mucho gusto, {name}.")
+        if phone and phone != self.known_phone:
+            self.known_phone = phone
+            kept.append("Anotado su número.")
+        return " ".join(kept)
 
     def hear(self, said: str, now: datetime) -> Events | None:
         """The caller's next words for the task in progress; None when they are about something else."""
         task = self.task
         assert task is not None
-        self.also_asked = False
+        self.also_asked = self.in_passing = False
         intent = classify(said)
         text = plain(said)
         if task.slot and _REFUSAL.search(text) and not _EXPLICIT_CANCEL.search(text):
@@ -109,10 +139,18 @@ class Booking:
             return say("Está bien, lo dejamos así; no hice ningún cambio. ¿Le ayudo con otra cosa?")
         if intent in ("cancel", "reschedule") and intent != task.kind and not parse_when(said, now).day:
             return self.start(intent, said, now)  # "mejor quiero cancelar mi cita"
-        if intent == "information" and asks_fact(said):
+        if asks_in_passing(said) and not find_details(said, self.catalogue).phone:
             if not (task.awaiting in ("slot", "confirm") and is_yes(said)):
+                self.in_passing = True
                 return None  # a question in the middle ("¿cuánto cuesta?"): answered, then the task's question again
             self.also_asked = True  # "sí, ¿y cuánto cuesta?": the yes is taken, the question answered too
+        if (
+            task.kind == "cancel"
+            and not task.confirmed
+            and not _EXPLICIT_CANCEL.search(text)
+            and _new_when(said, now).day is not None
+        ):
+            task.kind = "reschedule"  # "no voy a poder ir" then "pa el martes en la tarde": a move after all
         moved, about_person = self._take(task, said, now)
         changed = moved or about_person
         awaiting = task.awaiting
@@ -129,7 +167,12 @@ class Booking:
         ):
             # "sí, cancélela", "ponla pal viernes 4": kept for later, but nothing is looked up without the name
             noted = self._noted(task) if moved else ""
-            return say(f"{noted} Para buscarla necesito también el nombre y apellido del paciente.".strip())
+            need = "Para buscarla necesito también el nombre y apellido del paciente."
+            if task.last_asked == need:  # said already: asked now in other words
+                task.last_asked = self._question(task, now)
+                return self._ask(task, "name", now, noted)
+            task.last_asked = need
+            return say(f"{noted} {need}".strip())
         if (
             awaiting in ("name", "phone")
             and task.kind == "book"
@@ -150,7 +193,7 @@ class Booking:
             elif awaiting == "confirm" and not about_person:
                 task.confirmed = True
             elif not changed:
-                return say(self._question(task, now))  # a yes to a question that wanted something else
+                return say(self._again(task, now))  # a yes to a question that wanted something else
         elif intent == "deny" and not changed:
             if awaiting == "slot":
                 task.slot, task.when = None, When(task.when.day)
@@ -162,8 +205,12 @@ class Booking:
         elif not changed:
             if (intent == "information" and "?" in said) or intent in ("greeting", "thanks"):
                 return None  # a question in the middle: answered, then the task's question again
-            return say("Disculpe, no le entendí. " + self._question(task, now))
-        return self._advance(task, now)
+            return say("Disculpe, no le entendí. " + self._again(task, now))
+        events = self._advance(task, now)
+        if task.repeats and len(events) == 1 and isinstance(events[0], TextDelta):
+            # Another detail than the one asked for ("en la capital" for the day): taken, and asked otherwise
+            return [TextDelta(f"Perfecto, anotado. {events[0].text}")]
+        return events
 
     def _refused(self, task: Task, said: str, now: datetime) -> Events:
         """The offered time turned down: another one named after it ("no puedo, mejor el viernes") is taken;
@@ -224,7 +271,7 @@ class Booking:
         return self._services.get(service, "")
 
     def pending_question(self, now: datetime) -> str:
-        return self._question(self.task, now) if self.task else ""
+        return self._again(self.task, now) if self.task else ""
 
     def _take(self, task: Task, said: str, now: datetime) -> tuple[bool, bool]:
         """Put what ``said`` mentions into the task: (the appointment changed, the patient's details changed)."""
@@ -248,6 +295,11 @@ class Booking:
             # Answering the offer with a name ("Génesis Paulino") takes it; one word could be anything.
             bare = find_name(said, expecting=True)
             name = bare if bare and len(bare.split()) >= 2 else None
+        if name is None and task.kind != "book" and task.appointment is None and task.awaiting != "name":
+            # Looking an appointment up, a name may come before it is asked ("rafael emilio guerrero", "carmen
+            # reyes, ocho cero nueve..."): a name of known names and surnames, two words at least.
+            clauses = [find_name(clause, expecting=True) for clause in re.split(r"[,.;]", said)]
+            name = next((n for n in clauses if n and len(n.split()) >= 2 and known_words(n) >= 1), None)
         # A name is no date: "Domingo Savio Martínez" is not a Sunday.
         when = parse_when(_without(said, name), now)
         if task.kind == "reschedule" and task.appointment is None:
@@ -370,71 +422,17 @@ class Booking:
 
     def _ask(self, task: Task, what: str, now: datetime, before: str = "") -> Events:
         task.awaiting = what
-        return say((before + " " + self._question(task, now)).strip())
+        return say((before + " " + self._again(task, now)).strip())
+
+    def _again(self, task: Task, now: datetime) -> str:
+        """The question for what the task awaits: in other words when it was just asked."""
+        question = self._question(task, now)
+        task.repeats = task.repeats + 1 if question == task.last_asked else 0
+        task.last_asked = question
+        return reworded(task.awaiting, task.kind, question, task.repeats)
 
     def _question(self, task: Task | None, now: datetime) -> str:
-        if task is None:
-            return ""
-        what = task.awaiting
-        if what == "service":
-            return "¿Con qué especialidad o con qué médico desea la cita?"
-        if what == "which day" and task.when.unsure:
-            dated, _weekday = (
-                task.when.unsure
-            )  # the weekday's date is not said: the caller said no such number
-            return (
-                f"El {dated.day} de {written_day(dated).split(' de ')[-1]} cae {written_day(dated).split()[0]}. "
-                f"¿La quiere el {written_day(dated).split()[0]} {dated.day}, o me dice otra fecha?"
-            )
-        if what == "day":
-            return "¿Para qué día la quiere? Por ejemplo, mañana o el jueves que viene."
-        if what == "other day":
-            return "¿Qué otro día le conviene?"
-        if what == "other time":
-            return "¿A qué otra hora le conviene ese día?"
-        if what == "correction":
-            return "¿Qué desea corregir: el día, la hora, el nombre o el teléfono?"
-        if what in ("time", "day") and task.kind == "reschedule":
-            return "¿Para qué día y a qué hora la quiere mover?"
-        if what == "slot" and task.slot:
-            if task.when.at is not None and _starts(task.slot) == task.when.at:
-                return f"Tengo disponible {slot_words(task.slot)}. ¿Se la reservo?"
-            return f"Tengo {slot_words(task.slot)}. ¿Le sirve?"
-        if what == "name":
-            if task.kind != "book":
-                return "¿Y a nombre de quién está la cita? Dígame el nombre y el apellido del paciente."
-            return "¿A nombre de quién hago la cita?"
-        if what == "phone":
-            if task.kind == "book":
-                return "¿Y a qué número de teléfono le podemos llamar?"
-            return (
-                f"Claro. Para {VERB[task.kind]} su cita, ¿me dice el número de teléfono con el que la hizo?"
-            )
-        if what == "which":
-            listed = "; ".join(
-                f"{i + 1}, {service_words(c)} {c['when']}" for i, c in enumerate(task.choices[:4])
-            )
-            return f"Veo {len(task.choices)} citas a su nombre: {listed}. ¿Cuál desea {VERB[task.kind]}?"
-        if what == "confirm":
-            return self._read_back(task)
-        return "¿Qué día y a qué hora le conviene?"
-
-    def _read_back(self, task: Task) -> str:
-        if task.kind == "cancel" and task.appointment:
-            a = task.appointment
-            return f"¿Confirmo que cancelo su cita de {service_words(a)} con {doctor_words(a)} {a['when']}?"
-        assert task.slot is not None
-        if task.kind == "reschedule" and task.appointment:
-            a = task.appointment
-            return (
-                f"Le confirmo: muevo su cita de {service_words(a)} con {doctor_words(a)} de {a['when']} a "
-                f"{task.slot['when']}, en {site_words(task.slot)}. ¿Está bien?"
-            )
-        return (
-            f"Le confirmo: cita de {self._what(task)} con "
-            f"{doctor_words(task.slot)} en {site_words(task.slot)}, {task.slot['when']}, a nombre de {task.name}, "
-            f"teléfono {written_phone(task.phone or '')}. ¿Está correcto?"
-        )
+        return question(task, self._what(task)) if task is not None else ""
 
     def _doctorservice_words(self, doctor: str) -> str | None:
         return next((d.service_id for d in self.catalogue.doctors if d.id == doctor), None)
@@ -585,11 +583,6 @@ def _new_when(said: str, now: datetime) -> When:
         if when.day is not None or when.unsure:
             return when
     return parse_when(text[starts[0] :], now) if starts else When()
-
-
-def _starts(slot: dict[str, Any]) -> Any:
-    """The offered slot's time of day, without its timezone."""
-    return datetime.fromisoformat(slot["starts_at"]).time().replace(tzinfo=None)
 
 
 def _without(said: str, name: str | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from adapters.policy.people import PARTICLES, spelled
 from adapters.policy.when import NUMBERS, plain
 from engine.ports.appointments import Catalogue
 
@@ -48,7 +49,13 @@ _RELATION = (
 )
 _NAME_INTRO = re.compile(
     r"\b(?:me llamo|mi nombre es|su nombre es|el nombre es|a nombre de(?: " + _RELATION + r")?|"
-    r"(?:ella|el|que) se llama|se llama|la cita es para|(?:es )?(?:para|pa) " + _RELATION + r"|es para|soy)"
+    r"(?:ella|el|que) se llama|se llama|la cita es para|"
+    + _RELATION
+    + r" es|(?:es )?(?:para|pa) "
+    + _RELATION
+    + r"|es para|soy|"
+    # the appointment of someone: "la de Lucía Féliz", "la cita de mi papá, ..."
+    r"^(?:(?:si|ok|es|era|esa es|la que tengo es)[\s,]+)*la (?:cita )?de(?: " + _RELATION + r")?)"
     r"[\s,:]+(?:que se llama |de nombre )?"
 )
 _RELATION_FIRST = re.compile(r"^(?:es )?" + _RELATION + r"[\s,:]+(?:que se llama |de nombre )?")
@@ -56,7 +63,10 @@ _CORRECTION = re.compile(r"^(?:no[\s,.]+)+(?:(?:no )?es |se llama |el nombre es 
 _NOT_A_NAME = re.compile(
     r"\b(cita|manana|tarde|lunes|martes|miercoles|jueves|viernes|sabado|hora|dia|telefono|numero|"
     r"doctor\w*|si|no|quiero|necesito|para|pa|cuando|donde|cuanto|que|como|cual|gracias|bien|sirve|correcto|"
-    r"perfecto|claro|exacto|dale|ok|okay|listo|vale|bueno|eso|esa|ese|todo|ahora)\b"
+    r"perfecto|claro|exacto|dale|ok|okay|listo|vale|bueno|eso|esa|ese|todo|ahora|"
+    # words no name is made of: pronouns, prepositions, adverbs ("si me cobran algo mejor la dejo")
+    r"me|te|se|lo|le|nos|les|por|con|sin|en|algo|nada|mejor|peor|tambien|ya|muy|mas|pero|porque|aqui|alla|"
+    r"ahi|hay|tiene|tienen|puede|pueden|usted|ustedes)\b"
     r"|\b(el|este|pal|al|del|para el|pa el|proximo) domingo\b"
 )
 # What a person is, not what they are called: "yo soy diabética", "soy paciente nueva", "soy asegurada".
@@ -74,7 +84,7 @@ _FILLER = re.compile(
     r"^(?:(?:si|claro|ok|bueno|pues|este|eh|mire|ah|a ver|como no|perfecto|dale|mi nombre es|me llamo)"
     r"[\s,.]+)+"
 )
-_PARTICLES = {"de", "del", "la", "las", "los", "y"}
+_PARTICLES = PARTICLES
 
 
 @dataclass(frozen=True)
@@ -215,22 +225,33 @@ _CORRECTED = re.compile(r"\b(no|perdon|perdone|digo|mejor|corrijo|disculpe|equiv
 def find_name(said: str, expecting: bool, correcting: bool = False) -> str | None:
     """The patient's name when introduced ("me llamo Ana Pérez", "a nombre de la niña, Camila Rodríguez", "es pa
     mi hijo, Domingo Savio Martínez"), or the whole answer when we asked for it ("maria del carmen de la cruz"),
-    or what replaces it at the read-back (``correcting``: "no, es Yokasta Mercedes Rosario")."""
+    or what replaces it at the read-back (``correcting``: "no, es Yokasta Mercedes Rosario"). Of several
+    introductions ("es pa mi hijo que tiene 16 años, a nombre de Luis Peña"), the first that holds a name.
+    Known names are spelled with their accents ("ramon perez" -> "Ramón Pérez")."""
     text = plain(said).strip()
     if len(text) != len(said.strip()):  # plain() keeps the length of Spanish text; anything else: plain
         said = text
     original = said.strip()
-    match = _NAME_INTRO.search(text)
-    correction = _CORRECTION.match(text) if correcting else None
-    if match:
-        at = match.end()
-    elif expecting:
-        relation = _RELATION_FIRST.match(text)
-        at = relation.end() if relation else 0
-    elif correction is not None and correction.end() > 0:
-        at = correction.end()
-    else:
+    matches = list(_NAME_INTRO.finditer(text))
+    for match in matches:
+        name = _name_at(text, original, match.end(), match)
+        if name is not None:
+            return name
+    if matches:
         return None
+    correction = _CORRECTION.match(text) if correcting else None
+    if expecting:
+        relation = _RELATION_FIRST.match(text)
+        return _name_at(text, original, relation.end() if relation else 0, None, expecting=True)
+    if correction is not None and correction.end() > 0:
+        return _name_at(text, original, correction.end(), None)
+    return None
+
+
+def _name_at(
+    text: str, original: str, at: int, match: re.Match[str] | None, expecting: bool = False
+) -> str | None:
+    """The name that starts at ``at`` of ``text`` (``original`` keeps its capitals), or None."""
     candidate, offset = text[at:], at
     filler = _FILLER.match(candidate)
     if filler:
@@ -249,6 +270,8 @@ def find_name(said: str, expecting: bool, correcting: bool = False) -> str | Non
     lower_after_soy = not original[offset : offset + len(candidate)].strip()[:1].isupper()
     if introduced_by.endswith("soy") and original != original.lower() and lower_after_soy:
         return None
+    if introduced_by.endswith(" de") and len(named) < 2:
+        return None  # "la de pediatría" names the appointment, not the patient
     if (
         _NOT_A_NAME.search(candidate)
         or _DESCRIBES.search(candidate)
@@ -259,5 +282,4 @@ def find_name(said: str, expecting: bool, correcting: bool = False) -> str | Non
     ):
         return None
     start = offset + len(candidate) - len(candidate.lstrip())
-    spoken = original[start : start + len(candidate.strip())].split()
-    return " ".join(w.lower() if plain(w) in _PARTICLES else w[:1].upper() + w[1:] for w in spoken)
+    return spelled(original[start : start + len(candidate.strip())])

@@ -51,6 +51,10 @@ _IT = (
 _BOOK = re.compile(
     r"\b(cita|turno|agend\w*|reserv\w*|apart\w*|separ\w*|sacar|coger|cojer|chequear\w*|chequeo|consulta con|"
     r"ver (al|a la) (doctor\w*|medic\w*|especialista|pediatra|dermatolog\w*|cardiolog\w*|ginecolog\w*))\b"
+    # "pa una consulta de pediatría", "quiero llevar a mi hija donde el doctor", "ir donde la pediatra"
+    r"|^(?:\w+ )?(?:pa|para) (?:una|la) consulta\b"
+    r"|\b(?:llevar\w*|ir|ven\w*|pasar\w*)(?: (?:a )?(?:mi|la|el|al|a la|a mi|su) \w+)? (?:donde|a donde|adonde) "
+    r"(?:el|la|un|una) (?:doctor\w*|dra?|pediatra|medic[oa]|especialista|\w+log[oa])\b"
 )
 _QUESTION = re.compile(
     r"\b(cuanto|cuanta|precio|cuesta|cobran|cobra|vale|sale|donde|horario|hora abren|hora cierran|abren|cierran|"
@@ -111,7 +115,7 @@ _GOODBYE = re.compile(
 )
 _THANKS = re.compile(r"\b(gracias|agradezco|agradecid\w*|muy amable|mil gracias|bendiciones)\b")
 _AFFIRM = re.compile(
-    r"^(si|sii+|claro|correcto|exacto|dale|ok|okay|okey|perfecto|esta bien|de acuerdo|eso mismo|eso es|"
+    r"^(si|sii+|aja|aha|ajam|sip|claro|correcto|exacto|dale|ok|okay|okey|perfecto|esta bien|de acuerdo|eso mismo|eso es|"
     r"asi es|confirmo|afirmativo|por supuesto|seguro que si|ta bien|ta to|excelente|genial|chevere|buenisimo|"
     r"muy bien|listo)\b"
 )
@@ -126,7 +130,8 @@ _GREETING = re.compile(
 _RULE_QUESTION = re.compile(
     r"\b(sin costo|sin cargo|costo|cargo|multa|penalidad|recargo|hasta cuando|con cuanto tiempo|"
     r"cuanto tiempo antes|que pasa|que sucede|(?:tengo|tiene|hay) que (?:llevar|traer|presentar|pagar)|"
-    r"(?:que|algo) (?:\w+ ){0,2}(?:llevo|traigo|llevar|traer|presento|me van a pedir|me piden|piden))\b"
+    r"(?:que|algo) (?:\w+ ){0,2}(?:llevo|traigo|llevar|traer|presento|me van a pedir|me piden|piden)|"
+    r"(?:me|le|nos) cobra\w*|cobran algo)\b"
     r"|^(?:y |oiga |mire |pero )?(?:ustedes?|uno tiene que|hay que|se (?:necesita|ocupa)|es necesario|"
     r"hace falta|(?:me |le )?(?:mandan|envian|dan))\b"
     r"|\b(?:me|le|nos|les) (?:van a |va a )?(?:cobr\w*|avis\w*|recuerd\w*)\b"
@@ -216,10 +221,13 @@ def _asked(utterance: str, keep: str = "") -> str:
 # after it opens a condition ("si voy en el metro...", "si la cancelo hoy, ¿me cobran?").
 _YES_GOES_ON = re.compile(
     r"^(si|claro|correcto|perfecto|exacto|de acuerdo|esta bien|ta bien|me sirve|me conviene|me parece|"
-    r"me queda bien|por favor|senor\w*|seguro|dale|ok|okey|okay|asi es|eso|esa|ese|como no|confirmo|gracias|"
+    r"me queda bien|por favor|senor\w*|mi amor|mi vida|mi reina|mi cielo|mi hij[oa]|mij[oa]|don|dona|joven|seguro|dale|ok|okey|okay|asi es|eso|esa|ese|como no|confirmo|gracias|"
     r"(?:cancel|reserv|agend|apart|separ|muev|cambi)(?:e|el[ao]|al[ao])|hag(?:a|al[ao])|a las?|pero|ahora|"
     r"todo|ya|mismo)\b"
 )
+
+
+_FILLER = re.compile(r"(?i)^\s*(?:(?:ah|oh|ay|bueno|pues|entonces|este|mire|a ver|ok|okey|okay|ya)[\s,.;]+)+")
 
 
 def is_yes(utterance: str) -> bool:
@@ -227,7 +235,9 @@ def is_yes(utterance: str) -> bool:
     "si" that opens a condition is no yes."""
     text = _clean(utterance)
     if not _AFFIRM.search(text):
-        return False
+        # "ah ok, entonces sí", "bueno, pues claro": a yes after a filler
+        filler = _FILLER.match(utterance)
+        return filler is not None and filler.end() < len(utterance) and is_yes(utterance[filler.end() :])
     if not re.match(r"si\b", text):
         return True
     raw = utterance.strip().lstrip("¿¡\"' ").lower()
@@ -261,6 +271,27 @@ def asks_fact(utterance: str) -> bool:
     if _AVAILABILITY.search(text):
         return False
     return is_question(utterance) and bool(_FACT.search(text) or _interrogative(utterance))
+
+
+# A question said without a question mark (recognisers write none) in the middle of a booking: announced ("una
+# pregunta, ..."), or about a fee, a coverage, what the clinic has or how to come ("y allá tienen parqueo", "me
+# cobran algo por cambiarla", "y eso me lo cubre el seguro", "¿cómo tengo que ir?").
+_UNMARKED_QUESTION = re.compile(
+    r"\b(?:una|otra) pregunta\b|\bpregunt(?:o|arle)\b"
+    r"|\b(?:cobran|cobra|cubre|cubren|aceptan|acepta|cogen|reciben)\b"
+    r"|\b(?:tienen|hay) (?:parqueo|estacionamiento|farmacia|laboratorio|emergencia|ascensor|rampa|wifi)\b"
+    r"|\bhay que (?:ir|llevar|traer|estar|venir|hacer|pagar|preparar\w*)\b|\bcomo (?:tengo|tiene|hay) que\b"
+    r"|\ben ayunas\b"
+)
+
+
+def asks_in_passing(utterance: str) -> bool:
+    """A question about the clinic asked in the middle of a booking, with or without a question mark: it is
+    answered from the documents, then the booking goes on where it was. Asking for free times is not one."""
+    text = _asked(utterance)
+    if _AVAILABILITY.search(text):
+        return False
+    return asks_fact(utterance) or bool(_UNMARKED_QUESTION.search(_words(plain(utterance))))
 
 
 def classify(utterance: str) -> Intent:

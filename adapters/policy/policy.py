@@ -20,6 +20,7 @@ from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.answers import compose_answer
 from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, classify
+from adapters.policy.openings import opens_booking
 from adapters.policy.when import plain
 from engine.handoff import HAND_OFF, NO_TRANSFER, TRANSFERRING, transfers
 from engine.ports.appointments import Catalogue
@@ -69,6 +70,7 @@ class DialoguePolicy:
     ) -> None:
         self.booking = Booking(catalogue) if catalogue is not None else None
         self.replies = replies(assistant)
+        self._earlier = ""  # the caller's last question about the clinic, while no task is in progress
         self._now = now
 
     def offer_phone(self, number: str) -> None:
@@ -109,23 +111,46 @@ class DialoguePolicy:
             if handled is not None:
                 return list(handled)
         intent = classify(said) if said else "information"
+        if booking is not None and booking.task is not None and booking.in_passing:
+            intent = "information"  # "y eso me cobran algo si la cancelo": answered, then the task goes on
         if intent == "human":  # marked as handed off; the reply comes with the tool's result
             call_id = f"handoff-{zlib.crc32(said.encode()):08x}"
             return [ToolCall(call_id, HAND_OFF, json.dumps({"reason": said[:200]}, ensure_ascii=False))]
+        earlier, self._earlier = self._earlier, ""
+        if (
+            booking is not None
+            and booking.task is None
+            and intent in ("information", "affirm")
+            and opens_booking(said, earlier, booking.catalogue, now)
+        ):
+            # "pa medicina general el sábado", or "ok, pa este sábado a las nueve" after an answer about a
+            # doctor: a booking with the service or doctor named, now or in the question before
+            return list(booking.start("book", said, now, earlier=earlier))
         if intent in ("book", "reschedule", "cancel"):
             if booking is None:
                 return [TextDelta(NO_BOOKING[intent])]
             return list(booking.start(intent, said, now))
+        kept = booking.keep_caller(said) if booking is not None and booking.task is None else ""
         pending = booking.pending_question(now) if booking is not None else ""
         if intent != "information":
             reply = self.replies[intent]
             if pending and intent in ("greeting", "thanks"):
                 reply = f"{reply.split('¿')[0].strip()} {pending}"
+            elif kept and intent == "greeting":  # "hola, soy Ana Pérez": greeted by name
+                reply = (
+                    f"{reply.split('¿')[0].strip()} {kept} ¿{reply.split('¿', 1)[1]}"
+                    if "¿" in reply
+                    else reply
+                )
             return [TextDelta(reply), Cited(())]
         about = booking.service_in_progress(said) if booking is not None else ""
         topic = booking.topic(_asks_where(said)) if booking is not None and not about else ""
         question = f"{said} {about}".strip() if about else said
         answer = compose_answer(question, list(prompt.passages), context=topic)
+        if booking is not None and booking.task is None:
+            self._earlier = said  # what the caller asked about: a day said next books it
+        if answer is None and kept:
+            return [TextDelta(f"{kept} ¿En qué le puedo ayudar?"), Cited(())]
         if answer is None:
             return [
                 TextDelta(NOT_KNOWN if not pending else f"No tengo esa información. {pending}"),

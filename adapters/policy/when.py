@@ -170,10 +170,13 @@ def _day(text: str, today: date) -> date | tuple[date, date] | None:
 
 
 def _part_of_day(text: str) -> PartOfDay | None:
-    if re.search(r"\b(en|por|de) la manana\b|\btemprano\b|\bmananita\b", text):
+    if re.search(r"\b(en|por|de) la manana\b|\bmananita\b", text):
         return "mañana"
+    # "en la tarde temprano", "temprano en la tarde": early in the afternoon, not the morning
     if re.search(r"\b(en|por|de) la tarde\b|\bmediodia\b", text):
         return "tarde"
+    if re.search(r"\btemprano\b", text):
+        return "mañana"
     if re.search(r"\b(en|por|de) la noche\b", text):
         return "noche"
     return None

@@ -53,8 +53,11 @@ def ungrounded(reply: str, evidence: str, own_words: str = "") -> list[str]:
     plain_evidence = f"{evidence}\n{own_words}".lower()
     for name in _NAME.findall(reply):
         missing += [word for word in name.split() if word.lower() not in plain_evidence]
+    folded_evidence = _folded(plain_evidence)
     for word in _PROPER.findall(reply):
-        if word.lower() not in plain_evidence and word not in missing:
+        # A caller's name read back with its accents restored ("Ramón" of "ramon") is still the caller's word: a
+        # recogniser writes no accents. A doctor's name after its title must be the documents' own (above).
+        if _folded(word) not in folded_evidence and word not in missing:
             missing.append(word)
     return missing
 

@@ -73,3 +73,6 @@ def test_the_grounding_check_catches_what_the_documents_do_not_hold() -> None:
     ]  # fmt: skip
     assert ungrounded("Llame al 809-555-0199.", passages) == ["809-555-0199"]
     assert ungrounded("Soy TAINA, la asistente.", passages, own_words="TAINA") == []
+    # A caller's name with its accents restored is the caller's word; a doctor's name must be the documents'.
+    assert ungrounded("Queda a nombre de Ramón Núñez.", passages + " ramon nunez") == []
+    assert ungrounded("Con la Dra. Carolina Tavarez.", passages) == ["Tavarez"]

@@ -44,7 +44,7 @@ def test_slots_of_labelled_spanish_utterances() -> None:
 @pytest.mark.parametrize(
     ("said", "expecting", "correcting", "name"),
     [
-        ("maria del carmen de la cruz", True, False, "Maria del Carmen de la Cruz"),
+        ("maria del carmen de la cruz", True, False, "María del Carmen de la Cruz"),
         ("la niña, Camila Rodríguez", True, False, "Camila Rodríguez"),
         ("Génesis Paulino", True, False, "Génesis Paulino"),
         ("Sí, correcto", True, False, None),
