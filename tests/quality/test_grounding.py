@@ -1,5 +1,5 @@
-"""Grounding over the whole suite: the labelled set's two halves, the held-out sets' questions and the shipped
-suite, run through `taina eval`
+"""Grounding over the whole suite: the labelled set's two halves, the held-out sets' questions, the two
+development sets and the shipped suite, run through `taina eval`
 on the embedded default (the policy, the sample clinic's documents). Every number, price, time, phone and name in
 every reply must appear in what that turn was grounded on (the passages retrieved for it, the conversation's tool
 results, the caller's words)."""
@@ -22,6 +22,9 @@ from tests.support.clock import TEST_NOW
 SHIPPED = Path(__file__).resolve().parents[2] / "taina" / "eval" / "sample_clinic.yaml"
 HELD_OUT = Path(__file__).resolve().parent / "holdout" / "questions.yaml"
 HELD_OUT_URGENT = Path(__file__).resolve().parent / "holdout2" / "urgent.yaml"
+HELD_OUT_3 = Path(__file__).resolve().parent / "holdout3" / "questions.yaml"
+PROBE = Path(__file__).resolve().parent / "probe" / "questions.yaml"
+PROBE_2 = Path(__file__).resolve().parent / "probe2" / "questions.yaml"
 
 
 def _merged(folder: Path) -> Path:
@@ -29,7 +32,7 @@ def _merged(folder: Path) -> Path:
     merged: dict[str, list[object]] = {"questions": [], "conversations": []}
     suites = (
         ("frozen", FROZEN), ("tuning", TUNING), ("shipped", SHIPPED), ("held-out", HELD_OUT),
-        ("held-out-urgent", HELD_OUT_URGENT),
+        ("held-out-urgent", HELD_OUT_URGENT), ("held-out-3", HELD_OUT_3), ("probe", PROBE), ("probe-2", PROBE_2),
     )  # fmt: skip
     for prefix, path in suites:
         suite = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -50,14 +53,16 @@ def _eval(suite: Path, out: Path, data: Path, database_url: str) -> subprocess.C
     )  # fmt: skip
 
 
-@pytest.mark.timeout(1_500)  # the whole run is one `taina eval` of ~450 cases, ingestion included
+@pytest.mark.timeout(1_500)  # the whole run is one `taina eval` of ~970 cases, ingestion included
 async def test_every_reply_of_every_suite_is_grounded(tmp_path: Path, database_url: str) -> None:
     out = tmp_path / "report.json"
     result = _eval(_merged(tmp_path), out, tmp_path / "data", database_url)
     assert out.exists(), result.stderr
     report = json.loads(out.read_text())
     turns = [turn for case in report["cases"] for turn in case["turns"]]
-    assert len(report["cases"]) >= 213 + 20 + 168 + 44 and all(turn["reply"] for turn in turns)
+    assert len(report["cases"]) >= 213 + 20 + 168 + 44 + 186 + 188 + 148 and all(
+        turn["reply"] for turn in turns
+    )
     assert report["grounding_violations"] == [], report["grounding_violations"]
 
 
