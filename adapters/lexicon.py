@@ -184,6 +184,11 @@ RELATED: dict[str, tuple[str, ...]] = {
 # Ages under 18 said as a number ("tiene 16", "una de 17 años").
 _MINOR_AGE = re.compile(r"\b(1[0-7]|[1-9]) anos?\b")
 _MINOR = re.compile(r"\b(de|tiene) 1[0-7]\b")
+# Not turning up, said the caller's way: "no llegué", "no pude ir", "se me olvidó la cita", "falté".
+_NO_SHOW = re.compile(
+    r"\bno (?:llego|llega|llegue|voy|fui|fue|pude ir|pudo ir|puedo ir|asisto|asisti|me presento|me presente)\b"
+    r"|\bse me olvid\w+|\bfalt(?:e|o|ar|a)\b(?= a la cita| la cita)"
+)
 _WEEKDAYS = re.compile(r"\bentre semana\b|\bpor la semana\b|\bdias de semana\b")
 _CAPITAL = re.compile(r"(?<=\bla )capital\b(?! de(?! aqui| santo domingo)\b)")
 
@@ -194,6 +199,7 @@ def normalise(plain_text: str, also: bool = True) -> str:
     text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_text))
     text = _CAPITAL.sub("santo domingo", text)  # "la capital de Francia" is not Santo Domingo
     text = _WEEKDAYS.sub("entre semana lunes a viernes", text)
+    text = _NO_SHOW.sub(r"\g<0> no se presenta ausencia", text)
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
     return " ".join(f"{word} {' '.join(ALSO[word])}" if also and word in ALSO else word for word in words)
 

@@ -390,8 +390,9 @@ def compose_answer(
                 _shorten(" ".join(said_rows)),
                 tuple(dict.fromkeys(units[row.index][0].document_id for row in rows)),
             )
+    sentence_at = {(id(u[0]), u[1]): u[2] for u in units}
     if kind == "price":
-        return _price(ranked, topic, mostly_unknown, bool(foreign & set(topic)))
+        return _price(ranked, topic, mostly_unknown, bool(foreign & set(topic)), sentence_at)
     if mostly_unknown:  # what is asked about is mostly in no retrieved passage: no figure, only what is near
         ranked = [c for c in ranked if c.coverage >= 1.0 or not re.search(r"\d", c.sentence)]
     if not ranked:
@@ -402,7 +403,6 @@ def compose_answer(
     with_value = sorted((c for c in ranked if c.valued), key=lambda c: c.coverage < fullest)
     best = with_value[0] if with_value and kind not in ("yesno", "other") else ranked[0]
     chosen = _with_second(best, with_value if best.valued else ranked, most_sentences)
-    sentence_at = {(id(u[0]), u[1]): u[2] for u in units}
     chosen = _with_what_it_adds_to(chosen, sentence_at)
     if len(chosen) == 1 and re.fullmatch(r"(?:S[ií]|No)[.!]?", chosen[0].sentence.strip()):
         after = sentence_at.get((id(chosen[0].passage), chosen[0].position + 1))  # "Sí." says nothing alone
@@ -512,7 +512,11 @@ def _price_overview(passages: list[Passage]) -> Answer | None:
 
 
 def _price(
-    ranked: list[_Candidate], topic: dict[str, float], mostly_unknown: bool, foreign: bool
+    ranked: list[_Candidate],
+    topic: dict[str, float],
+    mostly_unknown: bool,
+    foreign: bool,
+    sentence_at: dict[tuple[int, int], str],
 ) -> Answer | None:
     """A price line for what was asked; or, when there is none (or what was asked is a name no document holds),
     that the price is not in the documents, and what they do say about the nearest thing (without any figure)."""
@@ -526,6 +530,8 @@ def _price(
     ]
     if priced:
         chosen = _with_second(priced[0], priced, 2)
+        if len(chosen) == 1:
+            chosen += _exception_after(chosen[0], sentence_at, topic)
         return Answer(
             _shorten(" ".join(_spoken(c.sentence, False) for c in chosen)),
             tuple(dict.fromkeys(c.passage.document_id for c in chosen)),
@@ -535,6 +541,20 @@ def _price(
         return None
     said = _spoken(nearest.sentence, True)
     return Answer(_shorten(f"{NOT_IN_PRICES} {NEAREST} {said}"), (nearest.passage.document_id,))
+
+
+def _exception_after(
+    chosen: _Candidate, sentence_at: dict[tuple[int, int], str], topic: dict[str, float]
+) -> list[_Candidate]:
+    """The sentence right after a price that names what the price sentence does not and the caller asked about:
+    its exception ("... se cobra un cargo de RD$500." "Las emergencias médicas documentadas no pagan ese cargo.")."""
+    after = sentence_at.get((id(chosen.passage), chosen.position + 1))
+    if after is None:
+        return []
+    said, next_words = _stems(chosen.sentence), _stems(after)
+    adds = [stem for stem in topic if _found(stem, next_words) and not _found(stem, said)]
+    fits = len(chosen.sentence.split()) + len(after.split()) <= MAX_WORDS
+    return [replace(chosen, sentence=after.strip(), position=chosen.position + 1)] if adds and fits else []
 
 
 def _with_second(best: _Candidate, pool: list[_Candidate], most: int) -> list[_Candidate]:

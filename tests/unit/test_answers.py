@@ -273,3 +273,14 @@ def test_where_a_thing_is_not_the_site_that_lacks_it() -> None:
     labs = Passage("sedes", "Sedes", "Laboratorio", text, 1.0, 0.9)
     found = compose_answer("y el laboratorio donde e que ta", [labs])
     assert found is not None and found.text.startswith("El laboratorio de la sede de Naco")
+
+
+def test_a_fee_is_said_with_its_exception_when_the_caller_named_it() -> None:
+    text = (
+        "Si no viene a la cita se cobra un cargo de RD$400.\nLos accidentes documentados no pagan ese cargo."
+    )
+    rules = Passage("reglas", "Citas", "Ausencias", text, 1.0, 0.9)
+    found = compose_answer("falte a la cita porque tuve un accidente, me van a cobrar", [rules])
+    assert found is not None and "RD$400" in found.text and "accidentes" in found.text
+    found = compose_answer("si no voy a la cita me cobran", [rules])
+    assert found is not None and "accidentes" not in found.text
