@@ -90,6 +90,9 @@ SYNONYMS: dict[str, str] = {
 ALSO: dict[str, tuple[str, ...]] = {
     "traer": ("traiga",),
     "numero": ("telefono",),
+    "escribo": ("whatsapp", "correo"),
+    "escribir": ("whatsapp", "correo"),
+    "escribirles": ("whatsapp", "correo"),
     "internet": ("portal", "wifi"),
     "banco": ("bancarias",),
     "excusa": ("licencia",),
@@ -155,7 +158,6 @@ ALSO: dict[str, tuple[str, ...]] = {
     "mamografia": ("imagenes",),
     "resonancia": ("imagenes",),
     "sangre": ("analisis", "muestras"),
-    "piantini": ("santo", "domingo"),
     "sencilla": ("simple",),
     "sencillo": ("simple",),
     "embarazada": ("obstetrica", "embarazo"),
@@ -189,7 +191,9 @@ _NO_SHOW = re.compile(
     r"\bno (?:llego|llega|llegue|voy|fui|fue|pude ir|pudo ir|puedo ir|asisto|asisti|me presento|me presente)\b"
     r"|\bse me olvid\w+|\bfalt(?:e|o|ar|a)\b(?= a la cita| la cita)"
 )
-_WEEKDAYS = re.compile(r"\bentre semana\b|\bpor la semana\b|\bdias de semana\b")
+_WEEKDAYS = re.compile(
+    r"\bentre semana\b|\bpor la semana\b(?! que viene| proxima| pasada)|\bdias de semana\b"
+)
 _CAPITAL = re.compile(r"(?<=\bla )capital\b(?! de(?! aqui| santo domingo)\b)")
 
 
@@ -223,7 +227,10 @@ def specialty_forms(word: str) -> list[str]:
 
 
 # "el de Santiago, no el de la capital": what the caller sets aside is not what they ask about.
-_NOT_THAT_ONE = re.compile(r"(?i)\bno (?:el|la|los|las) (?:de|del) (?:la |el |los |las )?\w+(?: \w+)?")
+_NOT_THAT_ONE = re.compile(
+    r"(?i)\bno (?:el|la|los|las) (?:de|del) (?:la |el |los |las )?\w+"
+    r"(?: (?!cu[aá]nto|cu[aá]ndo|d[oó]nde|qu[eé]\b|c[oó]mo|cu[aá]l|qui[eé]n|a\b|ese\b|esa\b|y\b)\w+)?"
+)
 
 
 def without_the_other(text: str) -> str:

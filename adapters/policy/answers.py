@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import snowballstemmer
@@ -31,7 +32,7 @@ from adapters.policy.answer_types import (
 )
 from adapters.policy.names import KINDS, names
 from adapters.policy.price_lines import price_lines
-from adapters.policy.table_rows import contact_rows, schedule_rows
+from adapters.policy.table_rows import MOST_LABEL_WORDS, contact_rows, schedule_rows
 from adapters.policy.when import plain
 from engine.chunking import sentences
 from engine.ports.knowledge import Passage
@@ -214,6 +215,7 @@ def _doings(question: str) -> frozenset[str]:
         for w in words
         if w not in STOPWORDS
         and w not in _NOT_VERBS
+        and not w.endswith(("ular", "iliar", "ilar"))  # vascular, familiar: adjectives
         and _VERB_ENDING.search(w)
         and (len(w) >= 7 or w[-1] == "r")
     )
@@ -290,6 +292,10 @@ def compose_answer(
     headings = {id(p): _stems(f"{p.title} {p.heading}") for p in usable}
     vocabulary = frozenset().union(*(u[3] for u in units), *headings.values())
     others = _alternatives(question)
+    # "Sede Santo Domingo (Piantini)": Piantini is Santo Domingo
+    for stem, aliases in _aliases(usable).items():
+        if stem in weights:
+            others[stem] = others.get(stem, frozenset()) | aliases
     same = {
         stem: frozenset(w for w in vocabulary if any(_same(s, w) for s in (stem, *others.get(stem, ()))))
         for stem in weights
@@ -297,7 +303,7 @@ def compose_answer(
     foreign, holders = _names_held(question, [u[2] for u in units])
     for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
         same[stem] = frozenset()
-    if kind == "price" and not foreign:
+    if kind == "price" and not foreign and not _INSURED.search(plain(question)):
         said = [*_ordered_stems(normalise(plain(question))), *sorted(related)]
         own = _ordered_stems(normalise(plain(question), also=False))
         lines = price_lines(said, own, [u[2] for u in units], _ordered_stems, _same, _generic)
@@ -377,8 +383,18 @@ def compose_answer(
         ]
     if rows:
         # A table's row, unless a sentence with a value of the kind asked names more of what was asked ("¿a qué
-        # número llamo si tengo una urgencia en Santiago?": the sentence about urgencies there, not the phone row).
-        fullest = max((c.coverage for c in ranked if c.valued), default=0.0)
+        # número llamo si tengo una urgencia en Santiago?": the sentence about urgencies there, not the phone row);
+        # another row, whose label the caller did not name, does not count ("Laboratorio: lunes a sábado" for
+        # the consultations on a Saturday).
+        chosen_rows = {r.sentence for r in rows}
+        fullest = max(
+            (
+                c.coverage
+                for c in ranked
+                if c.valued and (c.sentence in chosen_rows or not _is_row(c.sentence))
+            ),
+            default=0.0,
+        )
         row_coverage = max(
             (candidates[r.sentence].coverage for r in rows if r.sentence in candidates), default=0.0
         )
@@ -479,6 +495,37 @@ def _in_a_row(words: list[str], run: tuple[str, ...]) -> bool:
 
 
 _LABEL = re.compile(r"^([^:]{3,80}):\s")
+# "¿cuánto cuesta con seguro?": the list's prices are without insurance; what the insured pay is elsewhere.
+_ALIAS = re.compile(r"([^—(]+?)\s*\(([^)]+)\)")
+
+
+def _aliases(passages: list[Passage]) -> dict[str, frozenset[str]]:
+    """Other names the documents give a thing in their headings, "Sede Santo Domingo (Piantini)": the stems of
+    each name, by the other's (both ways), without the words several such names share ("sede")."""
+    pairs = {
+        (_stems(match.group(1)), _stems(match.group(2)))
+        for passage in passages
+        for match in _ALIAS.finditer(f"{passage.title} — {passage.heading}")
+    }
+    counts = Counter(stem for one, other in pairs for stem in one | other)
+    shared = {stem for stem, count in counts.items() if count > 1 and len(pairs) > 1}
+    found: dict[str, set[str]] = {}
+    for one, other in pairs:
+        one, other = one - other - shared, other - one - shared
+        for stem in one:
+            found.setdefault(stem, set()).update(other)
+        for stem in other:
+            found.setdefault(stem, set()).update(one)
+    return {stem: frozenset(names) for stem, names in found.items() if names}
+
+
+def _is_row(sentence: str) -> bool:
+    """A table's row: a short label, a colon, its value ("Laboratorio: lunes a sábado ...")."""
+    label = _LABEL.match(sentence)
+    return label is not None and len(label.group(1).split()) <= MOST_LABEL_WORDS
+
+
+_INSURED = re.compile(r"\bcon (?:el |mi |su )?(?:seguro|ars|plan)\b")
 _ASKS_ADDRESS = re.compile(
     r"\b(donde (?:e |es |esta |ta )?(?:que )?queda\w*|direccion|ubicad[oa]s?|ubicacion)\b"
 )
@@ -598,7 +645,9 @@ def _denies(
     if kind not in ("yesno", "other") or not re.match(r"S[ií],", sentence):
         return False
     for match in re.finditer(
-        r"\b(?:sin\s+|no\s+(?:\w+\s+)?)(?:(?:la|el|los|las|un|una)\s+)?([a-z]{3,})", plain(sentence)
+        r"\b(?:sin\s+|no\s+(?:(?:tiene|tienen|hay|lleva|llevan|necesita|necesitan|requiere|cobra|cobran)\s+)?)"
+        r"(?:(?:la|el|los|las|un|una)\s+)?([a-z]{3,})",
+        plain(sentence),
     ):
         if any(same[stem] & _stems(match.group(1)) for stem in topic):
             return True

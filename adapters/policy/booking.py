@@ -36,6 +36,10 @@ _ORDINALS = {"primer": 0, "primera": 0, "segunda": 1, "segundo": 1, "tercera": 2
 _TO_NEW_DAY = re.compile(r"\b(para|pa|pal|al|mejor|hasta)\b")
 # Turning down the offered time: "el jueves no puedo", "a esa hora no me sirve" (then maybe another: "mejor el
 # viernes").
+# The appointment described by its day, not a new day: "ana pérez, la que tengo para el martes".
+_DESCRIBES_IT = re.compile(
+    r"\b(?:la|el) que (?:tengo|tenia|tiene|saque|hice)\b|\bmi cita (?:del|de el|para el|pa el)\b"
+)
 _REFUSAL = re.compile(
     r"\bno (?:puedo|podre|voy a poder|vo a poder|lo puedo|me (?:sirve|conviene|queda|viene|funciona|da))\b"
     r"|\b(?:imposible|no se me hace)\b"
@@ -140,15 +144,19 @@ class Booking:
         if intent in ("cancel", "reschedule") and intent != task.kind and not parse_when(said, now).day:
             return self.start(intent, said, now)  # "mejor quiero cancelar mi cita"
         if asks_in_passing(said) and not find_details(said, self.catalogue).phone:
-            if not (task.awaiting in ("slot", "confirm") and is_yes(said)):
+            yes = task.awaiting in ("slot", "confirm") and is_yes(said)
+            if not yes and parse_when(said, now).empty:
                 self.in_passing = True
                 return None  # a question in the middle ("¿cuánto cuesta?"): answered, then the task's question again
-            self.also_asked = True  # "sí, ¿y cuánto cuesta?": the yes is taken, the question answered too
+            # "sí, ¿y cuánto cuesta?", "el lunes a las diez, ¿y allá tienen parqueo?": what it gives is taken, the
+            # question answered too
+            self.also_asked = True
         if (
             task.kind == "cancel"
             and not task.confirmed
             and not _EXPLICIT_CANCEL.search(text)
             and _new_when(said, now).day is not None
+            and not _DESCRIBES_IT.search(text)
         ):
             task.kind = "reschedule"  # "no voy a poder ir" then "pa el martes en la tarde": a move after all
         moved, about_person = self._take(task, said, now)

@@ -139,7 +139,8 @@ _RULE_QUESTION = re.compile(
 # Whether an appointment is needed, asked without a question mark (a recogniser writes none): "pa vacunar al
 # bebé necesito cita", "la sonografía hay que sacar cita antes".
 _NEEDS_APPOINTMENT = re.compile(
-    r"^(?:y )?(?:pa|para) (?!(?:una|la|mi|el) )\w+.*\b(?:necesito|necesita|tengo que (?:sacar|hacer|pedir))\s+"
+    r"^(?:y )?(?:pa|para) \w+(?:ar|er|ir)(?:me|le|la|lo|se|les|los|las)?\b.*\b(?:necesito|necesita|"
+    r"tengo que (?:sacar|hacer|pedir))\s+"
     r"(?:una\s+|la\s+)?cita(?:\s+(?:antes|previa|primero))?$"
     r"|\b(?:hay que (?:sacar|hacer|tener|pedir)|se (?:necesita|ocupa)|lleva|requiere)\s+(?:una\s+|la\s+)?cita"
     r"(?:\s+(?:antes|previa|primero))?$"
@@ -303,7 +304,12 @@ def classify(utterance: str) -> Intent:
         return "information"  # "¿y si cambio la cita para otro día, me cobran?"
     if _RULE_QUESTION.search(text) and not _REQUEST.search(text) and not _FREE_TIME.search(text):
         return "information"  # "¿hasta cuándo puedo cambiar la cita sin costo?"
-    if _TAG_QUESTION.search(text) and not _REQUESTS_ONE.search(text):
+    if (
+        _TAG_QUESTION.search(text)
+        and not _REQUESTS_ONE.search(text)
+        and not _FREE_TIME.search(text)
+        and not _A_DAY.search(text)
+    ):
         return "information"  # "si la cancelo ahorita es gratis, ¿verdad?"
     if (
         _YES_NO_QUESTION.search(text)
@@ -334,7 +340,7 @@ def classify(utterance: str) -> Intent:
         wonders = _interrogative(utterance) and not _REQUEST.search(text) and not _FREE_TIME.search(text)
         asks = (_QUESTION.search(text) or wonders) and (
             not _BOOKING_VERB.search(text)
-            or _ASKING.search(text)
+            or (_ASKING.search(text) and not _ASKS_FOR_ONE.search(text))
             or (not _ASKS_FOR_ONE.search(text) and answer_type(text) in ("price", "person"))
         )
         return "information" if asks else "book"

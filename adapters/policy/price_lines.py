@@ -40,9 +40,10 @@ def price_lines(
     generic: Callable[[str], bool],
 ) -> list[PriceLine]:
     """The price lines among ``sentences`` that the caller's words (``said``, as stems in order, the lexicon's
-    words beside the caller's own; ``own``: the caller's words alone) name best. ``stems`` gives a text's content stems in order, ``same`` says
-    two stems are one word, ``generic`` that a stem only says what kind of thing is priced ("consulta")."""
-    labels: list[tuple[int, str, list[list[str]]]] = []
+    words beside the caller's own; ``own``: the caller's words alone) name best. ``stems`` gives a text's content
+    stems in order, ``same`` says two stems are one word, ``generic`` that a stem only says what kind of thing is
+    priced ("consulta")."""
+    labels: list[tuple[int, str, list[list[str]], str]] = []
     for index, sentence in enumerate(sentences):
         match = LABEL.match(sentence.strip())
         if match is None or not PRICE.search(match.group(2)):
@@ -51,23 +52,22 @@ def price_lines(
         parts = [
             [w for w in stems(p) if not generic(w) and not w.isdigit()] for p in re.split(r"\by\b|,", label)
         ]
-        labels.append((index, sentence.strip(), [p for p in parts if p]))
-    # The kinds of thing the list prices ("sonografía", "perfil") that the caller named in their own words: a
-    # line for another kind ("Perfil tiroideo" for "la sonografía de la tiroides") is not for them.
-    heads = {part[0] for _, _, parts in labels for part in parts}
-    kinds = {head for head in heads if any(same(head, s) for s in own)}
+        first = next(
+            iter(stems(label)), ""
+        )  # its kind, generic or not: "Consulta de seguimiento" is a consulta
+        labels.append((index, sentence.strip(), [p for p in parts if p], first))
+    # The kinds of thing the list prices ("sonografía", "perfil", "consulta") that the caller named in their own
+    # words: a line for another kind ("Perfil tiroideo" for "la sonografía de la tiroides") is not for them.
+    firsts = {first for *_, first in labels if first}
+    kinds = {first for first in firsts if any(same(first, s) for s in own)}
     found: list[PriceLine] = []
-    for index, sentence, parts in labels:
+    for index, sentence, parts, first in labels:
         best = 0.0
         for words in parts:
             named = [w for w in words if any(same(w, s) for s in said)]
             if not named or _qualified_otherwise(words, said, same, generic):
                 continue
-            if (
-                kinds
-                and not any(same(words[0], s) for s in said)
-                and not any(same(kind, w) for kind in kinds for w in words)
-            ):
+            if kinds and not any(same(kind, w) for kind in kinds for w in (first, *words)):
                 continue  # "Perfil tiroideo" for "la sonografía de la tiroides": another kind, its own unnamed
             best = max(best, len(named) / len(words))
         if best >= MIN_NAMED:

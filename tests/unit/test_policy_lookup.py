@@ -184,3 +184,20 @@ def test_a_greeting_with_the_callers_name_greets_them_by_it_and_a_number_in_a_qu
     assert caller.policy.booking is not None and caller.policy.booking.known_name == "Gisela Núñez"
     caller.say("¿el 809 555 4321 es el número de la sede de santiago?")
     assert caller.policy.booking.known_phone is None
+
+
+def test_a_day_given_with_a_question_in_passing_is_kept() -> None:
+    slots = {"slots": [{"starts_at": "2026-11-30T10:00:00-04:00", "doctor_id": "sencion", "site_id": "santo-domingo",
+                        "service_id": "dermatologia", "when": "el lunes 30 de noviembre a las 10:00 a. m.",
+                        "doctor": "Dra. Paola Sención", "site": "Santo Domingo (Piantini)"}]}  # fmt: skip
+    caller = Caller({"list_available_slots": slots})
+    caller.say("quiero una cita con la dermatologa")
+    caller.say("el lunes a las diez, y alla tienen parqueo", (PARKING,))
+    assert any(name == "list_available_slots" for name, _ in caller.calls)
+
+
+def test_a_cancellation_described_by_its_day_stays_a_cancellation() -> None:
+    caller = Caller({"find_appointments": {"appointments": [APPOINTMENT]}})
+    caller.say("quiero cancelar mi cita")
+    said = caller.say("ana perez, la que tengo para el martes")
+    assert "cambiar" not in said.lower()

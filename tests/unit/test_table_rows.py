@@ -73,3 +73,35 @@ def test_a_bare_yes_is_said_with_what_follows_it() -> None:
     )
     found = compose_answer("aceptan mascotas", [faq])
     assert found is not None and found.text == "Sí. Los perros de asistencia pueden entrar."
+
+
+def test_a_closed_row_is_not_replaced_by_another_services_row() -> None:
+    norte = Passage(
+        "h", "Horarios", "Sede Norte",
+        "Consultas: lunes a viernes de 8:00 a. m. a 5:00 p. m.\nLaboratorio: lunes a sábado de 7:00 a. m. a 1:00 p. m.",
+        1.0, 0.9,
+    )  # fmt: skip
+    said = compose_answer("hasta que hora atienden las consultas el sabado en la sede norte", [norte])
+    assert said is not None and said.text.startswith("No. Consultas:")
+
+
+def test_a_price_line_of_another_kind_is_not_read_and_insured_prices_are_not_the_list() -> None:
+    prices = Passage(
+        "p", "Precios", "Consultas",
+        "Consulta de seguimiento (30 minutos): RD$800.\nSonografía abdominal: RD$2,800.\n"
+        "Con seguro, el paciente paga solo el copago de su plan.",
+        1.0, 0.9,
+    )  # fmt: skip
+    assert "RD$800" not in str(compose_answer("cuanto cuesta la sonografia de seguimiento", [prices]))
+    assert "RD$800" in str(compose_answer("cuanto cuesta la consulta de seguimiento", [prices]))
+    insured = compose_answer("cuanto me sale la consulta de seguimiento con el seguro", [prices])
+    assert insured is not None and "copago" in insured.text
+
+
+def test_a_site_is_found_by_the_other_name_its_heading_gives() -> None:
+    sites = [
+        Passage("s", "Sedes", "Sede Norte (Villa Mella)", "La sede Norte tiene parqueo techado.", 1.0, 0.9),
+        Passage("s", "Sedes", "Sede Sur (Haina)", "La sede Sur tiene parqueo en la calle.", 1.0, 0.9),
+    ]
+    said = compose_answer("en la de villa mella donde uno se parquea", sites)
+    assert said is not None and "techado" in said.text
