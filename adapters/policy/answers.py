@@ -43,7 +43,8 @@ STOPWORDS = frozenset(
     ni contra otros ese eso ante ellos e esto mi algunos que unos yo otro otras otra el tanto esa estos
     mucho quienes nada muchos cual poco ella estar estas algunas algo nosotros tienen tiene tengo hacer hacen
     puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy amor mientras necesita necesitan asi mama papa abuela abuelo
-    manana ayer ahorita temprano luego pasa pasar pude pudo hora horas usted ustedes ahi alli
+    manana ayer ahorita temprano luego pasa pasar pude pudo disculpe disculpa perdone perdon porfa debo debe
+    deben deberia mananas todas toda hora horas usted ustedes ahi alli
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
     ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
     mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca
@@ -313,14 +314,16 @@ def compose_answer(
                 tuple(dict.fromkeys(units[line.index][0].document_id for line in lines)),
             )
     if kind in ("schedule", "contact") and not foreign:
-        said = _ordered_stems(
-            normalise(plain(question))
-        )  # a row is named by the caller's words, not a family
+        # A row is named by the caller's words (their own first), not a family; a site by any of its names.
+        own = _ordered_stems(normalise(plain(question), also=False))
+        said = _ordered_stems(normalise(plain(question)))
+        other_names = _aliases(usable)
+        said += [alias for stem in said for alias in sorted(other_names.get(stem, ()))]
         table = [(u[2], f"{u[0].title} {u[0].heading}") for u in units]
         if kind == "schedule":
-            rows = schedule_rows(question, said, table, _ordered_stems, _same)
+            rows = schedule_rows(question, said, own, table, _ordered_stems, _same)
         else:
-            rows = contact_rows(said, table, _ordered_stems, _same)
+            rows = contact_rows(said, own, table, _ordered_stems, _same)
     else:
         rows = []
     unknown = [stem for stem in topic if not same[stem]]

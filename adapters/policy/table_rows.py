@@ -61,6 +61,7 @@ def days_in(text: str) -> set[str]:
 def schedule_rows(
     question: str,
     said: list[str],
+    own: list[str],
     rows: Iterable[tuple[str, str]],
     stems: Callable[[str], list[str]],
     same: Callable[[str, str], bool],
@@ -72,23 +73,25 @@ def schedule_rows(
     if not ASKS_HOURS.search(flat) or _A_DOCTOR.search(flat):
         return []
     asked_days = {m.group(1) for m in _DAY.finditer(flat)}
-    return _named_rows("schedule", said, rows, stems, same, asked_days)
+    return _named_rows("schedule", said, own, rows, stems, same, asked_days)
 
 
 def contact_rows(
     said: list[str],
+    own: list[str],
     rows: Iterable[tuple[str, str]],
     stems: Callable[[str], list[str]],
     same: Callable[[str, str], bool],
 ) -> list[Row]:
     """The contact rows ("Teléfono: 809-555-0275.", "Emergencias: ...", "Correo electrónico: ...") whose label
     the caller named, at the site they named: "¿el teléfono de la sede de Santiago?"."""
-    return _named_rows("contact", said, rows, stems, same, set())
+    return _named_rows("contact", said, own, rows, stems, same, set())
 
 
 def _named_rows(
     kind: AnswerType,
     said: list[str],
+    own: list[str],
     rows: Iterable[tuple[str, str]],
     stems: Callable[[str], list[str]],
     same: Callable[[str, str], bool],
@@ -104,10 +107,11 @@ def _named_rows(
     if not hours:
         return []
     headings = [h[3] for h in hours]
+    labels = {w for h in hours for w in stems(h[2].group(1))}
     shared = set(headings[0]).intersection(*headings[1:])
-    sites = set().union(*headings) - shared
+    sites = set().union(*headings) - shared - labels  # "Sede Santiago", not "Teléfono y WhatsApp"
     places = {s for s in said if any(same(s, w) for w in sites)}
-    found: list[Row] = []
+    found: list[tuple[Row, float]] = []
     for index, sentence, match, heading_words in hours:
         words = [w for w in stems(match.group(1)) if not w.isdigit()]
         named = [w for w in words if any(same(w, s) for s in said)]
@@ -118,12 +122,13 @@ def _named_rows(
         # "¿el domingo dan consulta?": a row without Sundays answers no
         closed = bool(asked_days - days_in(plain(match.group(2))))
         share = len(named) / len(words)
+        by_own = sum(any(same(w, s) for s in own) for w in words) / len(words)  # "emergencias", not "número"
         if share >= MIN_NAMED:
-            found.append(Row(sentence.strip(), share, index, closed))
+            found.append((Row(sentence.strip(), share, index, closed), by_own))
     if not found:
         return []
-    top = max(row.named for row in found)
-    chosen = [row for row in found if row.named == top]
+    top = max((row.named, by_own) for row, by_own in found)
+    chosen = [row for row, by_own in found if (row.named, by_own) == top]
     if not all(row.closed for row in chosen):
         chosen = [row for row in chosen if not row.closed]
     return chosen if len(chosen) <= MOST_ROWS else []
