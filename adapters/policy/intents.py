@@ -144,6 +144,9 @@ _NEEDS_APPOINTMENT = re.compile(
     r"(?:una\s+|la\s+)?cita(?:\s+(?:antes|previa|primero))?$"
     r"|\b(?:hay que (?:sacar|hacer|tener|pedir)|se (?:necesita|ocupa)|lleva|requiere)\s+(?:una\s+|la\s+)?cita"
     r"(?:\s+(?:antes|previa|primero))?$"
+    # "¿tengo que hacer cita pa sacarme sangre?": whether one is needed for something to do
+    r"|\b(?:tengo que|hay que|se necesita)\s+(?:hacer\s+|sacar\s+|pedir\s+)?(?:una\s+)?cita\s+"
+    r"(?:pa|para)\s+\w+(?:ar|er|ir)(?:me|le|lo|la|se)?\b"
 )
 # Asking, said as a wish: "quiero saber cuánto...", "usted sabe si...", "me dice dónde...".
 _ASKING = re.compile(
@@ -170,7 +173,7 @@ _A_DAY = re.compile(
 # A yes-or-no question, said without a question mark: "¿ella puede ir sola?", "¿se puede llegar sin cita?",
 # "es gratis, ¿verdad?". Asking for an appointment ("¿me puede dar una cita?") is a request, not this.
 _YES_NO_QUESTION = re.compile(
-    r"\b(?:puedo|puede|podria|pueden|se puede)\s+(?:ir|llegar|venir|entrar|llevar\w*|traer\w*|pagar|tomar\w*|comer|"
+    r"\b(?:puedo|puede|podria|pueden|se puede)\s+(?:ir|llegar|venir|entrar|llevar\w*|traer\w*|pag\w*|tomar\w*|comer|"
     r"usar|hacer\w* (?:el|la|los|las|eso)|quedar\w*|esperar|estar)\b"
     r"|\b(?:lo|la|los|las) (?:puedo|puede|podria) (?:llevar|traer|mandar)\b"
 )
