@@ -44,7 +44,7 @@ STOPWORDS = frozenset(
     mucho quienes nada muchos cual poco ella estar estas algunas algo nosotros tienen tiene tengo hacer hacen
     puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy amor mientras necesita necesitan asi mama papa abuela abuelo
     manana ayer ahorita temprano luego pasa pasar pude pudo disculpe disculpa perdone perdon porfa debo debe
-    deben deberia mananas todas toda hora horas usted ustedes ahi alli
+    deben deberia mananas todas toda oiga oigame mira mire hora horas usted ustedes ahi alli
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
     ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
     mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca

@@ -58,14 +58,14 @@ def price_lines(
         labels.append((index, sentence.strip(), [p for p in parts if p], first))
     # The kinds of thing the list prices ("sonografía", "perfil", "consulta") that the caller named in their own
     # words: a line for another kind ("Perfil tiroideo" for "la sonografía de la tiroides") is not for them.
-    firsts = {first for *_, first in labels if first}
+    firsts = {first for *_, first in labels if first and not generic(first)}  # "prueba de ..." names no kind
     kinds = {first for first in firsts if any(same(first, s) for s in own)}
     found: list[PriceLine] = []
     for index, sentence, parts, first in labels:
         best = 0.0
         for words in parts:
             named = [w for w in words if any(same(w, s) for s in said)]
-            if not named or _qualified_otherwise(words, said, same, generic):
+            if not named or _qualified_otherwise(words, said, own, same, generic):
                 continue
             if kinds and not any(same(kind, w) for kind in kinds for w in (first, *words)):
                 continue  # "Perfil tiroideo" for "la sonografía de la tiroides": another kind, its own unnamed
@@ -80,16 +80,20 @@ def price_lines(
 
 
 def _qualified_otherwise(
-    words: list[str], said: list[str], same: Callable[[str, str], bool], generic: Callable[[str], bool]
+    words: list[str],
+    said: list[str],
+    own: list[str],
+    same: Callable[[str, str], bool],
+    generic: Callable[[str], bool],
 ) -> bool:
-    """The caller said the label's head word followed by a word of their own, and none of the label's other words:
-    "sonografía pélvica" against "Sonografía abdominal"."""
+    """The caller said the label's head word followed by a word of their own, and none of the label's other words
+    (in theirs or the documents' words): "sonografía pélvica" against "Sonografía abdominal"."""
     head, rest = words[0], words[1:]
     if not rest or any(same(w, s) for w in rest for s in said):
         return False
-    for at, stem in enumerate(said):
+    for at, stem in enumerate(own):
         if same(head, stem):
-            after = [s for s in said[at + 1 : at + 3] if not generic(s)]
+            after = [s for s in own[at + 1 : at + 3] if not generic(s)]
             if after and not any(same(after[0], w) for w in words):
                 return True
     return False

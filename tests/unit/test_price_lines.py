@@ -42,3 +42,25 @@ def test_two_lines_named_alike_are_both_read() -> None:
 def test_a_kind_the_list_does_not_price_gets_no_other_line() -> None:
     assert "RD$" not in answer("cuanto cuesta la ecografia de tiroides")  # not "Ecografía renal"
     assert "RD$" not in answer("cuanto cuesta la ecografia del higado")  # not "Perfil hepático" either
+
+
+def test_the_lexicons_words_beside_a_head_word_do_not_qualify_it_otherwise() -> None:
+    """ "hemograma" is followed by the lexicon's "análisis": the caller qualified nothing."""
+    labs = Passage(
+        "precios", "Tarifas", "Laboratorio", "Hemograma completo: RD$450.\nUrocultivo: RD$900.", 1.0, 0.9
+    )
+    found = compose_answer("oiga cuanto ta un hemograma", [labs])
+    assert found is not None and found.text == "Hemograma completo: RD$450."
+
+
+def test_a_generic_first_word_names_no_kind() -> None:
+    labs = Passage(
+        "precios",
+        "Tarifas",
+        "Laboratorio",
+        "Glucosa en ayunas: RD$250.\nPrueba de esfuerzo: RD$6,500.",
+        1.0,
+        0.9,
+    )
+    found = compose_answer("el precio de la prueba de azucar en ayunas", [labs])
+    assert found is not None and found.text == "Glucosa en ayunas: RD$250."
