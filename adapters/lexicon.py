@@ -205,7 +205,17 @@ def normalise(plain_text: str, also: bool = True) -> str:
     text = _WEEKDAYS.sub("entre semana lunes a viernes", text)
     text = _NO_SHOW.sub(r"\g<0> no se presenta ausencia", text)
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
-    return " ".join(f"{word} {' '.join(ALSO[word])}" if also and word in ALSO else word for word in words)
+    return " ".join(
+        f"{word} {' '.join(also_for(word))}" if also and also_for(word) else word for word in words
+    )
+
+
+def also_for(word: str) -> tuple[str, ...]:
+    """The documents' words for an everyday ``word``, singular or plural ("sonografías" as "sonografía")."""
+    for form in (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else ""):
+        if form and form in ALSO:
+            return ALSO[form]
+    return ()
 
 
 # A specialist and the specialty, as Spanish forms them: a page lists "urología", the caller asks for "un

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import snowballstemmer
 
-from adapters.lexicon import ALSO, without_the_other
+from adapters.lexicon import also_for, without_the_other
 from adapters.policy.answer_types import (
     RELATED,
     AnswerType,
@@ -227,9 +227,9 @@ def _alternatives(question: str) -> dict[str, frozenset[str]]:
     one names the same thing ("pecho": "torax"), so they count as one word, not two."""
     found: dict[str, set[str]] = {}
     for word in normalise(plain(question), also=False).split():
-        if word in ALSO:
+        if also_for(word):
             for stem in _stems(word):
-                found.setdefault(stem, set()).update(_stems(" ".join(ALSO[word])))
+                found.setdefault(stem, set()).update(_stems(" ".join(also_for(word))))
     return {stem: frozenset(others) for stem, others in found.items()}
 
 

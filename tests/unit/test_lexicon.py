@@ -19,3 +19,7 @@ def test_a_specialist_and_the_specialty_find_each_other() -> None:
 def test_what_the_caller_sets_aside_is_not_searched() -> None:
     assert "capital" not in expanded("el numero de la de santiago, no el de la capital")
     assert "capital" in expanded("el numero de la sede de la capital")
+
+
+def test_the_documents_words_come_for_plurals_too() -> None:
+    assert "imagenes" in expanded("en que horario hacen sonografias")
