@@ -25,6 +25,7 @@ HELD_OUT_URGENT = Path(__file__).resolve().parent / "holdout2" / "urgent.yaml"
 HELD_OUT_3 = Path(__file__).resolve().parent / "holdout3" / "questions.yaml"
 PROBE = Path(__file__).resolve().parent / "probe" / "questions.yaml"
 PROBE_2 = Path(__file__).resolve().parent / "probe2" / "questions.yaml"
+PROBE_3 = Path(__file__).resolve().parent / "probe3" / "questions.yaml"
 
 
 def _merged(folder: Path) -> Path:
@@ -33,6 +34,7 @@ def _merged(folder: Path) -> Path:
     suites = (
         ("frozen", FROZEN), ("tuning", TUNING), ("shipped", SHIPPED), ("held-out", HELD_OUT),
         ("held-out-urgent", HELD_OUT_URGENT), ("held-out-3", HELD_OUT_3), ("probe", PROBE), ("probe-2", PROBE_2),
+        ("probe-3", PROBE_3),
     )  # fmt: skip
     for prefix, path in suites:
         suite = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -53,14 +55,14 @@ def _eval(suite: Path, out: Path, data: Path, database_url: str) -> subprocess.C
     )  # fmt: skip
 
 
-@pytest.mark.timeout(1_500)  # the whole run is one `taina eval` of ~970 cases, ingestion included
+@pytest.mark.timeout(1_500)  # the whole run is one `taina eval` of ~1,100 cases, ingestion included
 async def test_every_reply_of_every_suite_is_grounded(tmp_path: Path, database_url: str) -> None:
     out = tmp_path / "report.json"
     result = _eval(_merged(tmp_path), out, tmp_path / "data", database_url)
     assert out.exists(), result.stderr
     report = json.loads(out.read_text())
     turns = [turn for case in report["cases"] for turn in case["turns"]]
-    assert len(report["cases"]) >= 213 + 20 + 168 + 44 + 186 + 188 + 148 and all(
+    assert len(report["cases"]) >= 213 + 20 + 168 + 44 + 186 + 188 + 148 + 156 and all(
         turn["reply"] for turn in turns
     )
     assert report["grounding_violations"] == [], report["grounding_violations"]
