@@ -18,9 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
-import snowballstemmer
-
-from adapters.lexicon import also_for, without_the_other
+from adapters.lexicon import without_the_other
 from adapters.policy.answer_types import (
     RELATED,
     AnswerType,
@@ -34,32 +32,24 @@ from adapters.policy.names import KINDS, names
 from adapters.policy.price_lines import price_lines
 from adapters.policy.table_rows import MOST_LABEL_WORDS, contact_rows, schedule_rows
 from adapters.policy.when import plain
-from engine.chunking import sentences
+from adapters.policy.words import (
+    TYPE_WORDS,
+    WHERE,
+    WORD,
+    alternatives,
+    doings_in,
+    found_in,
+    generic,
+    in_a_row,
+    ordered_stems,
+    repaired,
+    run_of,
+    same_word,
+    stem_word,
+    stems,
+)
 from engine.ports.knowledge import Passage
 
-STOPWORDS = frozenset(
-    """de la que el en y a los del se las por un para con no una su al lo como mas pero sus le ya o este si
-    porque esta entre cuando muy sin sobre tambien me hasta hay donde quien desde todo nos durante todos uno les
-    ni contra otros ese eso ante ellos e esto mi algunos que unos yo otro otras otra el tanto esa estos
-    mucho quienes nada muchos cual poco ella estar estas algunas algo nosotros tienen tiene tengo hacer hacen
-    puedo puede pueden quiero quisiera saber cuanto cuanta cuantos cuantas cuesta estoy amor mientras necesita necesitan asi mama papa abuela abuelo
-    manana ayer ahorita temprano luego pasa pasar pude pudo disculpe disculpa perdone perdon porfa debo debe
-    deben deberia mananas todas toda oiga oigame mira mire hora horas usted ustedes ahi alli
-    aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
-    ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
-    mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien alla aca
-    informacion informaciones info detalles conocer preguntar pregunta buenos tardes noches
-    pueda podria podrian decir diga sabe se lo la le les cuestan vale valen sale salen cobran cobra precio
-    precios abren abre cierran cierra queda quedan llama llaman llamo dia dias tu usted hay bueno buen tiempo
-    cubre cubren cogen coge doctor doctora doctores dra dr lic licenciado medica algo hago hace hice
-    trabaja""".split()  # noqa: SIM905
-)
-# Words that only say what kind of fact is asked: they count a little, never as what is asked about.
-_TYPE_WORDS = frozenset(
-    """telefon numer direccion hor horari atiend consult preci cost cobr pag llev tom prepar dur tard
-    whatsapp correo pagin web escrib llam clinic hospital""".split()  # noqa: SIM905
-)
-_WORD = re.compile(r"[a-z0-9]{3,}")
 TYPE_WEIGHT = 0.6  # a type word ("teléfono", "consulta") in the sentence counts, less than a topic word
 MIN_SIMILARITY = 0.80  # passages below this cosine similarity are not read
 MIN_COVERAGE = 0.5  # share of what is asked about that the sentence (or its heading) must name
@@ -73,29 +63,6 @@ NOT_EXACT = "No tengo información exacta sobre eso."
 NEAREST = "Lo más cercano que tengo:"
 WHICH_PRICE = "¿De qué consulta o estudio quiere saber el precio?"
 
-_STEMMER = snowballstemmer.stemmer("spanish")
-# Places and words that say where, not what: a question whose only words the documents hold are these ("¿cómo
-# está el tiempo en Santo Domingo?", "un hotel en Santiago") asks about nothing of the clinic's.
-_WHERE = frozenset(
-    _STEMMER.stemWords(
-        [
-            "santodomingo",
-            "santiago",
-            "caballeros",
-            "piantini",
-            "capital",
-            "republica",
-            "dominicana",
-            "pais",
-            "ciudad",
-            "zona",
-            "sector",
-            "lugar",
-            "barrio",
-            "provincia",
-        ]
-    )
-)
 # A place named as a landmark on the way ("frente a la farmacia Carol", "a dos cuadras de la plaza Blue Mall") is
 # not something the clinic has: its words answer where, not "¿tienen farmacia?".
 _LANDMARK = re.compile(
@@ -120,153 +87,15 @@ class _Candidate:
     valued: bool
 
 
-@functools.lru_cache(maxsize=4096)
-def _stems(text: str) -> frozenset[str]:
-    """Snowball Spanish stems of the content words ("llego", "llegar" -> "lleg")."""
-    words = _WORD.findall(plain(text).replace("santo domingo", "santodomingo"))  # the city is not a Sunday
-    words = [_CLITIC.sub("", w) for w in words]
-    return frozenset(_STEMMER.stemWords([w for w in words if w not in STOPWORDS]))
-
-
-# A verb with its pronouns after it is the verb: "tenerlo" is "tener", "conectarse" is "conectar".
-_CLITIC = re.compile(r"(?<=[aei]r)(?:se|me|te|nos)?(?:lo|la|los|las|le|les)?$")
-
-
-def _ordered_stems(text: str) -> list[str]:
-    """The content words' stems, in the order said ("sonografía pélvica": "sonograf", "pelvic")."""
-    words = [_CLITIC.sub("", w) for w in _WORD.findall(plain(text).replace("santo domingo", "santodomingo"))]
-    return [_stem_word(w) for w in words if w not in STOPWORDS]
-
-
-_GENERIC = frozenset(_STEMMER.stemWords(["sesion", "prueba", "estudio", "examen", "servicio"]))
-
-
-def _generic(stem: str) -> bool:
-    """A word that says what kind of thing a price is for ("consulta", "sesión"), not which."""
-    return stem in _GENERIC or any(_same(stem, t) for t in _TYPE_WORDS)
-
-
-@functools.lru_cache(maxsize=65536)
-def _same(a: str, b: str) -> bool:
-    """Two stems are the same word: equal, one a prefix of the other (5 letters or more: "pediatr",
-    "pediatri"), or one letter apart in words of 6 letters or more (a misheard "sension" for "sencion")."""
-    if a == b:
-        return True
-    short, long = sorted((a, b), key=len)
-    if len(short) >= 5 and long.startswith(short):
-        return True
-    if len(short) >= 6 and abs(len(a) - len(b)) <= 1:
-        return _one_edit(a, b)
-    return False
-
-
-_CONFUSED = frozenset({frozenset("sc"), frozenset("sz"), frozenset("cz"), frozenset("bv"), frozenset("yi"),
-                       frozenset("gj"), frozenset("kc"), frozenset("ck")})  # fmt: skip
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """One letter apart the way Spanish is misspelt or misheard: s/c/z, b/v, y/i, g/j, or a dropped h or s."""
-    if len(a) == len(b):
-        different = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
-        return len(different) == 1 and frozenset(different[0]) in _CONFUSED
-    short, long = sorted((a, b), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)) if long[i] in "hs")
-
-
-def _found(stem: str, words: frozenset[str] | set[str]) -> bool:
-    return stem in words or any(_same(stem, word) for word in words)
-
-
 def _asked(question: str) -> tuple[dict[str, float], set[str]]:
     """What the question asks about: {stem: weight} (type words weigh less), and the stems that stand for a
     family of the documents' words (a child: "pediatr")."""
     normal = normalise(plain(question), also=False)
     weights: dict[str, float] = {}
-    for stem in _stems(normal):
-        weights[stem] = TYPE_WEIGHT if any(_same(stem, t) for t in _TYPE_WORDS) else 1.0
+    for stem in stems(normal):
+        weights[stem] = TYPE_WEIGHT if any(same_word(stem, t) for t in TYPE_WORDS) else 1.0
     related = {alias for word in normal.split() for alias in RELATED.get(word, ())}
     return weights, related
-
-
-# Endings only verbs have (infinitives, gerunds, "-amos", "-aba", "-an"/"-en" of longer words); nouns that end
-# alike ("azúcar", "cáncer", "examen", "abdomen", "farmacia", "resultado") are not doings.
-_VERB_ENDING = re.compile(r"(?:ar|er|ir|ando|iendo|yendo|amos|emos|imos|aba|aban|[^m]an|[^mg]en)$")
-_NOT_VERBS = frozenset(
-    [
-        "azucar",
-        "mujer",
-        "lugar",
-        "hogar",
-        "cancer",
-        "taller",
-        "collar",
-        "militar",
-        "alfiler",
-        "caracter",
-        "cadaver",
-    ]
-)
-
-
-def _doings(question: str) -> frozenset[str]:
-    """The stems of the question's words that look like verbs (by their Spanish endings)."""
-    words = [_CLITIC.sub("", w) for w in _WORD.findall(plain(question))]
-    return frozenset(
-        _stem_word(w)
-        for w in words
-        if w not in STOPWORDS
-        and w not in _NOT_VERBS
-        and not w.endswith(("ular", "iliar", "ilar"))  # vascular, familiar: adjectives
-        and _VERB_ENDING.search(w)
-        and (len(w) >= 7 or w[-1] == "r")
-    )
-
-
-def _alternatives(question: str) -> dict[str, frozenset[str]]:
-    """The documents' words for the caller's everyday ones (adapters/lexicon.py ALSO), by the caller's stem: either
-    one names the same thing ("pecho": "torax"), so they count as one word, not two."""
-    found: dict[str, set[str]] = {}
-    for word in normalise(plain(question), also=False).split():
-        if also_for(word):
-            for stem in _stems(word):
-                found.setdefault(stem, set()).update(_stems(" ".join(also_for(word))))
-    return {stem: frozenset(others) for stem, others in found.items()}
-
-
-def _repaired(text: str) -> list[str]:
-    """The passage's sentences, with lines a page wrapped joined back (documents ingested before that repair)."""
-    lines: list[str] = []
-    for line in text.split("\n"):
-        line = line.strip()
-        if lines and line[:1].islower() and not lines[-1].endswith((".", "!", "?", ":", ";")):
-            lines[-1] = f"{lines[-1]} {line}"
-        elif line:
-            lines.append(line)
-    units: list[str] = []
-    for sentence in (s for line in lines for s in sentences(line)):
-        if (
-            units
-            and _PERSON_LINE.match(units[-1])
-            and not _PERSON_LINE.match(sentence)
-            and _follows(units[-1], sentence)
-        ):
-            units[-1] = (
-                f"{units[-1]} {sentence}"  # "Dra. Tavárez, cardióloga: ... Realiza pruebas de esfuerzo."
-            )
-        else:
-            units.append(sentence)
-    return units
-
-
-_PERSON_LINE = re.compile(r"^(Dr|Dra|Lic)\.\s")
-
-
-def _follows(entry: str, sentence: str) -> bool:
-    """A short sentence after a person's directory entry, with no subject of its own, is still about that person
-    ("Atiende lesiones deportivas.")."""
-    return len(sentence.split()) <= 15 and len(entry.split()) <= 30 and sentence.split()[0].lower() not in (
-        "el", "la", "los", "las", "este", "esta", "nuestro", "nuestra",
-    )  # fmt: skip
 
 
 def compose_answer(
@@ -289,25 +118,25 @@ def compose_answer(
         return None  # nothing asked about that a document could name ("¿cómo está el tiempo hoy?")
     total = sum(topic.values())
     usable = [p for p in passages if p.similarity is None or p.similarity >= MIN_SIMILARITY]
-    units = [(p, i, s, _content(s, kind)) for p in usable for i, s in enumerate(_repaired(p.text))]
-    headings = {id(p): _stems(f"{p.title} {p.heading}") for p in usable}
+    units = [(p, i, s, _content(s, kind)) for p in usable for i, s in enumerate(repaired(p.text))]
+    headings = {id(p): stems(f"{p.title} {p.heading}") for p in usable}
     vocabulary = frozenset().union(*(u[3] for u in units), *headings.values())
-    others = _alternatives(question)
+    others = alternatives(question)
     # "Sede Santo Domingo (Piantini)": Piantini is Santo Domingo
     for stem, aliases in _aliases(usable).items():
         if stem in weights:
             others[stem] = others.get(stem, frozenset()) | aliases
     same = {
-        stem: frozenset(w for w in vocabulary if any(_same(s, w) for s in (stem, *others.get(stem, ()))))
+        stem: frozenset(w for w in vocabulary if any(same_word(s, w) for s in (stem, *others.get(stem, ()))))
         for stem in weights
     }
     foreign, holders = _names_held(question, [u[2] for u in units])
     for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
         same[stem] = frozenset()
     if kind == "price" and not foreign and not _INSURED.search(plain(question)):
-        said = [*_ordered_stems(normalise(plain(question))), *sorted(related)]
-        own = _ordered_stems(normalise(plain(question), also=False))
-        lines = price_lines(said, own, [u[2] for u in units], _ordered_stems, _same, _generic)
+        said = [*ordered_stems(normalise(plain(question))), *sorted(related)]
+        own = ordered_stems(normalise(plain(question), also=False))
+        lines = price_lines(said, own, [u[2] for u in units], ordered_stems, same_word, generic)
         if lines:
             return Answer(
                 _shorten(" ".join(line.sentence for line in lines)),
@@ -315,20 +144,20 @@ def compose_answer(
             )
     if kind in ("schedule", "contact") and not foreign:
         # A row is named by the caller's words (their own first), not a family; a site by any of its names.
-        own = _ordered_stems(normalise(plain(question), also=False))
-        said = _ordered_stems(normalise(plain(question)))
+        own = ordered_stems(normalise(plain(question), also=False))
+        said = ordered_stems(normalise(plain(question)))
         other_names = _aliases(usable)
         said += [alias for stem in said for alias in sorted(other_names.get(stem, ()))]
         table = [(u[2], f"{u[0].title} {u[0].heading}") for u in units]
         if kind == "schedule":
-            rows = schedule_rows(question, said, own, table, _ordered_stems, _same)
+            rows = schedule_rows(question, said, own, table, ordered_stems, same_word)
         else:
-            rows = contact_rows(said, own, table, _ordered_stems, _same)
+            rows = contact_rows(said, own, table, ordered_stems, same_word)
     else:
         rows = []
     unknown = [stem for stem in topic if not same[stem]]
     family = bool(related) and any(w.startswith(alias) for alias in related for w in vocabulary)
-    if all(stem in _WHERE for stem in topic if same[stem]) and (unknown or kind == "other") and not family:
+    if all(stem in WHERE for stem in topic if same[stem]) and (unknown or kind == "other") and not family:
         return None  # only a city (or no word at all) in common with the documents
     # Words no retrieved passage holds are the caller's story ("me lastimé el tobillo jugando básquet") or
     # something the documents do not have ("un dentista"): together they count as one word, so a story does not
@@ -337,7 +166,7 @@ def compose_answer(
     total = total - sum(topic[s] for s in unknown) + story
     # What the caller did or does ("contestan", "conectarse", "jugando") is their story, not the thing asked
     # about: only the other unknown words can make the question one about something the documents lack.
-    doings = _doings(question)
+    doings = doings_in(question)
     things = min(1.0, sum(topic[s] for s in unknown if s not in doings))
     asked_for = len(topic) - len(unknown) + min(1, len(unknown))
     mostly_unknown = bool(foreign & set(topic)) or (bool(total) and bool(things) and things >= total / 2)
@@ -382,7 +211,7 @@ def compose_answer(
         ranked = [
             c
             for c in ranked
-            if not _LABEL.match(c.sentence) and not any(_found(f, _stems(c.sentence)) for f in foreign)
+            if not _LABEL.match(c.sentence) and not any(found_in(f, stems(c.sentence)) for f in foreign)
         ]
     if rows:
         # A table's row, unless a sentence with a value of the kind asked names more of what was asked ("¿a qué
@@ -441,21 +270,21 @@ def compose_answer(
 def _only_elsewhere(sentence: str, topic: dict[str, float]) -> bool:
     """A yes-or-no question about one place answered by a sentence that says "only" of another: "¿en Santiago
     hacen resonancia?", "La resonancia magnética solo está disponible en la sede de Santo Domingo." The answer is no."""
-    asked = {stem for stem in topic if stem in _WHERE}
+    asked = {stem for stem in topic if stem in WHERE}
     flat = plain(sentence)
     if not asked or not re.search(r"\b(?:solo|solamente|unicamente|nada mas)\b", flat):
         return False
-    places = _stems(flat) & _WHERE
+    places = stems(flat) & WHERE
     return bool(places) and not places & asked
 
 
 @functools.lru_cache(maxsize=16384)
 def _content(sentence: str, kind: AnswerType) -> frozenset[str]:
     """The sentence's content stems; unless the caller asks where, without the places it names as landmarks."""
-    words = _stems(sentence)
+    words = stems(sentence)
     if kind == "place":
         return words
-    landmarks = [_stems(m.group(1)) for m in _LANDMARK.finditer(plain(sentence))]
+    landmarks = [stems(m.group(1)) for m in _LANDMARK.finditer(plain(sentence))]
     return words.difference(*landmarks) if landmarks else words
 
 
@@ -468,33 +297,16 @@ def _names_held(question: str, sentences: list[str]) -> tuple[set[str], set[int]
     asked = names(question)
     if not asked:
         return foreign, holders
-    runs = [_run(s) for s in sentences]
+    runs = [run_of(s) for s in sentences]
     for name in asked:
-        words = [_stem_word(w) for w in name if _WORD.fullmatch(w)]
-        holding = {i for i, run in enumerate(runs) if words and _in_a_row(words, run)}
-        if not _stems(" ".join(name)) <= _WHERE:  # a city's name says where, not what ("Santo Domingo")
+        words = [stem_word(w) for w in name if WORD.fullmatch(w)]
+        holding = {i for i, run in enumerate(runs) if words and in_a_row(words, run)}
+        if not stems(" ".join(name)) <= WHERE:  # a city's name says where, not what ("Santo Domingo")
             holders |= holding
         if words and not holding:
             own = name[1:] if re.fullmatch(KINDS, name[0]) else name
-            foreign |= _stems(" ".join(own))
+            foreign |= stems(" ".join(own))
     return foreign, holders
-
-
-@functools.lru_cache(maxsize=16384)
-def _run(sentence: str) -> tuple[str, ...]:
-    """The sentence's words as stems, in order (stop words kept)."""
-    return tuple(_stem_word(w) for w in _WORD.findall(plain(sentence)))
-
-
-@functools.lru_cache(maxsize=65536)
-def _stem_word(word: str) -> str:
-    return str(_STEMMER.stemWord(word))
-
-
-def _in_a_row(words: list[str], run: tuple[str, ...]) -> bool:
-    return any(
-        all(_same(word, run[i + k]) for k, word in enumerate(words)) for i in range(len(run) - len(words) + 1)
-    )
 
 
 _LABEL = re.compile(r"^([^:]{3,80}):\s")
@@ -506,7 +318,7 @@ def _aliases(passages: list[Passage]) -> dict[str, frozenset[str]]:
     """Other names the documents give a thing in their headings, "Sede Santo Domingo (Piantini)": the stems of
     each name, by the other's (both ways), without the words several such names share ("sede")."""
     pairs = {
-        (_stems(match.group(1)), _stems(match.group(2)))
+        (stems(match.group(1)), stems(match.group(2)))
         for passage in passages
         for match in _ALIAS.finditer(f"{passage.title} — {passage.heading}")
     }
@@ -542,9 +354,9 @@ def _names_what_was_asked(sentence: str, topic: dict[str, float]) -> bool:
     label = _LABEL.match(sentence)
     if label is None:
         return True
-    named = {word for word in _stems(label.group(1)) if not _found(word, _TYPE_WORDS) and not word.isdigit()}
-    label_only = any(not _found(word, set(topic)) for word in named)
-    asked_only = any(not _found(stem, named) for stem in topic)
+    named = {word for word in stems(label.group(1)) if not found_in(word, TYPE_WORDS) and not word.isdigit()}
+    label_only = any(not found_in(word, set(topic)) for word in named)
+    asked_only = any(not found_in(stem, named) for stem in topic)
     return not (label_only and asked_only)
 
 
@@ -554,7 +366,7 @@ def _price_overview(passages: list[Passage]) -> Answer | None:
     for passage in passages:
         if passage.similarity is not None and passage.similarity < MIN_SIMILARITY:
             continue
-        for sentence in _repaired(passage.text):
+        for sentence in repaired(passage.text):
             flat = plain(sentence)
             if re.search(r"\bprecios?\b|\btarifas?\b", flat) and not re.search(r"\d", flat):
                 return Answer(f"{_spoken(sentence, False)} {WHICH_PRICE}", (passage.document_id,))
@@ -601,8 +413,8 @@ def _exception_after(
     after = sentence_at.get((id(chosen.passage), chosen.position + 1))
     if after is None:
         return []
-    said, next_words = _stems(chosen.sentence), _stems(after)
-    adds = [stem for stem in topic if _found(stem, next_words) and not _found(stem, said)]
+    said, next_words = stems(chosen.sentence), stems(after)
+    adds = [stem for stem in topic if found_in(stem, next_words) and not found_in(stem, said)]
     fits = len(chosen.sentence.split()) + len(after.split()) <= MAX_WORDS
     return [replace(chosen, sentence=after.strip(), position=chosen.position + 1)] if adds and fits else []
 
@@ -633,8 +445,8 @@ def _says_yes_or_no(flat: str, topic: dict[str, float], same: dict[str, frozense
     if re.fullmatch(r"(?:si|no)[.!]?", flat.strip()):
         return True
     for match in _POLARITY.finditer(flat):
-        stems = _stems(match.group(1))
-        if any(same[stem] & stems for stem in topic):
+        named = stems(match.group(1))
+        if any(same[stem] & named for stem in topic):
             return True
     return False
 
@@ -652,7 +464,7 @@ def _denies(
         r"(?:(?:la|el|los|las|un|una)\s+)?([a-z]{3,})",
         plain(sentence),
     ):
-        if any(same[stem] & _stems(match.group(1)) for stem in topic):
+        if any(same[stem] & stems(match.group(1)) for stem in topic):
             return True
     return False
 
@@ -660,7 +472,7 @@ def _denies(
 def _of_the_day(question: str, passage: Passage, said: list[str]) -> list[str]:
     """The passage's sentence about the weekday the caller asked of ("La sede cierra los domingos."), if any."""
     days = re.findall(r"\b(lunes|martes|miercoles|jueves|viernes|sabado|domingo)s?\b", plain(question))
-    for sentence in _repaired(passage.text):
+    for sentence in repaired(passage.text):
         if sentence in said or _LABEL.match(sentence):  # another row is about another service
             continue
         if any(re.search(rf"\b{day}s?\b", plain(sentence)) for day in days):
@@ -673,7 +485,7 @@ def _lacks(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) 
     for match in re.finditer(
         r"\bno (?:tiene|tienen|hay|cuenta con|ofrece|se ofrece)\s+(?:\w+\s+)?([a-z]{3,})", flat
     ):
-        if any(same[stem] & _stems(match.group(1)) for stem in topic):
+        if any(same[stem] & stems(match.group(1)) for stem in topic):
             return True
     return False
 
