@@ -30,7 +30,7 @@ from adapters.policy.answer_types import (
 )
 from adapters.policy.names import KINDS, names
 from adapters.policy.price_lines import price_lines
-from adapters.policy.table_rows import MOST_LABEL_WORDS, contact_rows, schedule_rows
+from adapters.policy.table_rows import DAY, MOST_LABEL_WORDS, contact_rows, schedule_rows
 from adapters.policy.when import plain
 from adapters.policy.words import (
     TYPE_WORDS,
@@ -471,7 +471,7 @@ def _denies(
 
 def _of_the_day(question: str, passage: Passage, said: list[str]) -> list[str]:
     """The passage's sentence about the weekday the caller asked of ("La sede cierra los domingos."), if any."""
-    days = re.findall(r"\b(lunes|martes|miercoles|jueves|viernes|sabado|domingo)s?\b", plain(question))
+    days = DAY.findall(plain(question))
     for sentence in repaired(passage.text):
         if sentence in said or _LABEL.match(sentence):  # another row is about another service
             continue

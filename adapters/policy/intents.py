@@ -15,7 +15,7 @@ from typing import Literal
 
 from adapters.policy.answer_types import answer_type
 from adapters.policy.names import masked
-from adapters.policy.when import NUMBERS, plain
+from adapters.policy.when import NUMBERS, WEEKDAYS, plain
 
 Intent = Literal[
     "human", "cancel", "reschedule", "book", "information", "goodbye", "thanks", "affirm", "deny", "greeting"
@@ -97,17 +97,17 @@ _SUPPOSED = re.compile(
     r"(?:cita|turno|consulta))?"
 )
 # Needing a specialist, or wanting to be seen, is asking for an appointment: "necesito un pediatra".
-_SPECIALIST = (
+SPECIALIST = (
     r"(?:pediatra|doctor\w*|medic[oa]s?|especialista|ortoped\w*|internista|dentista|odontolog\w*|"
     r"\w+log[oa]s?|obstetra|ginecolog\w*)"
 )
 _WANTS_SPECIALIST = re.compile(
     r"\b(?:necesito|necesita|quiero|quisiera|queria|busco|buscando|ocupo|me hace falta|me gustaria)\s+"
     r"(?:(?:un|una|el|la|al|a la|a un|a una|ver (?:al|a la|a un|a una))\s+)(?:buen[oa]? )?"
-    + _SPECIALIST
+    + SPECIALIST
     + r"\b"
     r"|\bque me (?:vea|viera|vean|vieran|chequee|chequeen|revise|revisen|atienda|atiendan)\b"
-    r"(?:\s+(?:un|una|el|la))?\s+" + _SPECIALIST + r"\b"
+    r"(?:\s+(?:un|una|el|la))?\s+" + SPECIALIST + r"\b"
     r"|\b(?:sacarle|hacerle|conseguirle|buscarle)\w* (?:una|un) (?:cita|turno|consulta)\b"
 )
 _GOODBYE = re.compile(
@@ -167,9 +167,8 @@ _WHICH_DOCTOR = re.compile(
     r"(?: (?:me|le|lo|la|los|nos))? (?:puede|podria|pueden|podrian|sabe|atiende\w*|ve|ven|trata\w*)"
     r"(?: (?:ver|atender|tratar|chequear))?\b"
 )
-_A_DAY = re.compile(
-    r"\b(?:manana|hoy|pasado|lunes|martes|miercoles|jueves|viernes|sabado|domingo|el \d{1,2})\b"
-)
+_DAY_WORDS = r"\b(?:manana|hoy|" + "|".join(WEEKDAYS) + r"|el \d{1,2})\b"
+_A_DAY = re.compile(r"\bpasado\b|" + _DAY_WORDS)
 # A yes-or-no question, said without a question mark: "¿ella puede ir sola?", "¿se puede llegar sin cita?",
 # "es gratis, ¿verdad?". Asking for an appointment ("¿me puede dar una cita?") is a request, not this.
 _YES_NO_QUESTION = re.compile(
@@ -194,9 +193,7 @@ _FREE_TIME = re.compile(
     r"\b(?:tienen|tiene|hay|habra|queda|quedan)\b(?: \w+){0,2} (?:espacio|cupo|turno|cita|chance|hueco|"
     r"disponib\w*)\b|\b(?:me|nos|la|lo|le) (?:pueden|puede|podrian|podria) (?:ver|atender|chequear)\b"
 )
-_SOMEONE_OR_A_DAY = re.compile(
-    _SPECIALIST + r"|\b(?:manana|hoy|lunes|martes|miercoles|jueves|viernes|sabado|domingo|el \d{1,2})\b"
-)
+_SOMEONE_OR_A_DAY = re.compile(SPECIALIST + "|" + _DAY_WORDS)
 
 
 def _words(utterance: str, keep: str = "") -> str:

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from adapters.policy.answer_types import AnswerType, has_value
+from adapters.policy.intents import SPECIALIST
 from adapters.policy.price_lines import LABEL
-from adapters.policy.when import plain
+from adapters.policy.when import WEEKDAYS, plain
 
 MIN_NAMED = 0.5
 MOST_LABEL_WORDS = 4  # a row's label is a short name ("Laboratorio", "Correo electrónico")
@@ -30,28 +31,25 @@ class Row:
     closed: bool = False  # it does not cover the day the caller asked about
 
 
-_DAYS = ["lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"]
-_DAY = re.compile(r"\b(lunes|martes|miercoles|jueves|viernes|sabado|domingo)s?\b")
-_RANGE = re.compile(
-    r"\b(lunes|martes|miercoles|jueves|viernes|sabado)s? a (martes|miercoles|jueves|viernes|sabado|domingo)s?\b"
-)
+_DAYS = list(WEEKDAYS)
+_WEEKDAY = "|".join(_DAYS)
+# A weekday said, singular or plural ("el sábado", "los sábados"): shared by answers.py.
+DAY = re.compile(rf"\b({_WEEKDAY})s?\b")
+_RANGE = re.compile(rf"\b({'|'.join(_DAYS[:-1])})s? a ({'|'.join(_DAYS[1:])})s?\b")
 # Asking when something is open: the hours or the days (not how long a thing takes, nor when is best).
 ASKS_HOURS = re.compile(
     r"\b(a que hora|hasta que hora|desde que hora|que hora|horarios?|abre\w*|abierto|abierta|cierra\w*|que dias?|"
     r"empiezan|terminan|atienden)\b"
 )
 # A doctor's days are in the doctors' list, not in a site's hours.
-_A_DOCTOR = re.compile(
-    r"\b(doctor|doctora|dr|dra|lic|licenciad[oa]|medic[oa]|especialista|pediatra|ortopeda|internista|obstetra|"
-    r"\w+olog[oa]s?)\b"
-)
+_A_DOCTOR = re.compile(rf"\b(?:dr|dra|lic|licenciad[oa]|{SPECIALIST})\b")
 
 
 def days_in(text: str) -> set[str]:
     """The weekdays a row's text covers ("lunes a viernes": five; "sábados": one)."""
     if re.search(r"\btodos los dias\b|\b24 horas\b|\bdiario\b", text):
         return set(_DAYS)
-    found = {m.group(1) for m in _DAY.finditer(text)}
+    found = {m.group(1) for m in DAY.finditer(text)}
     for match in _RANGE.finditer(text):
         start, end = _DAYS.index(match.group(1)), _DAYS.index(match.group(2))
         found.update(_DAYS[start : end + 1])
@@ -72,7 +70,7 @@ def schedule_rows(
     flat = plain(question)
     if not ASKS_HOURS.search(flat) or _A_DOCTOR.search(flat):
         return []
-    asked_days = {m.group(1) for m in _DAY.finditer(flat)}
+    asked_days = {m.group(1) for m in DAY.finditer(flat)}
     return _named_rows("schedule", said, own, rows, stems, same, asked_days)
 
 
