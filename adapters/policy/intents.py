@@ -113,7 +113,7 @@ _WANTS_SPECIALIST = re.compile(
 _GOODBYE = re.compile(
     r"\b(adios|hasta luego|hasta pronto|chao|chau|bye|nos vemos|eso es todo|nada mas|es todo)\b"
 )
-_THANKS = re.compile(r"\b(gracias|agradezco|agradecid\w*|muy amable|mil gracias|bendiciones)\b")
+_THANKS = re.compile(r"\b(gracias?|grasias?|agradezco|agradecid\w*|muy amables?|mil gracias|bendiciones)\b")
 _AFFIRM = re.compile(
     r"^(si|sii+|aja|aha|ajam|sip|claro|correcto|exacto|dale|ok|okay|okey|perfecto|esta bien|de acuerdo|eso mismo|eso es|"
     r"asi es|confirmo|afirmativo|por supuesto|seguro que si|ta bien|ta to|excelente|genial|chevere|buenisimo|"
