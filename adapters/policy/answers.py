@@ -260,11 +260,37 @@ def compose_answer(
         _spoken(c.sentence, c.coverage < 1.0 or bool(unknown) or _denies(c.sentence, kind, weights, same))
         for c in chosen
     )
-    if kind in ("yesno", "other") and any(_only_elsewhere(c.sentence, topic) for c in chosen):
+    if kind in ("yesno", "other") and (
+        any(_only_elsewhere(c.sentence, topic) for c in chosen)
+        or (kind == "yesno" and _says_no_of(chosen[0].sentence, question, topic, same))
+    ):
         text = f"No. {text}"
+    elif kind == "schedule" and _says_no_of(chosen[0].sentence, question, topic, same):
+        text = f"No. {text}"  # "¿abren los domingos?" asks yes or no of a day
     elif mostly_unknown and best.coverage < 1.0:
         text = f"{NOT_EXACT} {NEAREST} {text}"
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
+
+
+_NO_OF = re.compile(
+    r"\b(?:cierra|cierran|cerrad[oa]s?|no (?:tiene|tienen|hay|cuenta con|ofrece|ofrecen|atiende|atienden|abre|"
+    r"abren|acepta|aceptan|trabaja|trabajan|realiza|realizan|hace|hacen|se hace|se hacen|se realiza|se realizan)"
+    r")\s+(?:(?:la|el|los|las|un|una|de|en|con|servicio de)\s+){0,2}([a-z]{3,})"
+)
+
+
+def _says_no_of(
+    sentence: str, question: str, topic: dict[str, float], same: dict[str, frozenset[str]]
+) -> bool:
+    """A yes-or-no question answered by a sentence that says no of what was asked, without a "No" of its own:
+    "¿abren los domingos en Santiago?", "La sede de Santiago cierra los domingos y los días feriados." A question
+    that says no itself ("¿puedo ir sin cita?", "¿no abren los domingos?") is not answered so."""
+    flat, asked = plain(sentence), plain(question)
+    if re.match(r"(?:si|no)\b", flat) or re.search(r"\b(?:no|sin|nunca|tampoco|ni)\b", asked):
+        return False
+    if re.search(r"\b(?:que|cual|cuales|cuando|cuanto|cuantos|donde|como|quien|hasta|desde)\b", asked):
+        return False  # "¿qué días abren?" is not asked yes or no
+    return any(any(same[stem] & stems(m.group(1)) for stem in topic) for m in _NO_OF.finditer(flat))
 
 
 def _only_elsewhere(sentence: str, topic: dict[str, float]) -> bool:

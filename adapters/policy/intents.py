@@ -15,7 +15,7 @@ from typing import Literal
 
 from adapters.policy.answer_types import answer_type
 from adapters.policy.names import masked
-from adapters.policy.when import NUMBERS, WEEKDAYS, plain
+from adapters.policy.when import A_WEEKDAY, NUMBERS, plain
 
 Intent = Literal[
     "human", "cancel", "reschedule", "book", "information", "goodbye", "thanks", "affirm", "deny", "greeting"
@@ -167,7 +167,7 @@ _WHICH_DOCTOR = re.compile(
     r"(?: (?:me|le|lo|la|los|nos))? (?:puede|podria|pueden|podrian|sabe|atiende\w*|ve|ven|trata\w*)"
     r"(?: (?:ver|atender|tratar|chequear))?\b"
 )
-_DAY_WORDS = r"\b(?:manana|hoy|" + "|".join(WEEKDAYS) + r"|el \d{1,2})\b"
+_DAY_WORDS = r"\b(?:manana|hoy|" + A_WEEKDAY + r"|el \d{1,2})\b"
 _A_DAY = re.compile(r"\bpasado\b|" + _DAY_WORDS)
 # A yes-or-no question, said without a question mark: "¿ella puede ir sola?", "¿se puede llegar sin cita?",
 # "es gratis, ¿verdad?". Asking for an appointment ("¿me puede dar una cita?") is a request, not this.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from adapters.policy.answer_types import AnswerType, has_value
 from adapters.policy.intents import SPECIALIST
 from adapters.policy.price_lines import LABEL
-from adapters.policy.when import WEEKDAYS, plain
+from adapters.policy.when import A_WEEKDAY, WEEKDAYS, plain
 
 MIN_NAMED = 0.5
 MOST_LABEL_WORDS = 4  # a row's label is a short name ("Laboratorio", "Correo electrónico")
@@ -32,9 +32,8 @@ class Row:
 
 
 _DAYS = list(WEEKDAYS)
-_WEEKDAY = "|".join(_DAYS)
 # A weekday said, singular or plural ("el sábado", "los sábados"): shared by answers.py.
-DAY = re.compile(rf"\b({_WEEKDAY})s?\b")
+DAY = re.compile(rf"\b({A_WEEKDAY})s?\b")
 _RANGE = re.compile(rf"\b({'|'.join(_DAYS[:-1])})s? a ({'|'.join(_DAYS[1:])})s?\b")
 # Asking when something is open: the hours or the days (not how long a thing takes, nor when is best).
 ASKS_HOURS = re.compile(

@@ -38,6 +38,9 @@ _NUMBER = r"(\d{1,2}|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + r")"
 
 # Places whose names hold a weekday: never a day ("la sede de Santo Domingo", "vivo en Domingo Savio").
 PLACES_WITH_WEEKDAYS = ("santo domingo", "sto dgo", "sto. dgo", "domingo savio", "villa domingo")
+# A weekday's name, not part of one of those places: for patterns of other modules ("el sábado en Santo Domingo"
+# asks of one day).
+A_WEEKDAY = r"(?<!santo )(?<!villa )(?:" + "|".join(WEEKDAYS) + r")(?! savio)"
 
 
 @dataclass(frozen=True)

@@ -414,6 +414,7 @@ async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -
         draining = asyncio.ensure_future(second.drain(60))
         drain_seen = await wait_for(lambda: server.workers[second.worker_id].draining, 10)
         in_progress = bool(mine) and mine[0].task is not None and not mine[0].task.done()
+        second_call = _described(mine)  # why not, when it is not
         refused = await server.dispatch_job("taina-w3", "taina")
         await callers[1].leave()
         drained = await asyncio.wait_for(draining, 60)
@@ -426,6 +427,7 @@ async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -
             ],
             "drain_seen": drain_seen,
             "call_in_progress_while_draining": in_progress,
+            "second_call": second_call,
             "asked_while_draining": ["second" if w == second.worker_id else "first" for w in refused.asked],
             "drained": drained,
             "unregistered": unregistered,
@@ -435,6 +437,32 @@ async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -
         for task in talking:
             task.cancel()
         await second.close()
+
+
+def _described(calls: list[Call]) -> dict[str, Any]:
+    """The state of a worker's calls, for an assertion that fails on it."""
+    if not calls:
+        return {"calls": 0}
+    call, task = calls[0], calls[0].task
+    state = (
+        "no task"
+        if task is None
+        else "running"
+        if not task.done()
+        else "cancelled"
+        if task.cancelled()
+        else "ended"
+    )
+    failure = None if task is None or not task.done() or task.cancelled() else task.exception()
+    session = call.session
+    return {
+        "calls": len(calls),
+        "task": state,
+        "task_error": None if failure is None else repr(failure),
+        "session": session is not None,
+        "session_error": None if session is None or session.error is None else repr(session.error),
+        "transport_closed": call.transport.is_closed,
+    }
 
 
 async def server_gone_scenario(

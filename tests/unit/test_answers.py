@@ -236,6 +236,22 @@ def test_only_at_another_place_is_a_no() -> None:
     assert found is not None and not found.text.startswith("No")
 
 
+def test_a_sentence_that_says_no_of_what_was_asked_is_a_no() -> None:
+    assert answer("abren los domingo en santiago").startswith("No. La sede de Santiago cierra los domingos")
+    # A question that says no itself is not answered with a bare "No".
+    assert not answer("en santiago no abren los domingos").startswith("No.")
+
+
+def test_santo_domingo_is_no_day_asked_about() -> None:
+    hours = Passage(
+        "horarios", "Horarios por sede", "Sede Santo Domingo (Piantini)",
+        "Consultas: lunes a viernes de 7:00 a. m. a 8:00 p. m.; sábados de 8:00 a. m. a 1:00 p. m.",
+        0.8, 0.83,
+    )  # fmt: skip
+    found = compose_answer("el sabado hasta que hora dan consulta en santo domingo", [hours])
+    assert found is not None and found.text.startswith("Consultas:"), found  # not "No." (closed on Sundays)
+
+
 def test_an_everyday_word_and_the_documents_word_count_as_one() -> None:
     """ "pecho" also says "tórax": a sentence with either is about what was asked, not half of it."""
     xray = Passage(
