@@ -59,7 +59,7 @@ NAMED = 1.0  # a sentence that holds a name the caller said ("ARS Futuro") is ab
 PRICE_LINE = 1.5  # a price list's line, for a question that asks no price
 POLARITY = 1.0  # a sentence that says "sin cita", "no tiene emergencia": the answer to a yes-or-no question  # a spoken answer is one or two sentences, not a table read aloud
 NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
-NOT_EXACT = "No tengo información exacta sobre eso."
+NOT_EXACT = "Sobre eso en concreto no tengo información exacta."  # not "No ...": heard as the answer to a yes-or-no question
 NEAREST = "Lo más cercano que tengo:"
 WHICH_PRICE = "¿De qué consulta o estudio quiere saber el precio?"
 

@@ -182,6 +182,12 @@ _REQUESTS_ONE = re.compile(
     r"(?:me|nos|le) (?:puede|pueden|podria|podrian)? ?(?:dar|hacer|agendar|reservar|separar|apartar|conseguir|poner)|"
     r"sacar\w*|saque\w*|coger|cojer)\b(?: \w+){0,3} (?:cita|turno|consulta)\b"
 )
+# Asking on which days or when someone sees patients: "quiero ver al ortopeda, ¿qué días tiene consulta?" asks
+# for the days, not for a slot (unless an appointment is asked for by name).
+_WHICH_DAYS = re.compile(
+    r"\bque dias?\b(?: \w+){0,2} (?:tiene|tienen|da|dan|atiende\w*|consulta\w*|trabaja\w*|viene\w*|esta|estan)\b"
+    r"|\bcuando (?:atiende\w*|da consulta|tiene consulta|viene|trabaja)\b"
+)
 _BOOKING_VERB = re.compile(
     r"\b(quiero|quisiera|necesito|me gustaria|puedo|podria|ocupo|dame|deme|quier\w*)\b"
 )
@@ -336,6 +342,8 @@ def classify(utterance: str) -> Intent:
         return "reschedule"
     if _FREE_TIME.search(text) and _SOMEONE_OR_A_DAY.search(text):
         return "book"
+    if _WHICH_DAYS.search(text) and not _ASKS_FOR_ONE.search(text):
+        return "information"
     if _BOOK.search(text) or _WANTS_SPECIALIST.search(text):
         wonders = _interrogative(utterance) and not _REQUEST.search(text) and not _FREE_TIME.search(text)
         asks = (_QUESTION.search(text) or wonders) and (
