@@ -251,7 +251,7 @@ def compose_answer(
     with_value = sorted((c for c in ranked if c.valued), key=lambda c: c.coverage < fullest)
     best = with_value[0] if with_value and kind not in ("yesno", "other") else ranked[0]
     chosen = _with_second(best, with_value if best.valued else ranked, most_sentences)
-    chosen = _with_what_it_adds_to(chosen, sentence_at)
+    chosen = _with_what_it_adds_to(chosen, sentence_at, topic, same)
     if len(chosen) == 1 and re.fullmatch(r"(?:S[ií]|No)[.!]?", chosen[0].sentence.strip()):
         after = sentence_at.get((id(chosen[0].passage), chosen[0].position + 1))  # "Sí." says nothing alone
         if after is not None:
@@ -520,17 +520,32 @@ _ADDS_TO = re.compile(r"^(?:También|Además|Tampoco|Asimismo|Igualmente|Por eso
 
 
 def _with_what_it_adds_to(
-    chosen: list[_Candidate], sentence_at: dict[tuple[int, int], str]
+    chosen: list[_Candidate],
+    sentence_at: dict[tuple[int, int], str],
+    topic: dict[str, float],
+    same: dict[str, frozenset[str]],
 ) -> list[_Candidate]:
     """A sentence that adds to the one before it ("También puede retirarlos impresos...") is said after that
-    one; when both do not fit in a spoken answer, the one before it alone (it holds the main answer)."""
+    one; when both do not fit in a spoken answer and it names something asked about that the one before does not
+    ("impresos"), the one before it up to a clause that leaves room for it ("Los resultados ... se pueden ver en
+    el portal del paciente en la página web."); otherwise the one before it alone (it holds the main answer)."""
     first = chosen[0]
     before = sentence_at.get((id(first.passage), first.position - 1))
     if not _ADDS_TO.match(first.sentence) or before is None or any(c.sentence == before for c in chosen):
         return chosen
     earlier = replace(first, sentence=before.strip(), position=first.position - 1)
-    if len(before.split()) + sum(len(c.sentence.split()) for c in chosen) <= MAX_WORDS:
+    length = len(before.split())
+    if length + sum(len(c.sentence.split()) for c in chosen) <= MAX_WORDS:
         return [earlier, *chosen]
+    if not any(same[stem] & stems(first.sentence) and not same[stem] & stems(before) for stem in topic):
+        return [earlier]  # it adds nothing the caller asked about: the one before says it all
+    room = MAX_WORDS - len(first.sentence.split())
+    if length <= room:
+        return [earlier, first]
+    head = " ".join(before.split()[:room])
+    cut = max(head.rfind(","), head.rfind(";"))
+    if cut > 0 and len(head[:cut].split()) >= 6:
+        return [replace(earlier, sentence=head[:cut].rstrip() + "."), first]
     return [earlier]
 
 

@@ -184,6 +184,27 @@ def test_a_sentence_that_adds_to_the_one_before_comes_after_it() -> None:
     assert said.startswith("Los resultados se pueden ver en el portal"), said
 
 
+def test_what_was_asked_is_not_dropped_for_the_sentence_it_adds_to() -> None:
+    """Both too long to say: the one before is cut at a clause when the "también" sentence holds the word asked
+    about ("impresos"), and said whole and alone when it does not."""
+    results = Passage(
+        "faq", "Preguntas frecuentes", "¿Dónde veo mis resultados?",
+        "Los resultados del laboratorio y de imágenes se pueden ver en el portal del paciente en la página web, con "
+        "su número de cédula y el código que aparece en la factura.\n"
+        "También puede retirarlos impresos en la recepción de la sede donde se hizo el estudio.",
+        1.0, 0.88,
+    )  # fmt: skip
+    printed = answer_from("los resultados impresos donde e que uno los busca", [results])
+    assert printed.endswith(
+        "También puede retirarlos impresos en la recepción de la sede donde se hizo el estudio."
+    )
+    assert printed.startswith("Los resultados del laboratorio y de imágenes se pueden ver en el portal"), (
+        printed
+    )
+    online = answer_from("como veo los resultados en la pagina de internet", [results])
+    assert "cédula" in online and "impresos" not in online, online
+
+
 def test_a_yes_or_no_question_gets_the_sentence_that_says_yes_or_no_not_a_price_line() -> None:
     """ "¿Hay que hacer cita pa los análisis de sangre?": the sentence that says "sin cita", not the price of a
     blood test (a price list's line answers only a price) nor the sampling hours under the heading "Análisis de
