@@ -57,6 +57,7 @@ SECOND_WITHIN = 0.7  # a second sentence of the same passage scores at least thi
 MAX_WORDS = 45
 NAMED = 1.0  # a sentence that holds a name the caller said ("ARS Futuro") is about what was asked
 PRICE_LINE = 1.5  # a price list's line, for a question that asks no price
+OTHER_SECTION = 1.5  # a sentence under a section beside the one the caller named
 POLARITY = 1.0  # a sentence that says "sin cita", "no tiene emergencia": the answer to a yes-or-no question  # a spoken answer is one or two sentences, not a table read aloud
 NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
 NOT_EXACT = "Sobre eso en concreto no tengo información exacta."  # not "No ...": heard as the answer to a yes-or-no question
@@ -174,6 +175,7 @@ def compose_answer(
     for stem in topic:
         held = sum(bool(same[stem] & unit[3]) for unit in units)
         weights[stem] = topic[stem] = 1.0 + (1.0 / held if held else 0.0)
+    elsewhere = _sibling_sections(usable, topic, same)
     candidates: dict[str, _Candidate] = {}
     for at, (passage, position, sentence, words) in enumerate(units):
         heading = headings[id(passage)]
@@ -199,6 +201,8 @@ def compose_answer(
             score -= PRICE_LINE  # "Prueba de embarazo en sangre: RD$700." answers no "¿hay que hacer cita?"
         if kind == "yesno" and _says_yes_or_no(flat, topic, same):
             score += POLARITY  # "La toma de muestras es por orden de llegada, sin cita."
+        if id(passage) in elsewhere:
+            score -= OTHER_SECTION
         if kind in ("place", "schedule") and _lacks(flat, topic, same):
             score -= POLARITY  # "¿dónde está la emergencia?": not "La sede de Santiago no tiene emergencia"
         text = sentence.strip()
@@ -291,6 +295,21 @@ def _says_no_of(
     if re.search(r"\b(?:que|cual|cuales|cuando|cuanto|cuantos|donde|como|quien|hasta|desde)\b", asked):
         return False  # "¿qué días abren?" is not asked yes or no
     return any(any(same[stem] & stems(m.group(1)) for stem in topic) for m in _NO_OF.finditer(flat))
+
+
+def _sibling_sections(
+    passages: list[Passage], topic: dict[str, float], same: dict[str, frozenset[str]]
+) -> set[int]:
+    """The passages under another section of a document one of whose sections the caller named: asked about the
+    colonoscopy, "Preparación para estudios — Sonografía abdominal" is about something else, however many words
+    its sentences share with the question ("el día antes", "comer")."""
+    sections = {id(p): stems(p.heading) - stems(p.title) for p in passages}
+    named = {p.title for p in passages if any(same[stem] & sections[id(p)] for stem in topic)}
+    return {
+        id(p)
+        for p in passages
+        if p.title in named and not any(same[stem] & sections[id(p)] for stem in topic)
+    }
 
 
 def _only_elsewhere(sentence: str, topic: dict[str, float]) -> bool:

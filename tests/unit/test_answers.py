@@ -319,3 +319,21 @@ def test_a_fee_is_said_with_its_exception_when_the_caller_named_it() -> None:
     assert found is not None and "RD$400" in found.text and "accidentes" in found.text
     found = compose_answer("si no voy a la cita me cobran", [rules])
     assert found is not None and "accidentes" not in found.text
+
+
+def test_a_section_the_caller_named_beats_the_one_beside_it() -> None:
+    """Asked about the colonoscopy, the sonography's "el día anterior cene ligero" shares more words with the
+    question than the colonoscopy's own sentence; it is under another section of the same page."""
+    sono = Passage(
+        "prep", "Preparación para estudios", "Sonografía abdominal",
+        "Venga en ayunas de 6 horas.\nEl día anterior cene ligero y evite las bebidas gaseosas y los granos.",
+        1.0, 0.89,
+    )  # fmt: skip
+    colono = Passage(
+        "prep", "Preparación para estudios", "Colonoscopia",
+        "Siga la dieta líquida el día anterior y tome el laxante que le indicaron.\n"
+        "Debe venir con un acompañante adulto.",
+        1.0, 0.88,
+    )  # fmt: skip
+    said = answer_from("que puedo comer el dia antes de la colonoscopia", [sono, colono])
+    assert said.startswith("Siga la dieta líquida"), said
