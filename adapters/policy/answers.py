@@ -30,7 +30,7 @@ from adapters.policy.answer_types import (
 )
 from adapters.policy.names import KINDS, names
 from adapters.policy.price_lines import price_lines
-from adapters.policy.table_rows import DAY, MOST_LABEL_WORDS, contact_rows, schedule_rows
+from adapters.policy.table_rows import DAY, contact_rows, is_label, schedule_rows
 from adapters.policy.when import plain
 from adapters.policy.words import (
     TYPE_WORDS,
@@ -382,7 +382,7 @@ def _aliases(passages: list[Passage]) -> dict[str, frozenset[str]]:
 def _is_row(sentence: str) -> bool:
     """A table's row: a short label, a colon, its value ("Laboratorio: lunes a sábado ...")."""
     label = _LABEL.match(sentence)
-    return label is not None and len(label.group(1).split()) <= MOST_LABEL_WORDS
+    return label is not None and is_label(label.group(1))
 
 
 _INSURED = re.compile(r"\bcon (?:el |mi |su )?(?:seguro|ars|plan)\b")

@@ -20,6 +20,16 @@ from adapters.policy.when import A_WEEKDAY, WEEKDAYS, plain
 
 MIN_NAMED = 0.5
 MOST_LABEL_WORDS = 4  # a row's label is a short name ("Laboratorio", "Correo electrónico")
+_LONGEST_LABEL = 6  # ... or a name with what it is for ("WhatsApp para citas y resultados")
+_NOT_A_NAME = re.compile(r"^(?:el|la|los|las|un|una|si|para|no)\b|\bno\b", re.IGNORECASE)
+
+
+def is_label(text: str) -> bool:
+    """A row's label: a short name, not the start of a sentence ("La sede no tiene emergencia: llame al 9-1-1")."""
+    words = text.split()
+    return len(words) <= MOST_LABEL_WORDS or (len(words) <= _LONGEST_LABEL and not _NOT_A_NAME.search(text))
+
+
 MOST_ROWS = 2
 
 
@@ -97,7 +107,7 @@ def _named_rows(
     hours: list[tuple[int, str, re.Match[str], set[str]]] = []
     for index, (sentence, heading) in enumerate(rows):
         match = LABEL.match(sentence.strip())
-        if match is None or len(match.group(1).split()) > MOST_LABEL_WORDS:
+        if match is None or not is_label(match.group(1)):
             continue  # "La sede no tiene emergencia: llame al 9-1-1" is a sentence, not a row
         if has_value(kind, plain(match.group(2))):
             hours.append((index, sentence, match, set(stems(heading))))
@@ -124,8 +134,10 @@ def _named_rows(
             found.append((Row(sentence.strip(), share, index, closed), by_own))
     if not found:
         return []
-    top = max((row.named, by_own) for row, by_own in found)
-    chosen = [row for row, by_own in found if (row.named, by_own) == top]
+    # A label with a word the caller said themselves comes before one named only through the lexicon ("¿a qué
+    # número le escribo por WhatsApp?": "WhatsApp para citas", not "Correo electrónico" for "escribo").
+    top = max((by_own > 0, row.named, by_own) for row, by_own in found)
+    chosen = [row for row, by_own in found if (by_own > 0, row.named, by_own) == top]
     if not all(row.closed for row in chosen):
         chosen = [row for row in chosen if not row.closed]
     return chosen if len(chosen) <= MOST_ROWS else []

@@ -105,3 +105,15 @@ def test_a_site_is_found_by_the_other_name_its_heading_gives() -> None:
     ]
     said = compose_answer("en la de villa mella donde uno se parquea", sites)
     assert said is not None and "techado" in said.text
+
+
+def test_a_label_that_says_what_the_channel_is_for_is_a_label() -> None:
+    """ "WhatsApp para citas y resultados" is a row's label (five words, a name and its use); the caller's own
+    word "WhatsApp" beats "Correo electrónico", named only through the lexicon's "escribir"."""
+    channels = Passage(
+        "contacto", "Contacto y cómo llegar", "Canales digitales",
+        "WhatsApp para citas y resultados: 829-555-0160.\nCorreo electrónico: citas@caribesalud.do.",
+        1.0, 0.87,
+    )  # fmt: skip
+    found = compose_answer("a que numero le escribo por whatsapp pa hacer una cita", [channels])
+    assert found is not None and found.text == "WhatsApp para citas y resultados: 829-555-0160.", found
