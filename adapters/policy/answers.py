@@ -86,6 +86,9 @@ class _Candidate:
     position: int
     coverage: float
     valued: bool
+    said_itself: float = (
+        0.0  # the share of what was asked that the sentence's own words name (not its heading)
+    )
 
 
 def _asked(question: str) -> tuple[dict[str, float], set[str]]:
@@ -177,17 +180,19 @@ def compose_answer(
         weights[stem] = topic[stem] = 1.0 + (1.0 / held if held else 0.0)
     elsewhere = _sibling_sections(usable, topic, same)
     candidates: dict[str, _Candidate] = {}
+    coverage_of: dict[str, float] = {}  # every sentence's, a candidate or not (a row found by its label)
     for at, (passage, position, sentence, words) in enumerate(units):
         heading = headings[id(passage)]
-        score, covered = 0.0, 0
+        score, covered, itself = 0.0, 0, 0
         for stem, weight in weights.items():
             if same[stem] & words:
-                score, covered = score + weight, covered + (stem in topic)
+                score, covered, itself = score + weight, covered + (stem in topic), itself + (stem in topic)
             elif same[stem] & heading:
                 score, covered = score + 0.6 * weight, covered + (stem in topic)
         if related and any(w.startswith(alias) for alias in related for w in words | heading):
             score, covered = score + 1.0, covered + 1
         coverage = min(1.0, covered / asked_for) if topic else 1.0
+        coverage_of[sentence.strip()] = max(coverage, coverage_of.get(sentence.strip(), 0.0))
         if coverage < MIN_COVERAGE or (topic and not covered):
             continue
         flat = plain(sentence)
@@ -207,7 +212,8 @@ def compose_answer(
             score -= POLARITY  # "¿dónde está la emergencia?": not "La sede de Santiago no tiene emergencia"
         text = sentence.strip()
         if text not in candidates or candidates[text].score < score:
-            candidates[text] = _Candidate(score, text, passage, position, coverage, valued)
+            said_itself = min(1.0, itself / asked_for) if topic else 1.0
+            candidates[text] = _Candidate(score, text, passage, position, coverage, valued, said_itself)
     ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
     if foreign & set(
         topic
@@ -219,21 +225,20 @@ def compose_answer(
         ]
     if rows:
         # A table's row, unless a sentence with a value of the kind asked names more of what was asked ("¿a qué
-        # número llamo si tengo una urgencia en Santiago?": the sentence about urgencies there, not the phone row);
+        # número llamo si tengo una urgencia en Santiago?": the sentence about urgencies there, not the phone row),
+        # in its own words ("Centro" in the heading of "Servicios ... del Centro Médico" does not count);
         # another row, whose label the caller did not name, does not count ("Laboratorio: lunes a sábado" for
         # the consultations on a Saturday).
         chosen_rows = {r.sentence for r in rows}
         fullest = max(
             (
-                c.coverage
+                c.coverage if c.sentence in chosen_rows else c.said_itself
                 for c in ranked
                 if c.valued and (c.sentence in chosen_rows or not _is_row(c.sentence))
             ),
             default=0.0,
         )
-        row_coverage = max(
-            (candidates[r.sentence].coverage for r in rows if r.sentence in candidates), default=0.0
-        )
+        row_coverage = max((coverage_of.get(r.sentence, 0.0) for r in rows), default=0.0)
         if row_coverage >= fullest:
             said_rows = [row.sentence for row in rows]
             if all(row.closed for row in rows):  # "No." and what the table says of that day, if it does

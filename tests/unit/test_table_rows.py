@@ -117,3 +117,23 @@ def test_a_label_that_says_what_the_channel_is_for_is_a_label() -> None:
     )  # fmt: skip
     found = compose_answer("a que numero le escribo por whatsapp pa hacer una cita", [channels])
     assert found is not None and found.text == "WhatsApp para citas y resultados: 829-555-0160.", found
+
+
+def test_the_sites_phone_row_beats_a_sentence_that_shares_only_its_headings_word() -> None:
+    """ "¿el teléfono del centro en Santiago de los Caballeros?": the Santiago phone row, not the 9-1-1 sentence
+    under "Servicios ... del Centro Médico", whose "Centro" is its heading's, not its own word."""
+    santiago = Passage(
+        "contacto", "Contacto y cómo llegar", "Contacto y cómo llegar — Sede Santiago",
+        "Dirección: Av. Juan Pablo Duarte núm. 215, Santiago de los Caballeros.\nTeléfono: 809-555-0275.",
+        1.0, 0.87,
+    )  # fmt: skip
+    emergencies = Passage(
+        "servicios", "Servicios del Centro Médico Caribe Salud",
+        "Servicios del Centro Médico Caribe Salud — Emergencias",
+        "La sede de Santiago no tiene emergencia: para una urgencia en Santiago llame al 9-1-1.",
+        1.0, 0.83,
+    )  # fmt: skip
+    found = compose_answer(
+        "¿Cuál es el teléfono del centro en Santiago de los Caballeros?", [santiago, emergencies]
+    )
+    assert found is not None and found.text == "Teléfono: 809-555-0275.", found
