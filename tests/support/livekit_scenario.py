@@ -405,12 +405,15 @@ async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -
         jobs = []
         for n, caller in enumerate(callers, 1):
             await caller.room.connect(server.url, token(caller.identity, f"taina-w{n}"))
-            talking.append(asyncio.ensure_future(caller.speak(silence(60, 48_000))))
+            talking.append(asyncio.ensure_future(caller.speak(silence(120, 48_000))))
             job = await server.dispatch_job(f"taina-w{n}", "taina")
-            await wait_for(lambda job=job: job.status == agent.JobStatus.JS_RUNNING, 20)  # type: ignore[misc]
+            # On a busy machine the SDK's first peer connections can time out (it tries three times, 10 s each).
+            await wait_for(lambda job=job: job.status == agent.JobStatus.JS_RUNNING, 60)  # type: ignore[misc]
             await wait_for(lambda job=job: server.workers[job.worker].load > 0, 10)  # type: ignore[misc]
             jobs.append(job)
         assigned = [job.worker for job in jobs]
+        # The second worker's call is under way (its caller found, its session started) before it drains.
+        await wait_for(lambda: bool(mine) and mine[0].session is not None, 30)
         draining = asyncio.ensure_future(second.drain(60))
         drain_seen = await wait_for(lambda: server.workers[second.worker_id].draining, 10)
         in_progress = bool(mine) and mine[0].task is not None and not mine[0].task.done()
