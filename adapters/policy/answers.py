@@ -153,10 +153,10 @@ def compose_answer(
         other_names = _aliases(usable)
         said += [alias for stem in said for alias in sorted(other_names.get(stem, ()))]
         table = [(u[2], f"{u[0].title} {u[0].heading}") for u in units]
-        if kind == "schedule":
-            rows = schedule_rows(question, said, own, table, ordered_stems, same_word)
-        else:
+        if kind == "contact":
             rows = contact_rows(said, own, table, ordered_stems, same_word)
+        else:
+            rows = schedule_rows(question, said, own, table, ordered_stems, same_word)
     else:
         rows = []
     unknown = [stem for stem in topic if not same[stem]]
@@ -281,6 +281,7 @@ def compose_answer(
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
 
 
+_NEGATED = re.compile(r"\b(?:no|sin|nunca|tampoco|ni)\b")  # a question that says no itself
 _NO_OF = re.compile(
     r"\b(?:cierra|cierran|cerrad[oa]s?|no (?:tiene|tienen|hay|cuenta con|ofrece|ofrecen|atiende|atienden|abre|"
     r"abren|acepta|aceptan|trabaja|trabajan|realiza|realizan|hace|hacen|se hace|se hacen|se realiza|se realizan)"
@@ -295,7 +296,7 @@ def _says_no_of(
     "¿abren los domingos en Santiago?", "La sede de Santiago cierra los domingos y los días feriados." A question
     that says no itself ("¿puedo ir sin cita?", "¿no abren los domingos?") is not answered so."""
     flat, asked = plain(sentence), plain(question)
-    if re.match(r"(?:si|no)\b", flat) or re.search(r"\b(?:no|sin|nunca|tampoco|ni)\b", asked):
+    if re.match(r"(?:si|no)\b", flat) or _NEGATED.search(asked):
         return False
     if re.search(r"\b(?:que|cual|cuales|cuando|cuanto|cuantos|donde|como|quien|hasta|desde)\b", asked):
         return False  # "¿qué días abren?" is not asked yes or no

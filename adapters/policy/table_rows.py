@@ -77,9 +77,9 @@ def schedule_rows(
     (``said``: their stems, the lexicon's words beside their own), under the heading of the site they named, if
     they named one (a word of one hours table's heading and not of every one: "Santiago", "Naco")."""
     flat = plain(question)
-    if not ASKS_HOURS.search(flat) or _A_DOCTOR.search(flat):
-        return []
     asked_days = {m.group(1) for m in DAY.finditer(flat)}
+    if not (ASKS_HOURS.search(flat) or asked_days) or _A_DOCTOR.search(flat):
+        return []  # neither hours nor a day asked about ("¿el sábado hacen rayos X en Santiago?" asks a day)
     return _named_rows("schedule", said, own, rows, stems, same, asked_days)
 
 

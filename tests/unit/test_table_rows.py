@@ -137,3 +137,7 @@ def test_the_sites_phone_row_beats_a_sentence_that_shares_only_its_headings_word
         "¿Cuál es el teléfono del centro en Santiago de los Caballeros?", [santiago, emergencies]
     )
     assert found is not None and found.text == "Teléfono: 809-555-0275.", found
+
+
+def test_a_day_asked_about_without_an_hours_word_is_answered_by_the_row() -> None:
+    assert answer("el sabado hacen rayos x en naco").startswith("No. Rayos X: lunes a viernes")
