@@ -25,6 +25,8 @@ _HUMAN = re.compile(
     r"\b(hablar|comunicar\w*|pasar\w*|pase\w*|transferir\w*)\b.*\b(persona|alguien|agente|humano|operador\w*|"
     r"representante|recepcion\w*|secretari\w*)\b|\b(un|una) (humano|persona real|operador\w*|representante)\b"
 )
+# When a person can be reached ("¿a qué hora puedo llamar pa hablar con una persona?") is a question of hours.
+_WHEN_TO_CALL = re.compile(r"\b(?:a que hora|hasta que hora|desde que hora|(?:en )?que horario)\b")
 _CANCEL = re.compile(
     r"\b(cancel\w*|anul\w*|desmarc\w*)\b|\bno (voy a|vo a|puedo|podre) (poder )?"
     r"(ir|asistir|llegar)\b|\bya no (necesito|quiero|voy)\b"
@@ -303,7 +305,7 @@ def asks_in_passing(utterance: str) -> bool:
 
 def classify(utterance: str) -> Intent:
     whole = _clean(utterance)
-    if _HUMAN.search(whole):
+    if _HUMAN.search(whole) and not _WHEN_TO_CALL.search(whole):
         return "human"
     text = _asked(utterance)  # what the caller asks for, not what they suppose
     if text != whole and is_question(utterance) and _FACT.search(text):
