@@ -184,8 +184,9 @@ def compose_answer(
     for at, (passage, position, sentence, words) in enumerate(units):
         heading = headings[id(passage)]
         score, covered, itself = 0.0, 0, 0
+        every_site = bool(_EVERY_SITE.search(plain(sentence)))
         for stem, weight in weights.items():
-            if same[stem] & words:
+            if same[stem] & words or (every_site and stem in WHERE):
                 score, covered, itself = score + weight, covered + (stem in topic), itself + (stem in topic)
             elif same[stem] & heading:
                 score, covered = score + 0.6 * weight, covered + (stem in topic)
@@ -281,6 +282,8 @@ def compose_answer(
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
 
 
+# "Se ofrece en las dos sedes" says it of Santiago and of Santo Domingo.
+_EVERY_SITE = re.compile(r"\b(?:(?:las|sus|nuestras) dos sedes|ambas sedes|todas las sedes|cualquier sede)\b")
 _NEGATED = re.compile(r"\b(?:no|sin|nunca|tampoco|ni)\b")  # a question that says no itself
 _NO_OF = re.compile(
     r"\b(?:cierra|cierran|cerrad[oa]s?|no (?:tiene|tienen|hay|cuenta con|ofrece|ofrecen|atiende|atienden|abre|"

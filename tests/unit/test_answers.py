@@ -337,3 +337,8 @@ def test_a_section_the_caller_named_beats_the_one_beside_it() -> None:
     )  # fmt: skip
     said = answer_from("que puedo comer el dia antes de la colonoscopia", [sono, colono])
     assert said.startswith("Siga la dieta líquida"), said
+
+
+def test_both_sites_name_the_site_asked_about() -> None:
+    said = answer("hay neurologo en santiago pa mi mama que le dan mucho dolore de cabeza")
+    assert said == "La neurología se ofrece en las dos sedes.", said
