@@ -53,6 +53,7 @@ _IT = (
 _BOOK = re.compile(
     r"\b(cita|turno|agend\w*|reserv\w*|apart\w*|separ\w*|sacar|coger|cojer|chequear\w*|chequeo|consulta con|"
     r"ver (al|a la) (doctor\w*|medic\w*|especialista|pediatra|dermatolog\w*|cardiolog\w*|ginecolog\w*))\b"
+    r"|\b(?:quiero|necesito|quisiera|deme|dame) otra(?: (?:con|pa|para)\b|$)"  # "tengo cita con el cardiólogo, quiero otra con ..."
     # "pa una consulta de pediatría", "quiero llevar a mi hija donde el doctor", "ir donde la pediatra"
     r"|^(?:\w+ )?(?:pa|para) (?:una|la) consulta\b"
     r"|\b(?:llevar\w*|ir|ven\w*|pasar\w*)(?: (?:a )?(?:mi|la|el|al|a la|a mi|su) \w+)? (?:donde|a donde|adonde) "
@@ -190,6 +191,8 @@ _WHICH_DAYS = re.compile(
     r"\bque dias?\b(?: \w+){0,2} (?:tiene|tienen|da|dan|atiende\w*|consulta\w*|trabaja\w*|viene\w*|esta|estan)\b"
     r"|\bcuando (?:atiende\w*|da consulta|tiene consulta|viene|trabaja)\b"
 )
+# Having an appointment already is not asking for one: "tengo cita hoy a las tres y me salió un compromiso".
+_HAS_ONE = re.compile(r"\b(?:tengo|tenia|tiene|tenemos|ya tengo) (?:una |la |mi |su )?cita\b")
 _BOOKING_VERB = re.compile(
     r"\b(quiero|quisiera|necesito|me gustaria|puedo|podria|ocupo|dame|deme|quier\w*)\b"
 )
@@ -290,7 +293,7 @@ _UNMARKED_QUESTION = re.compile(
     r"|\b(?:cobran|cobra|cubre|cubren|aceptan|acepta|cogen|reciben)\b"
     r"|\b(?:tienen|hay) (?:parqueo|estacionamiento|farmacia|laboratorio|emergencia|ascensor|rampa|wifi)\b"
     r"|\bhay que (?:ir|llevar|traer|estar|venir|hacer|pagar|preparar\w*)\b|\bcomo (?:tengo|tiene|hay) que\b"
-    r"|\ben ayunas\b"
+    r"|\ben ayunas\b|\bhasta cuando\b|\bcon cuanto tiempo\b|\b(?:es|e|sale) gratis\b|\bsin costo\b"
 )
 
 
@@ -346,7 +349,7 @@ def classify(utterance: str) -> Intent:
         return "book"
     if _WHICH_DAYS.search(text) and not _ASKS_FOR_ONE.search(text):
         return "information"
-    if _BOOK.search(text) or _WANTS_SPECIALIST.search(text):
+    if _BOOK.search(_HAS_ONE.sub(" ", text)) or _WANTS_SPECIALIST.search(text):
         wonders = _interrogative(utterance) and not _REQUEST.search(text) and not _FREE_TIME.search(text)
         asks = (_QUESTION.search(text) or wonders) and (
             not _BOOKING_VERB.search(text)

@@ -19,7 +19,7 @@ import structlog
 from adapters.policy.answer_types import answer_type, normalise
 from adapters.policy.answers import compose_answer
 from adapters.policy.booking import Booking, Events
-from adapters.policy.intents import Intent, classify
+from adapters.policy.intents import Intent, asks_in_passing, classify
 from adapters.policy.openings import opens_booking
 from adapters.policy.when import plain
 from engine.handoff import HAND_OFF, NO_TRANSFER, TRANSFERRING, transfers
@@ -129,7 +129,10 @@ class DialoguePolicy:
         if intent in ("book", "reschedule", "cancel"):
             if booking is None:
                 return [TextDelta(NO_BOOKING[intent])]
-            return list(booking.start(intent, said, now))
+            started = list(booking.start(intent, said, now))
+            if asks_in_passing(said):  # "quiero mover mi cita, ¿hasta cuándo puedo hacer el cambio?"
+                return self._answered_then(said, prompt, "", started)
+            return started
         kept = booking.keep_caller(said) if booking is not None and booking.task is None else ""
         pending = booking.pending_question(now) if booking is not None else ""
         if intent != "information":

@@ -102,6 +102,19 @@ def test_a_question_in_the_middle_is_answered_and_the_task_goes_on() -> None:
     assert caller.policy.booking.task.name is None  # the question is no name
 
 
+def test_a_question_asked_with_the_request_is_answered_before_the_task_starts() -> None:
+    deadline = Passage(
+        "d2", "Política de citas", "Política de citas — Cambiar o cancelar una cita",
+        "Puede cambiar o cancelar su cita sin costo hasta 24 horas antes.", 1.0,
+    )  # fmt: skip
+    said = Caller().say(
+        "quiero mover mi cita del viernes pa la otra semana, se puede y hasta cuando puedo hacer el cambio",
+        passages=(deadline,),
+    )
+    assert said.startswith("Puede cambiar o cancelar su cita sin costo hasta 24 horas antes."), said
+    assert "teléfono" in said  # and the move goes on
+
+
 def test_questions_without_a_question_mark_are_told_from_details() -> None:
     for said in ("me cobran algo por moverla", "otra pregunta, hay que llevar la cedula",
                  "y el seguro me cubre eso"):  # fmt: skip
