@@ -150,6 +150,13 @@ _NEEDS_APPOINTMENT = re.compile(
     # "¿tengo que hacer cita pa sacarme sangre?": whether one is needed for something to do
     r"|\b(?:tengo que|hay que|se necesita)\s+(?:hacer\s+|sacar\s+|pedir\s+)?(?:una\s+)?cita\s+"
     r"(?:pa|para)\s+\w+(?:ar|er|ir)(?:me|le|lo|la|se)?\b"
+    # "¿necesito cita para la mamografía o puedo llegar directo?": whether a study needs one
+    r"|^(?:y )?(?:necesito|necesita|hay que|se necesita|tengo que|lleva|requiere)\s+(?:sacar\s+|hacer\s+|pedir\s+)?"
+    r"(?:una\s+)?cita\s+(?:pa|para)\s+(?:el|la|los|las|un|una)\b.*\b(?:o|sin cita|directo)\b"
+)
+# What to bring to the visit is a question about it: "tengo unos análisis viejos, ¿los llevo a la cita?"
+_TO_THE_VISIT = re.compile(
+    r"\b(?:los|las|lo|la) (?:llevo|traigo|tengo que llevar|tengo que traer) a la (?:cita|consulta)\b"
 )
 # Asking, said as a wish: "quiero saber cuánto...", "usted sabe si...", "me dice dónde...".
 _ASKING = re.compile(
@@ -332,7 +339,7 @@ def classify(utterance: str) -> Intent:
         return "information"  # "mi hija tiene 16 años, ¿ella puede ir sola a la cita?"
     if _WHICH_DOCTOR.search(text) and not _ASKS_FOR_ONE.search(text) and not _A_DAY.search(text):
         return "information"  # "tengo la tiroides alterada, ¿qué doctora me puede ver?"
-    if _NEEDS_APPOINTMENT.search(text.strip()):
+    if _NEEDS_APPOINTMENT.search(text.strip()) or _TO_THE_VISIT.search(text):
         return "information"  # "pa vacunar al bebé necesito cita" (no question mark from a recogniser)
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
     cancels = _CANCEL.search(text) or _CANCEL_IT.search(text)
