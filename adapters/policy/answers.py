@@ -186,9 +186,9 @@ def compose_answer(
         score, covered, itself = 0.0, 0, 0
         every_site = bool(_EVERY_SITE.search(plain(sentence)))
         for stem, weight in weights.items():
-            if same[stem] & words or (every_site and stem in WHERE):
+            if same[stem] & words:
                 score, covered, itself = score + weight, covered + (stem in topic), itself + (stem in topic)
-            elif same[stem] & heading:
+            elif same[stem] & heading or (every_site and stem in WHERE):
                 score, covered = score + 0.6 * weight, covered + (stem in topic)
         if related and any(w.startswith(alias) for alias in related for w in words | heading):
             score, covered = score + 1.0, covered + 1
@@ -288,7 +288,7 @@ _NEGATED = re.compile(r"\b(?:no|sin|nunca|tampoco|ni)\b")  # a question that say
 _NO_OF = re.compile(
     r"\b(?:cierra|cierran|cerrad[oa]s?|no (?:tiene|tienen|hay|cuenta con|ofrece|ofrecen|atiende|atienden|abre|"
     r"abren|acepta|aceptan|trabaja|trabajan|realiza|realizan|hace|hacen|se hace|se hacen|se realiza|se realizan)"
-    r")\s+(?:(?:la|el|los|las|un|una|de|en|con|servicio de)\s+){0,2}([a-z]{3,})"
+    r")\s+([^.;:,]+)"  # the rest of its clause: "cierra los domingos y los días feriados"
 )
 
 

@@ -259,6 +259,7 @@ def test_only_at_another_place_is_a_no() -> None:
 
 def test_a_sentence_that_says_no_of_what_was_asked_is_a_no() -> None:
     assert answer("abren los domingo en santiago").startswith("No. La sede de Santiago cierra los domingos")
+    assert answer("la sede de santiago abre los dias feriados").startswith("No. La sede de Santiago cierra")
     # A question that says no itself is not answered with a bare "No".
     assert not answer("en santiago no abren los domingos").startswith("No.")
 
