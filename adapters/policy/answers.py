@@ -138,8 +138,10 @@ def compose_answer(
     for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
         same[stem] = frozenset()
     if kind == "price" and not foreign and not _INSURED.search(plain(question)):
-        said = [*ordered_stems(normalise(plain(question))), *sorted(related)]
-        own = ordered_stems(normalise(plain(question), also=False))
+        # "¿cuánto cobra la doctora Batista?": the price of her specialty, as the doctors' list gives it
+        seen_by = " ".join(_specialties_of(question, [u[2] for u in units]))
+        said = [*ordered_stems(normalise(plain(f"{question} {seen_by}"))), *sorted(related)]
+        own = ordered_stems(normalise(plain(f"{question} {seen_by}"), also=False))
         lines = price_lines(said, own, [u[2] for u in units], ordered_stems, same_word, generic)
         if lines:
             return Answer(
@@ -304,6 +306,21 @@ def _says_no_of(
     if re.search(r"\b(?:que|cual|cuales|cuando|cuanto|cuantos|donde|como|quien|hasta|desde)\b", asked):
         return False  # "¿qué días abren?" is not asked yes or no
     return any(any(same[stem] & stems(m.group(1)) for stem in topic) for m in _NO_OF.finditer(flat))
+
+
+_DOCTOR_LINE = re.compile(r"^(?:Dr|Dra|Lic|Licda?)\.\s+([^,:]+),\s+([^:]+):")
+
+
+def _specialties_of(question: str, sentences: list[str]) -> list[str]:
+    """The specialties the doctors' list gives the doctors the caller names by a name of theirs ("Dr. Rafael
+    Almonte Peña, cardiólogo: ..." for "el dotol Almonte")."""
+    said = set(plain(question).split())
+    found = []
+    for sentence in sentences:
+        match = _DOCTOR_LINE.match(sentence.strip())
+        if match and any(len(w) >= 4 and w in said for w in plain(match.group(1)).split()):
+            found.append(match.group(2))
+    return found
 
 
 def _sibling_sections(

@@ -343,3 +343,9 @@ def test_a_section_the_caller_named_beats_the_one_beside_it() -> None:
 def test_both_sites_name_the_site_asked_about() -> None:
     said = answer("hay neurologo en santiago pa mi mama que le dan mucho dolore de cabeza")
     assert said == "La neurología se ofrece en las dos sedes.", said
+
+
+def test_a_doctors_price_is_the_price_of_their_specialty() -> None:
+    """ "¿Cuánto cobra el dotol Almonte?": the doctors' list says he is a cardiologist; the price list has no names."""
+    said = answer("mi mama tiene la presion alta, cuanto ta la consulta con el dotol almonte sin seguro")
+    assert said == "Consulta de cardiología: RD$3,000.", said
