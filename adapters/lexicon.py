@@ -183,6 +183,14 @@ RELATED: dict[str, tuple[str, ...]] = {
     "telemedicina": ("videollamad",),
     "analisis": ("muestr", "laboratori"),
 }
+# Parts of the body, the everyday and the documents' words: a study "de la rodilla" is the same study of another
+# part ("Resonancia magnética" prices any), unless the list prices it by part ("Radiografía de tórax").
+BODY_PARTS = frozenset(
+    """cabeza craneo cerebro cuello columna espalda hombro hombros brazo brazos codo muneca mano manos dedo dedos
+    cadera pierna piernas rodilla rodillas tobillo tobillos pie pies torax pecho abdomen abdominal barriga panza
+    estomago pelvis pelvica pelvico higado rinon rinones pulmon pulmones corazon tiroides mama mamas seno senos
+    ojo ojos oido oidos nariz boca""".split()  # noqa: SIM905
+)
 # Ages under 18 said as a number ("tiene 16", "una de 17 años").
 _MINOR_AGE = re.compile(r"\b(1[0-7]|[1-9]) anos?\b")
 _MINOR = re.compile(r"\b(de|tiene) 1[0-7]\b")

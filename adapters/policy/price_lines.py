@@ -14,9 +14,13 @@ it). When two lines are named equally ("¿cuánto cuesta una sonografía?"), bot
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from adapters.lexicon import BODY_PARTS
+from adapters.policy.words import STEMMER
 
 LABEL = re.compile(r"^([^:]{3,80}):\s*(.*)$")
 PRICE = re.compile(r"RD\$ ?\d")
@@ -65,7 +69,8 @@ def price_lines(
         best = 0.0
         for words in parts:
             named = [w for w in words if any(same(w, s) for s in said)]
-            if not named or _qualified_otherwise(words, said, own, same, generic):
+            alone = sum(same(first, other) for *_, other in labels) == 1  # the only "Resonancia ..." line
+            if not named or _qualified_otherwise(words, said, own, same, generic, alone):
                 continue
             if kinds and not any(same(kind, w) for kind in kinds for w in (first, *words)):
                 continue  # "Perfil tiroideo" for "la sonografía de la tiroides": another kind, its own unnamed
@@ -85,9 +90,11 @@ def _qualified_otherwise(
     own: list[str],
     same: Callable[[str, str], bool],
     generic: Callable[[str], bool],
+    alone: bool,
 ) -> bool:
     """The caller said the label's head word followed by a word of their own, and none of the label's other words
-    (in theirs or the documents' words): "sonografía pélvica" against "Sonografía abdominal"."""
+    (in theirs or the documents' words): "sonografía pélvica" against "Sonografía abdominal". A part of the body
+    ("resonancia de la rodilla") is no other study when the list prices that study once, not by its part."""
     head, rest = words[0], words[1:]
     if not rest or any(same(w, s) for w in rest for s in said):
         return False
@@ -95,5 +102,13 @@ def _qualified_otherwise(
         if same(head, stem):
             after = [s for s in own[at + 1 : at + 3] if not generic(s)]
             if after and not any(same(after[0], w) for w in words):
-                return True
+                return not (alone and _is_body(after[0]) and not any(_is_body(w) for w in rest))
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_body(stem: str) -> bool:
+    return any(stem == s or (len(stem) >= 4 and s.startswith(stem)) for s in _BODY_STEMS)
+
+
+_BODY_STEMS = frozenset(STEMMER.stemWords(sorted(BODY_PARTS)))

@@ -64,3 +64,17 @@ def test_a_generic_first_word_names_no_kind() -> None:
     )
     found = compose_answer("el precio de la prueba de azucar en ayunas", [labs])
     assert found is not None and found.text == "Glucosa en ayunas: RD$250."
+
+
+def test_a_part_of_the_body_is_the_same_study_unless_the_list_prices_it_by_part() -> None:
+    """The list prices one "Perfil ..." line of a kind but two "Ecografía ..." lines and one "Radiografía de columna":
+    an MRI of the knee is the MRI; a kidney scan asked as "ecografía del hígado" or an X-ray of the knee is not."""
+    scans = Passage(
+        "precios", "Tarifas 2027", "Imágenes", "Resonancia magnética: RD$15,000.\nEcografía renal: RD$2,100.\n"
+        "Ecografía mamaria: RD$2,400.\nRadiografía de columna: RD$1,900.", 1.0, 0.9,
+    )  # fmt: skip
+    said = compose_answer("a mi primo le mandaron una resonancia de la rodilla, cuanto sale", [scans])
+    assert said is not None and said.text == "Resonancia magnética: RD$15,000.", said
+    for other in ("cuanto cuesta una ecografia del higado", "cuanto cuesta la radiografia de la rodilla"):
+        found = compose_answer(other, [scans])
+        assert found is None or "RD$" not in found.text, (other, found)
