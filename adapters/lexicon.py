@@ -219,8 +219,11 @@ def normalise(plain_text: str, also: bool = True) -> str:
 
 
 def also_for(word: str) -> tuple[str, ...]:
-    """The documents' words for an everyday ``word``, singular or plural ("sonografías" as "sonografía")."""
-    for form in (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else ""):
+    """The documents' words for an everyday ``word``, singular or plural ("sonografías" as "sonografía"), its
+    plural said without the s as Dominicans do ("lo rayo x")."""
+    for form in (
+        word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else "", f"{word}s"
+    ):
         if form and form in ALSO:
             return ALSO[form]
     return ()

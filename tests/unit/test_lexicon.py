@@ -23,3 +23,4 @@ def test_what_the_caller_sets_aside_is_not_searched() -> None:
 
 def test_the_documents_words_come_for_plurals_too() -> None:
     assert "imagenes" in expanded("en que horario hacen sonografias")
+    assert "radiografia" in expanded("hasta que hora me hacen lo rayo x")  # a plural said without its s
