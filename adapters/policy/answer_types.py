@@ -106,7 +106,13 @@ _CLOCK = re.compile(r"\d{1,2}:\d\d|\b24 horas\b|cualquier hora|mediodia")
 _ASKS_CLOCK = re.compile(r"\b(a que hora|hasta que hora|desde que hora|que hora|horario)\b")
 
 
+# "¿la dirección exacta, con el número?" asks where: the street's number, not a phone's.
+_ADDRESS = re.compile(r"\bdireccion\b(?! de correo| electronica| de email)")
+
+
 def answer_type(plain_question: str) -> AnswerType:
+    if _ADDRESS.search(plain_question):
+        return "place"
     for kind, pattern in _TYPES:
         if pattern.search(plain_question):
             return kind

@@ -52,6 +52,8 @@ def test_the_type_of_the_question() -> None:
     assert answer_type(normalise("donde queda la sede")) == "place"
     assert answer_type(normalise("tienen pediatra")) == "yesno"
     assert answer_type(normalise("tienen guasap")) == "contact"
+    assert answer_type(normalise("cual es la direccion exacta de santiago, con el numero")) == "place"
+    assert answer_type(normalise("cual es la direccion de correo")) == "contact"
     assert (
         normalise("tienen guasap pa mi nina de 16 anos", also=False)
         == "tienen whatsapp pa mi ninos de menores"
