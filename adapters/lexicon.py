@@ -41,6 +41,15 @@ SYNONYMS: dict[str, str] = {
     "parqueos": "parqueo",
     "estacionamiento": "parqueo",
     "estacionar": "parqueo",
+    "estaciona": "parqueo",
+    "estaciono": "parqueo",
+    "estacionan": "parqueo",
+    "estacionarse": "parqueo",
+    "estacionarme": "parqueo",
+    "parquea": "parqueo",
+    "parqueo": "parqueo",
+    "parquearme": "parqueo",
+    "parquearse": "parqueo",
     "placa": "radiografia",
     "sono": "sonografia",
     "electro": "electrocardiograma",
@@ -202,6 +211,10 @@ _NO_SHOW = re.compile(
 _WEEKDAYS = re.compile(
     r"\bentre semana\b|\bpor la semana\b(?! que viene| proxima| pasada)|\bdias de semana\b"
 )
+# Where the car is left is the parking: "¿dónde uno deja el carro?"
+_PARKS = re.compile(
+    r"\b(?:dej\w*|pong\w*|poner|meto|mete|meter) (?:el|mi|su|la|los) (?:carro|carros|vehiculo|yipeta|auto|motor)\b"
+)
 _CAPITAL = re.compile(r"(?<=\bla )capital\b(?! de(?! aqui| santo domingo)\b)")
 
 
@@ -212,6 +225,7 @@ def normalise(plain_text: str, also: bool = True) -> str:
     text = _CAPITAL.sub("santo domingo", text)  # "la capital de Francia" is not Santo Domingo
     text = _WEEKDAYS.sub("entre semana lunes a viernes", text)
     text = _NO_SHOW.sub(r"\g<0> no se presenta ausencia", text)
+    text = _PARKS.sub("parqueo", text)
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
     return " ".join(
         f"{word} {' '.join(also_for(word))}" if also and also_for(word) else word for word in words
@@ -222,7 +236,10 @@ def also_for(word: str) -> tuple[str, ...]:
     """The documents' words for an everyday ``word``, singular or plural ("sonografías" as "sonografía"), its
     plural said without the s as Dominicans do ("lo rayo x")."""
     for form in (
-        word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else "", f"{word}s"
+        word,
+        word[:-1] if word.endswith("s") else "",
+        word[:-2] if word.endswith("es") else "",
+        f"{word}s",
     ):
         if form and form in ALSO:
             return ALSO[form]

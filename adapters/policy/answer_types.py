@@ -110,9 +110,14 @@ _ASKS_CLOCK = re.compile(r"\b(a que hora|hasta que hora|desde que hora|que hora|
 _ADDRESS = re.compile(r"\bdireccion\b(?! de correo| electronica| de email)")
 
 
+_WHERE_FIRST = re.compile(r"^\W*(?:(?:y|pero|oiga|disculpe|buenas|hola|klk),? )*(?:a |en )?donde\b")
+
+
 def answer_type(plain_question: str) -> AnswerType:
     if _ADDRESS.search(plain_question):
         return "place"
+    if _WHERE_FIRST.match(plain_question):
+        return "place"  # "¿dónde se estaciona uno cuando va a la sede?": the "cuando" is not asked
     for kind, pattern in _TYPES:
         if pattern.search(plain_question):
             return kind

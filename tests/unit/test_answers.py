@@ -54,6 +54,8 @@ def test_the_type_of_the_question() -> None:
     assert answer_type(normalise("tienen guasap")) == "contact"
     assert answer_type(normalise("cual es la direccion exacta de santiago, con el numero")) == "place"
     assert answer_type(normalise("cual es la direccion de correo")) == "contact"
+    assert answer_type(normalise("donde se estaciona uno cuando va a la sede")) == "place"
+    assert answer_type(normalise("por donde me mandan los resultados, tienen whatsapp")) == "contact"
     assert (
         normalise("tienen guasap pa mi nina de 16 anos", also=False)
         == "tienen whatsapp pa mi ninos de menores"

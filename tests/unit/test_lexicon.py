@@ -24,3 +24,8 @@ def test_what_the_caller_sets_aside_is_not_searched() -> None:
 def test_the_documents_words_come_for_plurals_too() -> None:
     assert "imagenes" in expanded("en que horario hacen sonografias")
     assert "radiografia" in expanded("hasta que hora me hacen lo rayo x")  # a plural said without its s
+
+
+def test_where_the_car_is_left_is_the_parking() -> None:
+    assert "parqueo" in expanded("y en santiago donde uno deja el carro")
+    assert "parqueo" in expanded("donde se estaciona uno")
