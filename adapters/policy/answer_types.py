@@ -26,8 +26,8 @@ _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
         re.compile(
             r"\b(a que hora|hasta que hora|desde que hora|que hora|horario\w*|cuanto (tiempo|dura|tarda|demora)|"
             r"(se )?(tarda|dura|demora)\w*|que dias?|cuando|en cuanto tiempo|con cuanto tiempo|"
-            r"(abren|abre|cierran|cierra) (los|el|las|la)? ?(lunes|martes|miercoles|jueves|viernes|sabados?|"
-            r"domingos?|feriados?)|de noche|toa la noche|toda la noche|(los|el) (lunes|martes|miercoles|jueves|"
+            r"(abren|abre|cierran|cierra) (los|lo|el|las|la)? ?(lunes|martes|miercoles|jueves|viernes|sabados?|"
+            r"domingos?|feriados?)|de noche|toa la noche|toda la noche|(los|lo|el) (lunes|martes|miercoles|jueves|"
             r"viernes|sabados?|domingos?|feriados?)|(ta|esta|estan|tan) abiert[oa]s?|cierra antes)\b"
         ),
     ),

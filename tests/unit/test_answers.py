@@ -55,6 +55,7 @@ def test_the_type_of_the_question() -> None:
     assert answer_type(normalise("cual es la direccion exacta de santiago, con el numero")) == "place"
     assert answer_type(normalise("cual es la direccion de correo")) == "contact"
     assert answer_type(normalise("donde se estaciona uno cuando va a la sede")) == "place"
+    assert answer_type(normalise("el laboratorio abre lo domingo")) == "schedule"  # "lo" for "los"
     assert answer_type(normalise("por donde me mandan los resultados, tienen whatsapp")) == "contact"
     assert (
         normalise("tienen guasap pa mi nina de 16 anos", also=False)
