@@ -26,7 +26,7 @@ STOPWORDS = frozenset(
     deben deberia mananas todas toda oiga oigame mira mire hora horas usted ustedes ahi alli
     aqui hola buenas dias favor gracias necesito queria tener tiene seria sera son es era fue ser hace hoy
     ahora algun alguna cual cuales trabajan trabajar klk pa ta toa ustede manito mano oye mire dime vaina
-    mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien persona alla aca
+    mismo ver vea veo ir voy van vaya viene vienen venir dan da dar dame deme cosa gente alguien persona personas alla aca
     informacion informaciones info detalles conocer preguntar pregunta buenos tardes noches
     pueda podria podrian decir diga sabe se lo la le les cuestan vale valen sale salen cobran cobra precio
     precios abren abre cierran cierra queda quedan llama llaman llamo dia dias tu usted hay bueno buen tiempo

@@ -29,3 +29,7 @@ def test_the_documents_words_come_for_plurals_too() -> None:
 def test_where_the_car_is_left_is_the_parking() -> None:
     assert "parqueo" in expanded("y en santiago donde uno deja el carro")
     assert "parqueo" in expanded("donde se estaciona uno")
+
+
+def test_older_people_are_the_documents_envejecientes() -> None:
+    assert "envejecientes" in expanded("ustedes atienden a personas mayores")
