@@ -138,8 +138,10 @@ def compose_answer(
     for stem in foreign & set(same):  # "la ARS Reservas": "reservar" in a document is not its name
         same[stem] = frozenset()
     if kind == "price" and not foreign and not _INSURED.search(plain(question)):
-        # "¿cuánto cobra la doctora Batista?": the price of her specialty, as the doctors' list gives it
-        seen_by = " ".join(_specialties_of(question, [u[2] for u in units]))
+        # "¿cuánto cobra la doctora Batista?": the price of a visit in her specialty, as the doctors' list gives
+        # it (not of "un parto con la doctora Cabral")
+        visit = re.search(r"\b(?:consulta|cobra|cobran|cobrar)\b", plain(question))
+        seen_by = " ".join(_specialties_of(question, [u[2] for u in units])) if visit else ""
         said = [*ordered_stems(normalise(plain(f"{question} {seen_by}"))), *sorted(related)]
         own = ordered_stems(normalise(plain(f"{question} {seen_by}"), also=False))
         lines = price_lines(said, own, [u[2] for u in units], ordered_stems, same_word, generic)
@@ -174,7 +176,7 @@ def compose_answer(
     # about: only the other unknown words can make the question one about something the documents lack.
     doings = doings_in(question)
     things = min(1.0, sum(topic[s] for s in unknown if s not in doings))
-    asked_for = len(topic) - len(unknown) + min(1, len(unknown))
+    asked_for = len(topic) - len(unknown) + min(1, len([s for s in unknown if s not in doings]))
     mostly_unknown = bool(foreign & set(topic)) or (bool(total) and bool(things) and things >= total / 2)
     # A word few sentences hold says more about which one is meant ("futuro" beats "estudios").
     for stem in topic:

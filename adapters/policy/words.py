@@ -125,6 +125,7 @@ def found_in(stem: str, words: frozenset[str] | set[str]) -> bool:
 
 # Endings only verbs have (infinitives, gerunds, "-amos", "-aba", "-an"/"-en" of longer words); nouns that end
 # alike ("azúcar", "cáncer", "examen", "abdomen", "farmacia", "resultado") are not doings.
+_AFTER_PRONOUN = re.compile(r"\b(?:me|te|se|nos)\s+([a-z]{4,})")
 _VERB_ENDING = re.compile(r"(?:ar|er|ir|ando|iendo|yendo|amos|emos|imos|aba|aban|[^m]an|[^mg]en)$")
 _NOT_VERBS = frozenset(
     [
@@ -144,8 +145,11 @@ _NOT_VERBS = frozenset(
 
 
 def doings_in(question: str) -> frozenset[str]:
-    """The stems of the question's words that look like verbs (by their Spanish endings)."""
-    words = [CLITIC.sub("", w) for w in WORD.findall(plain(question))]
+    """The stems of the question's words that look like verbs (by their Spanish endings, or after a pronoun
+    that only goes with a verb: "me conecto", "se estaciona")."""
+    flat = plain(question)
+    words = [CLITIC.sub("", w) for w in WORD.findall(flat)]
+    after_pronoun = {w for w in _AFTER_PRONOUN.findall(flat) if w not in STOPWORDS}
     return frozenset(
         stem_word(w)
         for w in words
@@ -154,7 +158,7 @@ def doings_in(question: str) -> frozenset[str]:
         and not w.endswith(("ular", "iliar", "ilar"))  # vascular, familiar: adjectives
         and _VERB_ENDING.search(w)
         and (len(w) >= 7 or w[-1] == "r")
-    )
+    ) | frozenset(stem_word(w) for w in after_pronoun)
 
 
 def alternatives(question: str) -> dict[str, frozenset[str]]:

@@ -354,3 +354,17 @@ def test_a_doctors_price_is_the_price_of_their_specialty() -> None:
     """ "¿Cuánto cobra el dotol Almonte?": the doctors' list says he is a cardiologist; the price list has no names."""
     said = answer("mi mama tiene la presion alta, cuanto ta la consulta con el dotol almonte sin seguro")
     assert said == "Consulta de cardiología: RD$3,000.", said
+
+
+def test_what_the_caller_does_is_not_something_the_documents_lack() -> None:
+    """ "¿Dónde uno se parquea...?": a verb of the caller's, unknown to the documents, is no thing asked about
+    that they would have to hold for a sentence to answer."""
+    from adapters.policy.words import doings_in
+
+    assert doings_in("como me conecto al wifi") == {"conect"}
+    parking = Passage(
+        "faq", "Preguntas frecuentes", "¿Tienen estacionamiento?",
+        "La sede de Santiago tiene parqueo al frente, gratis para pacientes.", 1.0, 0.88,
+    )  # fmt: skip
+    found = compose_answer("y en santiago donde uno deja el carro cuando se atrasa", [parking])
+    assert found is not None and found.text.startswith("La sede de Santiago tiene parqueo"), found
