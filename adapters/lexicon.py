@@ -216,6 +216,12 @@ _NO_SHOW = re.compile(
 _WEEKDAYS = re.compile(
     r"\bentre semana\b|\bpor la semana\b(?! que viene| proxima| pasada)|\bdias de semana\b"
 )
+# Taking a person to the visit is going with them: "soy la tía, ¿puedo llevarlo yo a la consulta?", "llevar a mi
+# hija" (bringing papers is "traer").
+_TAKES_SOMEONE = re.compile(
+    r"\bllev\w*(?: yo)? a (?:mi|su|un|una|el|la|los|las)(?: \w+)?(?= a la (?:cita|consulta)\b)"
+    r"|\bllevarl[oae]s?(?: yo)?(?= a la (?:cita|consulta)\b)"
+)
 # Where the car is left is the parking: "¿dónde uno deja el carro?"
 _PARKS = re.compile(
     r"\b(?:dej\w*|pong\w*|poner|meto|mete|meter) (?:el|mi|su|la|los) (?:carro|carros|vehiculo|yipeta|auto|motor)\b"
@@ -231,6 +237,7 @@ def normalise(plain_text: str, also: bool = True) -> str:
     text = _WEEKDAYS.sub("entre semana lunes a viernes", text)
     text = _NO_SHOW.sub(r"\g<0> no se presenta ausencia", text)
     text = _PARKS.sub("parqueo", text)
+    text = _TAKES_SOMEONE.sub("acompanar", text)
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
     return " ".join(
         f"{word} {' '.join(also_for(word))}" if also and also_for(word) else word for word in words

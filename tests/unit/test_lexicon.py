@@ -33,3 +33,8 @@ def test_where_the_car_is_left_is_the_parking() -> None:
 
 def test_older_people_are_the_documents_envejecientes() -> None:
     assert "envejecientes" in expanded("ustedes atienden a personas mayores")
+
+
+def test_taking_someone_to_the_visit_is_going_with_them() -> None:
+    assert "acompanar" in expanded("soy la tia de un muchacho de 16 años, puedo llevarlo yo a la consulta")
+    assert "acompanar" not in expanded("que tengo que llevar a la consulta")
