@@ -88,7 +88,8 @@ VALUES: dict[AnswerType, re.Pattern[str]] = {
         r"\befectivo\b|transferencias?"
     ),
     "schedule": re.compile(
-        r"\d{1,2}:\d\d|\b\d+ (horas|minutos)\b|cualquier hora|mediodia|por la (manana|tarde)|\b(lunes|martes|"
+        r"\d{1,2}:\d\d|\b(?:\d+|una|dos|tres|cuatro|cinco|seis|ocho|diez|doce|quince|media) (horas?|minutos)\b|"
+        r"cualquier hora|mediodia|por la (manana|tarde)|\b(lunes|martes|"
         r"miercoles|jueves|viernes|sabados?|(?<!santo )domingos?)\b|mismo dia|\b24 horas\b"
     ),
     "place": re.compile(

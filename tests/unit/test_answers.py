@@ -87,6 +87,12 @@ def test_schedule_and_person_questions_get_the_sentence_with_that_kind_of_value(
     assert (
         "Tavárez" in stress and "pruebas de esfuerzo" in stress
     )  # the entry and its last sentence, together
+    stress_test = Passage(
+        "prep", "Preparación para estudios", "Prueba de esfuerzo",
+        "No tome café ni fume en las 4 horas anteriores.\nComa algo ligero dos horas antes.", 1.0, 0.86,
+    )  # fmt: skip
+    eat = answer_from("¿Puedo comer antes de la prueba de esfuerzo? ¿Cuánto tiempo antes?", [stress_test])
+    assert eat.startswith("Coma algo ligero dos horas antes."), eat  # a time in words is a time too
 
 
 def test_a_line_the_page_wrapped_is_read_whole() -> None:
