@@ -103,6 +103,8 @@ ALSO: dict[str, tuple[str, ...]] = {
     "escribir": ("whatsapp", "correo"),
     "escribirles": ("whatsapp", "correo"),
     "internet": ("portal", "wifi"),
+    "refresco": ("gaseosas", "bebidas"),
+    "soda": ("gaseosas", "bebidas"),
     "mayores": ("envejecientes",),
     "ancianos": ("envejecientes",),
     "ancianas": ("envejecientes",),

@@ -66,7 +66,7 @@ _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
         "preparation",
         re.compile(
             r"\b(que (hago|tengo que|debo|llevo|como|necesito|documento\w*)|como (me preparo|tengo que|voy|veo|"
-            r"confirmo|hago)|prepar\w*|ayuna\w*|llevar|traer|presentar|puedo (tomar|comer|ponerme|poner|beber)|"
+            r"confirmo|hago)|prepar\w*|ayuna\w*|llevar|traer|presentar|puedo (tomar?|comer?|ponerme|poner|beber?)|"
             r"me (tomo|pongo|puedo poner))\b"
         ),
     ),

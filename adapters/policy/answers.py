@@ -279,8 +279,8 @@ def compose_answer(
         or (kind == "yesno" and _says_no_of(chosen[0].sentence, question, topic, same))
     ):
         text = f"No. {text}"
-    elif kind == "schedule" and _says_no_of(chosen[0].sentence, question, topic, same):
-        text = f"No. {text}"  # "¿abren los domingos?" asks yes or no of a day
+    elif kind in ("schedule", "preparation") and _says_no_of(chosen[0].sentence, question, topic, same):
+        text = f"No. {text}"  # "¿abren los domingos?", "¿me puedo tomar un refresco?" ask yes or no
     elif mostly_unknown and best.coverage < 1.0:
         text = f"{NOT_EXACT} {NEAREST} {text}"
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
@@ -290,8 +290,9 @@ def compose_answer(
 _EVERY_SITE = re.compile(r"\b(?:(?:las|sus|nuestras) dos sedes|ambas sedes|todas las sedes|cualquier sede)\b")
 _NEGATED = re.compile(r"\b(?:no|sin|nunca|tampoco|ni)\b")  # a question that says no itself
 _NO_OF = re.compile(
-    r"\b(?:cierra|cierran|cerrad[oa]s?|no (?:tiene|tienen|hay|cuenta con|ofrece|ofrecen|atiende|atienden|abre|"
-    r"abren|acepta|aceptan|trabaja|trabajan|realiza|realizan|hace|hacen|se hace|se hacen|se realiza|se realizan)"
+    r"\b(?:cierra|cierran|cerrad[oa]s?|evite|no (?:tiene|tienen|hay|cuenta con|ofrece|ofrecen|atiende|atienden|abre|"
+    r"abren|acepta|aceptan|trabaja|trabajan|realiza|realizan|hace|hacen|se hace|se hacen|se realiza|se realizan|"
+    r"tome|coma|beba|use|fume|se permite|se permiten)"
     r")\s+([^.;:,]+)"  # the rest of its clause: "cierra los domingos y los días feriados"
 )
 

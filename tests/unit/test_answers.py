@@ -374,3 +374,13 @@ def test_what_the_caller_does_is_not_something_the_documents_lack() -> None:
     )  # fmt: skip
     found = compose_answer("y en santiago donde uno deja el carro cuando se atrasa", [parking])
     assert found is not None and found.text.startswith("La sede de Santiago tiene parqueo"), found
+
+
+def test_a_sentence_that_says_to_avoid_what_was_asked_is_a_no() -> None:
+    sono = Passage(
+        "prep", "Preparación para estudios", "Sonografía abdominal",
+        "Venga en ayunas de 6 horas.\nEl día anterior cene ligero y evite las bebidas gaseosas y los granos.",
+        1.0, 0.86,
+    )  # fmt: skip
+    said = answer_from("klk, la noche ante de la sonografía de la barriga me puedo tomá un refresco", [sono])
+    assert said.startswith("No. El día anterior cene ligero y evite las bebidas gaseosas"), said
