@@ -270,6 +270,15 @@ def compose_answer(
         after = sentence_at.get((id(chosen[0].passage), chosen[0].position + 1))  # "Sí." says nothing alone
         if after is not None:
             chosen = [*chosen, replace(chosen[0], sentence=after.strip(), position=chosen[0].position + 1)]
+    last = chosen[-1]
+    after = sentence_at.get((id(last.passage), last.position + 1))
+    if (  # "No tenemos acuerdo con ARS Senasa subsidiado." "En esos casos el paciente paga la tarifa privada."
+        after is not None
+        and _GOES_ON.match(after.strip())
+        and all(c.sentence != after.strip() for c in chosen)
+        and sum(len(c.sentence.split()) for c in chosen) + len(after.split()) <= MAX_WORDS
+    ):
+        chosen = [*chosen, replace(last, sentence=after.strip(), position=last.position + 1)]
     text = " ".join(
         _spoken(c.sentence, c.coverage < 1.0 or bool(unknown) or _denies(c.sentence, kind, weights, same))
         for c in chosen
@@ -564,6 +573,8 @@ def _lacks(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) 
     return False
 
 
+# A sentence that goes on with the one before it: what happens then.
+_GOES_ON = re.compile(r"^(?:En (?:esos|ese|estos|este|tal) casos?|Para (?:eso|ello)|De lo contrario|Si no)\b")
 _ADDS_TO = re.compile(r"^(?:También|Además|Tampoco|Asimismo|Igualmente|Por eso|Por lo tanto)\b")
 
 

@@ -384,3 +384,16 @@ def test_a_sentence_that_says_to_avoid_what_was_asked_is_a_no() -> None:
     )  # fmt: skip
     said = answer_from("klk, la noche ante de la sonografía de la barriga me puedo tomá un refresco", [sono])
     assert said.startswith("No. El día anterior cene ligero y evite las bebidas gaseosas"), said
+
+
+def test_what_happens_then_comes_with_the_sentence_it_goes_on_from() -> None:
+    insurers = Passage(
+        "ars", "Seguros médicos", "ARS con las que no tenemos acuerdo",
+        "No tenemos acuerdo con ARS Senasa subsidiado ni con seguros internacionales de reembolso.\n"
+        "En esos casos el paciente paga la tarifa privada y recibe la factura para reclamar a su seguro.",
+        1.0, 0.86,
+    )  # fmt: skip
+    said = answer_from("tengo senasa subsidiado, como hago pa que me atiendan alla", [insurers])
+    assert said.endswith(
+        "En esos casos el paciente paga la tarifa privada y recibe la factura para reclamar a su seguro."
+    )
