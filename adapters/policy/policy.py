@@ -129,7 +129,7 @@ class DialoguePolicy:
         if intent in ("book", "reschedule", "cancel"):
             if booking is None:
                 return [TextDelta(NO_BOOKING[intent])]
-            started = list(booking.start(intent, said, now))
+            started: list[LanguageModelEvent] = list(booking.start(intent, said, now))
             if asks_in_passing(said):  # "quiero mover mi cita, ¿hasta cuándo puedo hacer el cambio?"
                 return self._answered_then(said, prompt, "", started)
             return started
