@@ -231,10 +231,29 @@ _PARKS = re.compile(
 _CAPITAL = re.compile(r"(?<=\bla )capital\b(?! de(?! aqui| santo domingo)\b)")
 
 
+# Verbs a caller says without their final r, as many Dominicans do ("¿se puede llega sin cita?", "pa vacuna al
+# niño", "que tengo que hace"): after a word that takes an infinitive, they are the infinitive.
+_TAKES_INFINITIVE = (
+    r"(?:puedo|puede|pueden|podria|podemos|tengo que|tiene que|tienen que|hay que|voy a|va a|vamos a|van a|debo|"
+    r"debe|quiero|quisiera|necesito|pa|para)"
+)
+_DROPPED_R_VERBS = """llega saca hace paga busca maneja entra confirma cancela cambia reserva agenda separa aparta
+    pregunta habla come toma trae lleva deja vacuna reprograma llama marca retira recoge estaciona parquea espera
+    desayuna bebe usa pone quita manda envia conecta escoge ve""".split()  # noqa: SIM905
+_DROPPED_R = re.compile(
+    rf"\b({_TAKES_INFINITIVE}(?: me| te| se| le| lo| la| nos)?) ({'|'.join(_DROPPED_R_VERBS)})\b"
+)
+
+
+def with_infinitives(plain_text: str) -> str:
+    """``plain_text`` with the final r of the infinitives said without it put back."""
+    return _DROPPED_R.sub(r"\1 \2r", plain_text)
+
+
 def normalise(plain_text: str, also: bool = True) -> str:
     """The caller's words in the documents' words; with ``also``, the documents' words for everyday ones follow
     them (ALSO)."""
-    text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", plain_text))
+    text = _MINOR.sub(r"\1 menores", _MINOR_AGE.sub("menores", with_infinitives(plain_text)))
     text = _CAPITAL.sub("santo domingo", text)  # "la capital de Francia" is not Santo Domingo
     text = _WEEKDAYS.sub("entre semana lunes a viernes", text)
     text = _NO_SHOW.sub(r"\g<0> no se presenta ausencia", text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from adapters.lexicon import with_infinitives
 from adapters.policy.answer_types import answer_type
 from adapters.policy.names import masked
 from adapters.policy.when import A_WEEKDAY, NUMBERS, plain
@@ -154,6 +155,12 @@ _NEEDS_APPOINTMENT = re.compile(
     r"|^(?:y )?(?:necesito|necesita|hay que|se necesita|tengo que|lleva|requiere)\s+(?:sacar\s+|hacer\s+|pedir\s+)?"
     r"(?:una\s+)?cita\s+(?:pa|para)\s+(?:el|la|los|las|un|una)\b.*\b(?:o|sin cita|directo)\b"
 )
+# Whether an appointment can be made some way is a question about booking, not a booking: "¿se puede sacar la
+# cita directo en la recepción?", "¿se puede hacer la cita por WhatsApp?"
+_BOOKED_HOW = re.compile(
+    r"\bse (?:puede|pueden) (?:sacar|hacer|pedir|agendar|reservar|coger) (?:la |una |las )?citas? "
+    r"(?:directo |directamente |tambien )?(?:en|por|con|desde)\b"
+)
 # What to bring to the visit is a question about it: "tengo unos análisis viejos, ¿los llevo a la cita?"
 _TO_THE_VISIT = re.compile(
     r"\b(?:los|las|lo|la) (?:llevo|traigo|tengo que llevar|tengo que traer) a la (?:cita|consulta)\b"
@@ -218,7 +225,7 @@ def _words(utterance: str, keep: str = "") -> str:
     """Lower case without accents, punctuation (but ``keep``) as spaces; the names of things (the words after
     the first of a capitalised "ARS Reservas", or after a kind of place or organisation: names.py) as "nombre"."""
     drop = "".join(c for c in "¿?¡!.,;:" if c not in keep)
-    text = re.sub(f"[{re.escape(drop)}]", " ", masked(utterance))
+    text = re.sub(f"[{re.escape(drop)}]", " ", with_infinitives(masked(utterance)))
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -339,7 +346,7 @@ def classify(utterance: str) -> Intent:
         return "information"  # "mi hija tiene 16 años, ¿ella puede ir sola a la cita?"
     if _WHICH_DOCTOR.search(text) and not _ASKS_FOR_ONE.search(text) and not _A_DAY.search(text):
         return "information"  # "tengo la tiroides alterada, ¿qué doctora me puede ver?"
-    if _NEEDS_APPOINTMENT.search(text.strip()) or _TO_THE_VISIT.search(text):
+    if _NEEDS_APPOINTMENT.search(text.strip()) or _TO_THE_VISIT.search(text) or _BOOKED_HOW.search(text):
         return "information"  # "pa vacunar al bebé necesito cita" (no question mark from a recogniser)
     mentions_appointment = bool(re.search(r"\b(cita|turno|consulta)\b", text))
     cancels = _CANCEL.search(text) or _CANCEL_IT.search(text)

@@ -38,3 +38,16 @@ def test_older_people_are_the_documents_envejecientes() -> None:
 def test_taking_someone_to_the_visit_is_going_with_them() -> None:
     assert "acompanar" in expanded("soy la tia de un muchacho de 16 años, puedo llevarlo yo a la consulta")
     assert "acompanar" not in expanded("que tengo que llevar a la consulta")
+
+
+def test_an_infinitive_said_without_its_r_is_the_infinitive() -> None:
+    from adapters.lexicon import with_infinitives
+
+    assert (
+        with_infinitives("pa vacuna al nino se puede llega sin cita")
+        == "pa vacunar al nino se puede llegar sin cita"
+    )
+    assert (
+        with_infinitives("pa una consulta, que hora llega el doctor")
+        == "pa una consulta, que hora llega el doctor"
+    )
