@@ -261,6 +261,7 @@ _NOT_A_SYMPTOM = re.compile(
     r"|\b(?:analisis|examen|examenes|prueba|pruebas|muestra|muestras|perfil|donar|donacion|donante|banco|tipo|grupo|"
     r"transfusion|sacar|sacarme|sacarle|sacan|saco|extraccion|conteo|cultivo|azucar en la|hemograma) (?:de )?(?:la )?"
     r"sangre\b"
+    r"|\b(?:pruebas?|examen|examenes|test|analisis) de (?:embarazo|\w+)(?: (?:en|de) (?:la )?(?:sangre|orina))?\b"
     r"|\bderrame (?:en el ojos?|del ojos?|de ojos?|en los ojos|pleural|de liquido|de bilis)\b"
     r"|\b(?:telefono|whatsapp|numero|correo|mensaje|mensajes|linea|recepcion|pagina|app|aplicacion|sistema|agenda|"
     r"chat|portal|enlace|link|"
