@@ -104,6 +104,7 @@ ALSO: dict[str, tuple[str, ...]] = {
     "escribirles": ("whatsapp", "correo"),
     "internet": ("portal", "wifi"),
     "refresco": ("gaseosas", "bebidas"),
+    "manejar": ("conducir",),
     "soda": ("gaseosas", "bebidas"),
     "mayores": ("envejecientes",),
     "ancianos": ("envejecientes",),

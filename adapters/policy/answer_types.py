@@ -51,7 +51,8 @@ _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "person",
         re.compile(
-            r"\b(quien|quienes|como se llama\w*|que (doctor|doctora|medico|medica|especialista|pediatra|"
+            r"\b((?:quien|quienes)(?! (?:tiene|tienen|puede|pueden|debe|deben) (?:que )?(?:ir|venir|acompan\w*|"
+            r"entrar|firmar|buscar|retirar|llevar\w*)\b)|como se llama\w*|que (doctor|doctora|medico|medica|especialista|pediatra|"
             r"cardiologo|ginecologa|ginecologo|psicologo|dermatologa)\w*|cuales (doctor|medic|cardiolog|pediatr)\w*)\b"
         ),
     ),

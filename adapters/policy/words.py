@@ -31,7 +31,7 @@ STOPWORDS = frozenset(
     pueda podria podrian decir diga sabe se lo la le les cuestan vale valen sale salen cobran cobra precio
     precios abren abre cierran cierra queda quedan llama llaman llamo dia dias tu usted hay bueno buen tiempo
     cubre cubren cogen coge doctor doctora doctores dra dr lic licenciado medica algo hago hace hice
-    trabaja pal consigo consigue conseguir exacta exacto exactamente soy eres somos tia tio primo prima sobrino
+    trabaja pal consigo consigue conseguir exacta exacto exactamente soy eres somos funciona funcionan tia tio primo prima sobrino
     sobrina hermano hermana esposo esposa marido nieto nieta suegra suegro cunado cunada""".split()  # noqa: SIM905
 )
 # Words that only say what kind of fact is asked: they count a little, never as what is asked about.

@@ -56,6 +56,8 @@ def test_the_type_of_the_question() -> None:
     assert answer_type(normalise("cual es la direccion de correo")) == "contact"
     assert answer_type(normalise("donde se estaciona uno cuando va a la sede")) == "place"
     assert answer_type(normalise("el laboratorio abre lo domingo")) == "schedule"  # "lo" for "los"
+    assert answer_type(normalise("quien tiene que ir con un menor a la consulta")) != "person"  # not a doctor
+    assert answer_type(normalise("quien atiende la pediatria")) == "person"
     assert answer_type(normalise("por donde me mandan los resultados, tienen whatsapp")) == "contact"
     assert (
         normalise("tienen guasap pa mi nina de 16 anos", also=False)

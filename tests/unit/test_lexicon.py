@@ -51,3 +51,4 @@ def test_an_infinitive_said_without_its_r_is_the_infinitive() -> None:
         with_infinitives("pa una consulta, que hora llega el doctor")
         == "pa una consulta, que hora llega el doctor"
     )
+    assert "conducir" in expanded("despue de la colonoscopia puedo maneja pa mi casa")
