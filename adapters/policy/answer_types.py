@@ -37,8 +37,8 @@ _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
             r"\b(cuanto (e|es|e que|es que|ta|esta|me|le|nos)? ?(cuesta|cuestan|vale|valen|sale|salen|cobra\w*|"
             r"me cobra\w*|me sale|me va a (costar|salir|cobrar)|me cuesta|pago|pagaria|hay que pagar)|precios?|"
             r"cuesta|cuestan|costar|cobr(an|a|ar|ando|aria|arian|ara|aran)|a como (ta|esta|sale|es)|tarifas?|copago|"
-            r"cargo|descuento|cuanto (e|es|ta|esta)( eso| esa| ese)?$|en cuanto (ta|esta|sale|es|e)|"
-            r"cuanto (ta|esta|sale|vale) (un|una|el|la|los|las)\b)\b"
+            r"cargo|descuento|cuanto (e|es|ta|esta)( eso| esa| ese| to eso| todo eso| toa esa)?$|"
+            r"en cuanto (ta|esta|sale|es|e)|cuanto (e|es|ta|esta|sale|vale) (un|una|el|la|los|las)\b)\b"
         ),
     ),
     (

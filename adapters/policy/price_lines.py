@@ -64,24 +64,38 @@ def price_lines(
     # words: a line for another kind ("Perfil tiroideo" for "la sonografía de la tiroides") is not for them.
     firsts = {first for *_, first in labels if first and not generic(first)}  # "prueba de ..." names no kind
     kinds = {first for first in firsts if any(same(first, s) for s in own)}
-    found: list[PriceLine] = []
+    heads = [first for *_, first in labels if first]
+    found: list[tuple[PriceLine, frozenset[str]]] = []
     for index, sentence, parts, first in labels:
-        best = 0.0
+        best, by = 0.0, frozenset[str]()
         for words in parts:
             named = [w for w in words if any(same(w, s) for s in said)]
             alone = sum(same(first, other) for *_, other in labels) == 1  # the only "Resonancia ..." line
-            if not named or _qualified_otherwise(words, said, own, same, generic, alone):
+            if not named or _qualified_otherwise(words, said, own, same, generic, alone, heads):
                 continue
             if kinds and not any(same(kind, w) for kind in kinds for w in (first, *words)):
                 continue  # "Perfil tiroideo" for "la sonografía de la tiroides": another kind, its own unnamed
-            best = max(best, len(named) / len(words))
+            if len(named) / len(words) > best:
+                best, by = (
+                    len(named) / len(words),
+                    frozenset(s for s in own if any(same(w, s) for w in named)),
+                )
         if best >= MIN_NAMED:
-            found.append(PriceLine(sentence, best, index))
+            found.append((PriceLine(sentence, best, index), by))
     if not found:
         return []
-    top = max(line.named for line in found)
-    chosen = [line for line in found if line.named == top]
-    return chosen if len(chosen) <= MOST_LINES else []
+    top = max(line.named for line, _ in found)
+    chosen = [line for line, _ in found if line.named == top]
+    if len(chosen) > MOST_LINES:
+        return []
+    # Things asked about together ("la glucosa y el perfil lipídico"): a line named by the caller's own words
+    # that no chosen line took is read too.
+    took = frozenset().union(*(by for line, by in found if line in chosen))
+    for line, by in sorted(found, key=lambda f: -f[0].named):
+        if line not in chosen and by and not by & took and len(chosen) < MOST_LINES:
+            chosen.append(line)
+            took |= by
+    return sorted(chosen, key=lambda line: line.index)
 
 
 def _qualified_otherwise(
@@ -91,6 +105,7 @@ def _qualified_otherwise(
     same: Callable[[str, str], bool],
     generic: Callable[[str], bool],
     alone: bool,
+    heads: list[str],
 ) -> bool:
     """The caller said the label's head word followed by a word of their own, and none of the label's other words
     (in theirs or the documents' words): "sonografía pélvica" against "Sonografía abdominal". A part of the body
@@ -102,6 +117,8 @@ def _qualified_otherwise(
         if same(head, stem):
             after = [s for s in own[at + 1 : at + 3] if not generic(s)]
             if after and not any(same(after[0], w) for w in words):
+                if any(same(after[0], head) for head in heads):
+                    return False  # the next thing asked about ("la glucosa y el perfil lipídico")
                 return not (alone and _is_body(after[0]) and not any(_is_body(w) for w in rest))
     return False
 

@@ -78,3 +78,14 @@ def test_a_part_of_the_body_is_the_same_study_unless_the_list_prices_it_by_part(
     for other in ("cuanto cuesta una ecografia del higado", "cuanto cuesta la radiografia de la rodilla"):
         found = compose_answer(other, [scans])
         assert found is None or "RD$" not in found.text, (other, found)
+
+
+def test_two_things_asked_together_get_both_lines_and_a_lexicon_word_no_extra_one() -> None:
+    lab = Passage(
+        "precios", "Tarifas 2027", "Laboratorio", "Glucosa en ayunas: RD$250.\nPerfil lipídico: RD$900.\n"
+        "Hemoglobina glicosilada: RD$1,100.\nPerfil tiroideo: RD$1,600.", 1.0, 0.9,
+    )  # fmt: skip
+    both = compose_answer("la glucosa y el perfil lipidico cuanto me sale", [lab])
+    assert both is not None and both.text == "Glucosa en ayunas: RD$250. Perfil lipídico: RD$900.", both
+    one = compose_answer("la glicosilada esa del azucar de tres meses cuanto ta", [lab])
+    assert one is not None and one.text == "Hemoglobina glicosilada: RD$1,100.", one
