@@ -176,7 +176,9 @@ def compose_answer(
     # about: only the other unknown words can make the question one about something the documents lack.
     doings = doings_in(question)
     things = min(1.0, sum(topic[s] for s in unknown if s not in doings))
-    asked_for = len(topic) - len(unknown) + min(1, len([s for s in unknown if s not in doings]))
+    asked_for = (
+        len(topic) - len(unknown) + min(1, len([s for s in unknown if s not in doings or s in foreign]))
+    )
     mostly_unknown = bool(foreign & set(topic)) or (bool(total) and bool(things) and things >= total / 2)
     # A word few sentences hold says more about which one is meant ("futuro" beats "estudios").
     for stem in topic:
