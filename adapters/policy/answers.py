@@ -292,7 +292,8 @@ def compose_answer(
         text = f"No. {text}"
     elif kind in ("schedule", "preparation") and _says_no_of(chosen[0].sentence, question, topic, same):
         text = f"No. {text}"  # "¿abren los domingos?", "¿me puedo tomar un refresco?" ask yes or no
-    elif mostly_unknown and best.coverage < 1.0:
+    elif (mostly_unknown and best.coverage < 1.0) or (kind in ("person", "contact") and not with_value):
+        # ("¿cómo se llama el neurólogo?" and no doctor of it named: the nearest, said as such)
         text = f"{NOT_EXACT} {NEAREST} {text}"
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
 

@@ -401,3 +401,12 @@ def test_what_happens_then_comes_with_the_sentence_it_goes_on_from() -> None:
     assert said.endswith(
         "En esos casos el paciente paga la tarifa privada y recibe la factura para reclamar a su seguro."
     )
+
+
+def test_a_name_asked_of_a_doctor_the_documents_do_not_name_is_said_not_exact() -> None:
+    services = Passage(
+        "servicios", "Servicios", "Consultas de especialidades",
+        "Ofrecemos consulta en cardiología, neurología y psicología.", 1.0, 0.86,
+    )  # fmt: skip
+    said = answer_from("como se llama el neurologo", [services])
+    assert said.startswith("Sobre eso en concreto no tengo información exacta."), said
