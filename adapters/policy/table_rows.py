@@ -118,9 +118,11 @@ def _named_rows(
     shared = set(headings[0]).intersection(*headings[1:])
     sites = set().union(*headings) - shared - labels  # "Sede Santiago", not "Teléfono y WhatsApp"
     places = {s for s in said if any(same(s, w) for w in sites)}
-    found: list[tuple[Row, float]] = []
+    found: list[tuple[Row, tuple[float, float, float]]] = []
     for index, sentence, match, heading_words in hours:
-        words = [w for w in stems(match.group(1)) if not w.isdigit()]
+        # A label names a thing, then perhaps what it is for: "WhatsApp para citas y resultados" is the WhatsApp
+        words = [w for w in stems(re.split(r"\bpara\b", match.group(1))[0]) if not w.isdigit()]
+        every = [w for w in stems(match.group(1)) if not w.isdigit()]
         named = [w for w in words if any(same(w, s) for s in said)]
         if not words or not named:
             continue
@@ -129,15 +131,17 @@ def _named_rows(
         # "¿el domingo dan consulta?": a row without Sundays answers no
         closed = bool(asked_days - days_in(plain(match.group(2))))
         share = len(named) / len(words)
-        by_own = sum(any(same(w, s) for s in own) for w in words) / len(words)  # "emergencias", not "número"
+        # named in the caller's own words ("emergencias", not "número" for "Teléfono"): its thing, then any word
+        own_thing = sum(any(same(w, s) for s in own) for w in words) / len(words)
+        by_own = sum(any(same(w, s) for s in own) for w in every) / len(every)
         if share >= MIN_NAMED:
-            found.append((Row(sentence.strip(), share, index, closed), by_own))
+            found.append((Row(sentence.strip(), share, index, closed), (own_thing, share, by_own)))
     if not found:
         return []
-    # A label with a word the caller said themselves comes before one named only through the lexicon ("¿a qué
-    # número le escribo por WhatsApp?": "WhatsApp para citas", not "Correo electrónico" for "escribo").
-    top = max((by_own > 0, row.named, by_own) for row, by_own in found)
-    chosen = [row for row, by_own in found if (by_own > 0, row.named, by_own) == top]
+    # A label the caller named in their own words comes before one named only through the lexicon ("¿a qué
+    # correo le escribo?": "Correo electrónico", not "WhatsApp para citas" for "escribo").
+    top = max(key for _, key in found)
+    chosen = [row for row, key in found if key == top]
     if not all(row.closed for row in chosen):
         chosen = [row for row in chosen if not row.closed]
     return chosen if len(chosen) <= MOST_ROWS else []

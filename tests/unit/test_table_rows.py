@@ -141,3 +141,19 @@ def test_the_sites_phone_row_beats_a_sentence_that_shares_only_its_headings_word
 
 def test_a_day_asked_about_without_an_hours_word_is_answered_by_the_row() -> None:
     assert answer("el sabado hacen rayos x en naco").startswith("No. Rayos X: lunes a viernes")
+
+
+def test_the_channel_named_in_the_callers_own_word_wins() -> None:
+    channels = Passage(
+        "contacto", "Contacto y cómo llegar", "Canales digitales",
+        "WhatsApp para citas y resultados: 829-555-0160.\nCorreo electrónico: citas@caribesalud.do.", 1.0, 0.87,
+    )  # fmt: skip
+    santiago = Passage(
+        "contacto", "Contacto y cómo llegar", "Sede Santiago", "Teléfono: 809-555-0275.", 1.0, 0.86
+    )
+    email = compose_answer("a que correo le escribo pa una cita", [channels, santiago])
+    assert email is not None and email.text == "Correo electrónico: citas@caribesalud.do.", email
+    photo = compose_answer(
+        "quiero mandarle la foto de la orden por guasap, a que numero", [channels, santiago]
+    )
+    assert photo is not None and photo.text == "WhatsApp para citas y resultados: 829-555-0160.", photo
