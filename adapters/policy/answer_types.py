@@ -59,8 +59,9 @@ _TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "place",
         re.compile(
-            r"\b(donde|direccion|queda|quedan|ubica\w*|cerca|sector|como llego|llegar|desmonto|me bajo|en cual sede|"
-            r"que sede|en que sede|frente a)\b"
+            r"\b(donde|direccion|queda|quedan|ubica\w*|cerca|sector|como llego|(?<!puedo )(?<!puede )llegar"
+            r"(?! tarde| temprano| antes| sin| con| asi| directo)|desmonto|me bajo|en cual sede|que sede|en que sede|"
+            r"frente a)\b"
         ),
     ),
     (

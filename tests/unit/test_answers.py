@@ -410,3 +410,8 @@ def test_a_name_asked_of_a_doctor_the_documents_do_not_name_is_said_not_exact() 
     )  # fmt: skip
     said = answer_from("como se llama el neurologo", [services])
     assert said.startswith("Sobre eso en concreto no tengo información exacta."), said
+
+
+def test_arriving_without_an_appointment_is_no_place_question() -> None:
+    assert answer_type(normalise("pa la sonografia puedo llegar asi sin cita")) != "place"
+    assert answer_type(normalise("como llego a la sede de santiago")) == "place"
