@@ -428,7 +428,8 @@ def _is_row(sentence: str) -> bool:
 
 _INSURED = re.compile(r"\bcon (?:el |mi |su )?(?:seguro|ars|plan)\b")
 _ASKS_ADDRESS = re.compile(
-    r"\b(donde (?:e |es |esta |ta )?(?:que )?queda\w*|direccion|ubicad[oa]s?|ubicacion)\b"
+    r"\b(donde (?:e |es |esta |ta )?(?:que )?queda\w*|direccion|ubicad[oa]s?|ubicacion|cerca de (?:que|donde)|"
+    r"que (?:hay|queda) cerca)\b"
 )
 _ADDRESS = re.compile(r"^direccion:|\bav\.|\bavenida\b|\bcalle\b|\bnum\.|\besquina\b")
 

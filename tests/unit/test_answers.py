@@ -415,3 +415,13 @@ def test_a_name_asked_of_a_doctor_the_documents_do_not_name_is_said_not_exact() 
 def test_arriving_without_an_appointment_is_no_place_question() -> None:
     assert answer_type(normalise("pa la sonografia puedo llegar asi sin cita")) != "place"
     assert answer_type(normalise("como llego a la sede de santiago")) == "place"
+
+
+def test_what_is_near_the_site_is_its_address_with_its_landmark() -> None:
+    santiago = Passage(
+        "contacto", "Contacto y cómo llegar", "Sede Santiago",
+        "Dirección: Av. Juan Pablo Duarte núm. 215, Santiago, al lado del Monumento.\n"
+        "La sede de Santiago tiene parqueo al frente, gratis para pacientes.", 1.0, 0.87,
+    )  # fmt: skip
+    said = answer_from("la sede de santiago queda cerca de que", [santiago])
+    assert said.startswith("Dirección:") and "Monumento" in said, said
