@@ -425,3 +425,15 @@ def test_what_is_near_the_site_is_its_address_with_its_landmark() -> None:
     )  # fmt: skip
     said = answer_from("la sede de santiago queda cerca de que", [santiago])
     assert said.startswith("Dirección:") and "Monumento" in said, said
+
+
+def test_a_reply_to_a_message_comes_after_the_message() -> None:
+    confirm = Passage(
+        "citas", "Política de citas", "Confirmación",
+        "Un día antes de la cita le enviamos un recordatorio por WhatsApp.\n"
+        "Responda SÍ para confirmar o NO para cancelar.", 1.0, 0.87,
+    )  # fmt: skip
+    said = answer_from("como confirmo la cita", [confirm])
+    assert said.startswith("Un día antes de la cita le enviamos un recordatorio por WhatsApp. Responda SÍ"), (
+        said
+    )
