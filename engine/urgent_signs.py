@@ -261,7 +261,6 @@ _NOT_A_SYMPTOM = re.compile(
     r"|\b(?:analisis|examen|examenes|prueba|pruebas|muestra|muestras|perfil|donar|donacion|donante|banco|tipo|grupo|"
     r"transfusion|sacar|sacarme|sacarle|sacan|saco|extraccion|conteo|cultivo|azucar en la|hemograma) (?:de )?(?:la )?"
     r"sangre\b"
-    r"|\b(?:pruebas?|examen|examenes|test|analisis) de (?:embarazo|\w+)(?: (?:en|de) (?:la )?(?:sangre|orina))?\b"
     r"|\bderrame (?:en el ojos?|del ojos?|de ojos?|en los ojos|pleural|de liquido|de bilis)\b"
     r"|\b(?:telefono|whatsapp|numero|correo|mensaje|mensajes|linea|recepcion|pagina|app|aplicacion|sistema|agenda|"
     r"chat|portal|enlace|link|"
@@ -376,9 +375,16 @@ def _not_now(text: str, match: re.Match[str]) -> bool:
     return not (_PRESENT_PAIN_OR_BREATH.search(clause) and not _PAST.search(clause))
 
 
+# A test done in blood or urine ("la prueba de embarazo en sangre") is a test: its "en sangre" is no bleeding (the
+# test's name stays, so "la prueba de embarazo salió positiva y estoy sangrando" still tells of both).
+_TEST_IN = re.compile(
+    r"\b((?:pruebas?|examen|examenes|test|analisis) de \w+) (?:en|de) (?:la )?(?:sangre|orina)\b"
+)
+
+
 def classify_urgent(utterance: str) -> UrgentKind | None:
     """The emergency ``utterance`` tells of now, or None. Thoughts of self-harm count whatever the time."""
-    text = _NOT_A_SYMPTOM.sub(" ", spoken_form(utterance))
+    text = _NOT_A_SYMPTOM.sub(" ", _TEST_IN.sub(r"\1", spoken_form(utterance)))
     if not text.strip(" |"):
         return None
     for kind in _KINDS:

@@ -579,7 +579,9 @@ def _lacks(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) 
 
 # A sentence that goes on with the one before it: what happens then.
 _GOES_ON = re.compile(r"^(?:En (?:esos|ese|estos|este|tal) casos?|Para (?:eso|ello)|De lo contrario|Si no)\b")
-_ADDS_TO = re.compile(r"^(?:También|Además|Tampoco|Asimismo|Igualmente|Por eso|Por lo tanto|Responda|Conteste)\b")
+_ADDS_TO = re.compile(
+    r"^(?:También|Además|Tampoco|Asimismo|Igualmente|Por eso|Por lo tanto|Responda|Conteste)\b"
+)
 
 
 def _with_what_it_adds_to(

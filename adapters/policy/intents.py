@@ -27,7 +27,10 @@ _HUMAN = re.compile(
     r"representante|recepcion\w*|secretari\w*)\b|\b(un|una) (humano|persona real|operador\w*|representante)\b"
 )
 # When a person can be reached ("¿a qué hora puedo llamar pa hablar con una persona?") is a question of hours.
-_WHEN_TO_CALL = re.compile(r"\b(?:a que hora|hasta que hora|desde que hora|(?:en )?que horario)\b")
+_WHEN_TO_CALL = re.compile(
+    r"\b(?:(?:a|hasta|desde) que hora|(?:en )?que horario)\b(?: \w+){0,3} "
+    r"(?:llamar|llamo|hablar|hablo|comunicarme|contestan|atienden el telefono)\b"
+)
 _CANCEL = re.compile(
     r"\b(cancel\w*|anul\w*|desmarc\w*)\b|\bno (voy a|vo a|puedo|podre) (poder )?"
     r"(ir|asistir|llegar)\b|\bya no (necesito|quiero|voy)\b"
@@ -48,13 +51,14 @@ _IT = (
     re.compile(  # "cambiarla", "moverle", "muévala", "me la puede mover": the cita (not "rodilla", "pasada")
         r"\b(?:cambi|mov|muev|pas|reprogram|rod|rued|corr|adelant|pospon)"
         r"(?:ar|er|a|e|al|el|en|an|ga|ando|iendo)(?:me|se|nos|te)?(?:la|lo|le)\b"
-        r"|\bla (puede |podria |pueden |puedo )?(mover|cambiar|pasar|correr|rodar)\b"
+        r"|\bla (puede |podria |pueden |puedo |quiero |quisiera |necesito |tengo que |voy a )?"
+        r"(mover|cambiar|pasar|correr|rodar)\b"
     )
 )
 _BOOK = re.compile(
     r"\b(cita|turno|agend\w*|reserv\w*|apart\w*|separ\w*|sacar|coger|cojer|chequear\w*|chequeo|consulta con|"
     r"ver (al|a la) (doctor\w*|medic\w*|especialista|pediatra|dermatolog\w*|cardiolog\w*|ginecolog\w*))\b"
-    r"|\b(?:quiero|necesito|quisiera|deme|dame) otra(?: (?:con|pa|para)\b|$)"  # "tengo cita con el cardiólogo, quiero otra con ..."
+    r"|\b(?:quiero|necesito|quisiera|deme|dame) otra (?:con|pa|para)\b"  # "tengo cita con el cardiólogo, quiero otra con ..."
     # "pa una consulta de pediatría", "quiero llevar a mi hija donde el doctor", "ir donde la pediatra"
     r"|^(?:\w+ )?(?:pa|para) (?:una|la) consulta\b"
     r"|\b(?:llevar\w*|ir|ven\w*|pasar\w*)(?: (?:a )?(?:mi|la|el|al|a la|a mi|su) \w+)? (?:donde|a donde|adonde) "
@@ -153,17 +157,20 @@ _NEEDS_APPOINTMENT = re.compile(
     r"(?:pa|para)\s+\w+(?:ar|er|ir)(?:me|le|lo|la|se)?\b"
     # "¿necesito cita para la mamografía o puedo llegar directo?": whether a study needs one
     r"|^(?:y )?(?:necesito|necesita|hay que|se necesita|tengo que|lleva|requiere)\s+(?:sacar\s+|hacer\s+|pedir\s+)?"
-    r"(?:una\s+)?cita\s+(?:pa|para)\s+(?:el|la|los|las|un|una)\b.*\b(?:o|sin cita|directo)\b"
+    r"(?:una\s+)?cita\s+(?:pa|para)\s+(?:el|la|los|las|un|una)\b.*"
+    r"\b(?:o (?:puedo|se puede|llego|voy|paso|me la hacen)|sin cita|directo)\b"
 )
 # Whether an appointment can be made some way is a question about booking, not a booking: "¿se puede sacar la
 # cita directo en la recepción?", "¿se puede hacer la cita por WhatsApp?"
 _BOOKED_HOW = re.compile(
     r"\bse (?:puede|pueden) (?:sacar|hacer|pedir|agendar|reservar|coger) (?:la |una |las )?citas? "
-    r"(?:directo |directamente |tambien )?(?:en|por|con|desde)\b"
+    r"(?:directo |directamente |tambien )?(?:en (?:la )?(?:recepcion|pagina|web|app|aplicacion)|"
+    r"por (?:whatsapp|telefono|internet|la pagina|la web|el asistente|correo))\b"
 )
 # What to bring to the visit is a question about it: "tengo unos análisis viejos, ¿los llevo a la cita?"
 _TO_THE_VISIT = re.compile(
-    r"\b(?:los|las|lo|la) (?:llevo|traigo|tengo que llevar|tengo que traer) a la (?:cita|consulta)\b"
+    r"\b(?:(?:los|las|lo|la) (?:llevo|traigo|tengo que llevar|tengo que traer)|(?:tengo|hay) que "
+    r"(?:llevarl|traerl)[oa]s?) a la (?:cita|consulta)\b"
 )
 # Asking, said as a wish: "quiero saber cuánto...", "usted sabe si...", "me dice dónde...".
 _ASKING = re.compile(
