@@ -221,10 +221,15 @@ _WEEKDAYS = re.compile(
 )
 # Taking a person to the visit is going with them: "soy la tía, ¿puedo llevarlo yo a la consulta?", "llevar a mi
 # hija" (bringing papers is "traer").
-_TAKES_SOMEONE = re.compile(
-    r"\bllev\w*(?: yo)? a (?:mi|su|un|una|el|la|los|las)(?: \w+)?(?= a la (?:cita|consulta)\b)"
-    r"|\bllevarl[oae]s?(?: yo)?(?= a la (?:cita|consulta)\b)"
+_PERSON = (
+    r"(?:hij[oa]s?|nin[oa]s?|muchach[oa]s?|bebes?|mama|papa|madre|padre|abuel[oa]|espos[oa]|marido|sobrin[oa]|"
+    r"ti[oa]|prim[oa]|herman[oa]|niet[oa]|menores|paciente|senor|senora)"
 )
+_TAKES_SOMEONE = re.compile(
+    rf"\bllev\w*(?: yo)? a (?:mi|su|un|una|el|la|los|las) {_PERSON}(?= a la (?:cita|consulta)\b)"
+)
+_TAKES_THEM = re.compile(r"\bllevarl[oae]s?(?: yo)?(?= a la (?:cita|consulta)\b)")  # ... when they are people
+_SOMEONE = re.compile(rf"\b{_PERSON}\b")
 # Where the car is left is the parking: "¿dónde uno deja el carro?"
 _PARKS = re.compile(
     r"\b(?:dej\w*|pong\w*|poner|meto|mete|meter) (?:el|mi|su|la|los) (?:carro|carros|vehiculo|yipeta|auto|motor)\b"
@@ -241,9 +246,7 @@ _TAKES_INFINITIVE = (
 _DROPPED_R_VERBS = """llega saca hace paga busca maneja entra confirma cancela cambia reserva agenda separa aparta
     pregunta habla come toma trae lleva deja vacuna reprograma llama marca retira recoge estaciona parquea espera
     desayuna bebe usa pone quita manda envia conecta escoge ve""".split()  # noqa: SIM905
-_DROPPED_R = re.compile(
-    rf"\b({_TAKES_INFINITIVE}(?: me| te| se| le| lo| la| nos)?) ({'|'.join(_DROPPED_R_VERBS)})\b"
-)
+_DROPPED_R = re.compile(rf"\b({_TAKES_INFINITIVE}(?: me| te| se| le| nos)?) ({'|'.join(_DROPPED_R_VERBS)})\b")
 
 
 def with_infinitives(plain_text: str) -> str:
@@ -260,20 +263,28 @@ def normalise(plain_text: str, also: bool = True) -> str:
     text = _NO_SHOW.sub(r"\g<0> no se presenta ausencia", text)
     text = _PARKS.sub("parqueo", text)
     text = _TAKES_SOMEONE.sub("acompanar", text)
+    if _SOMEONE.search(
+        text
+    ):  # "soy la tía de un muchacho, ¿puedo llevarlo yo?", not "los estudios, ¿llevarlos?"
+        text = _TAKES_THEM.sub("acompanar", text)
     words = [SYNONYMS.get(word, word) for word in re.findall(r"[a-z0-9$@.:-]+", text)]
     return " ".join(
         f"{word} {' '.join(also_for(word))}" if also and also_for(word) else word for word in words
     )
 
 
+_NOT_A_PLURAL = frozenset({"mama", "papa"})  # mamá and papá, not "mamas"
+
+
 def also_for(word: str) -> tuple[str, ...]:
     """The documents' words for an everyday ``word``, singular or plural ("sonografías" as "sonografía"), its
     plural said without the s as Dominicans do ("lo rayo x")."""
+    plural = f"{word}s" if word not in _NOT_A_PLURAL else ""
     for form in (
         word,
         word[:-1] if word.endswith("s") else "",
         word[:-2] if word.endswith("es") else "",
-        f"{word}s",
+        plural,
     ):
         if form and form in ALSO:
             return ALSO[form]

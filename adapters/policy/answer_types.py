@@ -109,16 +109,23 @@ _CLOCK = re.compile(r"\d{1,2}:\d\d|\b24 horas\b|cualquier hora|mediodia")
 _ASKS_CLOCK = re.compile(r"\b(a que hora|hasta que hora|desde que hora|que hora|horario)\b")
 
 
-# "¿la dirección exacta, con el número?" asks where: the street's number, not a phone's.
-_ADDRESS = re.compile(r"\bdireccion\b(?! de correo| electronica| de email)")
+# "¿la dirección exacta, con el número?" asks where: the street's number, not a phone's (unless the caller has the
+# address already, or asks an email or web address).
+_STREET_ASKED = re.compile(
+    r"(?<!tengo la )(?<!tenia la )\bdireccion\b(?! de correo| electronica| de email| web| de la pagina)"
+)
 
 
-_WHERE_FIRST = re.compile(r"^\W*(?:(?:y|pero|oiga|disculpe|buenas|hola|klk),? )*(?:a |en )?donde\b")
+_WHERE_FIRST = re.compile(
+    r"^\W*(?:(?:y|pero|oiga|disculpe|buenas|hola|klk),? )*(?:a |en )?donde\b"
+    # "¿a dónde llamo?" asks which number
+    r"(?!(?: (?:le|les|lo|la|me|se|nos))? (?:llamo|llamar|llama|escribo|escribir|marco|marcar|mando|mandar|envio))"
+)
 
 
 def answer_type(plain_question: str) -> AnswerType:
-    if _ADDRESS.search(plain_question):
-        return "place"
+    if _STREET_ASKED.search(plain_question) and not _TYPES[0][1].search(plain_question):
+        return "place"  # not "ya tengo la dirección, ¿hasta qué hora abren?"
     if _WHERE_FIRST.match(plain_question):
         return "place"  # "¿dónde se estaciona uno cuando va a la sede?": the "cuando" is not asked
     for kind, pattern in _TYPES:

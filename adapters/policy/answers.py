@@ -58,7 +58,7 @@ MAX_WORDS = 45
 NAMED = 1.0  # a sentence that holds a name the caller said ("ARS Futuro") is about what was asked
 PRICE_LINE = 1.5  # a price list's line, for a question that asks no price
 OTHER_SECTION = 1.5  # a sentence under a section beside the one the caller named
-POLARITY = 1.0  # a sentence that says "sin cita", "no tiene emergencia": the answer to a yes-or-no question  # a spoken answer is one or two sentences, not a table read aloud
+POLARITY = 1.0  # a sentence that says "sin cita", "no tiene emergencia": the answer to a yes-or-no question
 NOT_IN_PRICES = "Ese precio no aparece en mis documentos."
 NOT_EXACT = "Sobre eso en concreto no tengo información exacta."  # not "No ...": heard as the answer to a yes-or-no question
 NEAREST = "Lo más cercano que tengo:"
@@ -140,11 +140,15 @@ def compose_answer(
     if kind == "price" and not foreign and not _INSURED.search(plain(question)):
         # "¿cuánto cobra la doctora Batista?": the price of a visit in her specialty, as the doctors' list gives
         # it (not of "un parto con la doctora Cabral")
-        visit = re.search(r"\b(?:consulta|cobra|cobran|cobrar)\b", plain(question))
-        seen_by = " ".join(_specialties_of(question, [u[2] for u in units])) if visit else ""
-        said = [*ordered_stems(normalise(plain(f"{question} {seen_by}"))), *sorted(related)]
-        own = ordered_stems(normalise(plain(f"{question} {seen_by}"), also=False))
+        said = [*ordered_stems(normalise(plain(question))), *sorted(related)]
+        own = ordered_stems(normalise(plain(question), also=False))
         lines = price_lines(said, own, [u[2] for u in units], ordered_stems, same_word, generic)
+        visit = re.search(r"\b(?:consulta|cobra|cobran|cobrar)\b", plain(question))
+        seen_by = " ".join(_specialties_of(question, [u[2] for u in units])) if visit and not lines else ""
+        if seen_by:  # nothing priced by the question's own words: the visit of the doctor's specialty
+            said += ordered_stems(normalise(plain(seen_by)))
+            own += ordered_stems(normalise(plain(seen_by), also=False))
+            lines = price_lines(said, own, [u[2] for u in units], ordered_stems, same_word, generic)
         if lines:
             return Answer(
                 _shorten(" ".join(line.sentence for line in lines)),
@@ -292,7 +296,9 @@ def compose_answer(
         text = f"No. {text}"
     elif kind in ("schedule", "preparation") and _says_no_of(chosen[0].sentence, question, topic, same):
         text = f"No. {text}"  # "¿abren los domingos?", "¿me puedo tomar un refresco?" ask yes or no
-    elif (mostly_unknown and best.coverage < 1.0) or (kind in ("person", "contact") and not with_value):
+    elif (mostly_unknown and best.coverage < 1.0) or (
+        not with_value and _ASKS_NAME_OR_NUMBER.search(plain(question))
+    ):
         # ("¿cómo se llama el neurólogo?" and no doctor of it named: the nearest, said as such)
         text = f"{NOT_EXACT} {NEAREST} {text}"
     return Answer(_shorten(text), tuple(dict.fromkeys(c.passage.document_id for c in chosen)))
@@ -318,24 +324,50 @@ def _says_no_of(
     flat, asked = plain(sentence), plain(question)
     if re.match(r"(?:si|no)\b", flat) or _NEGATED.search(asked):
         return False
-    if re.search(r"\b(?:que|cual|cuales|cuando|cuanto|cuantos|donde|como|quien|hasta|desde)\b", asked):
-        return False  # "¿qué días abren?" is not asked yes or no
-    return any(any(same[stem] & stems(m.group(1)) for stem in topic) for m in _NO_OF.finditer(flat))
+    if re.search(
+        r"\b(?:que|cual|cuales|cuando|cuanto|cuantos|donde|como|quien|hasta|desde|horarios?)\b", asked
+    ):
+        return False  # "¿qué días abren?", "horario del laboratorio los sábados" are not asked yes or no
+    places = stems(flat) & WHERE
+    if places and not places & stems(asked):
+        return False  # "la sede de Santiago cierra ..." is no answer for the clinic as a whole
+    return any(
+        any(same[stem] & stems(m.group(1)) for stem in topic) and not _PART_OF_DAY.search(m.group(1))
+        for m in _NO_OF.finditer(flat)
+    )
 
 
+# "cierra los sábados a las 12", "no atiende los lunes por la tarde": hours, or part of a day, not a no.
+_PART_OF_DAY = re.compile(
+    r"\b(?:a las|hasta las|desde las|mediodia|por la (?:manana|tarde|noche)|de la (?:manana|tarde|noche))\b"
+    r"|\d{1,2}:\d\d"
+)
+
+
+# Asking for a name or a number outright: what the documents do not give is not to be passed off by a near sentence.
+_ASKS_NAME_OR_NUMBER = re.compile(
+    r"\bcomo se llama\w*|\b(?:cual|cuales) (?:es|e|son) (?:el|su|los|sus) (?:nombres?|numeros?|telefonos?|correo)\b"
+    r"|\b(?:que|a que) (?:numero|telefono|correo)\b"
+)
 _DOCTOR_LINE = re.compile(r"^(?:Dr|Dra|Lic|Licda?)\.\s+([^,:]+),\s+([^:]+):")
 
 
 def _specialties_of(question: str, sentences: list[str]) -> list[str]:
     """The specialties the doctors' list gives the doctors the caller names by a name of theirs ("Dr. Rafael
     Almonte Peña, cardiólogo: ..." for "el dotol Almonte")."""
-    said = set(plain(question).split())
+    flat = plain(question)
+    said = set(flat.split())
+    if not _A_TITLE.search(flat):
+        return []  # "la sede de la Mejía Ricart" names a street, not the doctor Mejía
     found = []
     for sentence in sentences:
         match = _DOCTOR_LINE.match(sentence.strip())
         if match and any(len(w) >= 4 and w in said for w in plain(match.group(1)).split()):
             found.append(match.group(2))
     return found
+
+
+_A_TITLE = re.compile(r"\b(?:doctor|doctora|dr|dra|dotol|licenciad[oa]|lic|licda)\b")
 
 
 def _sibling_sections(

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from adapters.policy.answer_types import answer_type, normalise
-from adapters.policy.answers import compose_answer
+from adapters.policy.answers import NOT_EXACT, NOT_IN_PRICES, compose_answer
 from adapters.policy.booking import Booking, Events
 from adapters.policy.intents import Intent, asks_in_passing, classify
 from adapters.policy.openings import opens_booking
@@ -131,7 +131,7 @@ class DialoguePolicy:
                 return [TextDelta(NO_BOOKING[intent])]
             started: list[LanguageModelEvent] = list(booking.start(intent, said, now))
             if asks_in_passing(said):  # "quiero mover mi cita, ¿hasta cuándo puedo hacer el cambio?"
-                return self._answered_then(said, prompt, "", started)
+                return self._answered_then(said, prompt, "", started, sure=True)
             return started
         kept = booking.keep_caller(said) if booking is not None and booking.task is None else ""
         pending = booking.pending_question(now) if booking is not None else ""
@@ -163,11 +163,13 @@ class DialoguePolicy:
 
     @staticmethod
     def _answered_then(
-        said: str, prompt: Prompt, topic: str, events: list[LanguageModelEvent]
+        said: str, prompt: Prompt, topic: str, events: list[LanguageModelEvent], sure: bool = False
     ) -> list[LanguageModelEvent]:
-        """A yes that also asks a fact ("sí, ¿y cuánto cuesta?"): the answer, then what the booking does next."""
+        """A yes that also asks a fact ("sí, ¿y cuánto cuesta?"): the answer, then what the booking does next.
+        With ``sure`` (a request that starts a task), only an answer the documents give outright is said first:
+        "lo más cercano que tengo" is no preface to "¿para qué día la quiere?"."""
         answer = compose_answer(said, list(prompt.passages), context=topic)
-        if answer is None:
+        if answer is None or (sure and answer.text.startswith((NOT_EXACT, NOT_IN_PRICES))):
             return events
         if events and isinstance(events[0], TextDelta):
             first = TextDelta(f"{answer.text} {events[0].text}")

@@ -68,9 +68,9 @@ def price_lines(
     found: list[tuple[PriceLine, frozenset[str]]] = []
     for index, sentence, parts, first in labels:
         best, by = 0.0, frozenset[str]()
+        alone = sum(same(first, other) for *_, other in labels) == 1  # the only "Resonancia ..." line
         for words in parts:
             named = [w for w in words if any(same(w, s) for s in said)]
-            alone = sum(same(first, other) for *_, other in labels) == 1  # the only "Resonancia ..." line
             if not named or _qualified_otherwise(words, said, own, same, generic, alone, heads):
                 continue
             if kinds and not any(same(kind, w) for kind in kinds for w in (first, *words)):
@@ -117,7 +117,7 @@ def _qualified_otherwise(
         if same(head, stem):
             after = [s for s in own[at + 1 : at + 3] if not generic(s)]
             if after and not any(same(after[0], w) for w in words):
-                if any(same(after[0], head) for head in heads):
+                if any(same(after[0], kind) for kind in heads):
                     return False  # the next thing asked about ("la glucosa y el perfil lipídico")
                 return not (alone and _is_body(after[0]) and not any(_is_body(w) for w in rest))
     return False

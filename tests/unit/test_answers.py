@@ -437,3 +437,50 @@ def test_a_reply_to_a_message_comes_after_the_message() -> None:
     assert said.startswith("Un día antes de la cita le enviamos un recordatorio por WhatsApp. Responda SÍ"), (
         said
     )
+
+
+def test_hours_or_another_site_are_no_no() -> None:
+    """Found by review: a closing hour, a part of the day or another site's closure is not a "No."."""
+    lab = Passage(
+        "h", "Horarios", "Laboratorio", "El laboratorio cierra los sábados a las 12:00 del mediodía.", 1, 0.9
+    )
+    doctor = Passage(
+        "m", "Médicos", "Pediatría", "Dra. Yokasta Rosario: no atiende los lunes por la tarde.", 1, 0.9
+    )
+    site = Passage(
+        "h",
+        "Horarios",
+        "Sede Santiago",
+        "La sede de Santiago cierra los domingos y los días feriados.",
+        1,
+        0.9,
+    )
+    for question, passage in [
+        ("el laboratorio abre los sabados", lab),
+        ("la doctora rosario atiende los lunes", doctor),
+        ("la clinica abre los dias feriados", site),
+    ]:
+        assert not answer_from(question, [passage]).startswith("No."), question
+    assert answer_from("la sede de santiago abre los dias feriados", [site]).startswith("No.")
+
+
+def test_review_cases_of_the_question_type() -> None:
+    assert answer_type(normalise("a donde llamo si tengo una emergencia en santo domingo")) == "contact"
+    assert answer_type(normalise("ya tengo la direccion, hasta que hora abren en santiago")) == "schedule"
+    assert answer_type(normalise("cual es la direccion web")) == "contact"
+
+
+def test_a_price_the_question_names_itself_comes_before_the_doctors_visit() -> None:
+    prices = Passage(
+        "p",
+        "Precios",
+        "Estudios",
+        "Consulta de cardiología: RD$3,000.\nPrueba de esfuerzo: RD$6,500.",
+        1.0,
+        0.9,
+    )
+    almonte = Passage(
+        "m", "Médicos", "Cardiología", "Dr. Rafael Almonte Peña, cardiólogo: consulta los lunes.", 1.0, 0.9
+    )
+    stress = answer_from("cuanto cobra el doctor almonte por la prueba de esfuerzo", [prices, almonte])
+    assert stress == "Prueba de esfuerzo: RD$6,500.", stress

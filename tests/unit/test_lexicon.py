@@ -52,3 +52,12 @@ def test_an_infinitive_said_without_its_r_is_the_infinitive() -> None:
         == "pa una consulta, que hora llega el doctor"
     )
     assert "conducir" in expanded("despue de la colonoscopia puedo maneja pa mi casa")
+
+
+def test_words_the_review_found_misread() -> None:
+    from adapters.lexicon import normalise, with_infinitives
+
+    assert "mamografia" not in expanded("mi mama tiene 80 años, cuanto le cobran la consulta")
+    assert with_infinitives("cuanto cuesta la consulta pa la bebe") == "cuanto cuesta la consulta pa la bebe"
+    assert "acompanar" not in normalise("los estudios anteriores, hay que llevarlos a la consulta")
+    assert "acompanar" in normalise("puedo llevar a mi hija a la consulta")

@@ -115,6 +115,11 @@ def test_a_question_asked_with_the_request_is_answered_before_the_task_starts() 
     assert "teléfono" in said  # and the move goes on
 
 
+def test_a_request_is_not_prefaced_by_an_answer_the_documents_do_not_give() -> None:
+    said = Caller().say("quiero una cita con la pediatra, hasta cuando tienen", passages=(PARKING,))
+    assert not said.startswith(("Sobre eso", "Ese precio")) and "parqueo" not in said, said
+
+
 def test_questions_without_a_question_mark_are_told_from_details() -> None:
     for said in ("me cobran algo por moverla", "otra pregunta, hay que llevar la cedula",
                  "y el seguro me cubre eso"):  # fmt: skip
