@@ -29,6 +29,7 @@ from adapters.policy.answer_types import (
     normalise,
 )
 from adapters.policy.names import KINDS, names
+from adapters.policy.polarity import denies, lacks, only_elsewhere, says_no_of, says_yes_or_no
 from adapters.policy.price_lines import price_lines
 from adapters.policy.table_rows import DAY, contact_rows, is_label, schedule_rows
 from adapters.policy.when import plain
@@ -215,11 +216,11 @@ def compose_answer(
         score += NAMED if at in holders else 0.0
         if kind != "price" and _LABEL.match(sentence) and has_value("price", flat):
             score -= PRICE_LINE  # "Prueba de embarazo en sangre: RD$700." answers no "¿hay que hacer cita?"
-        if kind == "yesno" and _says_yes_or_no(flat, topic, same):
+        if kind == "yesno" and says_yes_or_no(flat, topic, same):
             score += POLARITY  # "La toma de muestras es por orden de llegada, sin cita."
         if id(passage) in elsewhere:
             score -= OTHER_SECTION
-        if kind in ("place", "schedule") and _lacks(flat, topic, same):
+        if kind in ("place", "schedule") and lacks(flat, topic, same):
             score -= POLARITY  # "¿dónde está la emergencia?": not "La sede de Santiago no tiene emergencia"
         text = sentence.strip()
         if text not in candidates or candidates[text].score < score:
@@ -286,15 +287,15 @@ def compose_answer(
     ):
         chosen = [*chosen, replace(last, sentence=after.strip(), position=last.position + 1)]
     text = " ".join(
-        _spoken(c.sentence, c.coverage < 1.0 or bool(unknown) or _denies(c.sentence, kind, weights, same))
+        _spoken(c.sentence, c.coverage < 1.0 or bool(unknown) or denies(c.sentence, kind, weights, same))
         for c in chosen
     )
     if kind in ("yesno", "other") and (
-        any(_only_elsewhere(c.sentence, topic) for c in chosen)
-        or (kind == "yesno" and _says_no_of(chosen[0].sentence, question, topic, same))
+        any(only_elsewhere(c.sentence, topic) for c in chosen)
+        or (kind == "yesno" and says_no_of(chosen[0].sentence, question, topic, same))
     ):
         text = f"No. {text}"
-    elif kind in ("schedule", "preparation") and _says_no_of(chosen[0].sentence, question, topic, same):
+    elif kind in ("schedule", "preparation") and says_no_of(chosen[0].sentence, question, topic, same):
         text = f"No. {text}"  # "¿abren los domingos?", "¿me puedo tomar un refresco?" ask yes or no
     elif (mostly_unknown and best.coverage < 1.0) or (
         not with_value and _ASKS_NAME_OR_NUMBER.search(plain(question))
@@ -306,44 +307,6 @@ def compose_answer(
 
 # "Se ofrece en las dos sedes" says it of Santiago and of Santo Domingo.
 _EVERY_SITE = re.compile(r"\b(?:(?:las|sus|nuestras) dos sedes|ambas sedes|todas las sedes|cualquier sede)\b")
-_NEGATED = re.compile(r"\b(?:no|sin|nunca|tampoco|ni)\b")  # a question that says no itself
-_NO_OF = re.compile(
-    r"\b(?:cierra|cierran|cerrad[oa]s?|evite|no (?:tiene|tienen|hay|cuenta con|ofrece|ofrecen|atiende|atienden|abre|"
-    r"abren|acepta|aceptan|trabaja|trabajan|realiza|realizan|hace|hacen|se hace|se hacen|se realiza|se realizan|"
-    r"tome|coma|beba|use|fume|se permite|se permiten)"
-    r")\s+([^.;:,]+)"  # the rest of its clause: "cierra los domingos y los días feriados"
-)
-
-
-def _says_no_of(
-    sentence: str, question: str, topic: dict[str, float], same: dict[str, frozenset[str]]
-) -> bool:
-    """A yes-or-no question answered by a sentence that says no of what was asked, without a "No" of its own:
-    "¿abren los domingos en Santiago?", "La sede de Santiago cierra los domingos y los días feriados." A question
-    that says no itself ("¿puedo ir sin cita?", "¿no abren los domingos?") is not answered so."""
-    flat, asked = plain(sentence), plain(question)
-    if re.match(r"(?:si|no)\b", flat) or _NEGATED.search(asked):
-        return False
-    if re.search(
-        r"\b(?:que|cual|cuales|cuando|cuanto|cuantos|donde|como|quien|hasta|desde|horarios?)\b", asked
-    ):
-        return False  # "¿qué días abren?", "horario del laboratorio los sábados" are not asked yes or no
-    places = stems(flat) & WHERE
-    if places and not places & stems(asked):
-        return False  # "la sede de Santiago cierra ..." is no answer for the clinic as a whole
-    return any(
-        any(same[stem] & stems(m.group(1)) for stem in topic) and not _PART_OF_DAY.search(m.group(1))
-        for m in _NO_OF.finditer(flat)
-    )
-
-
-# "cierra los sábados a las 12", "no atiende los lunes por la tarde": hours, or part of a day, not a no.
-_PART_OF_DAY = re.compile(
-    r"\b(?:a las|hasta las|desde las|mediodia|por la (?:manana|tarde|noche)|de la (?:manana|tarde|noche))\b"
-    r"|\d{1,2}:\d\d"
-)
-
-
 # Asking for a name or a number outright: what the documents do not give is not to be passed off by a near sentence.
 _ASKS_NAME_OR_NUMBER = re.compile(
     r"\bcomo se llama\w*|\b(?:cual|cuales) (?:es|e|son) (?:el|su|los|sus) (?:nombres?|numeros?|telefonos?|correo)\b"
@@ -383,17 +346,6 @@ def _sibling_sections(
         for p in passages
         if p.title in named and not any(same[stem] & sections[id(p)] for stem in topic)
     }
-
-
-def _only_elsewhere(sentence: str, topic: dict[str, float]) -> bool:
-    """A yes-or-no question about one place answered by a sentence that says "only" of another: "¿en Santiago
-    hacen resonancia?", "La resonancia magnética solo está disponible en la sede de Santo Domingo." The answer is no."""
-    asked = {stem for stem in topic if stem in WHERE}
-    flat = plain(sentence)
-    if not asked or not re.search(r"\b(?:solo|solamente|unicamente|nada mas)\b", flat):
-        return False
-    places = stems(flat) & WHERE
-    return bool(places) and not places & asked
 
 
 @functools.lru_cache(maxsize=16384)
@@ -555,39 +507,6 @@ def _with_second(best: _Candidate, pool: list[_Candidate], most: int) -> list[_C
     return sorted(chosen, key=lambda c: c.position)
 
 
-_POLARITY = re.compile(r"\b(?:sin|no|solo|tambien)\s+(?:(?:la|el|los|las|un|una|se|le|lo)\s+)?([a-z]{3,})")
-
-
-def _says_yes_or_no(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) -> bool:
-    """The sentence says yes or no of a word the question asked about ("sin cita", "no tiene emergencia"), or
-    is a bare yes or no (the answer of a question-and-answer page, whose heading is the question)."""
-    if re.fullmatch(r"(?:si|no)[.!]?", flat.strip()):
-        return True
-    for match in _POLARITY.finditer(flat):
-        named = stems(match.group(1))
-        if any(same[stem] & named for stem in topic):
-            return True
-    return False
-
-
-def _denies(
-    sentence: str, kind: AnswerType, topic: dict[str, float], same: dict[str, frozenset[str]]
-) -> bool:
-    """A yes-or-no question whose sentence opens with "Sí," but says no of what was asked ("¿el wifi tiene
-    clave?": "Sí, la red se llama ... y no tiene contraseña"; "¿pa vacunar necesito cita?": "Sí, ... sin cita"):
-    its "Sí" answers another question, so it is not said."""
-    if kind not in ("yesno", "other") or not re.match(r"S[ií],", sentence):
-        return False
-    for match in re.finditer(
-        r"\b(?:sin\s+|no\s+(?:(?:tiene|tienen|hay|lleva|llevan|necesita|necesitan|requiere|cobra|cobran)\s+)?)"
-        r"(?:(?:la|el|los|las|un|una)\s+)?([a-z]{3,})",
-        plain(sentence),
-    ):
-        if any(same[stem] & stems(match.group(1)) for stem in topic):
-            return True
-    return False
-
-
 def _of_the_day(question: str, passage: Passage, said: list[str]) -> list[str]:
     """The passage's sentence about the weekday the caller asked of ("La sede cierra los domingos."), if any."""
     days = DAY.findall(plain(question))
@@ -597,16 +516,6 @@ def _of_the_day(question: str, passage: Passage, said: list[str]) -> list[str]:
         if any(re.search(rf"\b{day}s?\b", plain(sentence)) for day in days):
             return [sentence]
     return []
-
-
-def _lacks(flat: str, topic: dict[str, float], same: dict[str, frozenset[str]]) -> bool:
-    """The sentence says the place has none of what was asked ("no tiene emergencia", "no hay laboratorio")."""
-    for match in re.finditer(
-        r"\bno (?:tiene|tienen|hay|cuenta con|ofrece|se ofrece)\s+(?:\w+\s+)?([a-z]{3,})", flat
-    ):
-        if any(same[stem] & stems(match.group(1)) for stem in topic):
-            return True
-    return False
 
 
 # A sentence that goes on with the one before it: what happens then.
