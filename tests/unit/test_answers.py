@@ -39,6 +39,12 @@ SERVICES = Passage(
 ALL = [PRICES, DOCTORS, HOURS, SERVICES]
 
 
+SONOGRAPHY = Passage(
+    "prep", "Preparación para estudios", "Sonografía abdominal",
+    "Venga en ayunas de 6 horas.\nEl día anterior cene ligero y evite las bebidas gaseosas y los granos.", 1.0, 0.89,
+)  # fmt: skip
+
+
 def answer(question: str) -> str:
     found = compose_answer(question, ALL)
     assert found is not None
@@ -340,18 +346,13 @@ def test_a_fee_is_said_with_its_exception_when_the_caller_named_it() -> None:
 def test_a_section_the_caller_named_beats_the_one_beside_it() -> None:
     """Asked about the colonoscopy, the sonography's "el día anterior cene ligero" shares more words with the
     question than the colonoscopy's own sentence; it is under another section of the same page."""
-    sono = Passage(
-        "prep", "Preparación para estudios", "Sonografía abdominal",
-        "Venga en ayunas de 6 horas.\nEl día anterior cene ligero y evite las bebidas gaseosas y los granos.",
-        1.0, 0.89,
-    )  # fmt: skip
     colono = Passage(
         "prep", "Preparación para estudios", "Colonoscopia",
         "Siga la dieta líquida el día anterior y tome el laxante que le indicaron.\n"
         "Debe venir con un acompañante adulto.",
         1.0, 0.88,
     )  # fmt: skip
-    said = answer_from("que puedo comer el dia antes de la colonoscopia", [sono, colono])
+    said = answer_from("que puedo comer el dia antes de la colonoscopia", [SONOGRAPHY, colono])
     assert said.startswith("Siga la dieta líquida"), said
 
 
@@ -381,12 +382,9 @@ def test_what_the_caller_does_is_not_something_the_documents_lack() -> None:
 
 
 def test_a_sentence_that_says_to_avoid_what_was_asked_is_a_no() -> None:
-    sono = Passage(
-        "prep", "Preparación para estudios", "Sonografía abdominal",
-        "Venga en ayunas de 6 horas.\nEl día anterior cene ligero y evite las bebidas gaseosas y los granos.",
-        1.0, 0.86,
-    )  # fmt: skip
-    said = answer_from("klk, la noche ante de la sonografía de la barriga me puedo tomá un refresco", [sono])
+    said = answer_from(
+        "klk, la noche ante de la sonografía de la barriga me puedo tomá un refresco", [SONOGRAPHY]
+    )
     assert said.startswith("No. El día anterior cene ligero y evite las bebidas gaseosas"), said
 
 

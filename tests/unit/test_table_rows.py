@@ -19,6 +19,12 @@ ESTE = Passage(
 )
 
 
+CHANNELS = Passage(
+    "contacto", "Contacto y cómo llegar", "Canales digitales",
+    "WhatsApp para citas y resultados: 829-555-0160.\nCorreo electrónico: citas@caribesalud.do.", 1.0, 0.87,
+)  # fmt: skip
+
+
 def answer(question: str) -> str:
     found = compose_answer(question, [NACO, ESTE])
     return found.text if found else ""
@@ -110,12 +116,7 @@ def test_a_site_is_found_by_the_other_name_its_heading_gives() -> None:
 def test_a_label_that_says_what_the_channel_is_for_is_a_label() -> None:
     """ "WhatsApp para citas y resultados" is a row's label (five words, a name and its use); the caller's own
     word "WhatsApp" beats "Correo electrónico", named only through the lexicon's "escribir"."""
-    channels = Passage(
-        "contacto", "Contacto y cómo llegar", "Canales digitales",
-        "WhatsApp para citas y resultados: 829-555-0160.\nCorreo electrónico: citas@caribesalud.do.",
-        1.0, 0.87,
-    )  # fmt: skip
-    found = compose_answer("a que numero le escribo por whatsapp pa hacer una cita", [channels])
+    found = compose_answer("a que numero le escribo por whatsapp pa hacer una cita", [CHANNELS])
     assert found is not None and found.text == "WhatsApp para citas y resultados: 829-555-0160.", found
 
 
@@ -144,16 +145,12 @@ def test_a_day_asked_about_without_an_hours_word_is_answered_by_the_row() -> Non
 
 
 def test_the_channel_named_in_the_callers_own_word_wins() -> None:
-    channels = Passage(
-        "contacto", "Contacto y cómo llegar", "Canales digitales",
-        "WhatsApp para citas y resultados: 829-555-0160.\nCorreo electrónico: citas@caribesalud.do.", 1.0, 0.87,
-    )  # fmt: skip
     santiago = Passage(
         "contacto", "Contacto y cómo llegar", "Sede Santiago", "Teléfono: 809-555-0275.", 1.0, 0.86
     )
-    email = compose_answer("a que correo le escribo pa una cita", [channels, santiago])
+    email = compose_answer("a que correo le escribo pa una cita", [CHANNELS, santiago])
     assert email is not None and email.text == "Correo electrónico: citas@caribesalud.do.", email
     photo = compose_answer(
-        "quiero mandarle la foto de la orden por guasap, a que numero", [channels, santiago]
+        "quiero mandarle la foto de la orden por guasap, a que numero", [CHANNELS, santiago]
     )
     assert photo is not None and photo.text == "WhatsApp para citas y resultados: 829-555-0160.", photo
