@@ -172,7 +172,7 @@ async def run(data_dir: Path) -> dict[str, Any]:
             out["browser_handoff"] = await browser_handoff_scenario(app, server, lk, calls)
             out["bad_tokens"] = await bad_token_scenario(server)
             out["no_room"] = await no_room_scenario(app, server)
-            out["workers"] = await workers_scenario(app, server, worker.worker_id)
+            out["workers"] = await workers_scenario(app, server, worker.worker_id, calls)
             out["server_gone"] = await server_gone_scenario(app, server, lk, calls)
         finally:
             await lk.aclose()
@@ -387,7 +387,9 @@ async def no_room_scenario(app: App, server: LiveKitTestServer) -> dict[str, Any
             "assigned": bool(job.worker)}  # fmt: skip
 
 
-async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -> dict[str, Any]:
+async def workers_scenario(
+    app: App, server: LiveKitTestServer, first_id: str, first_calls: list[Call]
+) -> dict[str, Any]:
     """A second engine worker (one call at most) beside the first (four): two calls go one to each (the least
     loaded); then the second drains with its call in progress: full at once, the call finishes, unregistered."""
     mine: list[Call] = []
@@ -402,20 +404,35 @@ async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -
     try:
         await asyncio.wait_for(second.registered.wait(), 15)
         await wait_for(lambda: all(w.load == 0 for w in server.workers.values()), 20)
-        jobs = []
+        jobs, published = [], []
         for n, caller in enumerate(callers, 1):
             await caller.room.connect(server.url, token(caller.identity, f"taina-w{n}"))
             talking.append(asyncio.ensure_future(caller.speak(silence(120, 48_000))))
+            # The engine joins a room whose caller has already published (a late joiner: the track reaches it in
+            # a later offer); the other scenarios send it in first.
+            published.append(await wait_for(lambda n=n: _has_track(server, f"taina-w{n}"), 20))  # type: ignore[misc]
             job = await server.dispatch_job(f"taina-w{n}", "taina")
             # On a busy machine the SDK's first peer connections can time out (it tries three times, 10 s each).
             await wait_for(lambda job=job: job.status == agent.JobStatus.JS_RUNNING, 60)  # type: ignore[misc]
             await wait_for(lambda job=job: server.workers[job.worker].load > 0, 10)  # type: ignore[misc]
             jobs.append(job)
         assigned = [job.worker for job in jobs]
+
+        def in_room(room: str) -> Call | None:
+            return next((c for c in reversed(first_calls + mine) if c.room == room), None)
+
+        # Each engine subscribed to the caller it found already publishing, and the server sent the track.
+        await wait_for(
+            lambda: all((c := in_room(f"taina-w{n}")) and c.transport.hearing_caller for n in (1, 2)), 15
+        )
+        hearing = [bool((c := in_room(f"taina-w{n}")) and c.transport.hearing_caller) for n in (1, 2)]
         # The second worker's call is under way (its caller found, its session started) before it drains.
         await wait_for(lambda: bool(mine) and mine[0].session is not None, 30)
         draining = asyncio.ensure_future(second.drain(60))
-        drain_seen = await wait_for(lambda: server.workers[second.worker_id].draining, 10)
+        # (a worker with no call left drains at once and is gone)
+        drain_seen = await wait_for(
+            lambda: getattr(server.workers.get(second.worker_id), "draining", False), 10
+        )
         in_progress = bool(mine) and mine[0].task is not None and not mine[0].task.done()
         second_call = _described(mine)  # why not, when it is not
         refused = await server.dispatch_job("taina-w3", "taina")
@@ -425,6 +442,8 @@ async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -
         await callers[0].leave()
         await wait_for(lambda: all(j.status != agent.JobStatus.JS_RUNNING for j in jobs), 30)
         return {
+            "published_first": published,
+            "hearing_caller": hearing,
             "assigned": [
                 "first" if w == first_id else "second" if w == second.worker_id else w for w in assigned
             ],
@@ -440,6 +459,11 @@ async def workers_scenario(app: App, server: LiveKitTestServer, first_id: str) -
         for task in talking:
             task.cancel()
         await second.close()
+
+
+def _has_track(server: LiveKitTestServer, room: str) -> bool:
+    found = server.rooms.get(room)
+    return found is not None and bool(found.tracks)
 
 
 def _described(calls: list[Call]) -> dict[str, Any]:

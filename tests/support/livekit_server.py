@@ -7,7 +7,9 @@ What it does (see /work/shared/livekit-signalling.md for the message sequence):
   ``GET /rtc/validate`` answers 401 for a bad token; ``GET /rtc/v1`` (single peer connection mode) is 404, so the
   SDK falls back to two peer connections per participant (publisher: the client offers; subscriber: we offer).
 - Tracks: every published audio track is relayed (decoded and re-encoded by aiortc, through MediaRelay) to every
-  other participant, announced with ``update`` and a subscriber offer whose stream id is ``PA_...|TR_...``.
+  other participant, announced with ``update`` and a subscriber offer whose stream id is ``PA_...|TR_...``; to
+  one who joined with ``auto_subscribe=0`` (the engine), only once it asks for the track (UpdateSubscription). A
+  late joiner's first offer carries the data channels only, the room's tracks follow in the next.
 - Data: packets a participant sends on its publisher data channels (chat, text streams such as
   ``lk.transcription``, ``publish_data``) are stamped with the sender and relayed to the others.
 - Participants have the kind and attributes of their token (a SIP caller: kind SIP, ``sip.phoneNumber``).
@@ -77,6 +79,8 @@ class Participant:
         default_factory=list
     )  # (stream id, track sid, track)
     relayed: set[str] = field(default_factory=set)  # track sids offered to this participant
+    auto_subscribe: bool = True  # the join's ``auto_subscribe``: off, a track is sent once asked for by sid
+    wanted: set[str] = field(default_factory=set)  # track sids asked for (UpdateSubscription)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     offer_id: int = 0
     gone: bool = False
@@ -288,6 +292,7 @@ class LiveKitTestServer(AgentDispatch):
             ),
         )
         me = Participant(info, ws, the_room)
+        me.auto_subscribe = request.query.get("auto_subscribe", "1") not in ("0", "false")
         others = list(the_room.participants.values())
         the_room.participants[claims.identity] = me
         me.publisher.on("track", lambda track: self._track_arrived(me, track))
@@ -312,7 +317,7 @@ class LiveKitTestServer(AgentDispatch):
         me.channels["_lossy"] = me.subscriber.createDataChannel("_lossy", ordered=False, maxRetransmits=0)
         for owner, track_info, track in list(the_room.tracks.values()):
             self._queue_relay(me, owner, track_info, track)
-        self._spawn(self._renegotiate(me, initial=True))
+        self._spawn(self._first_offers(me))
         for other in others:
             await other.send(rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[info])))
         try:
@@ -364,6 +369,8 @@ class LiveKitTestServer(AgentDispatch):
             await me.send(
                 rtc.SignalResponse(track_published=rtc.TrackPublishedResponse(cid=add.cid, track=track_info))
             )
+        elif which == "subscription":
+            self._subscription(me, req.subscription)
         elif which == "leave":
             await self._drop(me)
         elif which == "update_metadata":
@@ -398,6 +405,21 @@ class LiveKitTestServer(AgentDispatch):
         pc = me.publisher if trickle.target == rtc.SignalTarget.PUBLISHER else me.subscriber
         with contextlib.suppress(Exception):
             await pc.addIceCandidate(candidate)
+
+    def _subscription(self, me: Participant, update: rtc.UpdateSubscription) -> None:
+        """A participant who joined without auto-subscribe asks for tracks by sid; only then are they offered, as
+        livekit-server does (a track sent before it is asked for is dropped by the SDK). Unsubscribing stops
+        nothing already offered (the relay keeps sending; the SDK no longer plays it)."""
+        sids = set(update.track_sids) | {sid for p in update.participant_tracks for sid in p.track_sids}
+        if not update.subscribe:
+            me.wanted -= sids
+            return
+        me.wanted |= sids
+        for sid in sids:
+            if sid in me.room.tracks:
+                owner, track_info, track = me.room.tracks[sid]
+                self._queue_relay(me, owner, track_info, track)
+        self._spawn(self._renegotiate(me))
 
     def _map_mids(self, me: Participant, sdp: str) -> None:
         """The SDK's offer names its tracks only in ``a=msid`` lines: mid -> the cid of ``add_track``."""
@@ -456,8 +478,22 @@ class LiveKitTestServer(AgentDispatch):
         of one (see ``_renegotiate``); a track already offered to ``to`` is not offered twice."""
         if not to.info.permission.can_subscribe or track_info.sid in to.relayed:
             return
+        if not to.auto_subscribe and track_info.sid not in to.wanted:
+            return
         to.relayed.add(track_info.sid)
         to.to_relay.append((f"{owner.info.sid}|{track_info.sid}", track_info.sid, track))
+
+    async def _first_offers(self, me: Participant) -> None:
+        """A joining participant's first subscriber offer carries the data channels only; tracks already in the
+        room follow in a second offer once it is answered, as livekit-server subscribes a late joiner.
+
+        Offered in the first one, they broke the connection: aiortc (max-bundle) puts an audio m-line before the
+        data channel's, makes it the bundle's primary, and on the answer stops the data channel's transport as a
+        bundled one, although it is the very transport the audio line shares. The SDK's subscriber connection
+        never came up, three tries running ("wait_pc_connection timed out"): an engine sent into a room whose
+        caller had already published was never connected (seen in CI under load, when the caller won the race)."""
+        await self._renegotiate(me, initial=True)
+        await self._renegotiate(me)
 
     async def _renegotiate(self, me: Participant, initial: bool = False) -> None:
         """One subscriber offer/answer at a time per participant, with the tracks queued since the last one.
@@ -477,13 +513,15 @@ class LiveKitTestServer(AgentDispatch):
         async with me.negotiating:
             if me.gone or (not initial and not me.to_relay):
                 return
-            if not initial:
+            if not initial:  # the first offer adds no track (see ``_first_offers``)
                 await _connected(me.subscriber, within_s=10)
-            while me.to_relay:
-                stream_id, track_sid, track = me.to_relay.pop(0)
-                transceiver = me.subscriber.addTransceiver(self._relay.subscribe(track), direction="sendonly")
-                transceiver.sender._stream_id = stream_id  # private: see the module doc
-                transceiver.sender._track_id = track_sid
+                while me.to_relay:
+                    stream_id, track_sid, track = me.to_relay.pop(0)
+                    transceiver = me.subscriber.addTransceiver(
+                        self._relay.subscribe(track), direction="sendonly"
+                    )
+                    transceiver.sender._stream_id = stream_id  # private: see the module doc
+                    transceiver.sender._track_id = track_sid
             me.answered.clear()
             await me.subscriber.setLocalDescription(await me.subscriber.createOffer())
             me.offer_id += 1
