@@ -17,9 +17,8 @@ What it does (see /work/shared/livekit-signalling.md for the message sequence):
   status and load updates, job status. A job (CreateDispatch, or a caller's token whose room configuration names
   agents, when it creates the room) goes to the least loaded available worker of that agent name that says yes
   to an AvailabilityRequest, as a JobAssignment with a token for the room.
-- Twirp (protobuf): RoomService ListRooms / DeleteRoom, AgentDispatchService CreateDispatch, SIP
-  TransferSIPParticipant (checked as tests/support/livekit_sip.py does; the SIP participant then leaves the
-  room, as after a REFER).
+- Twirp (protobuf, tests/support/livekit_twirp.py): RoomService ListRooms / DeleteRoom, AgentDispatchService
+  CreateDispatch, SIP TransferSIPParticipant (the SIP participant then leaves the room, as after a REFER).
 
 What it does NOT prove: compatibility with a real livekit-server (its SFU forwards packets without re-encoding,
 does simulcast, congestion control, speaker detection), resume and reconnection after a signalling drop,
@@ -50,10 +49,10 @@ from aiortc import (
 from aiortc.contrib.media import MediaBlackhole, MediaRelay
 from aiortc.sdp import candidate_from_sdp
 from livekit.api import TokenVerifier
-from livekit.protocol import agent_dispatch, models, room, rtc, sip
+from livekit.protocol import agent_dispatch, models, rtc, sip
 
 from tests.support.livekit_dispatch import AgentDispatch, AgentWorker, Job, _now_ms, _sid
-from tests.support.livekit_sip import TwirpFailure, check_transfer
+from tests.support.livekit_twirp import TwirpServices
 
 _KINDS = {
     "standard": models.ParticipantInfo.Kind.STANDARD,
@@ -108,7 +107,7 @@ class Room:
         )
 
 
-class LiveKitTestServer(AgentDispatch):
+class LiveKitTestServer(AgentDispatch, TwirpServices):
     def __init__(self, host: str, port: int, api_key: str, api_secret: str) -> None:
         self.host, self.port = host, port
         self.api_key, self.api_secret = api_key, api_secret
@@ -183,77 +182,6 @@ class LiveKitTestServer(AgentDispatch):
         except Exception as exc:
             return web.Response(status=401, text=f"invalid token: {exc}")
         return web.Response(text="success")
-
-    async def _twirp(self, request: web.Request) -> web.Response:
-        service, method = request.match_info["service"], request.match_info["method"]
-        if service == "livekit.SIP" and method == "TransferSIPParticipant":
-            return await self._transfer(request)
-        try:
-            header = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-            claims = self.verifier.verify(header)
-        except Exception:
-            return _twirp_error(401, "unauthenticated", "invalid token")
-        body = await request.read()
-        video = claims.video
-        if service == "livekit.RoomService" and method == "ListRooms":
-            req = room.ListRoomsRequest.FromString(body)
-            names = set(req.names)
-            found = [r.proto() for r in self.rooms.values() if not names or r.name in names]
-            return _proto(room.ListRoomsResponse(rooms=found))
-        if service == "livekit.RoomService" and method == "DeleteRoom":
-            if video is None or not video.room_create:
-                return _twirp_error(403, "permission_denied", "needs roomCreate")
-            name = room.DeleteRoomRequest.FromString(body).room
-            if name in self.rooms:
-                for participant in list(self.rooms[name].participants.values()):
-                    await self._drop(participant)
-            return _proto(room.DeleteRoomResponse())
-        if service == "livekit.AgentDispatchService" and method == "CreateDispatch":
-            if video is None or not video.room_admin:
-                return _twirp_error(403, "permission_denied", "needs roomAdmin")
-            dispatch = agent_dispatch.CreateAgentDispatchRequest.FromString(body)
-            self.dispatches.append(dispatch)
-            if not any(w.agent_name == dispatch.agent_name for w in self.workers.values()):
-                return _twirp_error(404, "not_found", f"no worker registered as {dispatch.agent_name!r}")
-            self._spawn(self.dispatch_job(dispatch.room, dispatch.agent_name, dispatch.metadata))
-            return _proto(
-                agent_dispatch.AgentDispatch(
-                    id=_sid("AD"),
-                    agent_name=dispatch.agent_name,
-                    room=dispatch.room,
-                    metadata=dispatch.metadata,
-                )
-            )
-        return _twirp_error(404, "bad_route", f"{service}/{method} is not implemented by the test server")
-
-    def _sip_participant(self, room_name: str, identity: str) -> Participant | None:
-        found_room = self.rooms.get(room_name)
-        target = found_room.participants.get(identity) if found_room else None
-        return target if target is not None and target.info.kind == models.ParticipantInfo.Kind.SIP else None
-
-    async def _transfer(self, request: web.Request) -> web.Response:
-        """SIP TransferSIPParticipant, checked as tests/support/livekit_sip.py does; the SIP caller then leaves
-        the room, as after a REFER. Numbers in ``busy_numbers`` are refused as a SIP 486."""
-        try:
-            transfer = check_transfer(
-                self.verifier,
-                request.headers,
-                await request.read(),
-                lambda room_name, who: self._sip_participant(room_name, who) is not None,
-                self.busy_numbers,
-            )
-        except TwirpFailure as failure:
-            self.transfers_refused.append(failure.code)
-            return failure.response()
-        target = self._sip_participant(transfer.room_name, transfer.participant_identity)
-        assert target is not None
-        self.transfers.append(transfer)
-        self._spawn(self._drop(target))
-        return _proto(
-            sip.TransferSIPParticipantResponse(
-                transfer_id=_sid("ST"), status=sip.SIPTransferStatus.STS_TRANSFER_SUCCESSFUL
-            )
-        )
 
     # -- signalling ---------------------------------------------------------------------------------------------
 
@@ -617,14 +545,6 @@ def _peer_connection(max_bundle: bool = False) -> RTCPeerConnection:
     ``_renegotiate``)."""
     policy = RTCBundlePolicy.MAX_BUNDLE if max_bundle else RTCBundlePolicy.BALANCED
     return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=policy))
-
-
-def _proto(message: Any) -> web.Response:
-    return web.Response(body=message.SerializeToString(), content_type="application/protobuf")
-
-
-def _twirp_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"code": code, "msg": message}, status=status)
 
 
 @web.middleware
