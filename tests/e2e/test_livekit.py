@@ -172,7 +172,10 @@ def test_a_job_for_a_room_that_does_not_exist_is_refused(seen: dict[str, Any]) -
 @pytest.mark.timeout(600)
 def test_two_engine_workers_share_the_calls_and_one_drains(seen: dict[str, Any]) -> None:
     workers = seen["workers"]
-    assert workers["published_first"] == [True, True], workers  # each engine joined a caller already heard
+    assert workers["published_first"] == [True, True], (
+        workers
+    )  # each engine joined a caller already publishing
+    assert workers["hearing_caller"] == [True, True], workers  # ... and was sent their track once it asked
     assert sorted(workers["assigned"]) == ["first", "second"], workers  # each took one (the least loaded)
     assert workers["drain_seen"] and workers["call_in_progress_while_draining"], workers
     assert workers["asked_while_draining"] == ["first"], workers  # the draining one is not asked

@@ -268,6 +268,8 @@ class LiveKitTestServer(AgentDispatch, TwirpServices):
         elif which == "ping":
             await me.send(rtc.SignalResponse(pong=_now_ms()))
         elif which == "answer":
+            if req.answer.id and req.answer.id != me.offer_id:
+                return  # a late answer to an earlier offer (see ``_renegotiate``): it does not match this one
             await me.subscriber.setRemoteDescription(RTCSessionDescription(req.answer.sdp, "answer"))
             me.answered.set()
         elif which == "offer":
@@ -336,8 +338,9 @@ class LiveKitTestServer(AgentDispatch, TwirpServices):
 
     def _subscription(self, me: Participant, update: rtc.UpdateSubscription) -> None:
         """A participant who joined without auto-subscribe asks for tracks by sid; only then are they offered, as
-        livekit-server does (a track sent before it is asked for is dropped by the SDK). Unsubscribing stops
-        nothing already offered (the relay keeps sending; the SDK no longer plays it)."""
+        livekit-server does (a track sent before it is asked for is dropped by the SDK). Unsubscribing is not
+        supported (no client here does it): nothing offered is taken back, and a track asked for again after it is
+        not offered again."""
         sids = set(update.track_sids) | {sid for p in update.participant_tracks for sid in p.track_sids}
         if not update.subscribe:
             me.wanted -= sids
@@ -442,7 +445,11 @@ class LiveKitTestServer(AgentDispatch, TwirpServices):
             if me.gone or (not initial and not me.to_relay):
                 return
             if not initial:  # the first offer adds no track (see ``_first_offers``)
+                if me.offer_id == 0:  # a track announced before the first offer: it follows that offer
+                    return
                 await _connected(me.subscriber, within_s=10)
+                if not me.answered.is_set():  # the last offer went unanswered: a new one would not match
+                    return  # the tracks stay queued for the next renegotiation
                 while me.to_relay:
                     stream_id, track_sid, track = me.to_relay.pop(0)
                     transceiver = me.subscriber.addTransceiver(
