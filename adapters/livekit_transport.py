@@ -348,7 +348,10 @@ class LiveKitTransport(PlayoutOutput):
             )
             track_here.cancel()
             if self._caller_track is None:
-                log.warning("livekit.no_caller_audio", seconds=self._media_timeout)
+                if done:  # the call ended first (the caller left before publishing): no timeout to report
+                    log.info("livekit.ended_before_caller_audio", room=self.room_name)
+                else:
+                    log.warning("livekit.no_caller_audio", seconds=self._media_timeout, room=self.room_name)
                 return
             stream = rtc.AudioStream(self._caller_track, sample_rate=PROCESSING_RATE, num_channels=1)
             frames = stream.__aiter__()
