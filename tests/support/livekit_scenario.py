@@ -39,8 +39,14 @@ from tests.support.speech import silence, speech
 
 KEY, SECRET = "taina-test-key", "a-test-secret-of-at-least-32-characters!"
 QUESTION = "Buenos días, necesito información sobre los precios."
-ASK_FOR_A_PERSON = "Quiero hablar con una persona, por favor."
-ASK_AGAIN = "Por favor, quiero hablar con una persona."
+# Asking for a person, in the words Whisper base hears best in espeak's voice (offline, onsets cut 0-0.25 s, with
+# and without noise: "la recepción" 12 of 12, "un humano" 11 of 12, "una persona" 7-9 of 12; CI once misheard
+# "una persona" twice in a row): a caller not understood asks again in other words, as people do.
+ASKS_FOR_A_PERSON = (
+    "Quiero hablar con la recepción.",
+    "Quiero hablar con un humano.",
+    "Por favor, quiero hablar con una persona.",
+)
 STAFF_NUMBER = "tel:+18095550000"
 PORT = 7880
 
@@ -252,7 +258,7 @@ async def phone_call(
     call = calls[-1]
     await wait_for(lambda: call.transport.caller is not None, 10)
     await asyncio.sleep(1.0)
-    for attempt, words in enumerate((ASK_FOR_A_PERSON, ASK_AGAIN)):
+    for attempt, words in enumerate(ASKS_FOR_A_PERSON):
         asked = np.concatenate([silence(0.3, 48_000), speech(words, 48_000), silence(1.0, 48_000)])
         await phone.speak(asked, heard=lambda: call.transport.hearing_caller)
         phone.asks = attempt + 1
