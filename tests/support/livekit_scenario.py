@@ -427,11 +427,12 @@ async def workers_scenario(
         def in_room(room: str) -> Call | None:
             return next((c for c in reversed(first_calls + mine) if c.room == room), None)
 
+        def hearing() -> list[bool]:
+            return [bool((c := in_room(f"taina-w{n}")) and c.transport.hearing_caller) for n in (1, 2)]
+
         # Each engine subscribed to the caller it found already publishing, and the server sent the track.
-        await wait_for(
-            lambda: all((c := in_room(f"taina-w{n}")) and c.transport.hearing_caller for n in (1, 2)), 15
-        )
-        hearing = [bool((c := in_room(f"taina-w{n}")) and c.transport.hearing_caller) for n in (1, 2)]
+        await wait_for(lambda: all(hearing()), 15)
+        heard = hearing()
         # The second worker's call is under way (its caller found, its session started) before it drains.
         await wait_for(lambda: bool(mine) and mine[0].session is not None, 30)
         draining = asyncio.ensure_future(second.drain(60))
@@ -449,7 +450,7 @@ async def workers_scenario(
         await wait_for(lambda: all(j.status != agent.JobStatus.JS_RUNNING for j in jobs), 30)
         return {
             "published_first": published,
-            "hearing_caller": hearing,
+            "hearing_caller": heard,
             "assigned": [
                 "first" if w == first_id else "second" if w == second.worker_id else w for w in assigned
             ],
